@@ -1,0 +1,25 @@
+// Command localaks is Azure Kubernetes Service on one machine.
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/localaks/localaks/internal/app"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := app.Run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	var exit *app.ExitError
+	switch {
+	case errors.As(err, &exit):
+		os.Exit(exit.Code)
+	case err != nil:
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,71 @@
+package app
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/localaks/localaks/internal/logging"
+	"github.com/localaks/localaks/internal/server"
+)
+
+func newServe(g *globals, stdout, stderr io.Writer) *cobra.Command {
+	var (
+		listen, hosts, sps       []string
+		retryAfter, pageSize     int
+		logLevel                 string
+		tenantID, subscriptionID string
+	)
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run localaks: the ARM and Entra ID endpoints on HTTPS",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := logging.New(stderr, logLevel)
+			if err != nil {
+				return err
+			}
+			d, err := g.dir()
+			if err != nil {
+				return err
+			}
+			creds := map[string]string{}
+			for _, sp := range sps {
+				id, secret, ok := strings.Cut(sp, "=")
+				if !ok || id == "" || secret == "" {
+					return fmt.Errorf("--service-principal %q: want CLIENT_ID=SECRET", sp)
+				}
+				creds[id] = secret
+			}
+			if retryAfter < 1 {
+				return fmt.Errorf("--retry-after must be at least 1 second (clients wait 30 s or more when it is 0)")
+			}
+			srv, err := server.New(cmd.Context(), server.Config{
+				DataDir: d, Listen: listen, Hosts: hosts, RetryAfter: retryAfter, ServicePrincipals: creds,
+				TenantID: tenantID, SubscriptionID: subscriptionID, PageSize: pageSize, Log: log,
+			})
+			if err != nil {
+				return err
+			}
+			srv.Banner(stdout)
+			log.Info("serving", "url", srv.URL(), "pid", os.Getpid())
+			err = srv.Run(cmd.Context())
+			log.Info("stopped")
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.StringSliceVar(&listen, "listen", []string{server.DefaultListen}, "address to listen on (repeatable; localhost = 127.0.0.1 and ::1; port 0 picks one)")
+	f.StringSliceVar(&hosts, "host", nil, "extra host name or IP for the serving certificate (repeatable)")
+	f.IntVar(&retryAfter, "retry-after", 1, "Retry-After seconds sent with long-running operations")
+	f.StringArrayVar(&sps, "service-principal", nil, "accept only these CLIENT_ID=SECRET pairs (repeatable; default: any pair)")
+	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.StringVar(&tenantID, "tenant-id", "", "default tenant ID to create on first start (default: random)")
+	f.StringVar(&subscriptionID, "subscription-id", "", "default subscription ID to create on first start (default: random)")
+	f.IntVar(&pageSize, "page-size", 1000, "items per page of list responses")
+	f.MarkHidden("page-size") //nolint:errcheck // the flag exists
+	return cmd
+}

@@ -1,0 +1,389 @@
+package entra
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/localaks/localaks/internal/resourceid"
+)
+
+// Directory tells the token service which tenants exist.
+type Directory interface {
+	// Tenant resolves the tenant segment of an authority URL — a tenant ID,
+	// a verified domain, "common" or "organizations" — to a tenant ID.
+	Tenant(ctx context.Context, name string) (tenantID string, ok bool)
+}
+
+// Config configures a Server.
+type Config struct {
+	Signer    *Signer
+	Directory Directory
+	// Credentials, when not empty, is the set of client IDs and secrets that
+	// get tokens; any other pair is refused as Entra refuses it. Empty means
+	// every pair is accepted, the usual emulator default.
+	Credentials map[string]string
+	// TokenLifetime is the access-token lifetime (default one hour; MSAL
+	// re-requests tokens with less than five minutes left).
+	TokenLifetime time.Duration
+	Now           func() time.Time
+	Logger        *slog.Logger
+}
+
+// Server serves the Entra endpoints.
+type Server struct {
+	cfg Config
+}
+
+// NewServer returns a Server for cfg.
+func NewServer(cfg Config) *Server {
+	if cfg.TokenLifetime == 0 {
+		cfg.TokenLifetime = time.Hour
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Server{cfg: cfg}
+}
+
+// ADFSTenant is the authority path az CLI uses when its AD endpoint ends in
+// /adfs: MSAL then skips instance discovery, which would otherwise call the
+// public cloud.
+const ADFSTenant = "adfs"
+
+// ServeHTTP routes the Entra paths:
+//
+//	/{tenant}/v2.0/.well-known/openid-configuration   /{tenant}/.well-known/openid-configuration
+//	/{tenant}/oauth2/v2.0/token                       /{tenant}/oauth2/token
+//	/{tenant}/discovery/v2.0/keys                     /{tenant}/discovery/keys
+//	/common/discovery/instance
+//
+// where {tenant} is also "adfs" for the ADFS-style authority.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	segs := resourceid.Split(r.URL.Path)
+	lower := make([]string, len(segs))
+	for i, seg := range segs {
+		lower[i] = strings.ToLower(seg)
+	}
+	if len(segs) < 2 {
+		writeOAuthError(w, http.StatusNotFound, "invalid_request", 90002, "The requested endpoint does not exist.")
+		return
+	}
+	tenantSeg, rest := segs[0], strings.Join(lower[1:], "/")
+	switch rest {
+	case "v2.0/.well-known/openid-configuration", ".well-known/openid-configuration":
+		s.openIDConfiguration(w, r, tenantSeg, rest == ".well-known/openid-configuration")
+	case "oauth2/v2.0/token", "oauth2/token":
+		if r.Method != http.MethodPost {
+			writeOAuthError(w, http.StatusMethodNotAllowed, "invalid_request", 900561, "The endpoint only accepts POST requests.")
+			return
+		}
+		s.token(w, r, tenantSeg, rest == "oauth2/token")
+	case "discovery/v2.0/keys", "discovery/keys":
+		writeJSON(w, http.StatusOK, s.cfg.Signer.JWKS())
+	case "discovery/instance":
+		s.instanceDiscovery(w, r)
+	case "oauth2/v2.0/authorize", "oauth2/authorize", "oauth2/v2.0/devicecode", "oauth2/devicecode":
+		writeOAuthError(w, http.StatusBadRequest, "unsupported_grant_type", 70003,
+			"localaks issues tokens to service principals only (client credentials); interactive and device-code sign-in are not available.")
+	default:
+		writeOAuthError(w, http.StatusNotFound, "invalid_request", 90002, "The requested endpoint does not exist.")
+	}
+}
+
+func baseURL(r *http.Request) string {
+	return "https://" + r.Host
+}
+
+// resolveTenant maps an authority tenant segment to a tenant ID, or writes
+// Entra's "tenant not found" error.
+func (s *Server) resolveTenant(w http.ResponseWriter, r *http.Request, seg string) (string, bool) {
+	name := seg
+	if strings.EqualFold(seg, ADFSTenant) {
+		name = "organizations"
+	}
+	tid, ok := s.cfg.Directory.Tenant(r.Context(), name)
+	if !ok {
+		writeOAuthError(w, http.StatusBadRequest, "invalid_tenant", 90002,
+			fmt.Sprintf("Tenant '%s' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.", seg))
+		return "", false
+	}
+	return tid, true
+}
+
+func (s *Server) openIDConfiguration(w http.ResponseWriter, r *http.Request, tenantSeg string, v1 bool) {
+	base := baseURL(r)
+	var doc map[string]any
+	if strings.EqualFold(tenantSeg, ADFSTenant) {
+		// The ADFS document: MSAL Python requires the issuer to be
+		// {host}/adfs for tenant resolution (az login --tenant adfs).
+		doc = map[string]any{
+			"issuer":                                base + "/adfs",
+			"authorization_endpoint":                base + "/adfs/oauth2/authorize",
+			"token_endpoint":                        base + "/adfs/oauth2/token",
+			"device_authorization_endpoint":         base + "/adfs/oauth2/devicecode",
+			"jwks_uri":                              base + "/adfs/discovery/keys",
+			"token_endpoint_auth_methods_supported": []string{"client_secret_post", "client_secret_basic"},
+			"response_types_supported":              []string{"code", "id_token", "code id_token", "token"},
+			"subject_types_supported":               []string{"pairwise"},
+			"id_token_signing_alg_values_supported": []string{"RS256"},
+			"scopes_supported":                      []string{"openid", "profile", "email", "offline_access"},
+			"grant_types_supported":                 []string{"client_credentials"},
+		}
+		writeJSON(w, http.StatusOK, doc)
+		return
+	}
+	// For common/organizations Entra publishes the literal "{tenantid}".
+	tenant := tenantSeg
+	if !strings.EqualFold(tenantSeg, "common") && !strings.EqualFold(tenantSeg, "organizations") {
+		tid, ok := s.resolveTenant(w, r, tenantSeg)
+		if !ok {
+			return
+		}
+		tenant = tid
+	} else {
+		tenant = "{tenantid}"
+	}
+	prefix := base + "/" + tenantSeg
+	if v1 {
+		doc = map[string]any{
+			"issuer":                        base + "/" + tenant + "/",
+			"authorization_endpoint":        prefix + "/oauth2/authorize",
+			"token_endpoint":                prefix + "/oauth2/token",
+			"device_authorization_endpoint": prefix + "/oauth2/devicecode",
+			"jwks_uri":                      base + "/common/discovery/keys",
+		}
+	} else {
+		doc = map[string]any{
+			"issuer":                        base + "/" + tenant + "/v2.0",
+			"authorization_endpoint":        prefix + "/oauth2/v2.0/authorize",
+			"token_endpoint":                prefix + "/oauth2/v2.0/token",
+			"device_authorization_endpoint": prefix + "/oauth2/v2.0/devicecode",
+			"jwks_uri":                      prefix + "/discovery/v2.0/keys",
+		}
+	}
+	for k, v := range map[string]any{
+		"token_endpoint_auth_methods_supported": []string{"client_secret_post", "private_key_jwt", "client_secret_basic"},
+		"response_modes_supported":              []string{"query", "fragment", "form_post"},
+		"response_types_supported":              []string{"code", "id_token", "code id_token", "id_token token"},
+		"subject_types_supported":               []string{"pairwise"},
+		"id_token_signing_alg_values_supported": []string{"RS256"},
+		"scopes_supported":                      []string{"openid", "profile", "email", "offline_access"},
+		"request_uri_parameter_supported":       false,
+		"tenant_region_scope":                   "NA",
+		"cloud_instance_name":                   r.Host,
+		"claims_supported":                      []string{"sub", "iss", "aud", "exp", "iat", "nbf", "tid", "oid", "appid", "ver"},
+	} {
+		doc[k] = v
+	}
+	writeJSON(w, http.StatusOK, doc)
+}
+
+// instanceDiscovery answers MSAL's instance-discovery call for clients that
+// point their authority host at localaks and leave discovery on.
+func (s *Server) instanceDiscovery(w http.ResponseWriter, r *http.Request) {
+	tenant := "common"
+	if ae := r.URL.Query().Get("authorization_endpoint"); ae != "" {
+		if segs := resourceid.Split(strings.TrimPrefix(strings.TrimPrefix(ae, "https://"), "http://")); len(segs) > 1 {
+			tenant = segs[1]
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"tenant_discovery_endpoint": baseURL(r) + "/" + tenant + "/v2.0/.well-known/openid-configuration",
+		"api-version":               "1.1",
+		"metadata": []map[string]any{{
+			"preferred_network": r.Host,
+			"preferred_cache":   r.Host,
+			"aliases":           []string{r.Host},
+		}},
+	})
+}
+
+func (s *Server) token(w http.ResponseWriter, r *http.Request, tenantSeg string, v1 bool) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		writeOAuthError(w, http.StatusBadRequest, "invalid_request", 900144, "The request body must be form-encoded: "+err.Error())
+		return
+	}
+	form := r.PostForm
+	grant := form.Get("grant_type")
+	switch grant {
+	case "":
+		writeOAuthError(w, http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: 'grant_type'.")
+		return
+	case "client_credentials":
+	default:
+		writeOAuthError(w, http.StatusBadRequest, "unsupported_grant_type", 70003,
+			fmt.Sprintf("The app requested an unsupported grant type '%s'. localaks issues tokens to service principals (client_credentials).", grant))
+		return
+	}
+	clientID, secret := form.Get("client_id"), form.Get("client_secret")
+	if u, p, ok := r.BasicAuth(); ok {
+		clientID, secret = u, p
+	}
+	if clientID == "" {
+		writeOAuthError(w, http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: 'client_id'.")
+		return
+	}
+	if secret == "" {
+		if form.Get("client_assertion") != "" {
+			writeOAuthError(w, http.StatusUnauthorized, "invalid_client", 700027,
+				"Client assertion (certificate or federated credential) sign-in is not available in localaks; use a client secret.")
+			return
+		}
+		writeOAuthError(w, http.StatusUnauthorized, "invalid_client", 7000218,
+			"The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
+		return
+	}
+	tenantID, ok := s.resolveTenant(w, r, tenantSeg)
+	if !ok {
+		return
+	}
+	if len(s.cfg.Credentials) > 0 {
+		want, known := s.cfg.Credentials[strings.ToLower(clientID)]
+		if !known {
+			writeOAuthError(w, http.StatusBadRequest, "unauthorized_client", 700016,
+				fmt.Sprintf("Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", clientID, tenantID))
+			return
+		}
+		if subtle.ConstantTimeCompare([]byte(want), []byte(secret)) != 1 {
+			writeOAuthError(w, http.StatusUnauthorized, "invalid_client", 7000215,
+				fmt.Sprintf("Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '%s'.", clientID))
+			return
+		}
+	}
+	audience, ok := requestedAudience(w, form, v1)
+	if !ok {
+		return
+	}
+	now := s.cfg.Now().UTC()
+	exp := now.Add(s.cfg.TokenLifetime)
+	oid := ServicePrincipalObjectID(tenantID, clientID)
+	claims := &Claims{
+		Audience:  audience,
+		Issuer:    baseURL(r) + "/" + tenantID + "/",
+		IssuedAt:  now.Unix(),
+		NotBefore: now.Unix(),
+		Expiry:    exp.Unix(),
+		AppID:     clientID,
+		AppIDACR:  "1",
+		IDP:       baseURL(r) + "/" + tenantID + "/",
+		IDType:    "app",
+		ObjectID:  oid,
+		Subject:   oid,
+		TenantID:  tenantID,
+		UTI:       randomID(),
+		Version:   "1.0",
+	}
+	tok, err := s.cfg.Signer.Sign(claims)
+	if err != nil {
+		s.cfg.Logger.Error("sign token", "err", err)
+		writeOAuthError(w, http.StatusInternalServerError, "temporarily_unavailable", 90033, "The token could not be signed.")
+		return
+	}
+	lifetime := int(s.cfg.TokenLifetime / time.Second)
+	resp := map[string]any{
+		"token_type":     "Bearer",
+		"expires_in":     lifetime,
+		"ext_expires_in": lifetime,
+		"access_token":   tok,
+	}
+	if v1 {
+		resp["expires_in"] = strconv.Itoa(lifetime)
+		resp["ext_expires_in"] = strconv.Itoa(lifetime)
+		resp["expires_on"] = strconv.FormatInt(exp.Unix(), 10)
+		resp["not_before"] = strconv.FormatInt(now.Unix(), 10)
+		resp["resource"] = audience
+	}
+	w.Header().Set("Cache-Control", "no-store, no-cache")
+	w.Header().Set("Pragma", "no-cache")
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// requestedAudience derives the token audience from a v2 scope
+// ("https://management.core.windows.net//.default" → the resource before
+// "/.default") or a v1 resource parameter.
+func requestedAudience(w http.ResponseWriter, form map[string][]string, v1 bool) (string, bool) {
+	get := func(k string) string {
+		if v := form[k]; len(v) > 0 {
+			return v[0]
+		}
+		return ""
+	}
+	if scope := get("scope"); scope != "" {
+		for _, sc := range strings.Fields(scope) {
+			if res, ok := strings.CutSuffix(sc, "/.default"); ok && res != "" {
+				return res, true
+			}
+		}
+		writeOAuthError(w, http.StatusBadRequest, "invalid_scope", 1002012,
+			fmt.Sprintf("The provided value for scope %s is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).", scope))
+		return "", false
+	}
+	if res := get("resource"); res != "" {
+		return res, true
+	}
+	if v1 {
+		writeOAuthError(w, http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: 'resource'.")
+	} else {
+		writeOAuthError(w, http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: 'scope'.")
+	}
+	return "", false
+}
+
+// spNamespace seeds the deterministic object IDs of service principals.
+var spNamespace = uuid.MustParse("6f1c3c2e-7d1a-4b0e-9a54-6c0b8a3e51d2")
+
+// ServicePrincipalObjectID is the object ID of the service principal for
+// clientID in tenantID. It is stable, so role assignments made to it keep
+// applying across logins and restarts.
+func ServicePrincipalObjectID(tenantID, clientID string) string {
+	return uuid.NewSHA1(spNamespace, []byte(strings.ToLower(tenantID)+"/"+strings.ToLower(clientID))).String()
+}
+
+func randomID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand does not fail on supported platforms
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// writeOAuthError writes an error in Entra's token-endpoint shape.
+func writeOAuthError(w http.ResponseWriter, status int, code string, aadsts int, desc string) {
+	now := time.Now().UTC()
+	trace, corr := uuid.NewString(), uuid.NewString()
+	writeJSON(w, status, map[string]any{
+		"error": code,
+		"error_description": fmt.Sprintf("AADSTS%d: %s Trace ID: %s Correlation ID: %s Timestamp: %s",
+			aadsts, desc, trace, corr, now.Format("2006-01-02 15:04:05Z")),
+		"error_codes":    []int{aadsts},
+		"timestamp":      now.Format("2006-01-02 15:04:05Z"),
+		"trace_id":       trace,
+		"correlation_id": corr,
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(body) //nolint:errcheck // the client went away; nothing to do
+}

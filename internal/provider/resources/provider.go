@@ -1,0 +1,121 @@
+// Package resources is the Microsoft.Resources provider: tenants,
+// subscriptions, locations, resource-provider registrations, resource
+// groups, the generic resource listings, tags and template export.
+package resources
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/localaks/localaks/internal/arm"
+	"github.com/localaks/localaks/internal/resourceid"
+	"github.com/localaks/localaks/internal/store"
+)
+
+// APIVersions are the api-versions of Microsoft.Resources, newest first:
+// every version ARM accepts for resource groups, so old clients work too.
+var APIVersions = []string{
+	"2025-04-01", "2024-11-01", "2024-07-01", "2024-03-01", "2023-07-01", "2023-07-01-preview", "2023-03-01-preview",
+	"2022-12-01", "2022-11-01-preview", "2022-09-01", "2022-06-01", "2022-05-01", "2022-03-01-preview", "2022-01-01",
+	"2021-04-01", "2021-01-01", "2020-10-01", "2020-09-01", "2020-08-01", "2020-07-01", "2020-06-01", "2020-05-01",
+	"2020-01-01", "2019-11-01", "2019-10-01", "2019-09-01", "2019-08-01", "2019-07-01", "2019-06-01", "2019-05-10",
+	"2019-05-01", "2019-03-01", "2018-11-01", "2018-09-01", "2018-08-01", "2018-07-01", "2018-06-01", "2018-05-01",
+	"2018-02-01", "2018-01-01", "2017-12-01", "2017-08-01", "2017-06-01", "2017-05-10", "2017-05-01", "2017-03-01",
+	"2016-09-01", "2016-07-01", "2016-06-01", "2016-02-01", "2015-11-01", "2015-01-01", "2014-04-01-preview",
+	"2014-04-01", "2014-01-01", "2013-03-01", "2014-02-26", "2014-04",
+}
+
+// Namespace is this provider's namespace.
+const Namespace = "Microsoft.Resources"
+
+// Provider serves Microsoft.Resources.
+type Provider struct {
+	store  store.Store
+	reg    *arm.Registry
+	engine *arm.Engine
+	dir    *arm.Directory
+	log    *slog.Logger
+	now    func() time.Time
+}
+
+// Config wires a Provider.
+type Config struct {
+	Store     store.Store
+	Registry  *arm.Registry
+	Engine    *arm.Engine
+	Directory *arm.Directory
+	Log       *slog.Logger
+}
+
+// Register creates the provider and registers its types and operation
+// kinds.
+func Register(cfg Config) *Provider {
+	p := &Provider{store: cfg.Store, reg: cfg.Registry, engine: cfg.Engine, dir: cfg.Directory, log: cfg.Log, now: time.Now}
+	builtin := func(typ string) *arm.ResourceType {
+		return &arm.ResourceType{Namespace: Namespace, Type: typ, APIVersions: APIVersions, Builtin: true}
+	}
+	reg := cfg.Registry
+
+	t := builtin("tenants")
+	t.List = p.listTenants
+	reg.Register(t)
+
+	t = builtin("subscriptions")
+	t.List, t.Get = p.listSubscriptions, p.getSubscription
+	reg.Register(t)
+
+	t = builtin("subscriptions/locations")
+	t.List = p.listLocations
+	reg.Register(t)
+
+	t = builtin("providers")
+	t.List, t.Get = p.listProviders, p.getProvider
+	reg.Register(t)
+
+	t = builtin("subscriptions/providers")
+	t.List, t.Get = p.listProviders, p.getProvider
+	t.Actions = map[string]arm.HandlerFunc{"register": p.register, "unregister": p.unregister}
+	reg.Register(t)
+
+	t = builtin("subscriptions/resourceGroups")
+	t.List, t.Get, t.Head, t.Put, t.Patch, t.Delete = p.listGroups, p.getGroup, p.headGroup, p.putGroup, p.patchGroup, p.deleteGroup
+	t.Actions = map[string]arm.HandlerFunc{"exportTemplate": p.exportTemplate}
+	reg.Register(t)
+
+	t = builtin("subscriptions/resources")
+	t.List = p.listResources
+	reg.Register(t)
+
+	t = builtin("subscriptions/resourceGroups/resources")
+	t.List = p.listResources
+	reg.Register(t)
+
+	t = builtin("subscriptions/tagNames")
+	t.List = p.listTagNames
+	reg.Register(t)
+
+	t = builtin("tags")
+	t.Get, t.Put, t.Patch, t.Delete = p.getTags, p.putTags, p.patchTags, p.deleteTags
+	reg.Register(t)
+
+	cfg.Engine.RegisterEndpoints(reg, Namespace, APIVersions)
+	cfg.Engine.RegisterKind(&arm.OperationKind{Name: kindDeleteGroup, Run: p.runDeleteGroup, Finish: p.finishDeleteGroup})
+	cfg.Engine.RegisterKind(&arm.OperationKind{Name: kindRegister, Run: noWork, Finish: p.finishRegistration(arm.Registered)})
+	cfg.Engine.RegisterKind(&arm.OperationKind{Name: kindUnregister, Run: noWork, Finish: p.finishRegistration(arm.NotRegistered)})
+	return p
+}
+
+func noWork(context.Context, *store.Operation) (*arm.Outcome, error) { return nil, nil }
+
+// groupOf is the resource group name in a resource ID.
+func groupOf(id string) string {
+	parsed, err := resourceid.Parse(id)
+	if err != nil {
+		return ""
+	}
+	return parsed.ResourceGroupName()
+}
+
+func lower(s string) string { return strings.ToLower(s) }

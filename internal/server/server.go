@@ -1,0 +1,368 @@
+// Package server assembles a localaks instance — store, PKI, Entra, ARM and
+// the resource providers — and runs it on HTTPS listeners.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/tls"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/localaks/localaks/internal/arm"
+	"github.com/localaks/localaks/internal/datadir"
+	"github.com/localaks/localaks/internal/entra"
+	"github.com/localaks/localaks/internal/fsutil"
+	"github.com/localaks/localaks/internal/pki"
+	"github.com/localaks/localaks/internal/provider/resources"
+	"github.com/localaks/localaks/internal/store"
+)
+
+// DefaultListen is where serve listens unless told otherwise: loopback only.
+const DefaultListen = "localhost:7443"
+
+// Config configures a Server.
+type Config struct {
+	DataDir datadir.Dir
+	// Listen are host:port addresses; "localhost" means 127.0.0.1 and ::1.
+	// Port 0 picks a free port (the same one for every address).
+	Listen []string
+	// Hosts are extra names for the serving certificate.
+	Hosts []string
+	// RetryAfter is the Retry-After (seconds) of long-running operations.
+	RetryAfter int
+	// ServicePrincipals, when not empty, are the only client ID/secret
+	// pairs (besides the built-in one) that get tokens.
+	ServicePrincipals map[string]string
+	// TenantID and SubscriptionID choose the default IDs on first start.
+	TenantID, SubscriptionID string
+	// PageSize is the default page size of list responses.
+	PageSize int
+	Log      *slog.Logger
+}
+
+// Server is a running localaks instance.
+type Server struct {
+	cfg       Config
+	store     store.Store
+	engine    *arm.Engine
+	handler   http.Handler
+	tlsCert   tls.Certificate
+	listeners []net.Listener
+	lock      *datadir.Lock
+	url       string
+	client    datadir.Client
+}
+
+// New prepares an instance: takes the data directory's lock, opens the
+// store, creates or loads keys and certificates, binds the listeners. Run
+// serves.
+func New(ctx context.Context, cfg Config) (s *Server, err error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if len(cfg.Listen) == 0 {
+		cfg.Listen = []string{DefaultListen}
+	}
+	d := cfg.DataDir
+	if err := d.Create(); err != nil {
+		return nil, err
+	}
+	s = &Server{cfg: cfg}
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
+	if s.lock, err = d.LockFile("serve.lock", false); err != nil {
+		return nil, fmt.Errorf("data dir %s is in use by another localaks serve (%v); stop it or use --data-dir", d.Path, err)
+	}
+	if s.store, err = store.OpenSQLite(ctx, d.DB()); err != nil {
+		return nil, err
+	}
+	ca, err := pki.LoadOrCreateCA(d.PKI(), "ca", "localaks local CA")
+	if err != nil {
+		return nil, err
+	}
+	if err := writeCABundle(d, ca.CertFile); err != nil {
+		return nil, err
+	}
+	if err := s.listen(); err != nil {
+		return nil, err
+	}
+	hosts := append([]string{"localhost", "127.0.0.1", "::1"}, cfg.Hosts...)
+	for _, l := range s.listeners {
+		if h, _, err := net.SplitHostPort(l.Addr().String()); err == nil && !slices.Contains(hosts, h) && !net.ParseIP(h).IsUnspecified() {
+			hosts = append(hosts, h)
+		}
+	}
+	if s.tlsCert, err = ca.ServingCert(d.PKI(), "serving", hosts); err != nil {
+		return nil, err
+	}
+	signingKey, err := loadOrCreateRSA(filepath.Join(d.PKI(), "entra-signing-key.pem"))
+	if err != nil {
+		return nil, err
+	}
+	dir := arm.NewDirectory(s.store)
+	ident, err := dir.Bootstrap(ctx, cfg.TenantID, cfg.SubscriptionID)
+	if err != nil {
+		return nil, err
+	}
+	builtin, err := builtinClient(ctx, s.store)
+	if err != nil {
+		return nil, err
+	}
+	s.client = datadir.Client{TenantID: ident.TenantID, SubscriptionID: ident.SubscriptionID, ClientID: builtin.ID, ClientSecret: builtin.Secret}
+	if err := d.WriteClient(s.client); err != nil {
+		return nil, err
+	}
+	var creds map[string]string
+	if len(cfg.ServicePrincipals) > 0 {
+		creds = map[string]string{strings.ToLower(builtin.ID): builtin.Secret}
+		for id, secret := range cfg.ServicePrincipals {
+			creds[strings.ToLower(id)] = secret
+		}
+	}
+	signer := entra.NewSigner(signingKey)
+	reg := arm.NewRegistry()
+	s.engine = arm.NewEngine(s.store, cfg.Log, cfg.RetryAfter)
+	resources.Register(resources.Config{Store: s.store, Registry: reg, Engine: s.engine, Directory: dir, Log: cfg.Log})
+	s.handler = arm.NewServer(arm.Config{
+		Store:     s.store,
+		Registry:  reg,
+		Directory: dir,
+		Signer:    signer,
+		Entra:     entra.NewServer(entra.Config{Signer: signer, Directory: dir, Credentials: creds, Logger: cfg.Log}),
+		Log:       cfg.Log,
+		PageSize:  cfg.PageSize,
+	})
+	_, port, _ := net.SplitHostPort(s.listeners[0].Addr().String())
+	s.url = "https://localhost:" + port
+	return s, nil
+}
+
+// URL is the ARM endpoint, e.g. https://localhost:7443.
+func (s *Server) URL() string { return s.url }
+
+// Client is the built-in identity and default IDs.
+func (s *Server) Client() datadir.Client { return s.client }
+
+// Addresses lists the listening sockets.
+func (s *Server) Addresses() []string {
+	var out []string
+	for _, l := range s.listeners {
+		out = append(out, l.Addr().String())
+	}
+	return out
+}
+
+// listen binds every configured address. "localhost" binds 127.0.0.1 and,
+// where the machine has it, ::1.
+func (s *Server) listen() error {
+	port := ""
+	for _, addr := range s.cfg.Listen {
+		host, p, err := net.SplitHostPort(addr)
+		if err != nil {
+			return fmt.Errorf("--listen %q: %w", addr, err)
+		}
+		if p == "0" && port != "" {
+			p = port
+		}
+		hosts := []string{host}
+		if host == "localhost" || host == "" {
+			hosts = []string{"127.0.0.1", "::1"}
+		}
+		for i, h := range hosts {
+			l, err := net.Listen("tcp", net.JoinHostPort(h, p))
+			if err != nil {
+				if i > 0 && h == "::1" {
+					// No IPv6 loopback here; 127.0.0.1 is enough.
+					s.cfg.Log.Debug("not listening on ::1", "err", err)
+					continue
+				}
+				return fmt.Errorf("listen on %s: %w", net.JoinHostPort(h, p), err)
+			}
+			s.listeners = append(s.listeners, l)
+			if p == "0" {
+				_, p, _ = net.SplitHostPort(l.Addr().String())
+			}
+			port = p
+		}
+	}
+	return nil
+}
+
+// Run serves until ctx ends, then shuts down gracefully: stops accepting,
+// lets requests in flight finish, stops operations (they resume at the next
+// start) and closes the store.
+func (s *Server) Run(ctx context.Context) error {
+	defer s.close()
+	opsCtx, stopOps := context.WithCancel(context.Background())
+	defer stopOps()
+	if err := s.engine.Start(opsCtx); err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           s.handler,
+		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{s.tlsCert}, MinVersion: tls.VersionTLS12},
+		ReadHeaderTimeout: 30 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.cfg.Log.Handler(), slog.LevelDebug),
+	}
+	errs := make(chan error, len(s.listeners))
+	for _, l := range s.listeners {
+		go func() { errs <- srv.Serve(tls.NewListener(l, srv.TLSConfig)) }()
+	}
+	if err := s.cfg.DataDir.WriteServe(datadir.Serve{PID: os.Getpid(), URL: s.url, Addresses: s.Addresses()}); err != nil {
+		return err
+	}
+	defer s.cfg.DataDir.RemoveServe() //nolint:errcheck // best effort at exit
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case err := <-errs:
+		if !errors.Is(err, http.ErrServerClosed) {
+			runErr = err
+		}
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		s.cfg.Log.Warn("shutdown", "err", err)
+	}
+	stopOps()
+	s.engine.Wait()
+	return runErr
+}
+
+func (s *Server) close() {
+	for _, l := range s.listeners {
+		l.Close()
+	}
+	s.listeners = nil
+	if s.store != nil {
+		if err := s.store.Close(); err != nil {
+			s.cfg.Log.Warn("close store", "err", err)
+		}
+		s.store = nil
+	}
+	if s.lock != nil {
+		s.lock.Release() //nolint:errcheck // closing the file drops the lock
+		s.lock = nil
+	}
+}
+
+type credential struct {
+	ID     string `json:"clientId"`
+	Secret string `json:"clientSecret"`
+}
+
+// builtinClient is the service principal `localaks az` signs in with,
+// created on first start and kept in the store.
+func builtinClient(ctx context.Context, st store.Store) (credential, error) {
+	var c credential
+	err := st.Update(ctx, func(tx store.Tx) error {
+		raw, err := tx.GetMeta("builtin_client")
+		if err == nil {
+			return json.Unmarshal([]byte(raw), &c)
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		var secret [24]byte
+		if _, err := rand.Read(secret[:]); err != nil {
+			return err
+		}
+		c = credential{ID: uuid.NewString(), Secret: hex.EncodeToString(secret[:])}
+		data, _ := json.Marshal(c)
+		return tx.PutMeta("builtin_client", string(data))
+	})
+	return c, err
+}
+
+func loadOrCreateRSA(path string) (*rsa.PrivateKey, error) {
+	if k, err := pki.ReadKey(path); err == nil {
+		rk, ok := k.(*rsa.PrivateKey)
+		if !ok {
+			return nil, fmt.Errorf("%s: not an RSA key", path)
+		}
+		return rk, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, fmt.Errorf("generate signing key: %w", err)
+	}
+	if err := pki.WriteKey(path, k); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// systemBundles are where Debian/Ubuntu, Fedora/RHEL and Alpine keep their
+// CA bundle.
+var systemBundles = []string{"/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/cert.pem"}
+
+// writeCABundle writes the system CAs plus the local CA into one file, so
+// pointing REQUESTS_CA_BUNDLE or SSL_CERT_FILE at it trusts localaks
+// without distrusting everything else.
+func writeCABundle(d datadir.Dir, caFile string) error {
+	ca, err := os.ReadFile(caFile)
+	if err != nil {
+		return err
+	}
+	var bundle []byte
+	for _, p := range systemBundles {
+		if sys, err := os.ReadFile(p); err == nil {
+			bundle = append(sys, '\n')
+			break
+		}
+	}
+	bundle = append(bundle, ca...)
+	return fsutil.WriteFileAtomic(d.CABundle(), bundle, 0o644)
+}
+
+// Banner is what serve prints at start: where it is and how to point
+// clients at it.
+func (s *Server) Banner(w io.Writer) {
+	d, c := s.cfg.DataDir, s.client
+	host := strings.TrimPrefix(s.url, "https://")
+	fmt.Fprintf(w, `localaks is serving Azure Resource Manager at %s/
+  listening on   %s
+  data dir       %s
+  local CA       %s   (trust bundle: %s)
+  tenant         %s
+  subscription   %s
+  client         %s (secret in %s)
+
+Use it:
+  localaks az group list                       # the az CLI, already signed in
+  eval "$(localaks env)"                       # variables for the Go SDK, Terraform, az
+
+Or set up az by hand:
+  export AZURE_CONFIG_DIR=$HOME/.azure-localaks REQUESTS_CA_BUNDLE=%s
+  az cloud register -n localaks --endpoint-resource-manager %s/
+  az cloud set -n localaks
+  az login --service-principal -u %s -p <secret> --tenant %s
+
+Terraform (azurerm): ARM_METADATA_HOSTNAME=%s with ARM_TENANT_ID, ARM_CLIENT_ID, ARM_CLIENT_SECRET, ARM_SUBSCRIPTION_ID from localaks env
+`, s.url, strings.Join(s.Addresses(), ", "), d.Path, d.CAFile(), d.CABundle(), c.TenantID, c.SubscriptionID, c.ClientID,
+		filepath.Join(d.Path, "client.json"), d.CABundle(), s.url, c.ClientID, c.TenantID, host)
+	if len(s.cfg.ServicePrincipals) == 0 {
+		fmt.Fprintln(w, "\nAny client ID and secret get tokens (restrict with --service-principal ID=SECRET).")
+	}
+}
