@@ -102,7 +102,7 @@ func isRegistrationAction(s string) bool {
 func (reg *Registry) resolve(path string, c chain) (Route, *Error) {
 	id := resourceid.ID{}
 	if len(c.idSegs) > 0 {
-		parsed, err := resourceid.Parse("/" + strings.Join(c.idSegs, "/"))
+		parsed, err := resourceid.Parse("/" + strings.Join(reg.canonicalSegs(c.idSegs), "/"))
 		if err != nil {
 			return Route{}, errNoRoute(path)
 		}
@@ -125,6 +125,9 @@ func (reg *Registry) resolve(path string, c chain) (Route, *Error) {
 	if rt == nil {
 		return Route{}, reg.errUnknownType(path, c.ns, c.types)
 	}
+	if rt.action(c.trailing) == nil {
+		return Route{}, reg.errUnknownType(path, c.ns, append(append([]string(nil), c.types...), c.trailing))
+	}
 	return Route{Type: rt, ID: id, Action: c.trailing}, nil
 }
 
@@ -142,4 +145,28 @@ func (reg *Registry) errUnknownType(path, ns string, types []string) *Error {
 	}
 	return Errorf(http.StatusBadRequest, "InvalidResourceType",
 		"The resource type '%s' could not be found in the namespace '%s'.", strings.Join(types, "/"), ns)
+}
+
+// canonicalSegs spells the type segments of an ID path as ARM does
+// ("resourcegroups" → "resourceGroups", namespaces and registered types in
+// their canonical casing); names keep the caller's casing.
+func (reg *Registry) canonicalSegs(segs []string) []string {
+	out := append([]string(nil), segs...)
+	ns := "Microsoft.Resources"
+	var types []string
+	for i := 0; i+1 < len(out); i += 2 {
+		if strings.EqualFold(out[i], "providers") {
+			out[i] = "providers"
+			if c, ok := reg.Namespace(out[i+1]); ok {
+				out[i+1] = c
+			}
+			ns, types = out[i+1], nil
+			continue
+		}
+		types = append(types, out[i])
+		if rt := reg.lookup(ns, types); rt != nil {
+			out[i] = rt.Type[strings.LastIndex(rt.Type, "/")+1:]
+		}
+	}
+	return out
 }

@@ -342,8 +342,10 @@ func (p *Provider) deleteGroup(ctx context.Context, req *arm.Request) (*arm.Resp
 }
 
 // runDeleteGroup tears down what the group's resources hold outside the
-// store, then removes the group and every resource in it in one
-// transaction. Rerunning it after a crash finishes the job.
+// store; finishDeleteGroup then removes the group and every resource in it
+// in the transaction that ends the operation, so the group disappears
+// exactly when the operation reports success. Rerunning after a crash
+// finishes the job.
 func (p *Provider) runDeleteGroup(ctx context.Context, op *store.Operation) (*arm.Outcome, error) {
 	id, err := resourceid.Parse(op.ResourceID)
 	if err != nil {
@@ -366,19 +368,15 @@ func (p *Provider) runDeleteGroup(ctx context.Context, op *store.Operation) (*ar
 			}
 		}
 	}
-	if err := p.store.Update(ctx, func(tx store.Tx) error {
-		_, err := tx.Delete(id.String())
-		return err
-	}); err != nil {
-		return nil, err
-	}
 	return &arm.Outcome{Status: http.StatusOK}, nil
 }
 
-// finishDeleteGroup puts a group whose deletion failed back to Succeeded.
+// finishDeleteGroup removes the group and its contents when the deletion
+// succeeded, and puts the group back to Succeeded when it did not.
 func (p *Provider) finishDeleteGroup(tx store.Tx, op *store.Operation) error {
 	if op.Status == store.StatusSucceeded {
-		return nil
+		_, err := tx.Delete(op.ResourceID)
+		return err
 	}
 	r, err := tx.Get(op.ResourceID)
 	if errors.Is(err, store.ErrNotFound) {
