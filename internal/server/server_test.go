@@ -23,7 +23,7 @@ import (
 
 // instance is a localaks running in-process on a free loopback port.
 type instance struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *Server
 	dir    datadir.Dir
 	http   *http.Client
@@ -31,7 +31,7 @@ type instance struct {
 	client datadir.Client
 }
 
-func start(t *testing.T, cfg Config) *instance {
+func start(t testing.TB, cfg Config) *instance {
 	t.Helper()
 	if cfg.DataDir.Path == "" {
 		cfg.DataDir = datadir.Dir{Path: t.TempDir()}
