@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -17,6 +18,7 @@ func newServe(g *globals, stdout, stderr io.Writer) *cobra.Command {
 		listen, hosts, sps       []string
 		retryAfter, pageSize     int
 		logLevel                 string
+		minOpDuration            time.Duration
 		tenantID, subscriptionID string
 	)
 	cmd := &cobra.Command{
@@ -46,6 +48,7 @@ func newServe(g *globals, stdout, stderr io.Writer) *cobra.Command {
 			srv, err := server.New(cmd.Context(), server.Config{
 				DataDir: d, Listen: listen, Hosts: hosts, RetryAfter: retryAfter, ServicePrincipals: creds,
 				TenantID: tenantID, SubscriptionID: subscriptionID, PageSize: pageSize, Log: log,
+				MinOperationDuration: minOpDuration,
 			})
 			if err != nil {
 				return err
@@ -65,6 +68,7 @@ func newServe(g *globals, stdout, stderr io.Writer) *cobra.Command {
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.StringVar(&tenantID, "tenant-id", "", "default tenant ID to create on first start (default: random)")
 	f.StringVar(&subscriptionID, "subscription-id", "", "default subscription ID to create on first start (default: random)")
+	f.DurationVar(&minOpDuration, "operation-min-duration", 0, "make every long-running operation take at least this long (e.g. 30s), to exercise polling and --no-wait code")
 	f.IntVar(&pageSize, "page-size", 1000, "items per page of list responses")
 	f.MarkHidden("page-size") //nolint:errcheck // the flag exists
 	return cmd

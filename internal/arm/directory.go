@@ -36,6 +36,9 @@ const (
 	NotRegistered = "NotRegistered"
 	Registering   = "Registering"
 	Unregistering = "Unregistering"
+	// Unregistered is the state after an explicit unregister (NotRegistered
+	// is for namespaces never registered), as az waits for it.
+	Unregistered = "Unregistered"
 )
 
 // RegistrationProperties is what the store keeps for a provider

@@ -44,6 +44,9 @@ type Engine struct {
 	store      store.Store
 	log        *slog.Logger
 	retryAfter int
+	// minDuration is the shortest time an operation takes (see
+	// SetMinDuration).
+	minDuration time.Duration
 	// statusVersions is the api-version each namespace puts in its status
 	// URLs (AKS uses 2016-03-30); others echo the request's.
 	statusVersions map[string]string
@@ -199,6 +202,20 @@ func (e *Engine) launch(op *store.Operation) {
 			return
 		}
 		outcome, err := e.runSafely(ctx, kind, op)
+		if err == nil {
+			e.mu.Lock()
+			min := e.minDuration
+			e.mu.Unlock()
+			if wait := time.Until(op.StartTime.Add(min)); wait > 0 {
+				t := time.NewTimer(wait)
+				select {
+				case <-t.C:
+				case <-ctx.Done():
+					t.Stop()
+					err = ctx.Err()
+				}
+			}
+		}
 		if root.Err() != nil {
 			// Shutting down: leave the operation in progress; the next
 			// start resumes it.
@@ -277,6 +294,17 @@ func (e *Engine) finish(id string, outcome *Outcome, runErr error, kind *Operati
 			e.log.Error("record operation failure", "operation", id, "err", err)
 		}
 	}
+}
+
+// SetMinDuration makes every operation take at least d from its start
+// before it ends: real Azure operations take minutes, and code that polls or
+// uses --no-wait is best tested against operations that are visibly in
+// progress for a while. The wait survives restarts (it counts from the
+// stored start time).
+func (e *Engine) SetMinDuration(d time.Duration) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.minDuration = d
 }
 
 // SetStatusAPIVersion fixes the api-version namespace ns puts in its

@@ -39,7 +39,9 @@ func testServer(t *testing.T) (*Server, store.Store, Identity, string) {
 			}
 			return Created(body), nil
 		},
-		Get: func(ctx context.Context, req *Request) (*Response, error) { return OK(map[string]string{"name": req.Route.Name()}), nil },
+		Get: func(ctx context.Context, req *Request) (*Response, error) {
+			return OK(map[string]string{"name": req.Route.Name()}), nil
+		},
 	})
 	srv := NewServer(Config{Store: st, Registry: reg, Directory: dir, Signer: signer, Entra: http.NotFoundHandler()})
 	now := time.Now()

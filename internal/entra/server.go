@@ -91,7 +91,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeOAuthError(w, http.StatusMethodNotAllowed, "invalid_request", 900561, "The endpoint only accepts POST requests.")
 			return
 		}
-		s.token(w, r, tenantSeg, rest == "oauth2/token")
+		// The v1 endpoint answers numbers as strings; ADFS's oauth2/token
+		// answers them as numbers, as MSAL expects.
+		s.token(w, r, tenantSeg, rest == "oauth2/token" && !strings.EqualFold(tenantSeg, ADFSTenant))
 	case "discovery/v2.0/keys", "discovery/keys":
 		writeJSON(w, http.StatusOK, s.cfg.Signer.JWKS())
 	case "discovery/instance":

@@ -52,7 +52,10 @@ type Config struct {
 	TenantID, SubscriptionID string
 	// PageSize is the default page size of list responses.
 	PageSize int
-	Log      *slog.Logger
+	// MinOperationDuration is the shortest time a long-running operation
+	// takes (default 0: as fast as the work allows).
+	MinOperationDuration time.Duration
+	Log                  *slog.Logger
 }
 
 // Server is a running localaks instance.
@@ -71,7 +74,7 @@ type Server struct {
 // New prepares an instance: takes the data directory's lock, opens the
 // store, creates or loads keys and certificates, binds the listeners. Run
 // serves.
-func New(ctx context.Context, cfg Config) (s *Server, err error) {
+func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
@@ -82,7 +85,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	if err := d.Create(); err != nil {
 		return nil, err
 	}
-	s = &Server{cfg: cfg}
+	s := &Server{cfg: cfg}
 	defer func() {
 		if err != nil {
 			s.close()
@@ -140,6 +143,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	signer := entra.NewSigner(signingKey)
 	reg := arm.NewRegistry()
 	s.engine = arm.NewEngine(s.store, cfg.Log, cfg.RetryAfter)
+	s.engine.SetMinDuration(cfg.MinOperationDuration)
 	resources.Register(resources.Config{Store: s.store, Registry: reg, Engine: s.engine, Directory: dir, Log: cfg.Log})
 	s.handler = arm.NewServer(arm.Config{
 		Store:     s.store,

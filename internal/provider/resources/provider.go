@@ -103,7 +103,7 @@ func Register(cfg Config) *Provider {
 	cfg.Engine.RegisterEndpoints(reg, Namespace, APIVersions)
 	cfg.Engine.RegisterKind(&arm.OperationKind{Name: kindDeleteGroup, Run: p.runDeleteGroup, Finish: p.finishDeleteGroup})
 	cfg.Engine.RegisterKind(&arm.OperationKind{Name: kindRegister, Run: noWork, Finish: p.finishRegistration(arm.Registered)})
-	cfg.Engine.RegisterKind(&arm.OperationKind{Name: kindUnregister, Run: noWork, Finish: p.finishRegistration(arm.NotRegistered)})
+	cfg.Engine.RegisterKind(&arm.OperationKind{Name: kindUnregister, Run: noWork, Finish: p.finishRegistration(arm.Unregistered)})
 	return p
 }
 

@@ -123,7 +123,7 @@ func (p *Provider) register(ctx context.Context, req *arm.Request) (*arm.Respons
 }
 
 func (p *Provider) unregister(ctx context.Context, req *arm.Request) (*arm.Response, error) {
-	return p.changeRegistration(ctx, req, arm.NotRegistered, arm.Unregistering, kindUnregister)
+	return p.changeRegistration(ctx, req, arm.Unregistered, arm.Unregistering, kindUnregister)
 }
 
 // changeRegistration moves a namespace towards target through the
