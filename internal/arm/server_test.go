@@ -138,3 +138,44 @@ func TestPaginate(t *testing.T) {
 		t.Error("bad $top accepted")
 	}
 }
+
+func TestListPage(t *testing.T) {
+	st, _ := testStore(t)
+	st.Update(context.Background(), func(tx store.Tx) error {
+		for i := 0; i < 9; i++ {
+			name := string(rune('a' + i))
+			if err := tx.Put(&store.Resource{ID: "/subscriptions/s/resourceGroups/" + name, Type: "Microsoft.Resources/resourceGroups", Name: name,
+				Tags: map[string]string{"odd": map[bool]string{true: "yes", false: "no"}[i%2 == 1]}}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	req := &Request{HTTP: httptest.NewRequest("GET", "/subscriptions/s/resourcegroups?%24top=2", nil), BaseURL: "https://h", pageSize: 100}
+	var got []string
+	for pages := 0; ; pages++ {
+		var next string
+		st.View(context.Background(), func(tx store.Tx) error {
+			page, nl, err := ListPage(tx, req, store.Query{Subscription: "s", Type: "Microsoft.Resources/resourceGroups"},
+				func(r *store.Resource) bool { return r.Tags["odd"] == "no" })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page) > 2 {
+				t.Errorf("page of %d", len(page))
+			}
+			for _, r := range page {
+				got = append(got, r.Name)
+			}
+			next = nl
+			return nil
+		})
+		if next == "" || pages > 10 {
+			break
+		}
+		req.HTTP = httptest.NewRequest("GET", strings.TrimPrefix(next, "https://h"), nil)
+	}
+	if strings.Join(got, "") != "acegi" {
+		t.Errorf("filtered pages = %v", got)
+	}
+}

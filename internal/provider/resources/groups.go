@@ -271,16 +271,17 @@ func (p *Provider) listGroups(ctx context.Context, req *arm.Request) (*arm.Respo
 	if err != nil {
 		return nil, err
 	}
-	var out []*groupBody
+	var (
+		out  []*groupBody
+		next string
+	)
 	err = p.store.View(ctx, func(tx store.Tx) error {
-		rs, err := tx.List(store.Query{Subscription: req.Subscription(), Type: groupType})
+		page, nl, err := arm.ListPage(tx, req, store.Query{Subscription: req.Subscription(), Type: groupType}, f.match)
 		if err != nil {
 			return err
 		}
-		for _, r := range rs {
-			if !f.match(r) {
-				continue
-			}
+		next = nl
+		for _, r := range page {
 			b, err := renderGroup(r)
 			if err != nil {
 				return err
@@ -292,11 +293,7 @@ func (p *Provider) listGroups(ctx context.Context, req *arm.Request) (*arm.Respo
 	if err != nil {
 		return nil, err
 	}
-	page, next, err := arm.Paginate(req, out, func(b *groupBody) string { return lower(b.ID) })
-	if err != nil {
-		return nil, err
-	}
-	return arm.OK(arm.List{Value: nonNil(page), NextLink: next}), nil
+	return arm.OK(arm.List{Value: nonNil(out), NextLink: next}), nil
 }
 
 // deleteGroup starts the deletion of a group and everything in it: 202 with

@@ -42,21 +42,22 @@ func (p *Provider) listResources(ctx context.Context, req *arm.Request) (*arm.Re
 	}
 	expand := strings.ToLower(q.Get("$expand"))
 	rg := req.Route.ID.ResourceGroupName()
-	var out []genericResource
+	var (
+		out  []genericResource
+		next string
+	)
 	err = p.store.View(ctx, func(tx store.Tx) error {
 		if rg != "" {
 			if _, err := loadGroup(tx, req.Route.ID); err != nil {
 				return err
 			}
 		}
-		rs, err := tx.List(store.Query{Subscription: req.Subscription(), ResourceGroup: rg, TopLevel: true})
+		page, nl, err := arm.ListPage(tx, req, store.Query{Subscription: req.Subscription(), ResourceGroup: rg, TopLevel: true}, f.match)
 		if err != nil {
 			return err
 		}
-		for _, r := range rs {
-			if !f.match(r) {
-				continue
-			}
+		next = nl
+		for _, r := range page {
 			g := genericResource{ID: r.ID, Name: r.Name, Type: r.Type, Location: r.Location, ExtendedLocation: r.ExtendedLocation,
 				Kind: r.Kind, ManagedBy: r.ManagedBy, SKU: r.SKU, Identity: r.Identity, Plan: r.Plan, Zones: r.Zones, Tags: r.Tags}
 			if strings.Contains(expand, "createdtime") && !r.SystemData.CreatedAt.IsZero() {
@@ -79,11 +80,7 @@ func (p *Provider) listResources(ctx context.Context, req *arm.Request) (*arm.Re
 	if err != nil {
 		return nil, err
 	}
-	page, next, err := arm.Paginate(req, out, func(g genericResource) string { return lower(g.ID) })
-	if err != nil {
-		return nil, err
-	}
-	return arm.OK(arm.List{Value: nonNil(page), NextLink: next}), nil
+	return arm.OK(arm.List{Value: nonNil(out), NextLink: next}), nil
 }
 
 // listTagNames serves GET /subscriptions/{s}/tagNames: every tag name and
