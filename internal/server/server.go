@@ -345,6 +345,12 @@ func writeCABundle(d datadir.Dir, caFile string) error {
 func (s *Server) Banner(w io.Writer) {
 	d, c := s.cfg.DataDir, s.client
 	host := strings.TrimPrefix(s.url, "https://")
+	// The client commands find this serve through the data dir; name it
+	// when they would not find it by default.
+	flag := ""
+	if def, err := datadir.Resolve(""); err != nil || def.Path != d.Path {
+		flag = " --data-dir " + d.Path
+	}
 	fmt.Fprintf(w, `localaks is serving Azure Resource Manager at %s/
   listening on   %s
   data dir       %s
@@ -354,8 +360,8 @@ func (s *Server) Banner(w io.Writer) {
   client         %s (secret in %s)
 
 Use it:
-  localaks az group list                       # the az CLI, already signed in
-  eval "$(localaks env)"                       # variables for the Go SDK, Terraform, az
+  localaks%s az group list      # the az CLI, already signed in
+  eval "$(localaks%s env)"       # variables for the Go SDK, Terraform, az
 
 Or set up az by hand:
   export AZURE_CONFIG_DIR=$HOME/.azure-localaks REQUESTS_CA_BUNDLE=%s
@@ -365,7 +371,7 @@ Or set up az by hand:
 
 Terraform (azurerm): ARM_METADATA_HOSTNAME=%s with ARM_TENANT_ID, ARM_CLIENT_ID, ARM_CLIENT_SECRET, ARM_SUBSCRIPTION_ID from localaks env
 `, s.url, strings.Join(s.Addresses(), ", "), d.Path, d.CAFile(), d.CABundle(), c.TenantID, c.SubscriptionID, c.ClientID,
-		filepath.Join(d.Path, "client.json"), d.CABundle(), s.url, c.ClientID, c.TenantID, host)
+		filepath.Join(d.Path, "client.json"), flag, flag, d.CABundle(), s.url, c.ClientID, c.TenantID, host)
 	if len(s.cfg.ServicePrincipals) == 0 {
 		fmt.Fprintln(w, "\nAny client ID and secret get tokens (restrict with --service-principal ID=SECRET).")
 	}

@@ -6,7 +6,6 @@ package resources
 import (
 	"context"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/localaks/localaks/internal/arm"
@@ -117,5 +116,3 @@ func groupOf(id string) string {
 	}
 	return parsed.ResourceGroupName()
 }
-
-func lower(s string) string { return strings.ToLower(s) }

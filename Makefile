@@ -1,0 +1,39 @@
+# Developer entry points. The README's two commands need none of this.
+GO ?= go
+BIN := bin/localaks
+
+.PHONY: build test unit e2e lint fmt bench fuzz clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/localaks
+
+# The whole suite, as the README and CI run it.
+test:
+	$(GO) test ./...
+
+# Unit and in-process tests only (no binary, no az).
+unit:
+	$(GO) test $$($(GO) list ./... | grep -v /test/e2e)
+
+# End-to-end tests against the built binary with the az CLI and the Go SDK.
+e2e:
+	$(GO) test -v ./test/e2e/...
+
+lint:
+	hack/lint.sh
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+bench: build
+	$(BIN) bench arm
+
+# Short runs of every fuzz target.
+fuzz:
+	$(GO) test ./internal/resourceid -run '^$$' -fuzz FuzzParse -fuzztime 30s
+	$(GO) test ./internal/arm -run '^$$' -fuzz FuzzParsePath -fuzztime 30s
+	$(GO) test ./internal/provider/resources -run '^$$' -fuzz FuzzParseFilter -fuzztime 30s
+	$(GO) test ./internal/server -run '^$$' -fuzz FuzzResourceGroupBody -fuzztime 30s
+
+clean:
+	rm -rf bin
