@@ -80,6 +80,9 @@ func startServe(t *testing.T, dataDir string, args ...string) *serve {
 	}
 	cmd := exec.Command(binary, append([]string{"serve", "--data-dir", dataDir, "--listen", "127.0.0.1:0"}, args...)...)
 	cmd.Stdout, cmd.Stderr = log, log
+	// If the test binary dies (a timeout panic skips cleanups), take serve
+	// with it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
