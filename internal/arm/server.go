@@ -199,6 +199,11 @@ func (s *Server) serveARM(r *http.Request, base string) (*Response, error) {
 	}
 	req := &Request{HTTP: r, Route: route, APIVersion: version, Body: body, Caller: caller, BaseURL: base, pageSize: s.cfg.PageSize}
 	handler := s.pick(req)
+	if handler != nil {
+		if err := s.checkDenyAssignments(ctx, req); err != nil {
+			return nil, err
+		}
+	}
 	if handler == nil {
 		return nil, Errorf(http.StatusMethodNotAllowed, "MethodNotAllowed",
 			"The requested resource does not support http method '%s'.", r.Method)
