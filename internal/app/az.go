@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -23,7 +24,13 @@ func newAz(g *globals, stdout, stderr io.Writer) *cobra.Command {
 		Long: `Runs the installed az CLI with its own AZURE_CONFIG_DIR (<data-dir>/az): the
 localaks cloud registered and selected, signed in as the built-in service
 principal, the default subscription selected, and the local CA trusted.
-Your own ~/.azure is not touched.`,
+Your own ~/.azure is not touched.
+
+The network, vmss, vm and disk command groups run with the
+2020-09-01-hybrid API profile (<data-dir>/az-hybrid): the az CLI Debian
+ships (2.45) lacks the SDK versions its default profile needs for them and
+crashes before sending a request. LOCALAKS_AZ_PROFILE=latest turns this off
+(for an az whose own packages are complete).`,
 		DisableFlagParsing: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 && (args[0] == "--data-dir" || len(args[0]) > 11 && args[0][:11] == "--data-dir=") {
@@ -39,7 +46,7 @@ Your own ~/.azure is not touched.`,
 			if err != nil {
 				return err
 			}
-			env, err := prepareAz(cmd.Context(), d, stderr)
+			env, err := prepareAz(cmd.Context(), d, azProfile(args), stderr)
 			if err != nil {
 				return err
 			}
@@ -62,12 +69,28 @@ type azSetup struct {
 	URL      string `json:"url"`
 	TenantID string `json:"tenantId"`
 	ClientID string `json:"clientId"`
+	Profile  string `json:"profile"`
+}
+
+// hybridGroups are the az command groups whose default-profile SDKs are
+// missing from Debian's az 2.45 (network 2022-01-01, compute 2022-11-01).
+var hybridGroups = map[string]bool{"network": true, "vmss": true, "vm": true, "disk": true, "snapshot": true, "image": true}
+
+// azProfile picks the API profile for an az command line.
+func azProfile(args []string) string {
+	if p := os.Getenv("LOCALAKS_AZ_PROFILE"); p != "" {
+		return p
+	}
+	if len(args) > 0 && hybridGroups[args[0]] {
+		return "2020-09-01-hybrid"
+	}
+	return "latest"
 }
 
 // prepareAz makes sure <data-dir>/az is registered with and signed in to
 // the running serve, and returns the environment az runs with. Setting up
 // takes a few seconds, once per serve address.
-func prepareAz(ctx context.Context, d datadir.Dir, stderr io.Writer) ([]string, error) {
+func prepareAz(ctx context.Context, d datadir.Dir, profile string, stderr io.Writer) ([]string, error) {
 	if _, err := exec.LookPath("az"); err != nil {
 		return nil, errors.New("the az CLI is not installed (on Debian or Ubuntu: apt-get install azure-cli)")
 	}
@@ -80,6 +103,9 @@ func prepareAz(ctx context.Context, d datadir.Dir, stderr io.Writer) ([]string, 
 		return nil, fmt.Errorf("read client identity: %w", err)
 	}
 	azDir := d.AzureConfigDir()
+	if profile != "latest" {
+		azDir += "-" + strings.TrimPrefix(profile, "2020-09-01-")
+	}
 	env := append(os.Environ(),
 		"AZURE_CONFIG_DIR="+azDir,
 		"REQUESTS_CA_BUNDLE="+d.CABundle(),
@@ -91,7 +117,7 @@ func prepareAz(ctx context.Context, d datadir.Dir, stderr io.Writer) ([]string, 
 	}
 	defer lock.Release() //nolint:errcheck // closing drops the lock
 
-	want := azSetup{URL: serve.URL, TenantID: client.TenantID, ClientID: client.ClientID}
+	want := azSetup{URL: serve.URL, TenantID: client.TenantID, ClientID: client.ClientID, Profile: profile}
 	marker := filepath.Join(azDir, "localaks.json")
 	if data, err := os.ReadFile(marker); err == nil {
 		var have azSetup
@@ -107,7 +133,7 @@ func prepareAz(ctx context.Context, d datadir.Dir, stderr io.Writer) ([]string, 
 		return nil, err
 	}
 	steps := [][]string{
-		{"cloud", "register", "--name", "localaks", "--endpoint-resource-manager", serve.URL + "/"},
+		{"cloud", "register", "--name", "localaks", "--endpoint-resource-manager", serve.URL + "/", "--profile", profile},
 		{"cloud", "set", "--name", "localaks"},
 		{"login", "--service-principal", "--username", client.ClientID, "--password", client.ClientSecret, "--tenant", client.TenantID, "--output", "none"},
 		{"account", "set", "--subscription", client.SubscriptionID},

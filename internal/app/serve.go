@@ -3,6 +3,7 @@ package app
 import (
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"strings"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/localaks/localaks/internal/logging"
+	"github.com/localaks/localaks/internal/provider/network"
 	"github.com/localaks/localaks/internal/server"
 )
 
@@ -19,6 +21,7 @@ func newServe(g *globals, stdout, stderr io.Writer) *cobra.Command {
 		retryAfter, pageSize     int
 		logLevel                 string
 		minOpDuration            time.Duration
+		publicIPPool             string
 		tenantID, subscriptionID string
 	)
 	cmd := &cobra.Command{
@@ -45,10 +48,14 @@ func newServe(g *globals, stdout, stderr io.Writer) *cobra.Command {
 			if retryAfter < 1 {
 				return fmt.Errorf("--retry-after must be at least 1 second (clients wait 30 s or more when it is 0)")
 			}
+			pool, err := netip.ParsePrefix(publicIPPool)
+			if err != nil {
+				return fmt.Errorf("--public-ip-pool: %w", err)
+			}
 			srv, err := server.New(cmd.Context(), server.Config{
 				DataDir: d, Listen: listen, Hosts: hosts, RetryAfter: retryAfter, ServicePrincipals: creds,
 				TenantID: tenantID, SubscriptionID: subscriptionID, PageSize: pageSize, Log: log,
-				MinOperationDuration: minOpDuration,
+				MinOperationDuration: minOpDuration, PublicIPPool: pool,
 			})
 			if err != nil {
 				return err
@@ -69,6 +76,7 @@ func newServe(g *globals, stdout, stderr io.Writer) *cobra.Command {
 	f.StringVar(&tenantID, "tenant-id", "", "default tenant ID to create on first start (default: random)")
 	f.StringVar(&subscriptionID, "subscription-id", "", "default subscription ID to create on first start (default: random)")
 	f.DurationVar(&minOpDuration, "operation-min-duration", 0, "make every long-running operation take at least this long (e.g. 30s), to exercise polling and --no-wait code")
+	f.StringVar(&publicIPPool, "public-ip-pool", network.DefaultPublicIPPool.String(), "CIDR that public IP addresses are allocated from (loopback by default, so they can be bound on this machine)")
 	f.IntVar(&pageSize, "page-size", 1000, "items per page of list responses")
 	f.MarkHidden("page-size") //nolint:errcheck // the flag exists
 	return cmd

@@ -40,6 +40,8 @@ type Tracked struct {
 	// BeforeDelete refuses (in-use) or releases what the resource holds, in
 	// the deleting transaction.
 	BeforeDelete func(tx store.Tx, r *store.Resource) error
+	// ReadOnly types are written by the platform only: GET and list.
+	ReadOnly bool
 	// Store is where the records live.
 	Store store.Store
 	Now   func() time.Time
@@ -97,6 +99,13 @@ func (t *Tracked) Install(reg *Registry) {
 	if t.Get == nil {
 		t.Get = t.get
 	}
+	if t.List == nil {
+		t.List = t.list
+	}
+	if t.ReadOnly {
+		reg.Register(t.ResourceType)
+		return
+	}
 	if t.Put == nil {
 		t.Put = t.put
 	}
@@ -105,9 +114,6 @@ func (t *Tracked) Install(reg *Registry) {
 	}
 	if t.Delete == nil {
 		t.Delete = t.delete
-	}
-	if t.List == nil {
-		t.List = t.list
 	}
 	reg.Register(t.ResourceType)
 }

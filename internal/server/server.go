@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -28,6 +29,7 @@ import (
 	"github.com/localaks/localaks/internal/entra"
 	"github.com/localaks/localaks/internal/fsutil"
 	"github.com/localaks/localaks/internal/pki"
+	"github.com/localaks/localaks/internal/provider/network"
 	"github.com/localaks/localaks/internal/provider/resources"
 	"github.com/localaks/localaks/internal/store"
 )
@@ -52,6 +54,9 @@ type Config struct {
 	TenantID, SubscriptionID string
 	// PageSize is the default page size of list responses.
 	PageSize int
+	// PublicIPPool is where public IP addresses come from (default
+	// network.DefaultPublicIPPool).
+	PublicIPPool netip.Prefix
 	// MinOperationDuration is the shortest time a long-running operation
 	// takes (default 0: as fast as the work allows).
 	MinOperationDuration time.Duration
@@ -145,6 +150,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	s.engine = arm.NewEngine(s.store, cfg.Log, cfg.RetryAfter)
 	s.engine.SetMinDuration(cfg.MinOperationDuration)
 	resources.Register(resources.Config{Store: s.store, Registry: reg, Engine: s.engine, Directory: dir, Log: cfg.Log})
+	network.Register(network.Config{Store: s.store, Registry: reg, Log: cfg.Log, PublicIPPool: cfg.PublicIPPool})
 	s.handler = arm.NewServer(arm.Config{
 		Store:     s.store,
 		Registry:  reg,

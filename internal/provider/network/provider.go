@@ -1,0 +1,202 @@
+// Package network is the Microsoft.Network resource provider: virtual
+// networks and subnets, network security groups, route tables, public IP
+// addresses, load balancers, NAT gateways and the network interfaces of
+// scale-set instances. Other providers (compute, AKS) create and read these
+// through the same functions the HTTP handlers use, inside their own
+// transactions.
+package network
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/localaks/localaks/internal/arm"
+	"github.com/localaks/localaks/internal/regions"
+	"github.com/localaks/localaks/internal/resourceid"
+	"github.com/localaks/localaks/internal/store"
+)
+
+// Namespace is this provider's namespace.
+const Namespace = "Microsoft.Network"
+
+// APIVersions are the Microsoft.Network api-versions accepted, newest first.
+var APIVersions = []string{
+	"2025-05-01", "2025-03-01", "2025-01-01", "2024-10-01", "2024-07-01", "2024-05-01", "2024-03-01", "2024-01-01",
+	"2023-11-01", "2023-09-01", "2023-06-01", "2023-05-01", "2023-04-01", "2023-02-01", "2022-11-01", "2022-09-01",
+	"2022-07-01", "2022-05-01", "2022-01-01", "2021-12-01", "2021-08-01", "2021-05-01", "2021-03-01", "2021-02-01",
+	"2020-11-01", "2020-08-01", "2020-07-01", "2020-06-01", "2020-05-01", "2020-04-01", "2020-03-01", "2019-12-01",
+	"2019-11-01", "2019-09-01", "2019-08-01", "2019-07-01", "2019-06-01", "2019-04-01", "2019-02-01", "2018-12-01",
+	"2018-11-01", "2018-10-01", "2018-08-01", "2018-07-01", "2018-06-01", "2018-04-01", "2018-02-01", "2018-01-01",
+	"2017-11-01", "2017-10-01", "2017-09-01", "2017-08-01", "2017-06-01", "2017-04-01", "2017-03-30", "2017-03-01",
+	"2016-12-01", "2016-11-01", "2016-10-01", "2016-09-01", "2016-08-01", "2016-07-01", "2016-06-01", "2016-03-30",
+	"2015-06-15", "2015-05-01-preview",
+}
+
+// Resource types.
+const (
+	VirtualNetworkType = "Microsoft.Network/virtualNetworks"
+	NSGType            = "Microsoft.Network/networkSecurityGroups"
+	RouteTableType     = "Microsoft.Network/routeTables"
+	PublicIPType       = "Microsoft.Network/publicIPAddresses"
+	LoadBalancerType   = "Microsoft.Network/loadBalancers"
+	NATGatewayType     = "Microsoft.Network/natGateways"
+	// VMSSNICType is the type of a scale-set instance's network interface,
+	// which lives under the instance in the Microsoft.Compute namespace.
+	VMSSNICType = "Microsoft.Compute/virtualMachineScaleSets/virtualMachines/networkInterfaces"
+)
+
+// Config configures the provider.
+type Config struct {
+	Store    store.Store
+	Registry *arm.Registry
+	Log      *slog.Logger
+	// PublicIPPool is where public IP addresses come from.
+	PublicIPPool netip.Prefix
+}
+
+// DefaultPublicIPPool is the default public address pool: loopback
+// addresses, so that a later data path can bind them on this machine.
+var DefaultPublicIPPool = netip.MustParsePrefix("127.224.0.0/16")
+
+// Provider is the Microsoft.Network provider.
+type Provider struct {
+	store store.Store
+	log   *slog.Logger
+	pool  netip.Prefix
+	now   func() time.Time
+
+	VirtualNetworks *arm.Tracked
+	Subnets         *arm.Embedded
+	NSGs            *arm.Tracked
+	SecurityRules   *arm.Embedded
+	RouteTables     *arm.Tracked
+	Routes          *arm.Embedded
+	PublicIPs       *arm.Tracked
+	LoadBalancers   *arm.Tracked
+	NATGateways     *arm.Tracked
+}
+
+// Register creates the provider and registers its types.
+func Register(cfg Config) *Provider {
+	if !cfg.PublicIPPool.IsValid() {
+		cfg.PublicIPPool = DefaultPublicIPPool
+	}
+	p := &Provider{store: cfg.Store, log: cfg.Log, pool: cfg.PublicIPPool, now: time.Now}
+	reg := cfg.Registry
+	p.registerVirtualNetworks(reg)
+	p.registerNSGs(reg)
+	p.registerRouteTables(reg)
+	p.registerPublicIPs(reg)
+	p.registerLoadBalancers(reg)
+	p.registerNATGateways(reg)
+	p.registerNICs(reg)
+	return p
+}
+
+func (p *Provider) tracked(typ string, name func(string) error) *arm.Tracked {
+	return &arm.Tracked{
+		ResourceType: &arm.ResourceType{Namespace: Namespace, Type: typ, APIVersions: APIVersions, Locations: allRegions()},
+		Located:      true, ETag: true, ValidateName: name, Store: p.store,
+	}
+}
+
+func (p *Provider) embedded(parent *arm.Tracked, typ, field string) *arm.Embedded {
+	return &arm.Embedded{
+		ResourceType: &arm.ResourceType{Namespace: Namespace, Type: parent.Type + "/" + typ, APIVersions: APIVersions, Hidden: true},
+		Parent:       parent, Field: field, ChildType: parent.FullType() + "/" + typ, ValidateName: validName,
+	}
+}
+
+func allRegions() []string {
+	var out []string
+	for _, r := range regions.All() {
+		out = append(out, r.Name)
+	}
+	return out
+}
+
+// nameRule is Microsoft.Network's naming rule for most resources: 1–80
+// characters, alphanumerics, underscores, periods and hyphens, starting
+// with an alphanumeric and ending with an alphanumeric or underscore.
+var nameRule = regexp.MustCompile(`^[a-zA-Z0-9]([a-zA-Z0-9_.-]{0,78}[a-zA-Z0-9_])?$`)
+
+func validName(name string) error {
+	if !nameRule.MatchString(name) {
+		return arm.Errorf(http.StatusBadRequest, "InvalidResourceName",
+			"Resource name %s is invalid. The name can be up to 80 characters long. It must begin with a word character, and it must end with a word character or with '_'. The name may contain word characters or '.', '-', '_'.", name)
+	}
+	return nil
+}
+
+// SubResource is a reference to another resource: {"id": "..."}.
+type SubResource struct {
+	ID string `json:"id"`
+}
+
+// Ref builds a reference.
+func Ref(id string) *SubResource { return &SubResource{ID: id} }
+
+// decode reads typed properties from a record.
+func decode[T any](r *store.Resource) (*T, error) {
+	var v T
+	if len(r.Properties) > 0 {
+		if err := json.Unmarshal(r.Properties, &v); err != nil {
+			return nil, arm.ErrInvalidRequestContent(fmt.Sprintf("properties: %v", err))
+		}
+	}
+	return &v, nil
+}
+
+// encode writes typed properties into a record.
+func encode(r *store.Resource, v any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	r.Properties = raw
+	return nil
+}
+
+// guid keeps an existing resourceGuid or makes one.
+func guid(existing string) string {
+	if existing != "" {
+		return existing
+	}
+	return uuid.NewString()
+}
+
+func badRequest(code, format string, args ...any) error {
+	return arm.Errorf(http.StatusBadRequest, code, format, args...)
+}
+
+// noCtx is for helpers that need a context only to satisfy Prepare.
+var noCtx = context.Background()
+
+// upsert replaces the child with c's name, or appends c.
+func upsert(children []arm.Child, c arm.Child) []arm.Child {
+	if i := indexOf(children, c.Name); i >= 0 {
+		children[i] = c
+		return children
+	}
+	return append(children, c)
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+// subscriptionOf is the subscription segment of a resource ID.
+func subscriptionOf(id string) string {
+	parsed, err := resourceid.Parse(id)
+	if err != nil {
+		return ""
+	}
+	return parsed.SubscriptionID()
+}
