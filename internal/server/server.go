@@ -24,11 +24,15 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/localaks/localaks/internal/aks"
 	"github.com/localaks/localaks/internal/arm"
 	"github.com/localaks/localaks/internal/datadir"
 	"github.com/localaks/localaks/internal/entra"
 	"github.com/localaks/localaks/internal/fsutil"
 	"github.com/localaks/localaks/internal/pki"
+	"github.com/localaks/localaks/internal/provider/compute"
+	"github.com/localaks/localaks/internal/provider/containerservice"
+	"github.com/localaks/localaks/internal/provider/managedidentity"
 	"github.com/localaks/localaks/internal/provider/network"
 	"github.com/localaks/localaks/internal/provider/resources"
 	"github.com/localaks/localaks/internal/store"
@@ -150,7 +154,19 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	s.engine = arm.NewEngine(s.store, cfg.Log, cfg.RetryAfter)
 	s.engine.SetMinDuration(cfg.MinOperationDuration)
 	resources.Register(resources.Config{Store: s.store, Registry: reg, Engine: s.engine, Directory: dir, Log: cfg.Log})
-	network.Register(network.Config{Store: s.store, Registry: reg, Log: cfg.Log, PublicIPPool: cfg.PublicIPPool})
+	netp := network.Register(network.Config{Store: s.store, Registry: reg, Log: cfg.Log, PublicIPPool: cfg.PublicIPPool})
+	comp := compute.Register(compute.Config{Store: s.store, Registry: reg, Network: netp, Log: cfg.Log})
+	tenantOf := func(sub string) string {
+		props, err := dir.Subscription(context.Background(), sub)
+		if err != nil {
+			return ident.TenantID
+		}
+		return props.TenantID
+	}
+	ids := managedidentity.Register(reg, s.store, tenantOf)
+	rec := &aks.Reconciler{Store: s.store, Net: netp, Compute: comp, Identity: ids, Log: cfg.Log}
+	containerservice.Register(containerservice.Config{Store: s.store, Registry: reg, Engine: s.engine, Reconciler: rec,
+		Validator: &aks.Validator{Net: netp}, TenantOf: tenantOf, Log: cfg.Log})
 	s.handler = arm.NewServer(arm.Config{
 		Store:     s.store,
 		Registry:  reg,

@@ -1,0 +1,117 @@
+package aks
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"hash/fnv"
+	mrand "math/rand"
+	"regexp"
+	"strings"
+
+	"github.com/localaks/localaks/internal/resourceid"
+)
+
+// ClusterID is the 8-digit decimal ID in the names of a cluster's
+// node-resource-group resources: AKS's node bootstrapper seeds a random
+// source with the FNV-1a hash of the DNS prefix and formats its first
+// Uint32 as %08d (first 8 digits). The same prefix always gives the same
+// ID; all pools of a cluster share it.
+func ClusterID(dnsPrefix string) string {
+	h := fnv.New64a()
+	h.Write([]byte(dnsPrefix))
+	r := mrand.New(mrand.NewSource(int64(h.Sum64())))
+	return fmt.Sprintf("%08d", r.Uint32())[:8]
+}
+
+// NodeResourceGroupName is MC_{rg}_{cluster}_{location}, as AKS names it
+// (ARM's 90-character limit applies; AKS truncates to fit).
+func NodeResourceGroupName(rg, cluster, location string) string {
+	name := "MC_" + rg + "_" + cluster + "_" + location
+	if len(name) > 80 {
+		name = name[:80]
+	}
+	return name
+}
+
+// Names of node-resource-group resources.
+func vnetName(id string) string           { return "aks-vnet-" + id }
+func nsgName(id string) string            { return "aks-agentpool-" + id + "-nsg" }
+func routeTableName(id string) string     { return "aks-agentpool-" + id + "-routetable" }
+func vmssName(pool, id string) string     { return "aks-" + pool + "-" + id + "-vmss" }
+func kubeletIdentityName(c string) string { return c + "-agentpool" }
+
+const (
+	managedSubnetName     = "aks-subnet"
+	lbName                = "kubernetes"
+	lbBackendPool         = "kubernetes"
+	lbOutboundPool        = "aksOutboundBackendPool"
+	lbOutboundRule        = "aksOutboundRule"
+	managedVNetPrefix     = "10.224.0.0/12"
+	managedSubnetPrefix   = "10.224.0.0/16"
+	defaultVMSize         = "Standard_DS2_v2"
+	defaultOSDiskSizeGB   = 128
+	defaultMaxAgentPools  = 100
+	defaultPodCIDR        = "10.244.0.0/16"
+	defaultServiceCIDR    = "10.0.0.0/16"
+	defaultDNSServiceIP   = "10.0.0.10"
+	defaultDockerBridge   = "172.17.0.1/16"
+	defaultAdminUsername  = "azureuser"
+	systemIdentityPrefix  = "msi"
+	nodeImageGalleryOwner = "/subscriptions/109a5e88-712a-48ae-9078-9ca8b3c81345/resourceGroups/AKS-Ubuntu/providers/Microsoft.Compute/galleries/AKSUbuntu/images/2204gen2containerd/versions/"
+)
+
+// randomHex returns n random bytes as hex.
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b) //nolint:errcheck // crypto/rand does not fail
+	return hex.EncodeToString(b)
+}
+
+// FQDN is the API server's name: {dnsPrefix}-{8 hex}.hcp.{location}.azmk8s.io.
+func FQDN(prefix, hash, location string) string {
+	return fmt.Sprintf("%s-%s.hcp.%s.azmk8s.io", strings.ToLower(prefix), hash, location)
+}
+
+// PortalFQDN is the API server's name for the Azure portal.
+func PortalFQDN(prefix, hash, location string) string {
+	return fmt.Sprintf("%s-%s.portal.hcp.%s.azmk8s.io", strings.ToLower(prefix), hash, location)
+}
+
+var nonDNS = regexp.MustCompile(`[^A-Za-z0-9-]`)
+
+// DefaultDNSPrefix is what AKS (and az) derive when no DNS prefix is given:
+// the cluster name (10), the resource group (16) and the subscription (6),
+// with characters DNS does not allow dropped.
+func DefaultDNSPrefix(cluster, rg, subscription string) string {
+	name := nonDNS.ReplaceAllString(cluster, "")
+	if len(name) > 10 {
+		name = name[:10]
+	}
+	if name == "" || !isLetter(name[0]) {
+		name = "a" + name
+	}
+	group := nonDNS.ReplaceAllString(rg, "")
+	if len(group) > 16 {
+		group = group[:16]
+	}
+	sub := subscription
+	if len(sub) > 6 {
+		sub = sub[:6]
+	}
+	return name + "-" + group + "-" + sub
+}
+
+func isLetter(b byte) bool { return b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' }
+
+// nodeRG is the node resource group's ID.
+func nodeRG(c *Cluster) resourceid.ID {
+	id := resourceid.MustParse(c.Record.ID)
+	return resourceid.ResourceGroup(id.SubscriptionID(), c.Props.NodeResourceGroup)
+}
+
+// rgResourceID builds a lower-case "resourcegroups" ID, as AKS writes IDs it
+// refers to (effectiveOutboundIPs, kubelet identity).
+func rgResourceID(sub, rg, ns, typ, name string) string {
+	return fmt.Sprintf("/subscriptions/%s/resourcegroups/%s/providers/%s/%s/%s", sub, rg, ns, typ, name)
+}

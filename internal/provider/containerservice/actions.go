@@ -1,0 +1,545 @@
+package containerservice
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/localaks/localaks/internal/aks"
+	"github.com/localaks/localaks/internal/arm"
+	"github.com/localaks/localaks/internal/provider/compute"
+	"github.com/localaks/localaks/internal/resourceid"
+	"github.com/localaks/localaks/internal/store"
+)
+
+// clusterOp starts a cluster-wide operation: check may refuse it; the
+// cluster (and its pools) go to state while it runs. 202 with
+// Azure-AsyncOperation and Location, as AKS answers POST actions.
+func (p *Provider) clusterOp(ctx context.Context, req *arm.Request, kind, state string, check func(c *aks.Cluster) error) (*arm.Response, error) {
+	id := req.Route.ID
+	op, err := p.engine.NewOperation(kind, id.SubscriptionID(), Namespace, "", id.String(), opInput{Cluster: id.String()})
+	if err != nil {
+		return nil, arm.ErrInternal(err)
+	}
+	err = p.engine.Submit(ctx, op, func(tx store.Tx) error {
+		c, pools, err := loadCluster(tx, id)
+		if err != nil {
+			return err
+		}
+		op.Location = c.Record.Location
+		if err := aks.CheckTerminal(c, pools); err != nil {
+			return err
+		}
+		if check != nil {
+			if err := check(c); err != nil {
+				return err
+			}
+		}
+		c.Props.ProvisioningState = state
+		c.Props.Localaks.Operation, c.Props.Localaks.OperationKind = op.ID, state
+		for _, pool := range pools {
+			pool.Props.ProvisioningState = state
+			pool.Props.Localaks.Operation, pool.Props.Localaks.OperationKind = op.ID, state
+		}
+		return writeAll(tx, c, pools)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return p.engine.Accepted(req, op, http.StatusAccepted, nil), nil
+}
+
+func isStopped(c *aks.Cluster) bool {
+	return c.Props.PowerState != nil && c.Props.PowerState.Code == "Stopped"
+}
+
+func (p *Provider) stopCluster(ctx context.Context, req *arm.Request) (*arm.Response, error) {
+	return p.clusterOp(ctx, req, kindClusterStop, aks.StateStopping, func(c *aks.Cluster) error {
+		if isStopped(c) {
+			return conflict("Operation is not allowed: managed cluster is in Provisioning State(%s) and Power State(Stopped), stopping cannot be performed. Please see https://aka.ms/aks/stop for more details",
+				c.Props.ProvisioningState)
+		}
+		return nil
+	})
+}
+
+func (p *Provider) startCluster(ctx context.Context, req *arm.Request) (*arm.Response, error) {
+	return p.clusterOp(ctx, req, kindClusterStart, aks.StateStarting, func(c *aks.Cluster) error {
+		if !isStopped(c) {
+			return conflict("Operation is not allowed: managed cluster is in Provisioning State(%s) and Power State(Running), starting cannot be performed. Please see https://aka.ms/aks/start for more details",
+				c.Props.ProvisioningState)
+		}
+		return nil
+	})
+}
+
+func (p *Provider) rotateCertificates(ctx context.Context, req *arm.Request) (*arm.Response, error) {
+	return p.clusterOp(ctx, req, kindClusterReconcile, aks.StateUpdating, func(c *aks.Cluster) error { return stoppedRefusal(c, "rotating certificates") })
+}
+
+func stoppedRefusal(c *aks.Cluster, what string) error {
+	if isStopped(c) {
+		return conflict("Operation is not allowed: managed cluster is in Provisioning State(%s) and Power State(Stopped), %s cannot be performed. Please start the cluster first: https://aka.ms/aks/start",
+			c.Props.ProvisioningState, what)
+	}
+	return nil
+}
+
+// resetServicePrincipal sets a service-principal cluster's credentials;
+// managed-identity clusters have none to reset.
+func (p *Provider) resetServicePrincipal(ctx context.Context, req *arm.Request) (*arm.Response, error) {
+	var in aks.ServicePrincipalProfile
+	if err := req.DecodeBody(&in, true); err != nil {
+		return nil, err
+	}
+	if in.ClientID == "" || in.Secret == "" {
+		return nil, aksNative(http.StatusBadRequest, "InvalidParameter", "servicePrincipalProfile", "Both clientId and secret are required to reset the service principal profile.")
+	}
+	return p.clusterOp(ctx, req, kindClusterReconcile, aks.StateUpdating, func(c *aks.Cluster) error {
+		if err := stoppedRefusal(c, "resetting the service principal"); err != nil {
+			return err
+		}
+		if len(c.Record.Identity) > 0 {
+			return aksNative(http.StatusBadRequest, "BadRequest", "servicePrincipalProfile",
+				"Resetting the service principal profile is not supported for clusters with managed identity.")
+		}
+		c.Props.ServicePrincipalProfile = &aks.ServicePrincipalProfile{ClientID: in.ClientID}
+		return nil
+	})
+}
+
+func (p *Provider) resetAADProfile(ctx context.Context, req *arm.Request) (*arm.Response, error) {
+	return nil, aksNative(http.StatusBadRequest, "BadRequest", "", "Resetting the AAD profile (legacy Azure AD integration) is deprecated and not supported; use managed Azure AD (aadProfile.managed).")
+}
+
+// abortCluster cancels the cluster's running operation (204); with none
+// running, 409.
+func (p *Provider) abortCluster(ctx context.Context, req *arm.Request) (*arm.Response, error) {
+	var running string
+	err := p.store.Update(ctx, func(tx store.Tx) error {
+		c, _, err := loadCluster(tx, req.Route.ID)
+		if err != nil {
+			return err
+		}
+		running = c.Props.Localaks.Operation
+		if running == "" || aks.Terminal(c.Props.ProvisioningState) {
+			return conflict("No on-going operation found to abort on managed cluster %s.", c.Record.Name)
+		}
+		if c.Props.ProvisioningState == aks.StateDeleting {
+			return conflict("Abort is not allowed on managed cluster %s: it is being deleted.", c.Record.Name)
+		}
+		c.Props.ProvisioningState = aks.StateCanceling
+		return writeAll(tx, c, nil)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := p.engine.Cancel(ctx, running); err != nil {
+		return nil, arm.ErrInternal(err)
+	}
+	return arm.NoContent(), nil
+}
+
+// abortPool cancels a pool's running operation.
+func (p *Provider) abortPool(ctx context.Context, req *arm.Request) (*arm.Response, error) {
+	var running string
+	err := p.store.Update(ctx, func(tx store.Tx) error {
+		_, _, pool, err := loadPool(tx, req.Route.ID)
+		if err != nil {
+			return err
+		}
+		running = pool.Props.Localaks.Operation
+		if running == "" || aks.Terminal(pool.Props.ProvisioningState) {
+			return conflict("No on-going operation found to abort on agent pool %s.", pool.Record.Name)
+		}
+		pool.Props.ProvisioningState = aks.StateCanceling
+		if err := pool.Encode(); err != nil {
+			return err
+		}
+		return tx.Put(pool.Record)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := p.engine.Cancel(ctx, running); err != nil {
+		return nil, arm.ErrInternal(err)
+	}
+	return arm.NoContent(), nil
+}
+
+// poolOp starts an operation on one pool with state while it runs.
+func (p *Provider) poolOp(ctx context.Context, req *arm.Request, state string, change func(c *aks.Cluster, pools []*aks.Pool, pool *aks.Pool) error) (*arm.Response, *poolBody, error) {
+	id := req.Route.ID
+	cluster := clusterOf(id)
+	op, err := p.engine.NewOperation(kindPoolReconcile, id.SubscriptionID(), Namespace, "", id.String(), opInput{Cluster: cluster.String(), Pool: id.Name()})
+	if err != nil {
+		return nil, nil, arm.ErrInternal(err)
+	}
+	var body *poolBody
+	err = p.engine.Submit(ctx, op, func(tx store.Tx) error {
+		c, pools, pool, err := loadPool(tx, id)
+		if err != nil {
+			return err
+		}
+		op.Location = c.Record.Location
+		if err := aks.CheckTerminal(c, []*aks.Pool{pool}); err != nil {
+			return err
+		}
+		if err := stoppedRefusal(c, "agent pool operations"); err != nil {
+			return err
+		}
+		if err := change(c, pools, pool); err != nil {
+			return err
+		}
+		pool.Props.ProvisioningState = state
+		pool.Props.Localaks.Operation, pool.Props.Localaks.OperationKind = op.ID, state
+		if err := pool.Encode(); err != nil {
+			return err
+		}
+		if err := tx.Put(pool.Record); err != nil {
+			return err
+		}
+		body, err = renderPool(pool)
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return p.engine.Accepted(req, op, http.StatusAccepted, body), body, nil
+}
+
+// upgradeNodeImage moves a pool to the latest node image.
+func (p *Provider) upgradeNodeImage(ctx context.Context, req *arm.Request) (*arm.Response, error) {
+	resp, _, err := p.poolOp(ctx, req, aks.StateUpgradingNodeImage, func(c *aks.Cluster, pools []*aks.Pool, pool *aks.Pool) error {
+		pool.Props.NodeImageVersion = aks.Versions.NodeImage
+		return nil
+	})
+	return resp, err
+}
+
+// deleteMachines removes named machines (nodes) from a pool, lowering its
+// count.
+func (p *Provider) deleteMachines(ctx context.Context, req *arm.Request) (*arm.Response, error) {
+	var in struct {
+		MachineNames []string `json:"machineNames"`
+	}
+	if err := req.DecodeBody(&in, true); err != nil {
+		return nil, err
+	}
+	if len(in.MachineNames) == 0 {
+		return nil, aksNative(http.StatusBadRequest, "InvalidParameter", "machineNames", "At least one machine name is required.")
+	}
+	resp, _, err := p.poolOp(ctx, req, aks.StateScaling, func(c *aks.Cluster, pools []*aks.Pool, pool *aks.Pool) error {
+		names := map[string]bool{}
+		for _, n := range in.MachineNames {
+			names[strings.ToLower(n)] = true
+		}
+		found := 0
+		err := p.store.View(ctx, func(tx store.Tx) error {
+			_, props, err := p.rec.Compute.Instances(tx, pool.Props.Localaks.VMSS)
+			for _, ip := range props {
+				if names[strings.ToLower(ip.OSProfile.ComputerName)] {
+					found++
+				}
+			}
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if found != len(names) {
+			return aksNative(http.StatusBadRequest, "InvalidParameter", "machineNames", "Some machines in %v are not in agent pool %s.", in.MachineNames, pool.Record.Name)
+		}
+		if *pool.Props.Count-found < 1 && pool.Props.Mode == "System" {
+			return aksNative(http.StatusBadRequest, "InvalidParameter", "machineNames", "System node pool %s must keep at least 1 node.", pool.Record.Name)
+		}
+		n := *pool.Props.Count - found
+		pool.Props.Count = &n
+		pool.Props.Localaks.DeleteMachines = in.MachineNames
+		return nil
+	})
+	return resp, err
+}
+
+// listCredential serves listClusterUser/Admin/MonitoringUserCredential.
+// Without a running Kubernetes control plane there is no kubeconfig to
+// give, so localaks says so rather than inventing one.
+func (p *Provider) listCredential(role string) arm.HandlerFunc {
+	return func(ctx context.Context, req *arm.Request) (*arm.Response, error) {
+		var c *aks.Cluster
+		err := p.store.View(ctx, func(tx store.Tx) error {
+			var err error
+			c, _, err = loadCluster(tx, req.Route.ID)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		if role == "clusterAdmin" && c.Props.DisableLocalAccounts != nil && *c.Props.DisableLocalAccounts {
+			return nil, aksNative(http.StatusBadRequest, "BadRequest", "", "Getting static credential isn't allowed because this cluster is set to disable local accounts.")
+		}
+		if isStopped(c) {
+			return nil, conflict("Operation is not allowed: managed cluster %s is stopped; its API server has no credentials to list. Start it first: https://aka.ms/aks/start", c.Record.Name)
+		}
+		if p.Credentials != nil {
+			return p.Credentials(ctx, req, c, role)
+		}
+		return nil, aksNative(http.StatusConflict, "ControlPlaneNotAvailable", "",
+			"Managed cluster %s has no Kubernetes control plane in this localaks, so there is no kubeconfig for %s.", c.Record.Name, role)
+	}
+}
+
+// runCommand runs a command against the cluster's API server.
+func (p *Provider) runCommand(ctx context.Context, req *arm.Request) (*arm.Response, error) {
+	var in struct {
+		Command string `json:"command"`
+		Context string `json:"context"`
+	}
+	if err := req.DecodeBody(&in, true); err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(in.Command) == "" {
+		return nil, aksNative(http.StatusBadRequest, "InvalidParameter", "command", "The command must not be empty.")
+	}
+	var c *aks.Cluster
+	err := p.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		c, _, err = loadCluster(tx, req.Route.ID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if a := c.Props.APIServerAccessProfile; a != nil && a.DisableRunCommand != nil && *a.DisableRunCommand {
+		return nil, aksNative(http.StatusBadRequest, "BadRequest", "", "Run command is disabled for managed cluster %s (apiServerAccessProfile.disableRunCommand).", c.Record.Name)
+	}
+	if isStopped(c) {
+		return nil, conflict("Operation is not allowed: managed cluster %s is stopped. Start it first: https://aka.ms/aks/start", c.Record.Name)
+	}
+	if p.RunCommand != nil {
+		return p.RunCommand(ctx, req, c, in.Command, in.Context)
+	}
+	return nil, aksNative(http.StatusConflict, "ControlPlaneNotAvailable", "",
+		"Managed cluster %s has no Kubernetes control plane in this localaks to run commands against.", c.Record.Name)
+}
+
+// commandResult serves GET commandResults/{id}.
+func (p *Provider) commandResult(ctx context.Context, req *arm.Request) (*arm.Response, error) {
+	if p.CommandResult != nil {
+		return p.CommandResult(ctx, req)
+	}
+	return nil, arm.Errorf(http.StatusNotFound, "NotFound", "Command result %s was not found.", req.Route.ID.Name())
+}
+
+// clusterUpgradeProfile serves upgradeProfiles/default.
+func (p *Provider) clusterUpgradeProfile(ctx context.Context, req *arm.Request) (*arm.Response, error) {
+	if !strings.EqualFold(req.Route.ID.Name(), "default") {
+		return nil, arm.Errorf(http.StatusNotFound, "NotFound", "Upgrade profile %s was not found; the only one is 'default'.", req.Route.ID.Name())
+	}
+	var body map[string]any
+	err := p.store.View(ctx, func(tx store.Tx) error {
+		c, pools, err := loadCluster(tx, clusterOf(req.Route.ID))
+		if err != nil {
+			return err
+		}
+		upgrades := func(v string) []map[string]any {
+			out := []map[string]any{}
+			for _, u := range aks.Versions.Upgrades(v) {
+				out = append(out, map[string]any{"kubernetesVersion": u, "isPreview": false})
+			}
+			return out
+		}
+		var poolProfiles []map[string]any
+		for _, pool := range pools {
+			poolProfiles = append(poolProfiles, map[string]any{"kubernetesVersion": pool.Props.CurrentOrchestratorVersion, "name": pool.Record.Name,
+				"osType": pool.Props.OSType, "upgrades": upgrades(pool.Props.CurrentOrchestratorVersion)})
+		}
+		body = map[string]any{
+			"id": c.Record.ID + "/upgradeprofiles/default", "name": "default", "type": "Microsoft.ContainerService/managedClusters/upgradeprofiles",
+			"properties": map[string]any{
+				"controlPlaneProfile": map[string]any{"kubernetesVersion": c.Props.CurrentKubernetesVersion, "name": "master", "osType": "Linux",
+					"upgrades": upgrades(c.Props.CurrentKubernetesVersion)},
+				"agentPoolProfiles": poolProfiles,
+			},
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return arm.OK(body), nil
+}
+
+// poolUpgradeProfile serves agentPools/{pool}/upgradeProfiles/default.
+func (p *Provider) poolUpgradeProfile(ctx context.Context, req *arm.Request) (*arm.Response, error) {
+	var body map[string]any
+	err := p.store.View(ctx, func(tx store.Tx) error {
+		c, _, pool, err := loadPool(tx, req.Route.ID.Parent())
+		if err != nil {
+			return err
+		}
+		var ups []map[string]any
+		for _, u := range aks.Versions.Upgrades(pool.Props.CurrentOrchestratorVersion) {
+			if aks.Compare(u, c.Props.CurrentKubernetesVersion) <= 0 {
+				ups = append(ups, map[string]any{"kubernetesVersion": u, "isPreview": false})
+			}
+		}
+		if ups == nil {
+			ups = []map[string]any{}
+		}
+		body = map[string]any{
+			"id": pool.Record.ID + "/upgradeProfiles/default", "name": "default", "type": "Microsoft.ContainerService/managedClusters/agentPools/upgradeProfiles",
+			"properties": map[string]any{"kubernetesVersion": pool.Props.CurrentOrchestratorVersion, "osType": pool.Props.OSType,
+				"upgrades": ups, "latestNodeImageVersion": aks.Versions.NodeImage},
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return arm.OK(body), nil
+}
+
+// availablePoolVersions serves availableAgentPoolVersions.
+func (p *Provider) availablePoolVersions(ctx context.Context, req *arm.Request) (*arm.Response, error) {
+	var c *aks.Cluster
+	if err := p.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		c, _, err = loadCluster(tx, req.Route.ID)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	var versions []map[string]any
+	for _, m := range aks.Versions.Minors {
+		for _, v := range m.Patches {
+			if aks.Compare(v, c.Props.CurrentKubernetesVersion) <= 0 {
+				versions = append(versions, map[string]any{"kubernetesVersion": v, "isPreview": m.Preview,
+					"default": v == aks.Versions.DefaultPatch()})
+			}
+		}
+	}
+	return arm.OK(map[string]any{
+		"id": c.Record.ID + "/availableagentpoolversions", "name": "default", "type": "Microsoft.ContainerService/managedClusters/availableAgentpoolVersions",
+		"properties": map[string]any{"agentPoolVersions": versions},
+	}), nil
+}
+
+// machine renders a pool's instance as an AKS machine.
+func machine(poolID string, inst *store.Resource, props *compute.InstanceProperties) map[string]any {
+	m := map[string]any{
+		"id": poolID + "/machines/" + props.OSProfile.ComputerName, "name": props.OSProfile.ComputerName,
+		"type": "Microsoft.ContainerService/managedClusters/agentPools/machines",
+		"properties": map[string]any{
+			"network":    map[string]any{"ipAddresses": []map[string]string{{"family": "IPv4", "ip": props.Localaks.PrivateIP}}},
+			"resourceId": inst.ID,
+		},
+	}
+	if len(inst.Zones) > 0 {
+		m["zones"] = inst.Zones
+	}
+	return m
+}
+
+func (p *Provider) machines(ctx context.Context, poolID resourceid.ID) ([]map[string]any, error) {
+	var out []map[string]any
+	err := p.store.View(ctx, func(tx store.Tx) error {
+		_, _, pool, err := loadPool(tx, poolID)
+		if err != nil {
+			return err
+		}
+		if pool.Props.Localaks.VMSS == "" {
+			return nil
+		}
+		recs, props, err := p.rec.Compute.Instances(tx, pool.Props.Localaks.VMSS)
+		if err != nil {
+			return err
+		}
+		for i := range recs {
+			out = append(out, machine(pool.Record.ID, recs[i], &props[i]))
+		}
+		return nil
+	})
+	return out, err
+}
+
+func (p *Provider) listMachines(ctx context.Context, req *arm.Request) (*arm.Response, error) {
+	out, err := p.machines(ctx, req.Route.ID)
+	if err != nil {
+		return nil, err
+	}
+	if out == nil {
+		out = []map[string]any{}
+	}
+	return arm.OK(arm.List{Value: out}), nil
+}
+
+func (p *Provider) getMachine(ctx context.Context, req *arm.Request) (*arm.Response, error) {
+	out, err := p.machines(ctx, req.Route.ID.Parent())
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range out {
+		if strings.EqualFold(m["name"].(string), req.Route.ID.Name()) {
+			return arm.OK(m), nil
+		}
+	}
+	return nil, arm.ErrResourceNotFound("Microsoft.ContainerService/managedClusters/agentPools/machines", req.Route.ID.Name(), req.Route.ID.ResourceGroupName())
+}
+
+// kubernetesVersions serves locations/{loc}/kubernetesVersions (the
+// "values" shape).
+func (p *Provider) kubernetesVersions(_ context.Context, req *arm.Request) (*arm.Response, error) {
+	var values []map[string]any
+	for _, m := range aks.Versions.Minors {
+		patches := map[string]any{}
+		for _, v := range m.Patches {
+			ups := aks.Versions.Upgrades(v)
+			if ups == nil {
+				ups = []string{}
+			}
+			patches[v] = map[string]any{"upgrades": ups}
+		}
+		values = append(values, map[string]any{"version": m.Minor, "isDefault": aks.Versions.IsDefaultMinor(m.Minor), "isPreview": m.Preview,
+			"capabilities": map[string]any{"supportPlan": m.SupportPlan}, "patchVersions": patches})
+	}
+	return arm.OK(map[string]any{"values": values}), nil
+}
+
+// orchestrators serves the legacy locations/{loc}/orchestrators list, which
+// az 2.45's get-versions uses.
+func (p *Provider) orchestrators(_ context.Context, req *arm.Request) (*arm.Response, error) {
+	if rt := req.Query().Get("resource-type"); rt != "" && !strings.EqualFold(rt, "managedClusters") {
+		return nil, arm.Errorf(http.StatusBadRequest, "InvalidParameter", "Resource type '%s' is not supported; use managedClusters.", rt)
+	}
+	var list []map[string]any
+	def := aks.Versions.DefaultPatch()
+	for _, m := range aks.Versions.Minors {
+		for _, v := range m.Patches {
+			var ups []map[string]any
+			for _, u := range aks.Versions.Upgrades(v) {
+				ups = append(ups, map[string]any{"orchestratorType": "Kubernetes", "orchestratorVersion": u})
+			}
+			entry := map[string]any{"orchestratorType": "Kubernetes", "orchestratorVersion": v, "isPreview": m.Preview, "upgrades": ups}
+			if v == def {
+				entry["default"] = true
+			}
+			list = append(list, entry)
+		}
+	}
+	loc := req.Route.ID.Name()
+	return arm.OK(map[string]any{
+		"id":   "/subscriptions/" + req.Subscription() + "/providers/Microsoft.ContainerService/locations/" + loc + "/orchestrators",
+		"name": "default", "type": "Microsoft.ContainerService/locations/orchestrators",
+		"properties": map[string]any{"orchestrators": list},
+	}), nil
+}
+
+// maintenanceBody renders a maintenance configuration.
+func maintenanceBody(r *store.Resource) map[string]any {
+	var props map[string]any
+	json.Unmarshal(r.Properties, &props) //nolint:errcheck // stored by us
+	return map[string]any{"id": r.ID, "name": r.Name, "type": "Microsoft.ContainerService/managedClusters/maintenanceConfigurations",
+		"properties": props, "systemData": r.SystemData}
+}
