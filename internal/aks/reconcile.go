@@ -713,6 +713,7 @@ func (r *Reconciler) ensureScaleSet(tx store.Tx, s *state, p *Pool, used *[]neti
 		if m == modelKubenet || m == modelOverlay {
 			podRange, _ = netip.ParsePrefix(np.PodCIDR)
 		}
+		routes := map[string]network.RouteProperties{}
 		_, err := r.Compute.AddInstances(tx, rec, want-len(current), func(inst *compute.Instance, st *compute.InstanceState) error {
 			if !podRange.IsValid() {
 				return nil
@@ -724,9 +725,8 @@ func (r *Reconciler) ensureScaleSet(tx store.Tx, s *state, p *Pool, used *[]neti
 			}
 			*used = append(*used, block)
 			st.PodCIDR = block.String()
-			if m == modelKubenet && s.c.Props.Localaks.RouteTable != "" {
-				return r.Net.SetRoute(tx, s.c.Props.Localaks.RouteTable, inst.ComputerName, network.RouteProperties{
-					AddressPrefix: block.String(), NextHopType: "VirtualAppliance", NextHopIPAddress: inst.PrivateIP.String()})
+			if m == modelKubenet {
+				routes[inst.ComputerName] = network.RouteProperties{AddressPrefix: block.String(), NextHopType: "VirtualAppliance", NextHopIPAddress: inst.PrivateIP.String()}
 			}
 			return nil
 		})
@@ -736,6 +736,11 @@ func (r *Reconciler) ensureScaleSet(tx store.Tx, s *state, p *Pool, used *[]neti
 				return err
 			}
 			return fmt.Errorf("add instances to %s: %w", id, err)
+		}
+		if rt := s.c.Props.Localaks.RouteTable; rt != "" {
+			if err := r.Net.SetRoutes(tx, rt, routes); err != nil {
+				return err
+			}
 		}
 	case want < len(current):
 		if err := r.removeInstances(tx, s, id, current[want:]); err != nil {
@@ -772,11 +777,15 @@ func (r *Reconciler) removeInstances(tx store.Tx, s *state, vmssID string, ids [
 	for _, n := range ids {
 		drop[fmt.Sprint(n)] = true
 	}
+	var names []string
 	for i, rec := range recs {
-		if drop[rec.Name] && s.c.Props.Localaks.RouteTable != "" {
-			if err := r.Net.RemoveRoute(tx, s.c.Props.Localaks.RouteTable, props[i].OSProfile.ComputerName); err != nil && !errors.Is(err, store.ErrNotFound) {
-				return err
-			}
+		if drop[rec.Name] {
+			names = append(names, props[i].OSProfile.ComputerName)
+		}
+	}
+	if rt := s.c.Props.Localaks.RouteTable; rt != "" && len(names) > 0 {
+		if err := r.Net.RemoveRoutes(tx, rt, names); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
 		}
 	}
 	return r.Compute.RemoveInstances(tx, vmssID, ids)

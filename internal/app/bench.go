@@ -40,7 +40,161 @@ func newBench(stdout, stderr io.Writer) *cobra.Command {
 	arm.Flags().IntVar(&requests, "requests", 2000, "requests per measurement")
 	arm.Flags().IntVar(&concurrency, "concurrency", 8, "concurrent clients")
 	cmd.AddCommand(arm)
+	var sizes []int
+	aksCmd := &cobra.Command{
+		Use:   "aks",
+		Short: "Managed cluster create to Succeeded (ARM level) for clusters of the given node counts",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return benchAKS(cmd.Context(), stdout, sizes)
+		},
+	}
+	aksCmd.Flags().IntSliceVar(&sizes, "nodes", []int{3, 100, 1000}, "cluster sizes (nodes in one pool)")
+	cmd.AddCommand(aksCmd)
 	return cmd
+}
+
+// benchInstance is a throw-away instance in a temporary data dir with an
+// HTTPS client and a token.
+type benchInstance struct {
+	srv    *server.Server
+	client *http.Client
+	token  string
+	sub    string
+	stop   func()
+}
+
+func startBench(ctx context.Context, concurrency int) (*benchInstance, error) {
+	tmp, err := os.MkdirTemp("", "localaks-bench-")
+	if err != nil {
+		return nil, err
+	}
+	srv, err := server.New(ctx, server.Config{DataDir: datadir.Dir{Path: tmp}, Listen: []string{"127.0.0.1:0"}})
+	if err != nil {
+		os.RemoveAll(tmp)
+		return nil, err
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(runCtx) }()
+	b := &benchInstance{srv: srv, sub: srv.Client().SubscriptionID, stop: func() { cancel(); <-done; os.RemoveAll(tmp) }}
+	caPEM, err := os.ReadFile(datadir.Dir{Path: tmp}.CAFile())
+	if err != nil {
+		b.stop()
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(caPEM)
+	b.client = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, MaxIdleConnsPerHost: concurrency}}
+	if b.token, err = fetchToken(b.client, srv.URL(), srv.Client()); err != nil {
+		b.stop()
+		return nil, err
+	}
+	return b, nil
+}
+
+// do sends one request and returns the status, headers and body.
+func (b *benchInstance) do(ctx context.Context, method, path string, body []byte) (int, http.Header, []byte, error) {
+	u := path
+	if !strings.HasPrefix(u, "https://") {
+		u = b.srv.URL() + path
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+b.token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := b.client.Do(req)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, data, err
+}
+
+// benchAKS measures PUT managedCluster → operation Succeeded, and delete,
+// for clusters of the given sizes (kubenet, one pool, a pod range big
+// enough for 1000 nodes).
+func benchAKS(ctx context.Context, out io.Writer, sizes []int) error {
+	b, err := startBench(ctx, 2)
+	if err != nil {
+		return err
+	}
+	defer b.stop()
+	rg := "/subscriptions/" + b.sub + "/resourcegroups/bench?api-version=2021-04-01"
+	if status, _, body, err := b.do(ctx, http.MethodPut, rg, []byte(`{"location":"eastus"}`)); err != nil || status >= 300 {
+		return fmt.Errorf("create group: %d %s %v", status, body, err)
+	}
+	wait := func(aao string) (time.Duration, error) {
+		start := time.Now()
+		for {
+			status, _, body, err := b.do(ctx, http.MethodGet, aao, nil)
+			if err != nil {
+				return 0, err
+			}
+			var st struct {
+				Status string `json:"status"`
+				Error  any    `json:"error"`
+			}
+			json.Unmarshal(body, &st) //nolint:errcheck // checked below
+			switch st.Status {
+			case "Succeeded":
+				return time.Since(start), nil
+			case "Failed", "Canceled":
+				return 0, fmt.Errorf("operation %s: %v", st.Status, st.Error)
+			}
+			if status != http.StatusOK {
+				return 0, fmt.Errorf("poll: %d %s", status, body)
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "nodes\tPUT answered\tcreate → Succeeded\tscale ±10% → Succeeded\tdelete → Succeeded")
+	for _, n := range sizes {
+		name := fmt.Sprintf("c%d", n)
+		path := "/subscriptions/" + b.sub + "/resourceGroups/bench/providers/Microsoft.ContainerService/managedClusters/" + name + "?api-version=2025-10-01"
+		body := fmt.Sprintf(`{"location":"eastus","identity":{"type":"SystemAssigned"},"properties":{"dnsPrefix":"%s",
+			"agentPoolProfiles":[{"name":"nodepool1","count":%d,"vmSize":"Standard_D2s_v5","mode":"System","maxCount":null}],
+			"networkProfile":{"networkPlugin":"kubenet","podCidr":"10.128.0.0/13"}}}`, name, n)
+		start := time.Now()
+		status, hdr, resp, err := b.do(ctx, http.MethodPut, path, []byte(body))
+		if err != nil || status != http.StatusCreated {
+			return fmt.Errorf("create %d-node cluster: %d %s %v", n, status, resp, err)
+		}
+		answered := time.Since(start)
+		if _, err := wait(hdr.Get("Azure-AsyncOperation")); err != nil {
+			return err
+		}
+		created := time.Since(start)
+		poolPath := strings.Replace(path, "?", "/agentPools/nodepool1?", 1)
+		start = time.Now()
+		target := n + max(1, n/10)
+		if target > 1000 {
+			target = n - n/10 // pools hold at most 1000 nodes: scale in instead
+		}
+		status, hdr, resp, err = b.do(ctx, http.MethodPut, poolPath, []byte(fmt.Sprintf(`{"properties":{"count":%d}}`, target)))
+		if err != nil || status != http.StatusOK {
+			return fmt.Errorf("scale %d-node cluster: %d %s %v", n, status, resp, err)
+		}
+		if _, err := wait(hdr.Get("Azure-AsyncOperation")); err != nil {
+			return err
+		}
+		scaled := time.Since(start)
+		start = time.Now()
+		status, hdr, resp, err = b.do(ctx, http.MethodDelete, path, nil)
+		if err != nil || status != http.StatusAccepted {
+			return fmt.Errorf("delete %d-node cluster: %d %s %v", n, status, resp, err)
+		}
+		if _, err := wait(hdr.Get("Azure-AsyncOperation")); err != nil {
+			return err
+		}
+		deleted := time.Since(start)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", n, fmtDur(answered), fmtDur(created), fmtDur(scaled), fmtDur(deleted))
+	}
+	return tw.Flush()
 }
 
 // benchARM starts a throw-away instance in a temporary data dir and

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/netip"
+	"sort"
+	"strings"
 
 	"github.com/localaks/localaks/internal/arm"
 	"github.com/localaks/localaks/internal/ipam"
@@ -129,33 +131,45 @@ func (p *Provider) renderRouteTable(tx store.Tx, req *arm.Request, r *store.Reso
 	return p.RouteTables.Envelope(r, props), nil
 }
 
-// SetRoute adds or replaces a route in a route table, in tx (the AKS
+// SetRoutes adds or replaces routes in a route table, in tx (the AKS
 // reconciler keeps one route per kubenet node).
-func (p *Provider) SetRoute(tx store.Tx, routeTableID, name string, props RouteProperties) error {
+func (p *Provider) SetRoutes(tx store.Tx, routeTableID string, routes map[string]RouteProperties) error {
+	if len(routes) == 0 {
+		return nil
+	}
 	rt, err := tx.Get(routeTableID)
 	if err != nil {
 		return err
 	}
-	raw, err := json.Marshal(props)
+	current, err := arm.ChildrenOf(rt, "routes", "")
 	if err != nil {
 		return err
 	}
-	c := arm.Child{Name: name, Properties: raw}
-	if err := normalizeRoute(&c); err != nil {
-		return err
+	names := make([]string, 0, len(routes))
+	for name := range routes {
+		names = append(names, name)
 	}
-	routes, err := arm.ChildrenOf(rt, "routes", "")
-	if err != nil {
-		return err
+	sort.Strings(names)
+	for _, name := range names {
+		raw, err := json.Marshal(routes[name])
+		if err != nil {
+			return err
+		}
+		c := arm.Child{Name: name, Properties: raw}
+		if err := normalizeRoute(&c); err != nil {
+			return err
+		}
+		current = upsert(current, c)
 	}
-	if err := arm.SetChildren(rt, "routes", upsert(routes, c)); err != nil {
+	if err := arm.SetChildren(rt, "routes", current); err != nil {
 		return err
 	}
 	return tx.Put(rt)
 }
 
-// RemoveRoute deletes a route from a route table if it is there.
-func (p *Provider) RemoveRoute(tx store.Tx, routeTableID, name string) error {
+// RemoveRoutes deletes the named routes from a route table (those that
+// are there).
+func (p *Provider) RemoveRoutes(tx store.Tx, routeTableID string, names []string) error {
 	rt, err := tx.Get(routeTableID)
 	if err != nil {
 		return err
@@ -164,11 +178,20 @@ func (p *Provider) RemoveRoute(tx store.Tx, routeTableID, name string) error {
 	if err != nil {
 		return err
 	}
-	i := indexOf(routes, name)
-	if i < 0 {
+	drop := map[string]bool{}
+	for _, n := range names {
+		drop[strings.ToLower(n)] = true
+	}
+	kept := routes[:0]
+	for _, r := range routes {
+		if !drop[strings.ToLower(r.Name)] {
+			kept = append(kept, r)
+		}
+	}
+	if len(kept) == len(routes) {
 		return nil
 	}
-	if err := arm.SetChildren(rt, "routes", append(routes[:i], routes[i+1:]...)); err != nil {
+	if err := arm.SetChildren(rt, "routes", kept); err != nil {
 		return err
 	}
 	return tx.Put(rt)
