@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/localaks/localaks/internal/arm"
+	"github.com/localaks/localaks/internal/failpoint"
 	"github.com/localaks/localaks/internal/ipam"
 	"github.com/localaks/localaks/internal/provider/compute"
 	"github.com/localaks/localaks/internal/provider/managedidentity"
@@ -121,6 +122,7 @@ func (r *Reconciler) run(ctx context.Context, clusterID string, steps []step) er
 			return fmt.Errorf("%s: %w", st.name, err)
 		}
 		r.Log.Debug("cluster step done", "cluster", clusterID, "step", st.name)
+		failpoint.Hit("aks:after:" + st.name)
 	}
 	return nil
 }

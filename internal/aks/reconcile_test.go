@@ -234,7 +234,9 @@ func TestKubenetInventory(t *testing.T) {
 }
 
 // ComputerNameFor is the node name of instance n of a pool.
-func ComputerNameFor(pool, id string, n int) string { return compute.ComputerName(vmssName(pool, id), n) }
+func ComputerNameFor(pool, id string, n int) string {
+	return compute.ComputerName(vmssName(pool, id), n)
+}
 
 func TestAzureCNIAndScale(t *testing.T) {
 	e := newEnv(t)

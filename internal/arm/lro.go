@@ -15,6 +15,8 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/localaks/localaks/internal/failpoint"
+
 	"github.com/localaks/localaks/internal/store"
 )
 
@@ -221,6 +223,7 @@ func (e *Engine) launch(op *store.Operation) {
 			// start resumes it.
 			return
 		}
+		failpoint.Hit("arm:before-finish:" + op.Kind)
 		e.finish(op.ID, outcome, err, kind)
 	}()
 }

@@ -70,6 +70,12 @@ type client struct {
 // dir if empty) and waits until it has recorded its address.
 func startServe(t *testing.T, dataDir string, args ...string) *serve {
 	t.Helper()
+	return startServeEnv(t, dataDir, nil, args...)
+}
+
+// startServeEnv is startServe with extra environment variables.
+func startServeEnv(t *testing.T, dataDir string, env []string, args ...string) *serve {
+	t.Helper()
 	if dataDir == "" {
 		dataDir = t.TempDir()
 	}
@@ -80,6 +86,7 @@ func startServe(t *testing.T, dataDir string, args ...string) *serve {
 	}
 	cmd := exec.Command(binary, append([]string{"serve", "--data-dir", dataDir, "--listen", "127.0.0.1:0"}, args...)...)
 	cmd.Stdout, cmd.Stderr = log, log
+	cmd.Env = append(os.Environ(), env...)
 	// If the test binary dies (a timeout panic skips cleanups), take serve
 	// with it.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
