@@ -711,19 +711,25 @@ func (r *Reconciler) ensureScaleSet(tx store.Tx, s *state, p *Pool, used *[]neti
 	m := modelOf(np)
 	switch {
 	case want > len(current):
-		var podRange netip.Prefix
+		var blocks *ipam.BlockAllocator
 		if m == modelKubenet || m == modelOverlay {
-			podRange, _ = netip.ParsePrefix(np.PodCIDR)
+			podRange, err := netip.ParsePrefix(np.PodCIDR)
+			if err != nil {
+				return fmt.Errorf("pod CIDR %q: %w", np.PodCIDR, err)
+			}
+			if blocks, err = ipam.NewBlockAllocator(podRange, 24, *used); err != nil {
+				return err
+			}
 		}
 		routes := map[string]network.RouteProperties{}
 		_, err := r.Compute.AddInstances(tx, rec, want-len(current), func(inst *compute.Instance, st *compute.InstanceState) error {
-			if !podRange.IsValid() {
+			if blocks == nil {
 				return nil
 			}
-			block, err := ipam.NextBlock(podRange, 24, *used)
+			block, err := blocks.Next()
 			if err != nil {
 				return badRequest("InsufficientSubnetSize", "networkProfile.podCIDR",
-					"Pod CIDR %s has no /24 left for node %s. http://aka.ms/aks/insufficientsubnetsize", podRange, inst.ComputerName)
+					"Pod CIDR %s has no /24 left for node %s. http://aka.ms/aks/insufficientsubnetsize", np.PodCIDR, inst.ComputerName)
 			}
 			*used = append(*used, block)
 			st.PodCIDR = block.String()

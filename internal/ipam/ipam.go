@@ -163,19 +163,56 @@ func (p *SubnetPool) Take(a netip.Addr) error {
 // within that overlaps none of used — the node pod CIDRs of kubenet and
 // Azure CNI Overlay (/24 per node, in order: node 0 gets 10.244.0.0/24).
 func NextBlock(within netip.Prefix, bits int, used []netip.Prefix) (netip.Prefix, error) {
-	if bits < within.Bits() || bits > within.Addr().BitLen() {
-		return netip.Prefix{}, fmt.Errorf("a /%d block does not fit in %s", bits, within)
+	a, err := NewBlockAllocator(within, bits, used)
+	if err != nil {
+		return netip.Prefix{}, err
 	}
-	count := Size(within) / Size(netip.PrefixFrom(within.Addr(), bits))
-	step := Size(netip.PrefixFrom(within.Addr(), bits))
-	for i := int64(0); i < count; i++ {
-		a, _ := Nth(within, i*step)
-		block := netip.PrefixFrom(a, bits)
-		if !slices.ContainsFunc(used, block.Overlaps) {
-			return block, nil
+	return a.Next()
+}
+
+// BlockAllocator hands out the blocks of one size inside a prefix, lowest
+// first, skipping used ones; handing out n blocks costs O(n + used).
+type BlockAllocator struct {
+	within netip.Prefix
+	bits   int
+	step   int64
+	count  int64
+	next   int64
+	exact  map[netip.Prefix]bool // used blocks of this size
+	other  []netip.Prefix        // used prefixes of other sizes
+}
+
+// NewBlockAllocator returns an allocator of /bits blocks in within.
+func NewBlockAllocator(within netip.Prefix, bits int, used []netip.Prefix) (*BlockAllocator, error) {
+	if bits < within.Bits() || bits > within.Addr().BitLen() {
+		return nil, fmt.Errorf("a /%d block does not fit in %s", bits, within)
+	}
+	a := &BlockAllocator{within: within, bits: bits, exact: map[netip.Prefix]bool{}}
+	a.step = Size(netip.PrefixFrom(within.Addr(), bits))
+	a.count = Size(within) / a.step
+	for _, u := range used {
+		if u.Bits() == bits {
+			a.exact[u.Masked()] = true
+		} else {
+			a.other = append(a.other, u)
 		}
 	}
-	return netip.Prefix{}, fmt.Errorf("%s has no free /%d block: %w", within, bits, ErrFull)
+	return a, nil
+}
+
+// Next returns the lowest free block and marks it used.
+func (a *BlockAllocator) Next() (netip.Prefix, error) {
+	for ; a.next < a.count; a.next++ {
+		addr, _ := Nth(a.within, a.next*a.step)
+		block := netip.PrefixFrom(addr, a.bits)
+		if a.exact[block] || slices.ContainsFunc(a.other, block.Overlaps) {
+			continue
+		}
+		a.exact[block] = true
+		a.next++
+		return block, nil
+	}
+	return netip.Prefix{}, fmt.Errorf("%s has no free /%d block: %w", a.within, a.bits, ErrFull)
 }
 
 // Blocks is how many blocks of the given prefix length fit in within.
