@@ -27,6 +27,7 @@ fmt:
 
 bench: build
 	$(BIN) bench arm
+	$(BIN) bench aks
 
 # Short runs of every fuzz target.
 fuzz:

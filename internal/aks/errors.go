@@ -26,11 +26,6 @@ func badRequest(code, target, format string, args ...any) *arm.Error {
 	return aksError(http.StatusBadRequest, code, target, format, args...)
 }
 
-// notAllowedChange is the answer to changing an immutable property.
-func notAllowedChange(property string) *arm.Error {
-	return aksError(http.StatusBadRequest, "PropertyChangeNotAllowed", property, "Changing property '%s' is not allowed.", property)
-}
-
 // operationInProgress is the 409 for a second mutating operation.
 func operationInProgress(state string) *arm.Error {
 	return aksError(http.StatusConflict, "OperationNotAllowed", "",

@@ -8,8 +8,6 @@ import (
 	mrand "math/rand"
 	"regexp"
 	"strings"
-
-	"github.com/localaks/localaks/internal/resourceid"
 )
 
 // ClusterID is the 8-digit decimal ID in the names of a cluster's
@@ -103,12 +101,6 @@ func DefaultDNSPrefix(cluster, rg, subscription string) string {
 }
 
 func isLetter(b byte) bool { return b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' }
-
-// nodeRG is the node resource group's ID.
-func nodeRG(c *Cluster) resourceid.ID {
-	id := resourceid.MustParse(c.Record.ID)
-	return resourceid.ResourceGroup(id.SubscriptionID(), c.Props.NodeResourceGroup)
-}
 
 // rgResourceID builds a lower-case "resourcegroups" ID, as AKS writes IDs it
 // refers to (effectiveOutboundIPs, kubelet identity).

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"sort"
 	"strings"
 
 	"github.com/google/uuid"
@@ -980,10 +979,4 @@ func (r *Reconciler) Teardown(ctx context.Context, clusterID string) error {
 		_, err = tx.Delete(resourceid.ResourceGroup(id.SubscriptionID(), c.Props.NodeResourceGroup).String())
 		return err
 	})
-}
-
-// sortedPools orders pools by name.
-func sortedPools(pools []*Pool) []*Pool {
-	sort.Slice(pools, func(i, j int) bool { return pools[i].Record.Name < pools[j].Record.Name })
-	return pools
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/netip"
 	"regexp"
 	"strings"
@@ -805,17 +804,6 @@ func CheckTerminal(c *Cluster, pools []*Pool) error {
 		if !Terminal(p.Props.ProvisioningState) {
 			return poolOperationInProgress(p.Record.Name, p.Props.ProvisioningState)
 		}
-	}
-	return nil
-}
-
-// checkStopped refuses an operation on a stopped cluster (only start and
-// delete are allowed).
-func checkRunning(c *Cluster, what string) error {
-	if c.Props.PowerState != nil && c.Props.PowerState.Code == "Stopped" {
-		return aksError(http.StatusConflict, "OperationNotAllowed", "",
-			"Operation is not allowed: managed cluster is in Provisioning State(%s) and Power State(Stopped), %s cannot be performed. Please start the cluster first: https://aka.ms/aks/start",
-			c.Props.ProvisioningState, what)
 	}
 	return nil
 }

@@ -23,9 +23,9 @@ func TestAzAKSLifecycle(t *testing.T) {
 
 	var mc struct {
 		ProvisioningState, NodeResourceGroup, Fqdn, KubernetesVersion, CurrentKubernetesVersion, DNSPrefix string
-		ServicePrincipalProfile                                                                      struct{ ClientID string }
-		Identity                                                                                     struct{ Type, PrincipalID string }
-		IdentityProfile                                                                              struct {
+		ServicePrincipalProfile                                                                            struct{ ClientID string }
+		Identity                                                                                           struct{ Type, PrincipalID string }
+		IdentityProfile                                                                                    struct {
 			Kubeletidentity struct{ ResourceID, ClientID string }
 		}
 		AgentPoolProfiles []struct {

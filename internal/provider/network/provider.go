@@ -7,7 +7,6 @@
 package network
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -177,9 +176,6 @@ func guid(existing string) string {
 func badRequest(code, format string, args ...any) error {
 	return arm.Errorf(http.StatusBadRequest, code, format, args...)
 }
-
-// noCtx is for helpers that need a context only to satisfy Prepare.
-var noCtx = context.Background()
 
 // upsert replaces the child with c's name, or appends c.
 func upsert(children []arm.Child, c arm.Child) []arm.Child {
