@@ -125,6 +125,17 @@ func TestAzAKSLifecycle(t *testing.T) {
 		t.Errorf("get-upgrades = %+v", ups)
 	}
 
+	// Upgrade moves the control plane and the pools.
+	next := ups.ControlPlaneProfile.Upgrades[0].KubernetesVersion
+	mustAz(t, s.localaksAz("aks", "upgrade", "-g", "rg1", "-n", "c1", "-k", next, "--yes")).json(t, &mc)
+	if mc.CurrentKubernetesVersion != next || mc.ProvisioningState != "Succeeded" {
+		t.Errorf("after upgrade to %s: %s %s", next, mc.CurrentKubernetesVersion, mc.ProvisioningState)
+	}
+	r := s.localaksAz("aks", "upgrade", "-g", "rg1", "-n", "c1", "-k", "1.34.3", "--yes")
+	if r.code == 0 || !strings.Contains(r.stderr, "Downgrading Kubernetes version") {
+		t.Errorf("downgrade: exit %d, %s", r.code, r.stderr)
+	}
+
 	// Scale puts the whole cluster; nodes follow.
 	mustAz(t, s.localaksAz("aks", "scale", "-g", "rg1", "-n", "c1", "-c", "5"))
 	mustAz(t, s.localaksAz("vmss", "list-instances", "-g", "MC_rg1_c1_eastus", "-n", vmss, "--query", "[].instanceId")).json(t, &names)
@@ -148,7 +159,7 @@ func TestAzAKSLifecycle(t *testing.T) {
 	if len(list) != 2 {
 		t.Errorf("nodepool list = %+v", list)
 	}
-	r := s.localaksAz("aks", "nodepool", "delete", "-g", "rg1", "--cluster-name", "c1", "-n", "nodepool1")
+	r = s.localaksAz("aks", "nodepool", "delete", "-g", "rg1", "--cluster-name", "c1", "-n", "nodepool1")
 	if r.code == 0 || !strings.Contains(r.stderr, "OperationNotAllowed") || !strings.Contains(r.stderr, "last system node pool") {
 		t.Errorf("deleting the last system pool: exit %d, %s", r.code, r.stderr)
 	}

@@ -212,3 +212,29 @@ func TestNodeResourceGroupLockdown(t *testing.T) {
 		t.Errorf("write after unlock: %d %v", status, resp)
 	}
 }
+
+// TestAbort: abort cancels a running create; the operation and the cluster
+// end Canceled, and a second abort finds nothing to abort.
+func TestAbort(t *testing.T) {
+	s := startServe(t, "", "--operation-min-duration", "2m")
+	s.request("PUT", s.sub()+"/resourcegroups/rg1?api-version=2021-04-01", `{"location":"eastus"}`)
+	cluster := s.sub() + "/resourceGroups/rg1/providers/Microsoft.ContainerService/managedClusters/c1"
+	status, hdr, resp := s.request("PUT", cluster+mcAPI, `{"location":"eastus","properties":{"dnsPrefix":"c1","agentPoolProfiles":[{"name":"np","count":1,"mode":"System"}]}}`)
+	if status != 201 {
+		t.Fatalf("create: %d %v", status, resp)
+	}
+	if status, _, resp := s.request("POST", cluster+"/abort"+mcAPI, ""); status != 204 {
+		t.Fatalf("abort: %d %v", status, resp)
+	}
+	if st := s.waitOperation(hdr.Get("Azure-AsyncOperation")); st != "Canceled" {
+		t.Errorf("aborted operation ended %s", st)
+	}
+	_, _, mc := s.request("GET", cluster+mcAPI, "")
+	if ps := mc["properties"].(map[string]any)["provisioningState"]; ps != "Canceled" {
+		t.Errorf("cluster after abort: %v", ps)
+	}
+	status, _, resp = s.request("POST", cluster+"/abort"+mcAPI, "")
+	if status != 409 || resp["code"] != "OperationNotAllowed" {
+		t.Errorf("second abort: %d %v", status, resp)
+	}
+}
