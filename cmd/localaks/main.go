@@ -9,11 +9,12 @@ import (
 	"syscall"
 
 	"github.com/localaks/localaks/internal/app"
+	"github.com/localaks/localaks/internal/controlplane"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := app.Run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	err := app.Run(ctx, os.Args[1:], os.Stdout, os.Stderr, controlplane.Command())
 	stop()
 	var exit *app.ExitError
 	switch {

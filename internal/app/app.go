@@ -19,9 +19,12 @@ type ExitError struct{ Code int }
 
 func (e *ExitError) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
 
-// Run executes the command line args (without the program name).
-func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// Run executes the command line args (without the program name). extra
+// are further (hidden) commands main links in: those that pull in the
+// Kubernetes modules live outside this package so its tests link fast.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer, extra ...*cobra.Command) error {
 	root := newRoot(stdout, stderr)
+	root.AddCommand(extra...)
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)

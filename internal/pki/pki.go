@@ -104,18 +104,10 @@ func (ca *CA) ServingCert(dir, name string, hosts []string) (tls.Certificate, er
 	if c, err := tls.LoadX509KeyPair(certFile, keyFile); err == nil && c.Leaf != nil && ca.covers(c.Leaf, hosts) {
 		return c, nil
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("generate serving key: %w", err)
-	}
-	now := time.Now()
 	tmpl := &x509.Certificate{
-		SerialNumber: serial(),
-		Subject:      pkix.Name{CommonName: hosts[0], Organization: []string{"localaks"}},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(leafValidity),
-		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		Subject:     pkix.Name{CommonName: hosts[0], Organization: []string{"localaks"}},
+		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
 	for _, h := range hosts {
 		if ip := net.ParseIP(h); ip != nil {
@@ -124,17 +116,53 @@ func (ca *CA) ServingCert(dir, name string, hosts []string) (tls.Certificate, er
 			tmpl.DNSNames = append(tmpl.DNSNames, h)
 		}
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, key.Public(), ca.Key)
-	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("sign serving certificate: %w", err)
-	}
-	if err := writeKey(keyFile, key); err != nil {
-		return tls.Certificate{}, err
-	}
-	if err := fsutil.WriteFileAtomic(certFile, pemCert(der), 0o644); err != nil {
+	if err := ca.issue(certFile, keyFile, tmpl); err != nil {
 		return tls.Certificate{}, err
 	}
 	return tls.LoadX509KeyPair(certFile, keyFile)
+}
+
+// ClientCert returns a client certificate for the user commonName in the
+// groups orgs, stored as dir/{name}.pem and -key.pem; an existing one signed
+// by the CA for the same subject is reused.
+func (ca *CA) ClientCert(dir, name, commonName string, orgs []string) (tls.Certificate, error) {
+	certFile := filepath.Join(dir, name+".pem")
+	keyFile := filepath.Join(dir, name+"-key.pem")
+	if c, err := tls.LoadX509KeyPair(certFile, keyFile); err == nil && c.Leaf != nil &&
+		c.Leaf.CheckSignatureFrom(ca.Cert) == nil && time.Until(c.Leaf.NotAfter) > renewBefore &&
+		c.Leaf.Subject.CommonName == commonName && slices.Equal(c.Leaf.Subject.Organization, orgs) {
+		return c, nil
+	}
+	tmpl := &x509.Certificate{
+		Subject:     pkix.Name{CommonName: commonName, Organization: orgs},
+		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	if err := ca.issue(certFile, keyFile, tmpl); err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.LoadX509KeyPair(certFile, keyFile)
+}
+
+// issue signs tmpl (subject, usages, names) with a new P-256 key and writes
+// the pair.
+func (ca *CA) issue(certFile, keyFile string, tmpl *x509.Certificate) error {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return fmt.Errorf("generate key: %w", err)
+	}
+	now := time.Now()
+	tmpl.SerialNumber = serial()
+	tmpl.NotBefore = now.Add(-time.Hour)
+	tmpl.NotAfter = now.Add(leafValidity)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, key.Public(), ca.Key)
+	if err != nil {
+		return fmt.Errorf("sign certificate %s: %w", tmpl.Subject.CommonName, err)
+	}
+	if err := writeKey(keyFile, key); err != nil {
+		return err
+	}
+	return fsutil.WriteFileAtomic(certFile, pemCert(der), 0o644)
 }
 
 // covers reports whether leaf is signed by ca, valid for a while yet and

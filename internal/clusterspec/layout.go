@@ -1,0 +1,49 @@
+package clusterspec
+
+import "path/filepath"
+
+// Layout is a cluster's data directory, <data-dir>/clusters/<uid>. serve
+// writes the PKI; the control-plane process owns etcd/ and its log.
+type Layout string
+
+// PKI is the directory of the cluster's certificates and keys.
+func (l Layout) PKI() string { return filepath.Join(string(l), "pki") }
+
+// CAName is the cluster CA's file name stem (ca.pem, ca-key.pem).
+const CAName = "ca"
+
+// CACert is the cluster CA certificate.
+func (l Layout) CACert() string { return filepath.Join(l.PKI(), CAName+".pem") }
+
+// CAKey is the cluster CA key (the controller-manager signs CSRs with it).
+func (l Layout) CAKey() string { return filepath.Join(l.PKI(), CAName+"-key.pem") }
+
+// Cert and Key are a leaf certificate's files by name stem.
+func (l Layout) Cert(name string) string { return filepath.Join(l.PKI(), name+".pem") }
+
+// Key is a leaf key's file by name stem.
+func (l Layout) Key(name string) string { return filepath.Join(l.PKI(), name+"-key.pem") }
+
+// ServiceAccountKey is the service-account signing key (RSA, PKCS#8 PEM);
+// ServiceAccountPub its public half.
+func (l Layout) ServiceAccountKey() string { return filepath.Join(l.PKI(), "sa-key.pem") }
+
+// ServiceAccountPub is the service-account verification key.
+func (l Layout) ServiceAccountPub() string { return filepath.Join(l.PKI(), "sa.pem") }
+
+// Log is the control-plane process's log.
+func (l Layout) Log() string { return filepath.Join(string(l), "controlplane.log") }
+
+// Leaf certificate name stems.
+const (
+	// APIServerCert is the API server's serving certificate.
+	APIServerCert = "apiserver"
+	// MasterClient is the system:masters client certificate in the
+	// credentials kubeconfigs (CN masterclient, as AKS's).
+	MasterClient = "masterclient"
+	// ControllerManagerClient, SchedulerClient and NodeSimulatorClient are
+	// the in-process components' identities.
+	ControllerManagerClient = "kube-controller-manager"
+	SchedulerClient         = "kube-scheduler"
+	NodeSimulatorClient     = "node-simulator"
+)

@@ -1,0 +1,189 @@
+// Package clusterspec is the contract between `serve` and a cluster's
+// control-plane process: the desired state serve sends (Spec, one JSON
+// document per line on the child's stdin) and the events the child reports
+// back (Event, one JSON document per line on its stdout). It holds no
+// Kubernetes types, so serve never links the Kubernetes modules.
+package clusterspec
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// Spec is everything a control-plane process needs to run one cluster.
+// Every field is desired state; the process converges on it.
+type Spec struct {
+	// Generation increases with every spec serve sends; the child reports
+	// the generation it has converged on.
+	Generation int64 `json:"generation"`
+	// UID is the cluster's resourceUID (its data directory's name).
+	UID            string `json:"uid"`
+	ResourceID     string `json:"resourceId"`
+	Name           string `json:"name"`
+	ResourceGroup  string `json:"resourceGroup"`
+	SubscriptionID string `json:"subscriptionId"`
+	Location       string `json:"location"`
+	// NodeResourceGroup is the MC_ group; nodes carry it as
+	// kubernetes.azure.com/cluster.
+	NodeResourceGroup string `json:"nodeResourceGroup"`
+	// KubernetesVersion is the control plane's version (major.minor.patch);
+	// its minor is every component's emulated version.
+	KubernetesVersion string `json:"kubernetesVersion"`
+	FQDN              string `json:"fqdn"`
+	// APIServerPort is the loopback port the API server listens on.
+	APIServerPort int `json:"apiServerPort"`
+	// AdvertiseAddress is the API server address the `kubernetes` Service's
+	// endpoints show.
+	AdvertiseAddress string `json:"advertiseAddress"`
+	// ServiceAccountIssuer is the issuer of service account tokens (the OIDC
+	// issuer URL when that is enabled).
+	ServiceAccountIssuer string  `json:"serviceAccountIssuer"`
+	EnableRBAC           bool    `json:"enableRBAC"`
+	Network              Network `json:"network"`
+	// Workloads names the system workloads to run (see package
+	// controlplane's workloads data file).
+	Workloads []string `json:"workloads,omitempty"`
+	Pools     []Pool   `json:"pools"`
+	Nodes     []Node   `json:"nodes"`
+	// Drain lists nodes to cordon and drain (and keep cordoned) before serve
+	// removes their machines.
+	Drain []string `json:"drain,omitempty"`
+	// DrainTimeoutSeconds bounds a drain blocked by disruption budgets.
+	DrainTimeoutSeconds int `json:"drainTimeoutSeconds,omitempty"`
+}
+
+// Network is the cluster's network model.
+type Network struct {
+	Plugin       string `json:"plugin"`
+	PluginMode   string `json:"pluginMode,omitempty"`
+	Policy       string `json:"policy,omitempty"`
+	Dataplane    string `json:"dataplane,omitempty"`
+	PodCIDR      string `json:"podCidr,omitempty"`
+	ServiceCIDR  string `json:"serviceCidr"`
+	DNSServiceIP string `json:"dnsServiceIP"`
+}
+
+// Model names the network model: "kubenet", "azure" (pods on the node
+// subnet), "overlay" or "none".
+func (n Network) Model() string {
+	switch {
+	case n.Plugin == "azure" && strings.EqualFold(n.PluginMode, "overlay"):
+		return "overlay"
+	case n.Plugin == "azure":
+		return "azure"
+	case n.Plugin == "kubenet":
+		return "kubenet"
+	}
+	return "none"
+}
+
+// Pool is an agent pool as its nodes see it.
+type Pool struct {
+	Name   string `json:"name"`
+	Mode   string `json:"mode"`
+	VMSize string `json:"vmSize"`
+	OSType string `json:"osType"`
+	OSSKU  string `json:"osSKU"`
+	// Version is the kubelet version of the pool's nodes.
+	Version          string            `json:"version"`
+	NodeImageVersion string            `json:"nodeImageVersion"`
+	MaxPods          int               `json:"maxPods"`
+	OSDiskSizeGB     int               `json:"osDiskSizeGB"`
+	Labels           map[string]string `json:"labels,omitempty"`
+	// Taints are "key=value:Effect" as the ARM API spells them.
+	Taints []string `json:"taints,omitempty"`
+	// Spot marks spot pools (their label and taint).
+	Spot bool `json:"spot,omitempty"`
+}
+
+// Node is one VMSS instance, registered as a Node.
+type Node struct {
+	Name       string `json:"name"`
+	Pool       string `json:"pool"`
+	ProviderID string `json:"providerID"`
+	InternalIP string `json:"internalIP"`
+	// PodCIDR is the node's pod range (kubenet and overlay).
+	PodCIDR string `json:"podCIDR,omitempty"`
+	// PodIPs are the addresses pre-allocated to the node (Azure CNI).
+	PodIPs []string `json:"podIPs,omitempty"`
+	Zone   string   `json:"zone,omitempty"`
+}
+
+// Pool returns the named pool.
+func (s *Spec) Pool(name string) (Pool, bool) {
+	for _, p := range s.Pools {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return Pool{}, false
+}
+
+// EmulatedVersion is the major.minor every component emulates.
+func (s *Spec) EmulatedVersion() string {
+	return MinorOf(s.KubernetesVersion)
+}
+
+// MinorOf cuts a version to major.minor ("1.35.4" → "1.35").
+func MinorOf(v string) string {
+	v = strings.TrimPrefix(v, "v")
+	parts := strings.SplitN(v, ".", 3)
+	if len(parts) < 2 {
+		return v
+	}
+	return parts[0] + "." + parts[1]
+}
+
+// Validate checks what the child cannot run without.
+func (s *Spec) Validate() error {
+	switch {
+	case s.UID == "":
+		return fmt.Errorf("spec: uid is empty")
+	case s.APIServerPort <= 0 || s.APIServerPort > 65535:
+		return fmt.Errorf("spec: apiServerPort %d out of range", s.APIServerPort)
+	case s.KubernetesVersion == "":
+		return fmt.Errorf("spec: kubernetesVersion is empty")
+	case s.Network.ServiceCIDR == "":
+		return fmt.Errorf("spec: network.serviceCidr is empty")
+	}
+	for _, n := range s.Nodes {
+		if _, ok := s.Pool(n.Pool); !ok {
+			return fmt.Errorf("spec: node %s is in unknown pool %q", n.Name, n.Pool)
+		}
+	}
+	return nil
+}
+
+// Event kinds the child reports.
+const (
+	// EventStarted: the API server answers; Endpoint is set.
+	EventStarted = "started"
+	// EventConverged: the cluster matches spec Generation (system objects
+	// applied, nodes registered and Ready, drains done).
+	EventConverged = "converged"
+	// EventFailed: spec Generation cannot be reached; Error says why.
+	EventFailed = "failed"
+)
+
+// Event is one line the child writes to stdout.
+type Event struct {
+	Type       string `json:"type"`
+	Generation int64  `json:"generation,omitempty"`
+	// Version is the API server's version (git version) once started.
+	Version string `json:"version,omitempty"`
+	// ReadyNodes counts Ready nodes at convergence.
+	ReadyNodes int `json:"readyNodes,omitempty"`
+	// Code and Error describe a failure (Code is an AKS error code).
+	Code  string `json:"code,omitempty"`
+	Error string `json:"error,omitempty"`
+}
+
+// Encode renders a value as one JSON line.
+func Encode(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}

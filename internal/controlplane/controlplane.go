@@ -1,0 +1,349 @@
+// Package controlplane is the process behind one managed cluster: embedded
+// etcd, kube-apiserver, kube-controller-manager and kube-scheduler from the
+// upstream modules, the node simulator for the cluster's VMSS instances, and
+// AKS's system workloads. `serve` starts it (`localaks controlplane`), sends
+// it the cluster's spec as JSON lines on stdin and reads its events from
+// stdout (package clusterspec); stdin closing stops it.
+//
+// It is the only package that imports k8s.io/kubernetes.
+package controlplane
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/localaks/localaks/internal/clusterspec"
+	"github.com/localaks/localaks/internal/nodesim"
+)
+
+// Config configures one control-plane process.
+type Config struct {
+	// Dir is the cluster's data directory (clusterspec.Layout).
+	Dir string
+	// Specs carries the JSON-lines spec stream; its end stops the process.
+	Specs io.Reader
+	// Events receives JSON-lines events.
+	Events io.Writer
+	Log    *slog.Logger
+}
+
+// leaseDuration is the node lease duration: kwokctl's default (5× the
+// kubelet's 40 s), so that a thousand idle nodes cost little; the
+// controller-manager's grace period follows it.
+const leaseDuration = 200
+
+// Run runs the control plane until the spec stream ends or ctx is done.
+func Run(ctx context.Context, cfg Config) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	l := clusterspec.Layout(cfg.Dir)
+	ev := &events{w: cfg.Events}
+
+	specs := make(chan *clusterspec.Spec, 1)
+	readErr := make(chan error, 1)
+	go func() { readErr <- readSpecs(cfg.Specs, specs) }()
+	var spec *clusterspec.Spec
+	select {
+	case spec = <-specs:
+	case err := <-readErr:
+		if err == nil {
+			err = errors.New("spec stream ended before the first spec")
+		}
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if err := spec.Validate(); err != nil {
+		return err
+	}
+
+	zl := zapLogger()
+	etcd, etcdURL, err := startEtcd(ctx, cfg.Dir, zl)
+	if err != nil {
+		return err
+	}
+	defer etcd.Close()
+
+	kubeconfigs, err := writeKubeconfigs(l, spec)
+	if err != nil {
+		return err
+	}
+	errs := make(chan error, 4)
+	var wg sync.WaitGroup
+	run := func(name string, f func(context.Context, []string) error, args []string) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(ctx, args); err != nil && ctx.Err() == nil {
+				errs <- fmt.Errorf("%s: %w", name, err)
+			}
+		}()
+	}
+	started := time.Now()
+	run("kube-apiserver", runAPIServer, apiServerArgs(l, spec, etcdURL))
+	admin, err := restConfig(kubeconfigs[clusterspec.NodeSimulatorClient])
+	if err != nil {
+		return err
+	}
+	version, err := waitAPIServer(ctx, admin, errs)
+	if err != nil {
+		return err
+	}
+	cfg.Log.Info("API server ready", "version", version, "after", time.Since(started).Round(time.Millisecond))
+	ev.send(clusterspec.Event{Type: clusterspec.EventStarted, Version: version})
+
+	run("kube-controller-manager", runControllerManager, controllerManagerArgs(l, spec, kubeconfigs[clusterspec.ControllerManagerClient]))
+	run("kube-scheduler", runScheduler, schedulerArgs(spec, kubeconfigs[clusterspec.SchedulerClient]))
+
+	sim, err := nodesim.New(nodesim.Config{Kubeconfig: kubeconfigs[clusterspec.NodeSimulatorClient], LeaseDurationSeconds: leaseDuration, Log: cfg.Log})
+	if err != nil {
+		return err
+	}
+	sim.SetSpec(spec)
+	if err := sim.Start(ctx); err != nil {
+		return fmt.Errorf("node simulator: %w", err)
+	}
+
+	conv := &converger{log: cfg.Log, sim: sim, client: sim.Client(), rest: admin, events: ev}
+	// Converge on the newest spec; a newer one supersedes one in progress.
+	for {
+		convCtx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func(s *clusterspec.Spec) {
+			defer close(done)
+			conv.converge(convCtx, s)
+		}(spec)
+		select {
+		case next := <-specs:
+			stop()
+			<-done
+			spec = next
+			if err := spec.Validate(); err != nil {
+				ev.send(clusterspec.Event{Type: clusterspec.EventFailed, Generation: spec.Generation, Error: err.Error()})
+			}
+			continue
+		case err := <-readErr:
+			stop()
+			<-done
+			cancel()
+			wg.Wait()
+			if err != nil {
+				return fmt.Errorf("spec stream: %w", err)
+			}
+			return nil
+		case err := <-errs:
+			stop()
+			cancel()
+			return err
+		case <-ctx.Done():
+			stop()
+			<-done
+			wg.Wait()
+			return nil
+		}
+	}
+}
+
+// readSpecs decodes JSON lines into specs until the reader ends.
+func readSpecs(r io.Reader, out chan *clusterspec.Spec) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	for sc.Scan() {
+		if len(sc.Bytes()) == 0 {
+			continue
+		}
+		var s clusterspec.Spec
+		if err := json.Unmarshal(sc.Bytes(), &s); err != nil {
+			return fmt.Errorf("decode spec: %w", err)
+		}
+		// Keep only the newest spec pending.
+		select {
+		case <-out:
+		default:
+		}
+		out <- &s
+	}
+	return sc.Err()
+}
+
+// events writes JSON-lines events.
+type events struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (e *events) send(ev clusterspec.Event) {
+	b, err := clusterspec.Encode(ev)
+	if err != nil {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.w.Write(b) //nolint:errcheck // serve gone: stdin closes too, and we stop
+}
+
+// apiServerArgs are kube-apiserver's flags for the cluster.
+func apiServerArgs(l clusterspec.Layout, s *clusterspec.Spec, etcdURL string) []string {
+	args := []string{
+		"--etcd-servers=" + etcdURL,
+		"--bind-address=127.0.0.1",
+		"--secure-port=" + strconv.Itoa(s.APIServerPort),
+		"--advertise-address=" + s.AdvertiseAddress,
+		"--tls-cert-file=" + l.Cert(clusterspec.APIServerCert),
+		"--tls-private-key-file=" + l.Key(clusterspec.APIServerCert),
+		"--client-ca-file=" + l.CACert(),
+		"--service-account-issuer=" + s.ServiceAccountIssuer,
+		"--service-account-key-file=" + l.ServiceAccountPub(),
+		"--service-account-signing-key-file=" + l.ServiceAccountKey(),
+		"--service-cluster-ip-range=" + s.Network.ServiceCIDR,
+		"--emulated-version=" + s.EmulatedVersion(),
+		"--allow-privileged=true",
+		"--anonymous-auth=true",
+		"--profiling=false",
+		"--cert-dir=" + filepath.Join(string(l), "apiserver"),
+		"--enable-admission-plugins=NodeRestriction",
+		"--endpoint-reconciler-type=lease",
+	}
+	if s.EnableRBAC {
+		args = append(args, "--authorization-mode=Node,RBAC")
+	} else {
+		args = append(args, "--authorization-mode=AlwaysAllow")
+	}
+	return args
+}
+
+// controllerManagerArgs are kube-controller-manager's flags. Node IPAM is
+// off: the network model, not the controller-manager, gives nodes their pod
+// ranges.
+func controllerManagerArgs(l clusterspec.Layout, s *clusterspec.Spec, kubeconfig string) []string {
+	return []string{
+		"--kubeconfig=" + kubeconfig,
+		"--authentication-kubeconfig=" + kubeconfig,
+		"--authorization-kubeconfig=" + kubeconfig,
+		"--secure-port=0",
+		"--leader-elect=false",
+		"--controllers=*,bootstrapsigner,tokencleaner,-nodeipam",
+		"--use-service-account-credentials=true",
+		"--service-account-private-key-file=" + l.ServiceAccountKey(),
+		"--root-ca-file=" + l.CACert(),
+		"--cluster-signing-cert-file=" + l.CACert(),
+		"--cluster-signing-key-file=" + l.CAKey(),
+		"--cluster-name=" + s.Name,
+		"--service-cluster-ip-range=" + s.Network.ServiceCIDR,
+		"--allocate-node-cidrs=false",
+		"--emulated-version=" + s.EmulatedVersion(),
+		"--node-monitor-grace-period=" + strconv.Itoa(leaseDuration) + "s",
+		"--profiling=false",
+		// Controllers are not throttled below what the API server takes:
+		// a 1000-replica Deployment should not queue on client QPS.
+		"--kube-api-qps=1000",
+		"--kube-api-burst=2000",
+		"--concurrent-replicaset-syncs=10",
+		"--concurrent-deployment-syncs=10",
+	}
+}
+
+// schedulerArgs are kube-scheduler's flags.
+func schedulerArgs(s *clusterspec.Spec, kubeconfig string) []string {
+	return []string{
+		"--kubeconfig=" + kubeconfig,
+		"--authentication-kubeconfig=" + kubeconfig,
+		"--authorization-kubeconfig=" + kubeconfig,
+		"--secure-port=0",
+		"--leader-elect=false",
+		"--emulated-version=" + s.EmulatedVersion(),
+		"--profiling=false",
+		"--kube-api-qps=1000",
+		"--kube-api-burst=2000",
+	}
+}
+
+// writeKubeconfigs writes the in-process components' kubeconfigs (client
+// certificates from the cluster PKI) and returns their paths by identity.
+func writeKubeconfigs(l clusterspec.Layout, s *clusterspec.Spec) (map[string]string, error) {
+	dir := filepath.Join(string(l), "kubeconfigs")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	server := "https://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(s.APIServerPort))
+	out := map[string]string{}
+	for _, who := range []string{clusterspec.ControllerManagerClient, clusterspec.SchedulerClient, clusterspec.NodeSimulatorClient} {
+		cfg := clientcmdapi.NewConfig()
+		cfg.Clusters["local"] = &clientcmdapi.Cluster{Server: server, CertificateAuthority: l.CACert()}
+		cfg.AuthInfos[who] = &clientcmdapi.AuthInfo{ClientCertificate: l.Cert(who), ClientKey: l.Key(who)}
+		cfg.Contexts["local"] = &clientcmdapi.Context{Cluster: "local", AuthInfo: who}
+		cfg.CurrentContext = "local"
+		path := filepath.Join(dir, who+".conf")
+		if err := clientcmd.WriteToFile(*cfg, path); err != nil {
+			return nil, err
+		}
+		out[who] = path
+	}
+	return out, nil
+}
+
+func restConfig(kubeconfig string) (*rest.Config, error) {
+	c, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	c.QPS, c.Burst = 1000, 2000
+	return c, nil
+}
+
+// waitAPIServer waits for /readyz and returns the server's git version.
+func waitAPIServer(ctx context.Context, c *rest.Config, errs <-chan error) (string, error) {
+	cs, err := kubernetes.NewForConfig(c)
+	if err != nil {
+		return "", err
+	}
+	deadline := time.After(2 * time.Minute)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		var code int
+		res := cs.Discovery().RESTClient().Get().AbsPath("/readyz").Do(ctx).StatusCode(&code)
+		if res.Error() == nil && code == http.StatusOK {
+			v, err := cs.Discovery().ServerVersion()
+			if err != nil {
+				return "", err
+			}
+			return v.GitVersion, nil
+		}
+		select {
+		case err := <-errs:
+			return "", err
+		case <-deadline:
+			return "", fmt.Errorf("API server not ready after 2m: %v", res.Error())
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// zapLogger sends etcd's warnings and errors to stderr (the process log).
+func zapLogger() *zap.Logger {
+	enc := zap.NewProductionEncoderConfig()
+	core := zapcore.NewCore(zapcore.NewJSONEncoder(enc), zapcore.AddSync(os.Stderr), zap.WarnLevel)
+	return zap.New(core)
+}

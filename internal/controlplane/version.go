@@ -1,0 +1,76 @@
+package controlplane
+
+import (
+	"runtime/debug"
+	"strings"
+	_ "unsafe" // go:linkname
+
+	// The packages whose version variables are stamped below.
+	_ "k8s.io/client-go/pkg/version"
+	"k8s.io/component-base/version"
+)
+
+// Kubernetes release builds stamp their version into these variables with
+// -ldflags -X. localaks is built with plain `go build` / `go run`, so the
+// process stamps them itself, from the k8s.io/kubernetes module version it
+// was built with, before any component reads them: /version, `kubectl
+// version` and AKS's currentKubernetesVersion then tell the truth.
+
+//go:linkname baseGitVersion k8s.io/component-base/version.gitVersion
+var baseGitVersion string
+
+//go:linkname baseGitMajor k8s.io/component-base/version.gitMajor
+var baseGitMajor string
+
+//go:linkname baseGitMinor k8s.io/component-base/version.gitMinor
+var baseGitMinor string
+
+//go:linkname baseGitCommit k8s.io/component-base/version.gitCommit
+var baseGitCommit string
+
+//go:linkname baseGitTreeState k8s.io/component-base/version.gitTreeState
+var baseGitTreeState string
+
+//go:linkname clientGitVersion k8s.io/client-go/pkg/version.gitVersion
+var clientGitVersion string
+
+//go:linkname clientGitMajor k8s.io/client-go/pkg/version.gitMajor
+var clientGitMajor string
+
+//go:linkname clientGitMinor k8s.io/client-go/pkg/version.gitMinor
+var clientGitMinor string
+
+//go:linkname clientGitCommit k8s.io/client-go/pkg/version.gitCommit
+var clientGitCommit string
+
+// KubernetesVersion is the upstream release the control plane is built
+// from ("v1.37.2"), or "" when the build has no module information.
+var KubernetesVersion string
+
+func init() {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return
+	}
+	for _, m := range info.Deps {
+		if m.Path == "k8s.io/kubernetes" {
+			KubernetesVersion = m.Version
+		}
+	}
+	if KubernetesVersion == "" || !strings.HasPrefix(baseGitVersion, "v0.0.0-master") {
+		// No module version, or the build stamped the variables itself.
+		return
+	}
+	major, minor, _ := strings.Cut(strings.TrimPrefix(KubernetesVersion, "v"), ".")
+	minor, _, _ = strings.Cut(minor, ".")
+	baseGitVersion, clientGitVersion = KubernetesVersion, KubernetesVersion
+	baseGitMajor, clientGitMajor = major, major
+	baseGitMinor, clientGitMinor = minor, minor
+	// The release's commit is not recorded in module metadata.
+	baseGitCommit, clientGitCommit = "", ""
+	baseGitTreeState = "clean"
+	// component-base copied gitVersion at its init; refresh that copy.
+	if err := version.SetDynamicVersion(KubernetesVersion); err != nil {
+		panic(err) // equal to gitVersion by construction
+	}
+}

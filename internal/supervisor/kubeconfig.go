@@ -1,0 +1,77 @@
+package supervisor
+
+import (
+	"bytes"
+	"encoding/base64"
+	"fmt"
+	"os"
+	"text/template"
+
+	"github.com/localaks/localaks/internal/clusterspec"
+)
+
+// Credential roles, as listCluster{User,Admin}Credential name them.
+const (
+	RoleUser  = "clusterUser"
+	RoleAdmin = "clusterAdmin"
+)
+
+var kubeconfigTmpl = template.Must(template.New("kubeconfig").Parse(`apiVersion: v1
+clusters:
+- cluster:
+    certificate-authority-data: {{ .CA }}
+    server: {{ .Server }}
+  name: {{ .Cluster }}
+contexts:
+- context:
+    cluster: {{ .Cluster }}
+    user: {{ .User }}
+  name: {{ .Context }}
+current-context: {{ .Context }}
+kind: Config
+preferences: {}
+users:
+- name: {{ .User }}
+  user:
+    client-certificate-data: {{ .Cert }}
+    client-key-data: {{ .Key }}
+`))
+
+// Kubeconfig renders a cluster's kubeconfig as AKS's credential actions
+// return it: cluster named after the managed cluster, user
+// {role}_{resourceGroup}_{cluster}, context {cluster} (admin:
+// {cluster}-admin), and the local-account client certificate. The server
+// is the API server's loopback address.
+func Kubeconfig(dir, role, resourceGroup, cluster string, port int) ([]byte, error) {
+	l := clusterspec.Layout(dir)
+	read := func(path string) (string, error) {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return "", err
+		}
+		return base64.StdEncoding.EncodeToString(b), nil
+	}
+	ca, err := read(l.CACert())
+	if err != nil {
+		return nil, err
+	}
+	cert, err := read(l.Cert(clusterspec.MasterClient))
+	if err != nil {
+		return nil, err
+	}
+	key, err := read(l.Key(clusterspec.MasterClient))
+	if err != nil {
+		return nil, err
+	}
+	ctx := cluster
+	if role == RoleAdmin {
+		ctx = cluster + "-admin"
+	}
+	var buf bytes.Buffer
+	err = kubeconfigTmpl.Execute(&buf, map[string]string{
+		"CA": ca, "Cert": cert, "Key": key, "Cluster": cluster, "Context": ctx,
+		"User":   fmt.Sprintf("%s_%s_%s", role, resourceGroup, cluster),
+		"Server": fmt.Sprintf("https://127.0.0.1:%d", port),
+	})
+	return buf.Bytes(), err
+}

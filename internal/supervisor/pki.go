@@ -1,0 +1,114 @@
+package supervisor
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+
+	"github.com/localaks/localaks/internal/clusterspec"
+	"github.com/localaks/localaks/internal/fsutil"
+	"github.com/localaks/localaks/internal/pki"
+)
+
+// clientIdentities are the client certificates of a cluster: user (CN) and
+// groups (O).
+var clientIdentities = []struct {
+	name, cn string
+	groups   []string
+}{
+	// AKS's local-account certificate: CN masterclient in system:masters.
+	{clusterspec.MasterClient, "masterclient", []string{"system:masters"}},
+	{clusterspec.ControllerManagerClient, "system:kube-controller-manager", nil},
+	{clusterspec.SchedulerClient, "system:kube-scheduler", nil},
+	// The node simulator acts for every node's kubelet.
+	{clusterspec.NodeSimulatorClient, "localaks:node-simulator", []string{"system:masters"}},
+}
+
+// ensurePKI creates what is missing of a cluster's PKI: the cluster CA
+// (CN "ca", as AKS's), the API server's serving certificate for the
+// cluster's names, client certificates, and the service-account key.
+func ensurePKI(l clusterspec.Layout, s *clusterspec.Spec) (*pki.CA, error) {
+	ca, err := pki.LoadOrCreateCA(l.PKI(), clusterspec.CAName, "ca")
+	if err != nil {
+		return nil, err
+	}
+	hosts := []string{"127.0.0.1", "localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
+		"kubernetes.default.svc.cluster.local"}
+	if s.FQDN != "" {
+		hosts = append(hosts, s.FQDN)
+	}
+	if s.AdvertiseAddress != "" {
+		hosts = append(hosts, s.AdvertiseAddress)
+	}
+	if ip, err := firstServiceIP(s.Network.ServiceCIDR); err == nil {
+		hosts = append(hosts, ip)
+	}
+	if _, err := ca.ServingCert(l.PKI(), clusterspec.APIServerCert, hosts); err != nil {
+		return nil, err
+	}
+	for _, id := range clientIdentities {
+		if _, err := ca.ClientCert(l.PKI(), id.name, id.cn, id.groups); err != nil {
+			return nil, err
+		}
+	}
+	if err := ensureServiceAccountKey(l); err != nil {
+		return nil, err
+	}
+	return ca, nil
+}
+
+// firstServiceIP is the `kubernetes` Service's address: the service range's
+// first host.
+func firstServiceIP(cidr string) (string, error) {
+	p, err := netip.ParsePrefix(cidr)
+	if err != nil {
+		return "", err
+	}
+	return p.Masked().Addr().Next().String(), nil
+}
+
+// ensureServiceAccountKey creates the RSA key that signs service-account
+// tokens (RS256, as AKS's issuer), and its public half.
+func ensureServiceAccountKey(l clusterspec.Layout) error {
+	if _, err := os.Stat(l.ServiceAccountKey()); err == nil {
+		if _, err := os.Stat(l.ServiceAccountPub()); err == nil {
+			return nil
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return fmt.Errorf("generate service-account key: %w", err)
+	}
+	if err := pki.WriteKey(l.ServiceAccountKey(), key); err != nil {
+		return err
+	}
+	der, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	if err != nil {
+		return err
+	}
+	return fsutil.WriteFileAtomic(l.ServiceAccountPub(), pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o644)
+}
+
+// rotatePKI replaces the cluster CA and every certificate it signed (not
+// the service-account key, which rotateServiceAccountSigningKeys owns).
+func rotatePKI(l clusterspec.Layout) error {
+	names := []string{clusterspec.CAName, clusterspec.APIServerCert}
+	for _, id := range clientIdentities {
+		names = append(names, id.name)
+	}
+	for _, n := range names {
+		for _, f := range []string{l.Cert(n), l.Key(n)} {
+			if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,135 @@
+// Package workloads renders and applies AKS's system workloads in
+// kube-system (CoreDNS, metrics-server, konnectivity, kube-proxy, the CSI
+// node drivers, and the network plugin's agents), from an embedded
+// template, for the cluster's network configuration.
+package workloads
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	_ "embed"
+	"fmt"
+	"strings"
+	"sync"
+	"text/template"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
+	"sigs.k8s.io/yaml"
+
+	"github.com/localaks/localaks/internal/clusterspec"
+)
+
+//go:embed workloads.yaml
+var workloadsYAML string
+
+var workloadsTmpl = template.Must(template.New("workloads.yaml").Option("missingkey=error").Parse(workloadsYAML))
+
+// workloadData is what the workloads template sees.
+type workloadData struct {
+	Model, Policy, Dataplane string
+	DNSServiceIP, PodCIDR    string
+	Version, FQDN, Name      string
+}
+
+// fieldManager owns the system workloads' fields, as AKS's addon manager
+// does.
+const fieldManager = "addonmanager"
+
+// Render renders the system workloads for a spec.
+func Render(s *clusterspec.Spec) ([]*unstructured.Unstructured, error) {
+	var buf bytes.Buffer
+	err := workloadsTmpl.Execute(&buf, workloadData{
+		Model: s.Network.Model(), Policy: s.Network.Policy, Dataplane: s.Network.Dataplane,
+		DNSServiceIP: s.Network.DNSServiceIP, PodCIDR: s.Network.PodCIDR,
+		Version: strings.TrimPrefix(s.KubernetesVersion, "v"), FQDN: s.FQDN, Name: s.Name,
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out []*unstructured.Unstructured
+	for i, doc := range strings.Split(buf.String(), "\n---\n") {
+		var m map[string]any
+		if err := yaml.Unmarshal([]byte(doc), &m); err != nil {
+			return nil, fmt.Errorf("workloads document %d: %w", i, err)
+		}
+		if len(m) == 0 {
+			continue
+		}
+		out = append(out, &unstructured.Unstructured{Object: m})
+	}
+	return out, nil
+}
+
+// applied remembers the last workload set applied in this process, so an
+// unchanged set is not re-sent on every spec.
+var applied struct {
+	sync.Mutex
+	sum [32]byte
+}
+
+// Apply server-side-applies the system workloads (objects labelled
+// addonmanager.kubernetes.io/mode=EnsureExists are only created).
+func Apply(ctx context.Context, rc *rest.Config, s *clusterspec.Spec) error {
+	objs, err := Render(s)
+	if err != nil {
+		return err
+	}
+	h := sha256.New()
+	for _, o := range objs {
+		b, _ := o.MarshalJSON()
+		h.Write(b)
+	}
+	var sum [32]byte
+	copy(sum[:], h.Sum(nil))
+	applied.Lock()
+	defer applied.Unlock()
+	if applied.sum == sum {
+		return nil
+	}
+	dc, err := discovery.NewDiscoveryClientForConfig(rc)
+	if err != nil {
+		return err
+	}
+	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))
+	dyn, err := dynamic.NewForConfig(rc)
+	if err != nil {
+		return err
+	}
+	for _, o := range objs {
+		gvk := o.GroupVersionKind()
+		m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", gvk.Kind, o.GetName(), err)
+		}
+		data, err := o.MarshalJSON()
+		if err != nil {
+			return err
+		}
+		var ri dynamic.ResourceInterface = dyn.Resource(m.Resource)
+		if ns := o.GetNamespace(); ns != "" {
+			ri = dyn.Resource(m.Resource).Namespace(ns)
+		}
+		if o.GetLabels()["addonmanager.kubernetes.io/mode"] == "EnsureExists" {
+			// Created once; users own it afterwards.
+			if _, err := ri.Create(ctx, o, metav1.CreateOptions{FieldManager: fieldManager}); err != nil && !apierrors.IsAlreadyExists(err) {
+				return fmt.Errorf("create %s %s/%s: %w", gvk.Kind, o.GetNamespace(), o.GetName(), err)
+			}
+			continue
+		}
+		force := true
+		if _, err := ri.Patch(ctx, o.GetName(), types.ApplyPatchType, data, metav1.PatchOptions{FieldManager: fieldManager, Force: &force}); err != nil {
+			return fmt.Errorf("apply %s %s/%s: %w", gvk.Kind, o.GetNamespace(), o.GetName(), err)
+		}
+	}
+	applied.sum = sum
+	return nil
+}

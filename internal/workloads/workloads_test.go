@@ -1,0 +1,85 @@
+package workloads
+
+import (
+	"testing"
+
+	"github.com/localaks/localaks/internal/clusterspec"
+)
+
+func names(t *testing.T, s *clusterspec.Spec) map[string]bool {
+	t.Helper()
+	objs, err := Render(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]bool{}
+	for _, o := range objs {
+		if o.GetKind() == "" || o.GetName() == "" {
+			t.Fatalf("object without kind or name: %v", o.Object)
+		}
+		out[o.GetKind()+"/"+o.GetName()] = true
+	}
+	return out
+}
+
+func spec(plugin, mode, policy, dataplane string) *clusterspec.Spec {
+	return &clusterspec.Spec{Name: "c", KubernetesVersion: "1.35.4", FQDN: "c-1.hcp.eastus.azmk8s.io",
+		Network: clusterspec.Network{Plugin: plugin, PluginMode: mode, Policy: policy, Dataplane: dataplane,
+			PodCIDR: "10.244.0.0/16", ServiceCIDR: "10.0.0.0/16", DNSServiceIP: "10.0.0.10"}}
+}
+
+// Each network configuration gets the agents AKS runs for it.
+func TestRenderPerNetworkModel(t *testing.T) {
+	common := []string{"Deployment/coredns", "Service/kube-dns", "Deployment/coredns-autoscaler", "Deployment/metrics-server",
+		"Deployment/konnectivity-agent", "DaemonSet/azure-ip-masq-agent", "DaemonSet/cloud-node-manager",
+		"DaemonSet/csi-azuredisk-node", "DaemonSet/csi-azurefile-node", "StorageClass/default", "StorageClass/managed-csi"}
+	cases := []struct {
+		name            string
+		s               *clusterspec.Spec
+		present, absent []string
+	}{
+		{"kubenet", spec("kubenet", "", "", ""), []string{"DaemonSet/kube-proxy"}, []string{"DaemonSet/azure-cns", "DaemonSet/cilium", "DaemonSet/azure-npm"}},
+		{"azure", spec("azure", "", "azure", ""), []string{"DaemonSet/kube-proxy", "DaemonSet/azure-cns", "DaemonSet/azure-npm"}, []string{"DaemonSet/cilium"}},
+		{"overlay", spec("azure", "overlay", "", ""), []string{"DaemonSet/kube-proxy", "DaemonSet/azure-cns"}, []string{"DaemonSet/cilium"}},
+		{"cilium", spec("azure", "overlay", "cilium", "cilium"), []string{"DaemonSet/cilium", "Deployment/cilium-operator", "DaemonSet/azure-cns"}, []string{"DaemonSet/kube-proxy"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := names(t, tc.s)
+			for _, n := range append(common, tc.present...) {
+				if !got[n] {
+					t.Errorf("missing %s", n)
+				}
+			}
+			for _, n := range tc.absent {
+				if got[n] {
+					t.Errorf("unexpected %s", n)
+				}
+			}
+		})
+	}
+}
+
+// kube-dns takes the cluster's dnsServiceIP; kube-proxy runs the cluster's
+// version.
+func TestRenderUsesSpec(t *testing.T) {
+	s := spec("kubenet", "", "", "")
+	s.Network.DNSServiceIP = "10.2.0.10"
+	objs, err := Render(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range objs {
+		switch o.GetKind() + "/" + o.GetName() {
+		case "Service/kube-dns":
+			if ip := o.Object["spec"].(map[string]any)["clusterIP"]; ip != "10.2.0.10" {
+				t.Errorf("kube-dns clusterIP = %v", ip)
+			}
+		case "DaemonSet/kube-proxy":
+			c := o.Object["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)["containers"].([]any)[0].(map[string]any)
+			if c["image"] != "oss/kubernetes/kube-proxy:v1.35.4" {
+				t.Errorf("kube-proxy image = %v", c["image"])
+			}
+		}
+	}
+}
