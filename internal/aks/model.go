@@ -95,6 +95,10 @@ type ClusterState struct {
 	NSG        string `json:"nsg,omitempty"`
 	// KubeletIdentity is the kubelet identity's resource ID.
 	KubeletIdentity string `json:"kubeletIdentity,omitempty"`
+	// APIServerPort is the loopback port of the cluster's API server, and
+	// AdvertiseAddress the address its `kubernetes` Service shows.
+	APIServerPort    int    `json:"apiServerPort,omitempty"`
+	AdvertiseAddress string `json:"advertiseAddress,omitempty"`
 }
 
 // LinuxProfile is the node admin user.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	mrand "math/rand"
+	"net"
 	"regexp"
 	"strings"
 )
@@ -106,4 +107,36 @@ func isLetter(b byte) bool { return b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z'
 // refers to (effectiveOutboundIPs, kubelet identity).
 func rgResourceID(sub, rg, ns, typ, name string) string {
 	return fmt.Sprintf("/subscriptions/%s/resourcegroups/%s/providers/%s/%s/%s", sub, rg, ns, typ, name)
+}
+
+// advertiseAddress is the API server address a cluster's `kubernetes`
+// Service endpoints show. Real AKS shows the API server's public IP; the
+// loopback address the API server listens on cannot be an endpoint, so
+// localaks derives a stable address in 198.18.0.0/15 (reserved for
+// benchmarking, never routed) from the cluster's resourceUID.
+func advertiseAddress(uid string) string {
+	h := fnv.New32a()
+	h.Write([]byte(uid))
+	n := h.Sum32() % (1 << 17)
+	// Skip the network and broadcast-looking .0 and .255 hosts.
+	if b := n & 0xff; b == 0 || b == 255 {
+		n ^= 1
+	}
+	return fmt.Sprintf("198.%d.%d.%d", 18+n>>16, (n>>8)&0xff, n&0xff)
+}
+
+// freePort finds an unused loopback TCP port that is not in used.
+func freePort(used map[int]bool) (int, error) {
+	for range 64 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return 0, fmt.Errorf("find a free port for the API server: %w", err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if !used[port] {
+			return port, nil
+		}
+	}
+	return 0, fmt.Errorf("find a free port for the API server: none after 64 tries")
 }

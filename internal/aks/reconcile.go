@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/localaks/localaks/internal/arm"
+	"github.com/localaks/localaks/internal/clusterspec"
 	"github.com/localaks/localaks/internal/failpoint"
 	"github.com/localaks/localaks/internal/ipam"
 	"github.com/localaks/localaks/internal/provider/compute"
@@ -22,17 +23,21 @@ import (
 	"github.com/localaks/localaks/internal/vmsizes"
 )
 
-// ControlPlane runs a cluster's Kubernetes control plane; the create
-// pipeline's last steps call it. Nil means clusters have no control plane
-// (their ARM view is complete without one).
+// ControlPlane runs clusters' Kubernetes control planes; the pipelines'
+// last steps call it. Nil means clusters have no control plane (their ARM
+// view is complete without one).
 type ControlPlane interface {
-	// Ensure starts (or keeps running) the cluster's control plane and its
-	// nodes as the store describes them.
-	Ensure(ctx context.Context, clusterID string) error
-	// Stop stops it, keeping its data.
-	Stop(ctx context.Context, clusterID string) error
+	// Apply starts (or keeps running) a cluster's control plane and makes
+	// its nodes what spec says, returning once they are Ready (and the
+	// nodes in spec.Drain drained).
+	Apply(ctx context.Context, spec *clusterspec.Spec) error
+	// Stop stops it, keeping its data; uid is the cluster's resourceUID.
+	Stop(ctx context.Context, uid string) error
 	// Delete stops it and removes its data.
-	Delete(ctx context.Context, clusterID string) error
+	Delete(ctx context.Context, uid string) error
+	// RotateCertificates stops it and replaces its CA and certificates;
+	// the next Apply starts it with the new ones.
+	RotateCertificates(ctx context.Context, uid string) error
 }
 
 // Reconciler makes a cluster's node resource group (and control plane)
@@ -138,14 +143,136 @@ func (r *Reconciler) Reconcile(ctx context.Context, clusterID string) error {
 		{"route table", r.ensureRouteTable},
 		{"virtual network", r.ensureVNet},
 		{"outbound connectivity", r.ensureOutbound},
-		{"scale sets", r.ensureScaleSets},
+	}
+	if r.ControlPlane != nil {
+		steps = append(steps, step{"control plane endpoint", r.ensureEndpoint})
 	}
 	if err := r.run(ctx, clusterID, steps); err != nil {
 		return err
 	}
-	if r.ControlPlane != nil {
-		return r.ControlPlane.Ensure(ctx, clusterID)
+	// Nodes leaving (scale-in, deleteMachines) are cordoned and drained
+	// before their machines go, as AKS does.
+	if err := r.drainLeaving(ctx, clusterID); err != nil {
+		return err
 	}
+	if err := r.run(ctx, clusterID, []step{{"scale sets", r.ensureScaleSets}}); err != nil {
+		return err
+	}
+	return r.applyControlPlane(ctx, clusterID, nil)
+}
+
+// applyControlPlane sends the cluster's spec to its control plane and waits
+// for it, unless there is none or the cluster is stopped.
+func (r *Reconciler) applyControlPlane(ctx context.Context, clusterID string, drain []string) error {
+	if r.ControlPlane == nil {
+		return nil
+	}
+	var spec *clusterspec.Spec
+	running := true
+	err := r.Store.View(ctx, func(tx store.Tx) error {
+		c, _, err := Load(tx, clusterID)
+		if err != nil {
+			return err
+		}
+		if c.Props.PowerState != nil && c.Props.PowerState.Code == "Stopped" {
+			running = false
+			return nil
+		}
+		spec, err = r.BuildSpec(tx, clusterID, drain)
+		return err
+	})
+	if err != nil || !running {
+		return err
+	}
+	return r.ControlPlane.Apply(ctx, spec)
+}
+
+// Resume starts a running cluster's control plane as the store describes
+// it (after serve restarts).
+func (r *Reconciler) Resume(ctx context.Context, clusterID string) error {
+	return r.applyControlPlane(ctx, clusterID, nil)
+}
+
+// drainLeaving drains the nodes the scale sets step will remove.
+func (r *Reconciler) drainLeaving(ctx context.Context, clusterID string) error {
+	if r.ControlPlane == nil {
+		return nil
+	}
+	var names []string
+	err := r.Store.View(ctx, func(tx store.Tx) error {
+		c, pools, err := Load(tx, clusterID)
+		if err != nil {
+			return err
+		}
+		id := resourceid.MustParse(c.Record.ID)
+		s := &state{c: c, pools: pools, sub: id.SubscriptionID(), rg: c.Props.NodeResourceGroup}
+		for _, p := range pools {
+			leaving, err := r.leavingNodes(tx, s, p)
+			if err != nil {
+				return err
+			}
+			names = append(names, leaving...)
+		}
+		return nil
+	})
+	if err != nil || len(names) == 0 {
+		return err
+	}
+	return r.applyControlPlane(ctx, clusterID, names)
+}
+
+// leavingNodes names a pool's instances the scale sets step removes: the
+// machines deleteMachines names, else the newest beyond the pool's count.
+func (r *Reconciler) leavingNodes(tx store.Tx, s *state, p *Pool) ([]string, error) {
+	id := r.vmssID(s, p)
+	if _, err := tx.Get(id); errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	if names := p.Props.Localaks.DeleteMachines; len(names) > 0 {
+		return names, nil
+	}
+	_, props, err := r.Compute.Instances(tx, id)
+	if err != nil {
+		return nil, err
+	}
+	want := *p.Props.Count
+	var out []string
+	for i := want; i < len(props); i++ {
+		out = append(out, props[i].OSProfile.ComputerName)
+	}
+	return out, nil
+}
+
+// ensureEndpoint gives the cluster its API server's loopback port (unused
+// by any other cluster) and advertise address.
+func (r *Reconciler) ensureEndpoint(tx store.Tx, s *state) error {
+	st := s.c.Props.Localaks
+	if st.APIServerPort != 0 && st.AdvertiseAddress != "" {
+		return nil
+	}
+	if st.AdvertiseAddress == "" {
+		st.AdvertiseAddress = advertiseAddress(s.c.Props.ResourceUID)
+	}
+	if st.APIServerPort == 0 {
+		used := map[int]bool{}
+		all, err := tx.List(store.Query{Type: ClusterType})
+		if err != nil {
+			return err
+		}
+		for _, rec := range all {
+			if c, err := DecodeCluster(rec); err == nil && c.Props.Localaks.APIServerPort != 0 {
+				used[c.Props.Localaks.APIServerPort] = true
+			}
+		}
+		port, err := freePort(used)
+		if err != nil {
+			return err
+		}
+		st.APIServerPort = port
+	}
+	s.dirty = true
 	return nil
 }
 
@@ -902,9 +1029,34 @@ func (r *Reconciler) scaleSetModel(s *state, p *Pool, id string) *store.Resource
 	return rec
 }
 
-// RemovePool deletes a pool's scale set (instances, NICs, routes).
+// RemovePool drains a pool's nodes and deletes its scale set (instances,
+// NICs, routes).
 func (r *Reconciler) RemovePool(ctx context.Context, clusterID, pool string) error {
-	return r.run(ctx, clusterID, []step{{"remove scale set " + pool, func(tx store.Tx, s *state) error {
+	if r.ControlPlane != nil {
+		var names []string
+		err := r.Store.View(ctx, func(tx store.Tx) error {
+			c, _, err := Load(tx, clusterID)
+			if err != nil {
+				return err
+			}
+			id := resourceid.MustParse(c.Record.ID)
+			s := &state{c: c, sub: id.SubscriptionID(), rg: c.Props.NodeResourceGroup}
+			_, props, err := r.Compute.Instances(tx, r.vmssID(s, &Pool{Record: &store.Resource{Name: pool}}))
+			for _, ip := range props {
+				names = append(names, ip.OSProfile.ComputerName)
+			}
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if len(names) > 0 {
+			if err := r.applyControlPlane(ctx, clusterID, names); err != nil {
+				return err
+			}
+		}
+	}
+	err := r.run(ctx, clusterID, []step{{"remove scale set " + pool, func(tx store.Tx, s *state) error {
 		p := &Pool{Record: &store.Resource{Name: pool}}
 		id := r.vmssID(s, p)
 		ids, err := r.Compute.InstanceIDs(tx, id)
@@ -917,16 +1069,32 @@ func (r *Reconciler) RemovePool(ctx context.Context, clusterID, pool string) err
 		_, err = tx.Delete(id)
 		return err
 	}}})
+	if err != nil {
+		return err
+	}
+	return r.applyControlPlane(ctx, clusterID, nil)
 }
 
-// SetPower starts (running) or deallocates every node.
+// SetPower starts (running) or deallocates every node; stopping stops the
+// control plane (its data kept), starting starts it again.
 func (r *Reconciler) SetPower(ctx context.Context, clusterID string, running bool) error {
 	power := "deallocated"
 	if running {
 		power = "running"
 	}
 	if !running && r.ControlPlane != nil {
-		if err := r.ControlPlane.Stop(ctx, clusterID); err != nil {
+		var uid string
+		err := r.Store.View(ctx, func(tx store.Tx) error {
+			c, _, err := Load(tx, clusterID)
+			if err == nil {
+				uid = c.Props.ResourceUID
+			}
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if err := r.ControlPlane.Stop(ctx, uid); err != nil {
 			return err
 		}
 	}
@@ -938,13 +1106,44 @@ func (r *Reconciler) SetPower(ctx context.Context, clusterID string, running boo
 		}
 		return nil
 	}}})
+	if err != nil || !running || r.ControlPlane == nil {
+		return err
+	}
+	// The cluster still shows Stopped until the operation finishes; start
+	// its control plane regardless.
+	var spec *clusterspec.Spec
+	err = r.Store.View(ctx, func(tx store.Tx) error {
+		var err error
+		spec, err = r.BuildSpec(tx, clusterID, nil)
+		return err
+	})
 	if err != nil {
 		return err
 	}
-	if running && r.ControlPlane != nil {
-		return r.ControlPlane.Ensure(ctx, clusterID)
+	return r.ControlPlane.Apply(ctx, spec)
+}
+
+// RotateCertificates gives the cluster a new CA and certificates and
+// restarts its control plane with them (rotateClusterCertificates).
+func (r *Reconciler) RotateCertificates(ctx context.Context, clusterID string) error {
+	if r.ControlPlane == nil {
+		return nil
 	}
-	return nil
+	var uid string
+	err := r.Store.View(ctx, func(tx store.Tx) error {
+		c, _, err := Load(tx, clusterID)
+		if err == nil {
+			uid = c.Props.ResourceUID
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if err := r.ControlPlane.RotateCertificates(ctx, uid); err != nil {
+		return err
+	}
+	return r.applyControlPlane(ctx, clusterID, nil)
 }
 
 // Teardown removes everything the cluster holds outside its own records:
@@ -952,8 +1151,21 @@ func (r *Reconciler) SetPower(ctx context.Context, clusterID string, running boo
 // resource group with all it contains. It is idempotent.
 func (r *Reconciler) Teardown(ctx context.Context, clusterID string) error {
 	if r.ControlPlane != nil {
-		if err := r.ControlPlane.Delete(ctx, clusterID); err != nil {
+		var uid string
+		err := r.Store.View(ctx, func(tx store.Tx) error {
+			c, _, err := Load(tx, clusterID)
+			if err == nil {
+				uid = c.Props.ResourceUID
+			}
 			return err
+		})
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if uid != "" {
+			if err := r.ControlPlane.Delete(ctx, uid); err != nil {
+				return err
+			}
 		}
 	}
 	return r.Store.Update(ctx, func(tx store.Tx) error {

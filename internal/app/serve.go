@@ -23,6 +23,7 @@ func newServe(g *globals, stdout, stderr io.Writer) *cobra.Command {
 		minOpDuration            time.Duration
 		publicIPPool             string
 		tenantID, subscriptionID string
+		controlPlanes            bool
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -55,7 +56,7 @@ func newServe(g *globals, stdout, stderr io.Writer) *cobra.Command {
 			srv, err := server.New(cmd.Context(), server.Config{
 				DataDir: d, Listen: listen, Hosts: hosts, RetryAfter: retryAfter, ServicePrincipals: creds,
 				TenantID: tenantID, SubscriptionID: subscriptionID, PageSize: pageSize, Log: log,
-				MinOperationDuration: minOpDuration, PublicIPPool: pool,
+				MinOperationDuration: minOpDuration, PublicIPPool: pool, ControlPlanes: controlPlanes,
 			})
 			if err != nil {
 				return err
@@ -77,6 +78,7 @@ func newServe(g *globals, stdout, stderr io.Writer) *cobra.Command {
 	f.StringVar(&subscriptionID, "subscription-id", "", "default subscription ID to create on first start (default: random)")
 	f.DurationVar(&minOpDuration, "operation-min-duration", 0, "make every long-running operation take at least this long (e.g. 30s), to exercise polling and --no-wait code")
 	f.StringVar(&publicIPPool, "public-ip-pool", network.DefaultPublicIPPool.String(), "CIDR that public IP addresses are allocated from (loopback by default, so they can be bound on this machine)")
+	f.BoolVar(&controlPlanes, "control-planes", true, "run a real Kubernetes control plane for every managed cluster (false: clusters are ARM resources only)")
 	f.IntVar(&pageSize, "page-size", 1000, "items per page of list responses")
 	f.MarkHidden("page-size") //nolint:errcheck // the flag exists
 	return cmd

@@ -61,6 +61,9 @@ func (d Dir) Create() error {
 // DB is the SQLite database file.
 func (d Dir) DB() string { return filepath.Join(d.Path, "localaks.db") }
 
+// Clusters holds one directory per cluster control plane.
+func (d Dir) Clusters() string { return filepath.Join(d.Path, "clusters") }
+
 // PKI is the directory of keys and certificates.
 func (d Dir) PKI() string { return filepath.Join(d.Path, "pki") }
 

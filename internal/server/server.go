@@ -35,7 +35,9 @@ import (
 	"github.com/localaks/localaks/internal/provider/managedidentity"
 	"github.com/localaks/localaks/internal/provider/network"
 	"github.com/localaks/localaks/internal/provider/resources"
+	"github.com/localaks/localaks/internal/resourceid"
 	"github.com/localaks/localaks/internal/store"
+	"github.com/localaks/localaks/internal/supervisor"
 )
 
 // DefaultListen is where serve listens unless told otherwise: loopback only.
@@ -64,7 +66,13 @@ type Config struct {
 	// MinOperationDuration is the shortest time a long-running operation
 	// takes (default 0: as fast as the work allows).
 	MinOperationDuration time.Duration
-	Log                  *slog.Logger
+	// ControlPlanes runs a real Kubernetes control plane per cluster
+	// (package supervisor); off, clusters are ARM resources only.
+	ControlPlanes bool
+	// ControlPlaneCommand starts a control-plane process (default: this
+	// binary's `controlplane` command).
+	ControlPlaneCommand []string
+	Log                 *slog.Logger
 }
 
 // Server is a running localaks instance.
@@ -78,6 +86,8 @@ type Server struct {
 	lock      *datadir.Lock
 	url       string
 	client    datadir.Client
+	sup       *supervisor.Supervisor
+	rec       *aks.Reconciler
 }
 
 // New prepares an instance: takes the data directory's lock, opens the
@@ -165,8 +175,20 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	ids := managedidentity.Register(reg, s.store, tenantOf)
 	rec := &aks.Reconciler{Store: s.store, Net: netp, Compute: comp, Identity: ids, Log: cfg.Log}
-	containerservice.Register(containerservice.Config{Store: s.store, Registry: reg, Engine: s.engine, Reconciler: rec,
+	s.rec = rec
+	csp := containerservice.Register(containerservice.Config{Store: s.store, Registry: reg, Engine: s.engine, Reconciler: rec,
 		Validator: &aks.Validator{Net: netp}, TenantOf: tenantOf, Log: cfg.Log})
+	if cfg.ControlPlanes {
+		s.sup, err = supervisor.New(supervisor.Config{Dir: d.Clusters(), Command: cfg.ControlPlaneCommand, Log: cfg.Log})
+		if err != nil {
+			return nil, err
+		}
+		rec.ControlPlane = s.sup
+		csp.Kubeconfig = func(c *aks.Cluster, role string) ([]byte, error) {
+			id := resourceid.MustParse(c.Record.ID)
+			return supervisor.Kubeconfig(string(s.sup.Layout(c.Props.ResourceUID)), role, id.ResourceGroupName(), id.Name(), c.Props.Localaks.APIServerPort)
+		}
+	}
 	s.handler = arm.NewServer(arm.Config{
 		Store:     s.store,
 		Registry:  reg,
@@ -242,6 +264,9 @@ func (s *Server) Run(ctx context.Context) error {
 	if err := s.engine.Start(opsCtx); err != nil {
 		return err
 	}
+	if s.sup != nil {
+		go s.resumeClusters(opsCtx)
+	}
 	srv := &http.Server{
 		Handler:           s.handler,
 		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{s.tlsCert}, MinVersion: tls.VersionTLS12},
@@ -271,7 +296,46 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	stopOps()
 	s.engine.Wait()
+	if s.sup != nil {
+		if err := s.sup.Shutdown(shutdownCtx); err != nil {
+			s.cfg.Log.Warn("stop control planes", "err", err)
+		}
+	}
 	return runErr
+}
+
+// resumeClusters starts the control plane of every running cluster that
+// no operation is working on (those resume with their operation).
+func (s *Server) resumeClusters(ctx context.Context) {
+	var ids []string
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		recs, err := tx.List(store.Query{Type: aks.ClusterType})
+		if err != nil {
+			return err
+		}
+		for _, r := range recs {
+			c, err := aks.DecodeCluster(r)
+			if err != nil {
+				return err
+			}
+			running := c.Props.PowerState == nil || c.Props.PowerState.Code == "Running"
+			if running && aks.Terminal(c.Props.ProvisioningState) && c.Props.Localaks.APIServerPort != 0 {
+				ids = append(ids, r.ID)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		s.cfg.Log.Error("resume clusters", "err", err)
+		return
+	}
+	for _, id := range ids {
+		go func() {
+			if err := s.rec.Resume(ctx, id); err != nil && ctx.Err() == nil {
+				s.cfg.Log.Error("resume cluster control plane", "cluster", id, "err", err)
+			}
+		}()
+	}
 }
 
 func (s *Server) close() {

@@ -2,6 +2,7 @@ package containerservice
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -75,7 +76,7 @@ func (p *Provider) startCluster(ctx context.Context, req *arm.Request) (*arm.Res
 }
 
 func (p *Provider) rotateCertificates(ctx context.Context, req *arm.Request) (*arm.Response, error) {
-	return p.clusterOp(ctx, req, kindClusterReconcile, aks.StateUpdating, func(c *aks.Cluster) error { return stoppedRefusal(c, "rotating certificates") })
+	return p.clusterOp(ctx, req, kindClusterRotate, aks.StateUpdating, func(c *aks.Cluster) error { return stoppedRefusal(c, "rotating certificates") })
 }
 
 func stoppedRefusal(c *aks.Cluster, what string) error {
@@ -282,11 +283,19 @@ func (p *Provider) listCredential(role string) arm.HandlerFunc {
 		if isStopped(c) {
 			return nil, conflict("Operation is not allowed: managed cluster %s is stopped; its API server has no credentials to list. Start it first: https://aka.ms/aks/start", c.Record.Name)
 		}
-		if p.Credentials != nil {
-			return p.Credentials(ctx, req, c, role)
+		if p.Kubeconfig == nil {
+			return nil, aksNative(http.StatusConflict, "ControlPlaneNotAvailable", "",
+				"Managed cluster %s has no Kubernetes control plane in this localaks (serve runs with control planes off), so there is no kubeconfig for %s.", c.Record.Name, role)
 		}
-		return nil, aksNative(http.StatusConflict, "ControlPlaneNotAvailable", "",
-			"Managed cluster %s has no Kubernetes control plane in this localaks, so there is no kubeconfig for %s.", c.Record.Name, role)
+		kc, err := p.Kubeconfig(c, role)
+		if err != nil {
+			p.log.Warn("kubeconfig", "cluster", c.Record.ID, "err", err)
+			return nil, aksNative(http.StatusConflict, "ControlPlaneNotReady", "",
+				"The control plane of managed cluster %s is not provisioned yet (provisioning state %s); try again when the cluster has been created.", c.Record.Name, c.Props.ProvisioningState)
+		}
+		return &arm.Response{Status: http.StatusOK, Body: map[string]any{
+			"kubeconfigs": []map[string]string{{"name": role, "value": base64.StdEncoding.EncodeToString(kc)}},
+		}}, nil
 	}
 }
 

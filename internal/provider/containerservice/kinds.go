@@ -16,6 +16,7 @@ const (
 	kindClusterDelete    = "Microsoft.ContainerService/managedClusters/delete"
 	kindClusterStop      = "Microsoft.ContainerService/managedClusters/stop"
 	kindClusterStart     = "Microsoft.ContainerService/managedClusters/start"
+	kindClusterRotate    = "Microsoft.ContainerService/managedClusters/rotateClusterCertificates"
 	kindPoolReconcile    = "Microsoft.ContainerService/managedClusters/agentPools/reconcile"
 	kindPoolDelete       = "Microsoft.ContainerService/managedClusters/agentPools/delete"
 )
@@ -44,6 +45,9 @@ func (p *Provider) registerKinds() {
 	}
 	p.engine.RegisterKind(&arm.OperationKind{Name: kindClusterReconcile,
 		Run:    run(func(ctx context.Context, in opInput) error { return p.rec.Reconcile(ctx, in.Cluster) }),
+		Finish: p.finishCluster(nil)})
+	p.engine.RegisterKind(&arm.OperationKind{Name: kindClusterRotate,
+		Run:    run(func(ctx context.Context, in opInput) error { return p.rec.RotateCertificates(ctx, in.Cluster) }),
 		Finish: p.finishCluster(nil)})
 	p.engine.RegisterKind(&arm.OperationKind{Name: kindClusterStart,
 		Run: run(func(ctx context.Context, in opInput) error { return p.rec.SetPower(ctx, in.Cluster, true) }),

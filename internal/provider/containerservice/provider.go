@@ -69,9 +69,10 @@ type Provider struct {
 	clusters *arm.ResourceType
 	pools    *arm.ResourceType
 
-	// Credentials, RunCommand and CommandResult are served by the
-	// cluster's control plane once there is one.
-	Credentials   func(ctx context.Context, req *arm.Request, c *aks.Cluster, role string) (*arm.Response, error)
+	// Kubeconfig renders a cluster's kubeconfig for a credential role;
+	// RunCommand and CommandResult run commands against its API server.
+	// Nil when serve runs without control planes.
+	Kubeconfig    func(c *aks.Cluster, role string) ([]byte, error)
 	RunCommand    func(ctx context.Context, req *arm.Request, c *aks.Cluster, command, context string) (*arm.Response, error)
 	CommandResult func(ctx context.Context, req *arm.Request) (*arm.Response, error)
 }
