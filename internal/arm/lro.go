@@ -358,6 +358,9 @@ func (e *Engine) Accepted(req *Request, op *store.Operation, status int, body an
 	return resp
 }
 
+// RetryAfter is the Retry-After seconds the engine sends.
+func (e *Engine) RetryAfter() int { return e.retryAfter }
+
 // AsyncOnly is Accepted without a Location header: for PUTs, whose final
 // state ARM clients read from the resource itself.
 func (e *Engine) AsyncOnly(req *Request, op *store.Operation, status int, body any) *Response {

@@ -188,6 +188,11 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 			id := resourceid.MustParse(c.Record.ID)
 			return supervisor.Kubeconfig(string(s.sup.Layout(c.Props.ResourceUID)), role, id.ResourceGroupName(), id.Name(), c.Props.Localaks.APIServerPort)
 		}
+		csp.Exec = func(ctx context.Context, c *aks.Cluster, command string, contextZip []byte) (int, string, error) {
+			id := resourceid.MustParse(c.Record.ID)
+			res, err := s.sup.RunCommand(ctx, c.Props.ResourceUID, id.ResourceGroupName(), id.Name(), c.Props.Localaks.APIServerPort, command, contextZip)
+			return res.ExitCode, res.Logs, err
+		}
 	}
 	s.handler = arm.NewServer(arm.Config{
 		Store:     s.store,

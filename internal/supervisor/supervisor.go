@@ -33,6 +33,9 @@ type Config struct {
 	// Command is the argv that starts a control plane (default: this
 	// binary's `controlplane` command); --dir is appended.
 	Command []string
+	// Kubectl is the argv of the kubectl runCommand uses (default: this
+	// binary's `kubectl` command).
+	Kubectl []string
 	// Env is added to the child's environment.
 	Env []string
 	Log *slog.Logger
@@ -55,6 +58,9 @@ func New(cfg Config) (*Supervisor, error) {
 			return nil, err
 		}
 		cfg.Command = []string{exe, "controlplane"}
+	}
+	if len(cfg.Kubectl) == 0 {
+		cfg.Kubectl = []string{cfg.Command[0], "kubectl"}
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)

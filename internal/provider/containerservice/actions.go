@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/localaks/localaks/internal/aks"
 	"github.com/localaks/localaks/internal/arm"
@@ -299,17 +302,31 @@ func (p *Provider) listCredential(role string) arm.HandlerFunc {
 	}
 }
 
-// runCommand runs a command against the cluster's API server.
+// runInput is a runCommand operation's input.
+type runInput struct {
+	Cluster string `json:"cluster"`
+	Command string `json:"command"`
+	Context string `json:"context,omitempty"`
+}
+
+// runCommand starts a command against the cluster's API server: 202 with
+// a Location at commandResults/{id}, as AKS answers.
 func (p *Provider) runCommand(ctx context.Context, req *arm.Request) (*arm.Response, error) {
 	var in struct {
-		Command string `json:"command"`
-		Context string `json:"context"`
+		Command      string `json:"command"`
+		Context      string `json:"context"`
+		ClusterToken string `json:"clusterToken"`
 	}
 	if err := req.DecodeBody(&in, true); err != nil {
 		return nil, err
 	}
 	if strings.TrimSpace(in.Command) == "" {
 		return nil, aksNative(http.StatusBadRequest, "InvalidParameter", "command", "The command must not be empty.")
+	}
+	if in.Context != "" {
+		if _, err := base64.StdEncoding.DecodeString(in.Context); err != nil {
+			return nil, aksNative(http.StatusBadRequest, "InvalidParameter", "context", "The context must be a base64-encoded zip archive: %v.", err)
+		}
 	}
 	var c *aks.Cluster
 	err := p.store.View(ctx, func(tx store.Tx) error {
@@ -326,19 +343,97 @@ func (p *Provider) runCommand(ctx context.Context, req *arm.Request) (*arm.Respo
 	if isStopped(c) {
 		return nil, conflict("Operation is not allowed: managed cluster %s is stopped. Start it first: https://aka.ms/aks/start", c.Record.Name)
 	}
-	if p.RunCommand != nil {
-		return p.RunCommand(ctx, req, c, in.Command, in.Context)
+	if p.Exec == nil {
+		return nil, aksNative(http.StatusConflict, "ControlPlaneNotAvailable", "",
+			"Managed cluster %s has no Kubernetes control plane in this localaks (serve runs with control planes off) to run commands against.", c.Record.Name)
 	}
-	return nil, aksNative(http.StatusConflict, "ControlPlaneNotAvailable", "",
-		"Managed cluster %s has no Kubernetes control plane in this localaks to run commands against.", c.Record.Name)
+	op, err := p.engine.NewOperation(kindRunCommand, req.Route.ID.SubscriptionID(), Namespace, c.Record.Location, c.Record.ID,
+		runInput{Cluster: c.Record.ID, Command: in.Command, Context: in.Context})
+	if err != nil {
+		return nil, err
+	}
+	op.ID = randomHex(16)
+	if err := p.engine.Submit(ctx, op, nil); err != nil {
+		return nil, err
+	}
+	h := http.Header{}
+	h.Set("Location", req.BaseURL+c.Record.ID+"/commandResults/"+op.ID+"?api-version="+req.APIVersion)
+	h.Set("Retry-After", strconv.Itoa(p.engine.RetryAfter()))
+	return &arm.Response{Status: http.StatusAccepted, Header: h}, nil
 }
 
-// commandResult serves GET commandResults/{id}.
-func (p *Provider) commandResult(ctx context.Context, req *arm.Request) (*arm.Response, error) {
-	if p.CommandResult != nil {
-		return p.CommandResult(ctx, req)
+// runCommandResult is a command's result as commandResults shows it (AKS
+// spells the states in lower case here).
+func runCommandResult(op *store.Operation) map[string]any {
+	props := map[string]any{"provisioningState": "Running", "startedAt": op.StartTime.Format(time.RFC3339)}
+	if op.Terminal() {
+		var res map[string]any
+		if len(op.Result) > 0 && json.Unmarshal(op.Result, &res) == nil {
+			if rp, ok := res["properties"].(map[string]any); ok {
+				props = rp
+			}
+		}
+		if op.Status != store.StatusSucceeded {
+			props["provisioningState"] = "Failed"
+			if op.Error != nil {
+				props["reason"] = op.Error.Message
+			}
+			props["finishedAt"] = op.EndTime.Format(time.RFC3339)
+		}
 	}
-	return nil, arm.Errorf(http.StatusNotFound, "NotFound", "Command result %s was not found.", req.Route.ID.Name())
+	return map[string]any{"id": op.ID, "properties": props}
+}
+
+// execCommand is the runCommand operation: the command's output and exit
+// code are its result, whatever the exit code.
+func (p *Provider) execCommand(ctx context.Context, op *store.Operation) (*arm.Outcome, error) {
+	var in runInput
+	if err := json.Unmarshal(op.Input, &in); err != nil {
+		return nil, err
+	}
+	var c *aks.Cluster
+	err := p.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		c, _, err = aks.Load(tx, in.Cluster)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	zipped, _ := base64.StdEncoding.DecodeString(in.Context)
+	code, logs, err := p.Exec(ctx, c, in.Command, zipped)
+	if err != nil {
+		return nil, err
+	}
+	return &arm.Outcome{Body: map[string]any{"id": op.ID, "properties": map[string]any{
+		"provisioningState": "Succeeded", "exitCode": code, "logs": logs,
+		"startedAt": op.StartTime.Format(time.RFC3339), "finishedAt": time.Now().UTC().Format(time.RFC3339),
+	}}}, nil
+}
+
+// commandResult serves GET commandResults/{id}: 202 with a Location while
+// the command runs, then 200 with its result.
+func (p *Provider) commandResult(ctx context.Context, req *arm.Request) (*arm.Response, error) {
+	id := req.Route.ID.Name()
+	cluster := req.Route.ID.Parent().String()
+	var op *store.Operation
+	err := p.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		op, err = tx.GetOperation(id)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (op.Kind != kindRunCommand || !strings.EqualFold(op.ResourceID, cluster))) {
+		return nil, arm.Errorf(http.StatusNotFound, "NotFound", "Command result %s was not found.", id)
+	} else if err != nil {
+		return nil, err
+	}
+	if !op.Terminal() {
+		h := http.Header{}
+		h.Set("Location", req.BaseURL+op.ResourceID+"/commandResults/"+op.ID+"?api-version="+req.APIVersion)
+		h.Set("Retry-After", strconv.Itoa(p.engine.RetryAfter()))
+		return &arm.Response{Status: http.StatusAccepted, Header: h, Body: runCommandResult(op)}, nil
+	}
+	return arm.OK(runCommandResult(op)), nil
 }
 
 // clusterUpgradeProfile serves upgradeProfiles/default.

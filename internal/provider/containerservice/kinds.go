@@ -17,6 +17,7 @@ const (
 	kindClusterStop      = "Microsoft.ContainerService/managedClusters/stop"
 	kindClusterStart     = "Microsoft.ContainerService/managedClusters/start"
 	kindClusterRotate    = "Microsoft.ContainerService/managedClusters/rotateClusterCertificates"
+	kindRunCommand       = "Microsoft.ContainerService/managedClusters/runCommand"
 	kindPoolReconcile    = "Microsoft.ContainerService/managedClusters/agentPools/reconcile"
 	kindPoolDelete       = "Microsoft.ContainerService/managedClusters/agentPools/delete"
 )
@@ -46,6 +47,7 @@ func (p *Provider) registerKinds() {
 	p.engine.RegisterKind(&arm.OperationKind{Name: kindClusterReconcile,
 		Run:    run(func(ctx context.Context, in opInput) error { return p.rec.Reconcile(ctx, in.Cluster) }),
 		Finish: p.finishCluster(nil)})
+	p.engine.RegisterKind(&arm.OperationKind{Name: kindRunCommand, Run: p.execCommand})
 	p.engine.RegisterKind(&arm.OperationKind{Name: kindClusterRotate,
 		Run:    run(func(ctx context.Context, in opInput) error { return p.rec.RotateCertificates(ctx, in.Cluster) }),
 		Finish: p.finishCluster(nil)})

@@ -70,11 +70,10 @@ type Provider struct {
 	pools    *arm.ResourceType
 
 	// Kubeconfig renders a cluster's kubeconfig for a credential role;
-	// RunCommand and CommandResult run commands against its API server.
-	// Nil when serve runs without control planes.
-	Kubeconfig    func(c *aks.Cluster, role string) ([]byte, error)
-	RunCommand    func(ctx context.Context, req *arm.Request, c *aks.Cluster, command, context string) (*arm.Response, error)
-	CommandResult func(ctx context.Context, req *arm.Request) (*arm.Response, error)
+	// Exec runs a runCommand command line against its API server. Both are
+	// nil when serve runs without control planes.
+	Kubeconfig func(c *aks.Cluster, role string) ([]byte, error)
+	Exec       func(ctx context.Context, c *aks.Cluster, command string, contextZip []byte) (exitCode int, logs string, err error)
 }
 
 func locations() []string {
