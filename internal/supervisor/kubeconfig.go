@@ -38,10 +38,11 @@ users:
 `))
 
 // Kubeconfig renders a cluster's kubeconfig as AKS's credential actions
-// return it: cluster named after the managed cluster, user
-// {role}_{resourceGroup}_{cluster}, context {cluster} (admin:
-// {cluster}-admin), and the local-account client certificate. The server
-// is the API server's loopback address.
+// return it: cluster and context named after the managed cluster, user
+// {role}_{resourceGroup}_{cluster}, and the local-account client
+// certificate (az aks get-credentials --admin renames the context
+// {cluster}-admin itself when it merges). The server is the API server's
+// loopback address.
 func Kubeconfig(dir, role, resourceGroup, cluster string, port int) ([]byte, error) {
 	l := clusterspec.Layout(dir)
 	read := func(path string) (string, error) {
@@ -63,13 +64,9 @@ func Kubeconfig(dir, role, resourceGroup, cluster string, port int) ([]byte, err
 	if err != nil {
 		return nil, err
 	}
-	ctx := cluster
-	if role == RoleAdmin {
-		ctx = cluster + "-admin"
-	}
 	var buf bytes.Buffer
 	err = kubeconfigTmpl.Execute(&buf, map[string]string{
-		"CA": ca, "Cert": cert, "Key": key, "Cluster": cluster, "Context": ctx,
+		"CA": ca, "Cert": cert, "Key": key, "Cluster": cluster, "Context": cluster,
 		"User":   fmt.Sprintf("%s_%s_%s", role, resourceGroup, cluster),
 		"Server": fmt.Sprintf("https://127.0.0.1:%d", port),
 	})

@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -223,10 +225,20 @@ func TestSDKAKS(t *testing.T) {
 		t.Errorf("%d maintenance configurations, want 1", count)
 	}
 
-	// Credentials need a control plane; the answer says so in AKS's shape.
-	_, err = mcs.ListClusterUserCredentials(ctx, "sdk", "ovl", nil)
-	if re := respErr(err); re == nil || re.StatusCode >= 500 {
-		t.Errorf("credentials without a control plane: %v", err)
+	// Credentials: a kubeconfig kubectl uses to reach the cluster.
+	creds, err := mcs.ListClusterAdminCredentials(ctx, "sdk", "ovl", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(creds.Kubeconfigs) != 1 || *creds.Kubeconfigs[0].Name != "clusterAdmin" {
+		t.Fatalf("admin credentials: %+v", creds.Kubeconfigs)
+	}
+	kc := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(kc, creds.Kubeconfigs[0].Value, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustKubectl(t, kc, "get", "nodes", "-o", "name"); strings.Count(got, "node/aks-") != 2 {
+		t.Errorf("nodes through the SDK's kubeconfig:\n%s", got)
 	}
 
 	// Stop, start, delete.

@@ -227,9 +227,16 @@ func az(t *testing.T, env []string, args ...string) azResult {
 
 func runCmd(t *testing.T, env []string, name string, args ...string) azResult {
 	t.Helper()
+	return runCmdDir(t, "", env, name, args...)
+}
+
+// runCmdDir runs a command in dir ("" for the test's directory).
+func runCmdDir(t *testing.T, dir string, env []string, name string, args ...string) azResult {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "HOME="+t.TempDir(), "AZURE_CORE_COLLECT_TELEMETRY=false")
 	cmd.Env = append(cmd.Env, env...)
 	var out, errb bytes.Buffer
