@@ -364,7 +364,9 @@ func TestAzKubernetesNetworkModels(t *testing.T) {
 	kc := s.credentials(t, "nm", "cni")
 	var vmss []string
 	mustAz(t, s.localaksAz("vmss", "list", "-g", "MC_nm_cni_westeurope", "--query", "[].name")).json(t, &vmss)
-	var nics []struct{ IPConfigurations []struct{ PrivateIPAddress string } }
+	var nics []struct {
+		IPConfigurations []struct{ PrivateIPAddress string }
+	}
 	mustAz(t, s.localaksAz("vmss", "nic", "list", "-g", "MC_nm_cni_westeurope", "--vmss-name", vmss[0])).json(t, &nics)
 	secondary := map[string]map[string]bool{} // node IP → its pre-allocated pod addresses
 	for _, nic := range nics {
