@@ -51,6 +51,21 @@ func newBench(stdout, stderr io.Writer) *cobra.Command {
 	}
 	aksCmd.Flags().IntSliceVar(&sizes, "nodes", []int{3, 100, 1000}, "cluster sizes (nodes in one pool)")
 	cmd.AddCommand(aksCmd)
+	var co clusterBenchOptions
+	clusters := &cobra.Command{
+		Use:   "clusters",
+		Short: "Clusters with real control planes: create → nodes Ready, pods Running, memory per cluster, restart; optionally beside kwokctl",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return benchClusters(cmd.Context(), stdout, stderr, co)
+		},
+	}
+	clusters.Flags().IntSliceVar(&co.sizes, "nodes", []int{3, 100, 1000}, "cluster sizes (the first stays as the idle cluster)")
+	clusters.Flags().IntVar(&co.pods, "pods", 1000, "replicas of a Deployment on the largest cluster")
+	clusters.Flags().IntVar(&co.extra, "extra-clusters", 3, "more idle 3-node clusters for memory per cluster and the restart")
+	clusters.Flags().DurationVar(&co.idle, "idle", 30*time.Second, "how long clusters idle before their memory is read")
+	clusters.Flags().StringVar(&co.kwokConfig, "kwokctl-config", "", "KwokctlConfiguration file (binary runtime): run the same steps with kwokctl (on PATH) and print ratios")
+	cmd.AddCommand(clusters)
 	return cmd
 }
 
@@ -61,15 +76,23 @@ type benchInstance struct {
 	client *http.Client
 	token  string
 	sub    string
-	stop   func()
+	dir    string
+	// keep leaves the data dir in place when stopping (for a restart).
+	keep bool
+	stop func()
 }
 
-func startBench(ctx context.Context, concurrency int) (*benchInstance, error) {
-	tmp, err := os.MkdirTemp("", "localaks-bench-")
-	if err != nil {
-		return nil, err
+// startBench starts serve in dir (a new temporary dir if empty), with or
+// without control planes.
+func startBench(ctx context.Context, concurrency int, controlPlanes bool, dir string) (*benchInstance, error) {
+	tmp := dir
+	if tmp == "" {
+		var err error
+		if tmp, err = os.MkdirTemp("", "localaks-bench-"); err != nil {
+			return nil, err
+		}
 	}
-	srv, err := server.New(ctx, server.Config{DataDir: datadir.Dir{Path: tmp}, Listen: []string{"127.0.0.1:0"}})
+	srv, err := server.New(ctx, server.Config{DataDir: datadir.Dir{Path: tmp}, Listen: []string{"127.0.0.1:0"}, ControlPlanes: controlPlanes})
 	if err != nil {
 		os.RemoveAll(tmp)
 		return nil, err
@@ -77,7 +100,14 @@ func startBench(ctx context.Context, concurrency int) (*benchInstance, error) {
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(runCtx) }()
-	b := &benchInstance{srv: srv, sub: srv.Client().SubscriptionID, stop: func() { cancel(); <-done; os.RemoveAll(tmp) }}
+	b := &benchInstance{srv: srv, sub: srv.Client().SubscriptionID, dir: tmp}
+	b.stop = func() {
+		cancel()
+		<-done
+		if !b.keep {
+			os.RemoveAll(tmp)
+		}
+	}
 	caPEM, err := os.ReadFile(datadir.Dir{Path: tmp}.CAFile())
 	if err != nil {
 		b.stop()
@@ -118,7 +148,7 @@ func (b *benchInstance) do(ctx context.Context, method, path string, body []byte
 // for clusters of the given sizes (kubenet, one pool, a pod range big
 // enough for 1000 nodes).
 func benchAKS(ctx context.Context, out io.Writer, sizes []int) error {
-	b, err := startBench(ctx, 2)
+	b, err := startBench(ctx, 2, false, "")
 	if err != nil {
 		return err
 	}
@@ -330,6 +360,12 @@ func benchARM(ctx context.Context, out io.Writer, requests, concurrency int) err
 }
 
 func fmtDur(d time.Duration) string {
+	if d >= 10*time.Second {
+		return fmt.Sprintf("%.1f s", d.Seconds())
+	}
+	if d >= time.Second {
+		return fmt.Sprintf("%.2f s", d.Seconds())
+	}
 	return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000)
 }
 

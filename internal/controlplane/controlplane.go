@@ -55,6 +55,7 @@ const leaseDuration = 200
 func Run(ctx context.Context, cfg Config) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	startPprof()
 	l := clusterspec.Layout(cfg.Dir)
 	ev := &events{w: cfg.Events}
 

@@ -1,0 +1,555 @@
+package app
+
+import (
+	"bufio"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/localaks/localaks/internal/kwatch"
+)
+
+// clusterBenchOptions are `bench clusters` settings.
+type clusterBenchOptions struct {
+	sizes      []int
+	pods       int
+	extra      int
+	idle       time.Duration
+	kwokConfig string
+}
+
+// measure is one row of the comparison: localaks's value and, when measured,
+// kwokctl's.
+type measure struct {
+	name       string
+	ours, peer float64 // seconds or MiB
+	unit       string
+	hasPeer    bool
+}
+
+func (m measure) format(v float64) string {
+	if m.unit == "MiB" {
+		return fmt.Sprintf("%.0f MiB", v)
+	}
+	if m.unit == "" {
+		return fmt.Sprintf("%.0f", v)
+	}
+	return fmtDur(time.Duration(v * float64(time.Second)))
+}
+
+// benchClusters measures clusters with real control planes through the ARM
+// API, as az drives them, and (with a kwokctl configuration) the same steps
+// with kwokctl, in one run.
+func benchClusters(ctx context.Context, out, logw io.Writer, o clusterBenchOptions) error {
+	logf := func(format string, args ...any) { fmt.Fprintf(logw, "bench: "+format+"\n", args...) }
+	memAvail := meminfo("MemAvailable")
+	var rows []measure
+	b, err := startBench(ctx, 4, true, "")
+	if err != nil {
+		return err
+	}
+	defer func() { b.stop() }()
+	rg := "/subscriptions/" + b.sub + "/resourcegroups/bench?api-version=2021-04-01"
+	if status, _, body, err := b.do(ctx, http.MethodPut, rg, []byte(`{"location":"eastus"}`)); err != nil || status >= 300 {
+		return fmt.Errorf("create group: %d %s %v", status, body, err)
+	}
+	var small string
+	for _, n := range o.sizes {
+		name := fmt.Sprintf("c%d", n)
+		logf("create a %d-node cluster", n)
+		d, err := b.createCluster(ctx, name, n)
+		if err != nil {
+			return err
+		}
+		cfg, err := b.restConfig(ctx, name)
+		if err != nil {
+			return err
+		}
+		w, err := kwatch.Nodes(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		ready := w.Count()
+		w.Stop()
+		if ready != n {
+			return fmt.Errorf("%d-node cluster created with %d Ready nodes", n, ready)
+		}
+		rows = append(rows, measure{name: fmt.Sprintf("create → %d nodes Ready", n), ours: d.Seconds(), unit: "s"})
+		if n == o.sizes[0] {
+			small = name
+			continue
+		}
+		if n == o.sizes[len(o.sizes)-1] && o.pods > 0 {
+			logf("deploy %d pods on %d nodes", o.pods, n)
+			d, err := deployPods(ctx, cfg, o.pods)
+			if err != nil {
+				return err
+			}
+			rows = append(rows, measure{name: fmt.Sprintf("Deployment → %d pods Running", o.pods), ours: d.Seconds(), unit: "s"})
+			rss, pss := processMemory(b.controlPlanePIDs(name))
+			rows = append(rows, measure{name: fmt.Sprintf("RSS at %d nodes + %d pods", n, o.pods), ours: rss, unit: "MiB"},
+				measure{name: fmt.Sprintf("PSS at %d nodes + %d pods", n, o.pods), ours: pss, unit: "MiB"})
+		}
+		logf("delete the %d-node cluster", n)
+		if err := b.deleteCluster(ctx, name); err != nil {
+			return err
+		}
+	}
+	if small != "" {
+		logf("idle %v", o.idle)
+		sleepCtx(ctx, o.idle)
+		rss, pss := processMemory(b.controlPlanePIDs(small))
+		rows = append(rows, measure{name: "RSS per idle cluster (one cluster)", ours: rss, unit: "MiB"},
+			measure{name: "PSS per idle cluster (one cluster)", ours: pss, unit: "MiB"})
+		names := []string{small}
+		for i := range o.extra {
+			name := fmt.Sprintf("x%d", i)
+			logf("create idle cluster %s", name)
+			if _, err := b.createCluster(ctx, name, 3); err != nil {
+				return err
+			}
+			names = append(names, name)
+		}
+		if o.extra > 0 {
+			sleepCtx(ctx, o.idle)
+			var pids []int
+			for _, n := range names {
+				pids = append(pids, b.controlPlanePIDs(n)...)
+			}
+			_, pss := processMemory(pids)
+			per := pss / float64(len(names))
+			rows = append(rows, measure{name: fmt.Sprintf("PSS per idle cluster (%d clusters)", len(names)), ours: per, unit: "MiB"})
+			if per > 0 && memAvail > 0 {
+				rows = append(rows, measure{name: fmt.Sprintf("idle clusters that fit in %.0f MiB available", memAvail), ours: float64(int(memAvail / per)), unit: ""})
+			}
+			logf("restart serve with %d running clusters", len(names))
+			d, err := b.restart(ctx, names)
+			if err != nil {
+				return err
+			}
+			rows = append(rows, measure{name: fmt.Sprintf("serve restart → %d clusters Ready", len(names)), ours: d.Seconds(), unit: "s"})
+		}
+	}
+
+	if o.kwokConfig != "" {
+		if err := benchKwok(ctx, logf, o, rows); err != nil {
+			return fmt.Errorf("kwokctl: %w", err)
+		}
+	}
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "# %s, %d CPUs, Go %s\n", machine(), runtime.NumCPU(), runtime.Version())
+	if o.kwokConfig != "" {
+		fmt.Fprintln(tw, "measure\tlocalaks\tkwokctl\tlocalaks / kwokctl")
+	} else {
+		fmt.Fprintln(tw, "measure\tlocalaks")
+	}
+	for _, r := range rows {
+		if o.kwokConfig == "" {
+			fmt.Fprintf(tw, "%s\t%s\n", r.name, r.format(r.ours))
+			continue
+		}
+		peer, ratio := "—", "—"
+		if r.hasPeer {
+			peer = r.format(r.peer)
+			if r.peer > 0 {
+				ratio = fmt.Sprintf("%.2f", r.ours/r.peer)
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.name, r.format(r.ours), peer, ratio)
+	}
+	return tw.Flush()
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+func (b *benchInstance) clusterPath(name string) string {
+	return "/subscriptions/" + b.sub + "/resourceGroups/bench/providers/Microsoft.ContainerService/managedClusters/" + name + "?api-version=2025-10-01"
+}
+
+// createCluster PUTs a kubenet cluster of n nodes and waits for its
+// operation: Succeeded means the control plane runs and every node is
+// Ready.
+func (b *benchInstance) createCluster(ctx context.Context, name string, n int) (time.Duration, error) {
+	body := fmt.Sprintf(`{"location":"eastus","identity":{"type":"SystemAssigned"},"properties":{"dnsPrefix":"%s",
+		"agentPoolProfiles":[{"name":"nodepool1","count":%d,"vmSize":"Standard_D2s_v5","mode":"System"}],
+		"networkProfile":{"networkPlugin":"kubenet","podCidr":"10.128.0.0/13"}}}`, name, n)
+	start := time.Now()
+	status, hdr, resp, err := b.do(ctx, http.MethodPut, b.clusterPath(name), []byte(body))
+	if err != nil || status != http.StatusCreated {
+		return 0, fmt.Errorf("create %s: %d %s %v", name, status, resp, err)
+	}
+	if err := b.waitOp(ctx, hdr.Get("Azure-AsyncOperation")); err != nil {
+		return 0, fmt.Errorf("create %s: %w", name, err)
+	}
+	return time.Since(start), nil
+}
+
+func (b *benchInstance) deleteCluster(ctx context.Context, name string) error {
+	status, hdr, resp, err := b.do(ctx, http.MethodDelete, b.clusterPath(name), nil)
+	if err != nil || status != http.StatusAccepted {
+		return fmt.Errorf("delete %s: %d %s %v", name, status, resp, err)
+	}
+	return b.waitOp(ctx, hdr.Get("Azure-AsyncOperation"))
+}
+
+// waitOp polls an Azure-AsyncOperation URL until the operation ends.
+func (b *benchInstance) waitOp(ctx context.Context, aao string) error {
+	for {
+		status, _, body, err := b.do(ctx, http.MethodGet, aao, nil)
+		if err != nil {
+			return err
+		}
+		var st struct {
+			Status string `json:"status"`
+			Error  any    `json:"error"`
+		}
+		json.Unmarshal(body, &st) //nolint:errcheck // checked below
+		switch st.Status {
+		case "Succeeded":
+			return nil
+		case "Failed", "Canceled":
+			return fmt.Errorf("operation %s: %v", st.Status, st.Error)
+		}
+		if status != http.StatusOK {
+			return fmt.Errorf("poll: %d %s", status, body)
+		}
+		sleepCtx(ctx, 5*time.Millisecond)
+	}
+}
+
+// restConfig is the cluster's admin kubeconfig from listClusterAdminCredential.
+func (b *benchInstance) restConfig(ctx context.Context, name string) (*rest.Config, error) {
+	path := strings.Replace(b.clusterPath(name), "?", "/listClusterAdminCredential?", 1)
+	status, _, body, err := b.do(ctx, http.MethodPost, path, nil)
+	if err != nil || status != http.StatusOK {
+		return nil, fmt.Errorf("credentials of %s: %d %s %v", name, status, body, err)
+	}
+	var res struct {
+		Kubeconfigs []struct{ Value string } `json:"kubeconfigs"`
+	}
+	if err := json.Unmarshal(body, &res); err != nil || len(res.Kubeconfigs) == 0 {
+		return nil, fmt.Errorf("credentials of %s: %s", name, body)
+	}
+	kc, err := base64.StdEncoding.DecodeString(res.Kubeconfigs[0].Value)
+	if err != nil {
+		return nil, err
+	}
+	return clientcmd.RESTConfigFromKubeConfig(kc)
+}
+
+// controlPlanePIDs finds a cluster's control-plane process.
+func (b *benchInstance) controlPlanePIDs(name string) []int {
+	status, _, body, err := b.do(context.Background(), http.MethodGet, b.clusterPath(name), nil)
+	if err != nil || status != http.StatusOK {
+		return nil
+	}
+	var mc struct {
+		Properties struct{ ResourceUID string } `json:"properties"`
+	}
+	json.Unmarshal(body, &mc) //nolint:errcheck // an empty UID matches nothing
+	if mc.Properties.ResourceUID == "" {
+		return nil
+	}
+	return pidsWithArgs("controlplane", filepath.Join(b.dir, "clusters", mc.Properties.ResourceUID))
+}
+
+// restart stops serve and starts it again on the same data dir, and
+// returns the time until every named cluster's nodes are Ready again.
+func (b *benchInstance) restart(ctx context.Context, names []string) (time.Duration, error) {
+	dir := b.dir
+	b.keep = true
+	b.stop()
+	start := time.Now()
+	nb, err := startBench(ctx, 4, true, dir)
+	if err != nil {
+		return 0, err
+	}
+	*b = *nb
+	for _, name := range names {
+		cfg, err := b.restConfig(ctx, name)
+		if err != nil {
+			return 0, err
+		}
+		cfg.Timeout = 5 * time.Second
+		// The API server comes back on its port; wait for it, then for the
+		// nodes (a watch needs a server to watch).
+		cs, err := kubernetes.NewForConfig(cfg)
+		if err != nil {
+			return 0, err
+		}
+		for {
+			if _, err := cs.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx); err == nil {
+				break
+			}
+			if ctx.Err() != nil {
+				return 0, ctx.Err()
+			}
+			sleepCtx(ctx, 20*time.Millisecond)
+		}
+		w, err := kwatch.Nodes(ctx, cfg)
+		if err != nil {
+			return 0, err
+		}
+		_, err = w.Until(ctx, 3)
+		w.Stop()
+		if err != nil {
+			return 0, err
+		}
+	}
+	return time.Since(start), nil
+}
+
+// deployPods creates a Deployment of n replicas and returns the time until
+// all its pods are Running.
+func deployPods(ctx context.Context, cfg *rest.Config, n int) (time.Duration, error) {
+	w, err := kwatch.Pods(ctx, cfg, "default", "app=bench")
+	if err != nil {
+		return 0, err
+	}
+	defer w.Stop()
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return 0, err
+	}
+	replicas := int32(n)
+	labels := map[string]string{"app": "bench"}
+	start := time.Now()
+	_, err = cs.AppsV1().Deployments("default").Create(ctx, &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "bench"},
+		Spec: appsv1.DeploymentSpec{Replicas: &replicas, Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "pause", Image: "pause:3.10"}}}}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		return 0, err
+	}
+	at, err := w.Until(ctx, n)
+	if err != nil {
+		return 0, err
+	}
+	return at.Sub(start), nil
+}
+
+// pidsWithArgs finds live processes whose command line has arg as its
+// second word and contains every one of more.
+func pidsWithArgs(arg string, more ...string) []int {
+	var out []int
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		args := strings.Split(string(b), "\x00")
+		if len(args) < 2 || args[1] != arg {
+			continue
+		}
+		ok := true
+		for _, m := range more {
+			ok = ok && strings.Contains(string(b), m)
+		}
+		if ok {
+			out = append(out, pid)
+		}
+	}
+	sort.Ints(out)
+	return out
+}
+
+// processMemory sums RSS and PSS (MiB) over processes.
+func processMemory(pids []int) (rss, pss float64) {
+	for _, pid := range pids {
+		f, err := os.Open(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+		if err != nil {
+			continue
+		}
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			fields := strings.Fields(sc.Text())
+			if len(fields) < 2 {
+				continue
+			}
+			kb, _ := strconv.ParseFloat(fields[1], 64)
+			switch fields[0] {
+			case "Rss:":
+				rss += kb / 1024
+			case "Pss:":
+				pss += kb / 1024
+			}
+		}
+		f.Close()
+	}
+	return rss, pss
+}
+
+// meminfo reads a /proc/meminfo field in MiB.
+func meminfo(field string) float64 {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == field+":" {
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+// machine describes the machine the benchmark ran on.
+func machine() string {
+	model := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				model = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	return fmt.Sprintf("%s, %.0f GiB RAM", model, meminfo("MemTotal")/1024)
+}
+
+// benchKwok runs the same steps with kwokctl (binary runtime, the
+// configuration file names the component binaries) and fills in the peer
+// column of rows.
+func benchKwok(ctx context.Context, logf func(string, ...any), o clusterBenchOptions, rows []measure) error {
+	work, err := os.MkdirTemp("", "localaks-bench-kwok-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	kubeconfig := filepath.Join(work, "kubeconfig")
+	kwokctl := func(args ...string) error {
+		cmd := exec.CommandContext(ctx, "kwokctl", append([]string{"-c", o.kwokConfig, "--name", "bench"}, args...)...)
+		cmd.Env = append(os.Environ(), "KWOK_WORKDIR="+work)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("kwokctl %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return nil
+	}
+	set := func(name string, v float64) {
+		for i := range rows {
+			if rows[i].name == name {
+				rows[i].peer, rows[i].hasPeer = v, true
+			}
+		}
+	}
+	logf("kwokctl: create cluster")
+	start := time.Now()
+	if err := kwokctl("create", "cluster", "--kubeconfig", kubeconfig); err != nil {
+		return err
+	}
+	defer kwokctl("delete", "cluster", "--kubeconfig", kubeconfig) //nolint:errcheck // best effort
+	cfg, err := clientcmd.BuildConfigFromFlags("", filepath.Join(work, "clusters", "bench", "kubeconfig.yaml"))
+	if err != nil {
+		return err
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	for {
+		if b, err := cs.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx); err == nil && string(b) == "ok" {
+			break
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		sleepCtx(ctx, 20*time.Millisecond)
+	}
+	apiReady := time.Since(start)
+	scale := func(n int) (time.Duration, error) {
+		w, err := kwatch.Nodes(ctx, cfg)
+		if err != nil {
+			return 0, err
+		}
+		defer w.Stop()
+		start := time.Now()
+		if err := kwokctl("scale", "node", "--replicas", strconv.Itoa(n)); err != nil {
+			return 0, err
+		}
+		at, err := w.Until(ctx, n)
+		return at.Sub(start), err
+	}
+	pids := func() []int {
+		var out []int
+		files, _ := filepath.Glob(filepath.Join(work, "clusters", "bench", "pids", "*.pid"))
+		for _, f := range files {
+			b, _ := os.ReadFile(f)
+			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
+				out = append(out, pid)
+			}
+		}
+		return out
+	}
+	for i, n := range o.sizes {
+		logf("kwokctl: %d nodes", n)
+		if i > 0 {
+			// Each size from no nodes, as each of ours is a new cluster.
+			if err := kwokctl("scale", "node", "--replicas", "0"); err != nil {
+				return err
+			}
+		}
+		d, err := scale(n)
+		if err != nil {
+			return err
+		}
+		if i == 0 {
+			// kwokctl creates a cluster without nodes; its create is the
+			// time to a ready API server plus the scale.
+			set(fmt.Sprintf("create → %d nodes Ready", n), (apiReady + d).Seconds())
+			logf("kwokctl: idle %v", o.idle)
+			sleepCtx(ctx, o.idle)
+			rss, pss := processMemory(pids())
+			set("RSS per idle cluster (one cluster)", rss)
+			set("PSS per idle cluster (one cluster)", pss)
+			continue
+		}
+		set(fmt.Sprintf("create → %d nodes Ready", n), (apiReady + d).Seconds())
+	}
+	if o.pods > 0 {
+		logf("kwokctl: deploy %d pods", o.pods)
+		d, err := deployPods(ctx, cfg, o.pods)
+		if err != nil {
+			return err
+		}
+		n := o.sizes[len(o.sizes)-1]
+		set(fmt.Sprintf("Deployment → %d pods Running", o.pods), d.Seconds())
+		rss, pss := processMemory(pids())
+		set(fmt.Sprintf("RSS at %d nodes + %d pods", n, o.pods), rss)
+		set(fmt.Sprintf("PSS at %d nodes + %d pods", n, o.pods), pss)
+	}
+	return nil
+}
