@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/localaks/localaks/internal/clusterspec"
+	"github.com/localaks/localaks/internal/ipam"
 	"github.com/localaks/localaks/internal/resourceid"
 	"github.com/localaks/localaks/internal/store"
 )
@@ -55,11 +56,21 @@ func (r *Reconciler) BuildSpec(tx store.Tx, clusterID string, drain []string) (*
 	for _, p := range pools {
 		pp := p.Props
 		spot := strings.EqualFold(pp.ScaleSetPriority, "Spot")
+		batch, drainMin := 1, defaultDrainTimeout
+		if u := pp.UpgradeSettings; u != nil {
+			if n, err := ipam.Surge(u.MaxSurge, intValue(pp.Count)); err == nil && n > 0 {
+				batch = n
+			}
+			if u.DrainTimeoutInMinutes != nil {
+				drainMin = *u.DrainTimeoutInMinutes
+			}
+		}
 		s.Pools = append(s.Pools, clusterspec.Pool{
 			Name: p.Record.Name, Mode: pp.Mode, VMSize: pp.VMSize, OSType: pp.OSType, OSSKU: pp.OSSKU,
 			Version: pp.CurrentOrchestratorVersion, NodeImageVersion: pp.NodeImageVersion,
 			MaxPods: intValue(pp.MaxPods), OSDiskSizeGB: intValue(pp.OSDiskSizeGB),
 			Labels: pp.NodeLabels, Taints: pp.NodeTaints, Spot: spot,
+			UpgradeBatch: batch, DrainTimeoutSeconds: drainMin * 60,
 		})
 		if pp.Localaks.VMSS == "" {
 			continue

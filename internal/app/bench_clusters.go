@@ -62,6 +62,8 @@ func (m measure) format(v float64) string {
 func benchClusters(ctx context.Context, out, logw io.Writer, o clusterBenchOptions) error {
 	logf := func(format string, args ...any) { fmt.Fprintf(logw, "bench: "+format+"\n", args...) }
 	memAvail := meminfo("MemAvailable")
+	ctx, cancel := context.WithTimeout(ctx, time.Hour)
+	defer cancel()
 	var rows []measure
 	b, err := startBench(ctx, 4, true, "")
 	if err != nil {
@@ -71,6 +73,10 @@ func benchClusters(ctx context.Context, out, logw io.Writer, o clusterBenchOptio
 	rg := "/subscriptions/" + b.sub + "/resourcegroups/bench?api-version=2021-04-01"
 	if status, _, body, err := b.do(ctx, http.MethodPut, rg, []byte(`{"location":"eastus"}`)); err != nil || status >= 300 {
 		return fmt.Errorf("create group: %d %s %v", status, body, err)
+	}
+	add := func(m measure) {
+		logf("%s: %s", m.name, m.format(m.ours))
+		rows = append(rows, m)
 	}
 	var small string
 	for _, n := range o.sizes {
@@ -93,21 +99,28 @@ func benchClusters(ctx context.Context, out, logw io.Writer, o clusterBenchOptio
 		if ready != n {
 			return fmt.Errorf("%d-node cluster created with %d Ready nodes", n, ready)
 		}
-		rows = append(rows, measure{name: fmt.Sprintf("create → %d nodes Ready", n), ours: d.Seconds(), unit: "s"})
+		add(measure{name: fmt.Sprintf("create → %d nodes Ready", n), ours: d.Seconds(), unit: "s"})
 		if n == o.sizes[0] {
 			small = name
 			continue
 		}
 		if n == o.sizes[len(o.sizes)-1] && o.pods > 0 {
+			// The nodes' DaemonSet pods (five per node) start after the
+			// create returns; deploy once they run, on a settled cluster.
+			s, err := settle(ctx, cfg)
+			if err != nil {
+				return err
+			}
+			add(measure{name: fmt.Sprintf("create → %d nodes' kube-system pods Running", n), ours: (d + s).Seconds(), unit: "s"})
 			logf("deploy %d pods on %d nodes", o.pods, n)
 			d, err := deployPods(ctx, cfg, o.pods)
 			if err != nil {
 				return err
 			}
-			rows = append(rows, measure{name: fmt.Sprintf("Deployment → %d pods Running", o.pods), ours: d.Seconds(), unit: "s"})
+			add(measure{name: fmt.Sprintf("Deployment → %d pods Running", o.pods), ours: d.Seconds(), unit: "s"})
 			rss, pss := processMemory(b.controlPlanePIDs(name))
-			rows = append(rows, measure{name: fmt.Sprintf("RSS at %d nodes + %d pods", n, o.pods), ours: rss, unit: "MiB"},
-				measure{name: fmt.Sprintf("PSS at %d nodes + %d pods", n, o.pods), ours: pss, unit: "MiB"})
+			add(measure{name: fmt.Sprintf("RSS at %d nodes + %d pods", n, o.pods), ours: rss, unit: "MiB"})
+			add(measure{name: fmt.Sprintf("PSS at %d nodes + %d pods", n, o.pods), ours: pss, unit: "MiB"})
 		}
 		logf("delete the %d-node cluster", n)
 		if err := b.deleteCluster(ctx, name); err != nil {
@@ -118,8 +131,8 @@ func benchClusters(ctx context.Context, out, logw io.Writer, o clusterBenchOptio
 		logf("idle %v", o.idle)
 		sleepCtx(ctx, o.idle)
 		rss, pss := processMemory(b.controlPlanePIDs(small))
-		rows = append(rows, measure{name: "RSS per idle cluster (one cluster)", ours: rss, unit: "MiB"},
-			measure{name: "PSS per idle cluster (one cluster)", ours: pss, unit: "MiB"})
+		add(measure{name: "RSS per idle cluster (one cluster)", ours: rss, unit: "MiB"})
+		add(measure{name: "PSS per idle cluster (one cluster)", ours: pss, unit: "MiB"})
 		names := []string{small}
 		for i := range o.extra {
 			name := fmt.Sprintf("x%d", i)
@@ -137,16 +150,16 @@ func benchClusters(ctx context.Context, out, logw io.Writer, o clusterBenchOptio
 			}
 			_, pss := processMemory(pids)
 			per := pss / float64(len(names))
-			rows = append(rows, measure{name: fmt.Sprintf("PSS per idle cluster (%d clusters)", len(names)), ours: per, unit: "MiB"})
+			add(measure{name: fmt.Sprintf("PSS per idle cluster (%d clusters)", len(names)), ours: per, unit: "MiB"})
 			if per > 0 && memAvail > 0 {
-				rows = append(rows, measure{name: fmt.Sprintf("idle clusters that fit in %.0f MiB available", memAvail), ours: float64(int(memAvail / per)), unit: ""})
+				add(measure{name: fmt.Sprintf("idle clusters that fit in %.0f MiB available", memAvail), ours: float64(int(memAvail / per)), unit: ""})
 			}
 			logf("restart serve with %d running clusters", len(names))
 			d, err := b.restart(ctx, names)
 			if err != nil {
 				return err
 			}
-			rows = append(rows, measure{name: fmt.Sprintf("serve restart → %d clusters Ready", len(names)), ours: d.Seconds(), unit: "s"})
+			add(measure{name: fmt.Sprintf("serve restart → %d clusters Ready", len(names)), ours: d.Seconds(), unit: "s"})
 		}
 	}
 
@@ -325,6 +338,40 @@ func (b *benchInstance) restart(ctx context.Context, names []string) (time.Durat
 	return time.Since(start), nil
 }
 
+// settle waits until every kube-system DaemonSet and Deployment has all its
+// pods ready, and returns how long that took.
+func settle(ctx context.Context, cfg *rest.Config) (time.Duration, error) {
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	for {
+		dss, err := cs.AppsV1().DaemonSets("kube-system").List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return 0, err
+		}
+		deps, err := cs.AppsV1().Deployments("kube-system").List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return 0, err
+		}
+		done := true
+		for _, ds := range dss.Items {
+			done = done && ds.Status.DesiredNumberScheduled > 0 && ds.Status.NumberReady == ds.Status.DesiredNumberScheduled
+		}
+		for _, d := range deps.Items {
+			done = done && d.Spec.Replicas != nil && d.Status.ReadyReplicas == *d.Spec.Replicas
+		}
+		if done {
+			return time.Since(start), nil
+		}
+		if ctx.Err() != nil {
+			return 0, ctx.Err()
+		}
+		sleepCtx(ctx, 200*time.Millisecond)
+	}
+}
+
 // deployPods creates a Deployment of n replicas and returns the time until
 // all its pods are Running.
 func deployPods(ctx context.Context, cfg *rest.Config, n int) (time.Duration, error) {
@@ -443,8 +490,30 @@ func machine() string {
 
 // benchKwok runs the same steps with kwokctl (binary runtime, the
 // configuration file names the component binaries) and fills in the peer
-// column of rows.
+// column of rows: per size a new cluster (kwokctl create cluster, then
+// scale node to the size), as each of localaks's is a new cluster.
 func benchKwok(ctx context.Context, logf func(string, ...any), o clusterBenchOptions, rows []measure) error {
+	set := func(name string, v float64) {
+		logf("kwokctl: %s: %.3f", name, v)
+		for i := range rows {
+			if rows[i].name == name {
+				rows[i].peer, rows[i].hasPeer = v, true
+			}
+		}
+	}
+	for i, n := range o.sizes {
+		last := i == len(o.sizes)-1
+		if err := kwokCluster(ctx, logf, o, n, i == 0, last && o.pods > 0, set); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// kwokCluster creates one kwokctl cluster with n nodes and measures it.
+func kwokCluster(ctx context.Context, logf func(string, ...any), o clusterBenchOptions, n int, idle, pods bool, set func(string, float64)) error {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Minute)
+	defer cancel()
 	work, err := os.MkdirTemp("", "localaks-bench-kwok-")
 	if err != nil {
 		return err
@@ -459,14 +528,7 @@ func benchKwok(ctx context.Context, logf func(string, ...any), o clusterBenchOpt
 		}
 		return nil
 	}
-	set := func(name string, v float64) {
-		for i := range rows {
-			if rows[i].name == name {
-				rows[i].peer, rows[i].hasPeer = v, true
-			}
-		}
-	}
-	logf("kwokctl: create cluster")
+	logf("kwokctl: create a cluster for %d nodes", n)
 	start := time.Now()
 	if err := kwokctl("create", "cluster", "--kubeconfig", kubeconfig); err != nil {
 		return err
@@ -489,20 +551,18 @@ func benchKwok(ctx context.Context, logf func(string, ...any), o clusterBenchOpt
 		}
 		sleepCtx(ctx, 20*time.Millisecond)
 	}
-	apiReady := time.Since(start)
-	scale := func(n int) (time.Duration, error) {
-		w, err := kwatch.Nodes(ctx, cfg)
-		if err != nil {
-			return 0, err
-		}
-		defer w.Stop()
-		start := time.Now()
-		if err := kwokctl("scale", "node", "--replicas", strconv.Itoa(n)); err != nil {
-			return 0, err
-		}
-		at, err := w.Until(ctx, n)
-		return at.Sub(start), err
+	w, err := kwatch.Nodes(ctx, cfg)
+	if err != nil {
+		return err
 	}
+	defer w.Stop()
+	if err := kwokctl("scale", "node", "--replicas", strconv.Itoa(n)); err != nil {
+		return err
+	}
+	if _, err := w.Until(ctx, n); err != nil {
+		return err
+	}
+	set(fmt.Sprintf("create → %d nodes Ready", n), time.Since(start).Seconds())
 	pids := func() []int {
 		var out []int
 		files, _ := filepath.Glob(filepath.Join(work, "clusters", "bench", "pids", "*.pid"))
@@ -514,38 +574,19 @@ func benchKwok(ctx context.Context, logf func(string, ...any), o clusterBenchOpt
 		}
 		return out
 	}
-	for i, n := range o.sizes {
-		logf("kwokctl: %d nodes", n)
-		if i > 0 {
-			// Each size from no nodes, as each of ours is a new cluster.
-			if err := kwokctl("scale", "node", "--replicas", "0"); err != nil {
-				return err
-			}
-		}
-		d, err := scale(n)
-		if err != nil {
-			return err
-		}
-		if i == 0 {
-			// kwokctl creates a cluster without nodes; its create is the
-			// time to a ready API server plus the scale.
-			set(fmt.Sprintf("create → %d nodes Ready", n), (apiReady + d).Seconds())
-			logf("kwokctl: idle %v", o.idle)
-			sleepCtx(ctx, o.idle)
-			rss, pss := processMemory(pids())
-			set("RSS per idle cluster (one cluster)", rss)
-			set("PSS per idle cluster (one cluster)", pss)
-			continue
-		}
-		set(fmt.Sprintf("create → %d nodes Ready", n), (apiReady + d).Seconds())
+	if idle {
+		logf("kwokctl: idle %v", o.idle)
+		sleepCtx(ctx, o.idle)
+		rss, pss := processMemory(pids())
+		set("RSS per idle cluster (one cluster)", rss)
+		set("PSS per idle cluster (one cluster)", pss)
 	}
-	if o.pods > 0 {
+	if pods {
 		logf("kwokctl: deploy %d pods", o.pods)
 		d, err := deployPods(ctx, cfg, o.pods)
 		if err != nil {
 			return err
 		}
-		n := o.sizes[len(o.sizes)-1]
 		set(fmt.Sprintf("Deployment → %d pods Running", o.pods), d.Seconds())
 		rss, pss := processMemory(pids())
 		set(fmt.Sprintf("RSS at %d nodes + %d pods", n, o.pods), rss)

@@ -95,6 +95,10 @@ type Pool struct {
 	Taints []string `json:"taints,omitempty"`
 	// Spot marks spot pools (their label and taint).
 	Spot bool `json:"spot,omitempty"`
+	// UpgradeBatch is how many nodes an upgrade reimages at once (the
+	// pool's max surge, resolved); DrainTimeoutSeconds bounds each drain.
+	UpgradeBatch        int `json:"upgradeBatch,omitempty"`
+	DrainTimeoutSeconds int `json:"drainTimeoutSeconds,omitempty"`
 }
 
 // Node is one VMSS instance, registered as a Node.

@@ -56,6 +56,7 @@ func Run(ctx context.Context, cfg Config) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	startPprof()
+	go tuneGC(ctx)
 	l := clusterspec.Layout(cfg.Dir)
 	ev := &events{w: cfg.Events}
 
@@ -105,12 +106,29 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	version, err := waitAPIServer(ctx, admin, errs)
-	if err != nil {
+	// Nodes and system workloads go in as soon as the API server serves;
+	// the cluster counts as started (and converged) only once /readyz
+	// passes too.
+	if err := waitAPIServer(ctx, admin, errs, "/version"); err != nil {
 		return err
 	}
-	cfg.Log.Info("API server ready", "version", version, "after", time.Since(started).Round(time.Millisecond))
-	ev.send(clusterspec.Event{Type: clusterspec.EventStarted, Version: version})
+	ready := make(chan struct{})
+	go func() {
+		if err := waitAPIServer(ctx, admin, nil, "/readyz"); err != nil {
+			return
+		}
+		cs, err := kubernetes.NewForConfig(admin)
+		if err != nil {
+			return
+		}
+		v, err := cs.Discovery().ServerVersion()
+		if err != nil {
+			return
+		}
+		cfg.Log.Info("API server ready", "version", v.GitVersion, "after", time.Since(started).Round(time.Millisecond))
+		ev.send(clusterspec.Event{Type: clusterspec.EventStarted, Version: v.GitVersion})
+		close(ready)
+	}()
 
 	run("kube-controller-manager", runControllerManager, controllerManagerArgs(l, spec, kubeconfigs[clusterspec.ControllerManagerClient]))
 	run("kube-scheduler", runScheduler, schedulerArgs(spec, kubeconfigs[clusterspec.SchedulerClient]))
@@ -124,7 +142,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("node simulator: %w", err)
 	}
 
-	conv := &converger{log: cfg.Log, sim: sim, client: sim.Client(), rest: admin, events: ev}
+	conv := &converger{log: cfg.Log, sim: sim, client: sim.Client(), rest: admin, events: ev, ready: ready}
 	// Converge on the newest spec; a newer one supersedes one in progress.
 	for {
 		convCtx, stop := context.WithCancel(ctx)
@@ -311,32 +329,28 @@ func restConfig(kubeconfig string) (*rest.Config, error) {
 	return c, nil
 }
 
-// waitAPIServer waits for /readyz and returns the server's git version.
-func waitAPIServer(ctx context.Context, c *rest.Config, errs <-chan error) (string, error) {
+// waitAPIServer waits until path answers 200 (or a component fails).
+func waitAPIServer(ctx context.Context, c *rest.Config, errs <-chan error, path string) error {
 	cs, err := kubernetes.NewForConfig(c)
 	if err != nil {
-		return "", err
+		return err
 	}
 	deadline := time.After(2 * time.Minute)
-	tick := time.NewTicker(50 * time.Millisecond)
+	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		var code int
-		res := cs.Discovery().RESTClient().Get().AbsPath("/readyz").Do(ctx).StatusCode(&code)
+		res := cs.Discovery().RESTClient().Get().AbsPath(path).Do(ctx).StatusCode(&code)
 		if res.Error() == nil && code == http.StatusOK {
-			v, err := cs.Discovery().ServerVersion()
-			if err != nil {
-				return "", err
-			}
-			return v.GitVersion, nil
+			return nil
 		}
 		select {
 		case err := <-errs:
-			return "", err
+			return err
 		case <-deadline:
-			return "", fmt.Errorf("API server not ready after 2m: %v", res.Error())
+			return fmt.Errorf("API server %s not OK after 2m: %v", path, res.Error())
 		case <-ctx.Done():
-			return "", ctx.Err()
+			return ctx.Err()
 		case <-tick.C:
 		}
 	}

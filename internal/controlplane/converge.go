@@ -21,6 +21,8 @@ type converger struct {
 	client kubernetes.Interface
 	rest   *rest.Config
 	events *events
+	// ready closes when the API server's /readyz first passes.
+	ready <-chan struct{}
 }
 
 // converge retries until the spec is reached (then reports converged), a
@@ -30,6 +32,11 @@ func (c *converger) converge(ctx context.Context, s *clusterspec.Spec) {
 	for {
 		ready, err := c.once(ctx, s)
 		if err == nil {
+			select {
+			case <-c.ready:
+			case <-ctx.Done():
+				return
+			}
 			c.events.send(clusterspec.Event{Type: clusterspec.EventConverged, Generation: s.Generation, ReadyNodes: ready})
 			return
 		}

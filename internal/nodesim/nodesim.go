@@ -70,7 +70,12 @@ func New(cfg Config) (*Simulator, error) {
 	if err != nil {
 		return nil, err
 	}
-	typed, err := kubernetes.NewForConfig(rc)
+	// Typed traffic (watches, lists, responses) in protobuf, as the
+	// controller-manager and scheduler speak it: cheaper than JSON.
+	pc := rest.CopyConfig(rc)
+	pc.ContentType = "application/vnd.kubernetes.protobuf"
+	pc.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
+	typed, err := kubernetes.NewForConfig(pc)
 	if err != nil {
 		return nil, err
 	}

@@ -102,9 +102,15 @@ func (s *Simulator) Sync(ctx context.Context, spec *clusterspec.Spec) (ready int
 	}
 
 	var jobs []func() error
+	upgrades := map[string][]string{} // pool → nodes to reimage
 	for _, name := range names {
 		node := want[name]
 		if cur, ok := have[name]; ok {
+			if reimage(cur, node) {
+				pool := node.Labels["agentpool"]
+				upgrades[pool] = append(upgrades[pool], name)
+				continue
+			}
 			if job := s.updateJob(ctx, cur, node); job != nil {
 				jobs = append(jobs, job)
 			}
@@ -132,6 +138,11 @@ func (s *Simulator) Sync(ctx context.Context, spec *clusterspec.Spec) (ready int
 	}
 	if err := runParallel(jobs); err != nil {
 		return 0, err
+	}
+	for pool, nodes := range upgrades {
+		if err := s.upgradePool(ctx, spec, pool, nodes, have, want); err != nil {
+			return 0, err
+		}
 	}
 	if len(spec.Drain) > 0 {
 		if err := s.drain(ctx, spec.Drain, time.Duration(spec.DrainTimeoutSeconds)*time.Second); err != nil {
@@ -183,6 +194,53 @@ func (s *Simulator) updateJob(ctx context.Context, cur, want *corev1.Node) func(
 		}
 		return nil
 	}
+}
+
+// reimage reports whether a node runs another Kubernetes version or node
+// image than its pool: AKS upgrades such nodes by reimaging them.
+func reimage(cur, want *corev1.Node) bool {
+	const image = "kubernetes.azure.com/node-image-version"
+	return cur.Status.NodeInfo.KubeletVersion != want.Status.NodeInfo.KubeletVersion || cur.Labels[image] != want.Labels[image]
+}
+
+// upgradePool reimages a pool's nodes as AKS's rolling upgrade does: a
+// batch of max-surge nodes at a time is cordoned and drained (honouring
+// disruption budgets), brought to the new version and node image, and made
+// schedulable again. (AKS also adds surge nodes while it works; localaks
+// drains onto the pool's other nodes.)
+func (s *Simulator) upgradePool(ctx context.Context, spec *clusterspec.Spec, pool string, nodes []string, have, want map[string]*corev1.Node) error {
+	p, _ := spec.Pool(pool)
+	batch := max(p.UpgradeBatch, 1)
+	sort.Strings(nodes)
+	for len(nodes) > 0 {
+		n := min(batch, len(nodes))
+		group := nodes[:n]
+		nodes = nodes[n:]
+		if err := s.drain(ctx, group, time.Duration(p.DrainTimeoutSeconds)*time.Second); err != nil {
+			return err
+		}
+		var jobs []func() error
+		for _, name := range group {
+			if job := s.updateJob(ctx, have[name], want[name]); job != nil {
+				jobs = append(jobs, job)
+			}
+			jobs = append(jobs, func() error {
+				node, err := s.client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+				if err != nil {
+					return err
+				}
+				h := &drain.Helper{Ctx: ctx, Client: s.client, Out: io.Discard, ErrOut: io.Discard}
+				return drain.RunCordonOrUncordon(h, node, false)
+			})
+		}
+		// The version update and the uncordon of one node must not race.
+		for _, job := range jobs {
+			if err := job(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // mergeTaints replaces a node's pool taints with want, keeping the taints
