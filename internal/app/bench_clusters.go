@@ -118,9 +118,11 @@ func benchClusters(ctx context.Context, out, logw io.Writer, o clusterBenchOptio
 				return err
 			}
 			add(measure{name: fmt.Sprintf("Deployment → %d pods Running", o.pods), ours: d.Seconds(), unit: "s"})
+			logf("idle %v", o.idle)
+			sleepCtx(ctx, o.idle)
 			rss, pss := processMemory(b.controlPlanePIDs(name))
-			add(measure{name: fmt.Sprintf("RSS at %d nodes + %d pods", n, o.pods), ours: rss, unit: "MiB"})
-			add(measure{name: fmt.Sprintf("PSS at %d nodes + %d pods", n, o.pods), ours: pss, unit: "MiB"})
+			add(measure{name: fmt.Sprintf("RSS at %d nodes + %d pods, idle", n, o.pods), ours: rss, unit: "MiB"})
+			add(measure{name: fmt.Sprintf("PSS at %d nodes + %d pods, idle", n, o.pods), ours: pss, unit: "MiB"})
 		}
 		logf("delete the %d-node cluster", n)
 		if err := b.deleteCluster(ctx, name); err != nil {
@@ -588,9 +590,11 @@ func kwokCluster(ctx context.Context, logf func(string, ...any), o clusterBenchO
 			return err
 		}
 		set(fmt.Sprintf("Deployment → %d pods Running", o.pods), d.Seconds())
+		logf("kwokctl: idle %v", o.idle)
+		sleepCtx(ctx, o.idle)
 		rss, pss := processMemory(pids())
-		set(fmt.Sprintf("RSS at %d nodes + %d pods", n, o.pods), rss)
-		set(fmt.Sprintf("PSS at %d nodes + %d pods", n, o.pods), pss)
+		set(fmt.Sprintf("RSS at %d nodes + %d pods, idle", n, o.pods), rss)
+		set(fmt.Sprintf("PSS at %d nodes + %d pods, idle", n, o.pods), pss)
 	}
 	return nil
 }
