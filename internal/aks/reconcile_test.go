@@ -83,6 +83,7 @@ func (e *env) create(name, props string) (*Cluster, error) {
 			return err
 		}
 		c.Props.Localaks.ID = ClusterID(c.Props.DNSPrefix)
+		c.Props.ResourceUID = RandomHex(12)
 		if err := c.Encode(); err != nil {
 			return err
 		}

@@ -1,0 +1,173 @@
+package aks
+
+import (
+	"context"
+	"encoding/json"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/localaks/localaks/internal/clusterspec"
+	"github.com/localaks/localaks/internal/store"
+)
+
+// fakeControlPlane records what the reconciler asks of a control plane.
+type fakeControlPlane struct {
+	applied []*clusterspec.Spec
+	calls   []string
+}
+
+func (f *fakeControlPlane) Apply(_ context.Context, s *clusterspec.Spec) error {
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	f.applied = append(f.applied, s)
+	f.calls = append(f.calls, "apply")
+	return nil
+}
+func (f *fakeControlPlane) Stop(_ context.Context, uid string) error {
+	f.calls = append(f.calls, "stop "+uid)
+	return nil
+}
+func (f *fakeControlPlane) Delete(_ context.Context, uid string) error {
+	f.calls = append(f.calls, "delete "+uid)
+	return nil
+}
+func (f *fakeControlPlane) RotateCertificates(_ context.Context, uid string) error {
+	f.calls = append(f.calls, "rotate "+uid)
+	return nil
+}
+
+func nodeNames(s *clusterspec.Spec) []string {
+	var out []string
+	for _, n := range s.Nodes {
+		out = append(out, n.Name)
+	}
+	return out
+}
+
+// The pipelines hand the control plane the cluster as it stands: nodes with
+// their addresses and provider IDs, drains before machines go, stop, start
+// and delete.
+func TestControlPlaneSpec(t *testing.T) {
+	e := newEnv(t)
+	cp := &fakeControlPlane{}
+	e.rec.ControlPlane = cp
+	c, err := e.create("c1", `{"dnsPrefix":"c1","kubernetesVersion":"1.35","agentPoolProfiles":[{"name":"nodepool1","count":3,"mode":"System",
+		"nodeLabels":{"tier":"web"},"nodeTaints":["dedicated=web:NoSchedule"],"upgradeSettings":{"maxSurge":"2","drainTimeoutInMinutes":5}}]}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cp.applied) != 1 {
+		t.Fatalf("applied %d specs, want 1", len(cp.applied))
+	}
+	s := cp.applied[0]
+	cid := ClusterID("c1")
+	vmss := "aks-nodepool1-" + cid + "-vmss"
+	if s.UID == "" || s.Name != "c1" || s.ResourceGroup != "rg1" || s.NodeResourceGroup != "MC_rg1_c1_eastus" || s.KubernetesVersion != "1.35.4" ||
+		s.EmulatedVersion() != "1.35" || s.Network.Model() != "kubenet" || s.Network.ServiceCIDR != "10.0.0.0/16" || s.Network.DNSServiceIP != "10.0.0.10" {
+		t.Errorf("spec = %+v", s)
+	}
+	if s.APIServerPort <= 0 || !netip.MustParsePrefix("198.18.0.0/15").Contains(netip.MustParseAddr(s.AdvertiseAddress)) {
+		t.Errorf("endpoint = port %d, advertise %s", s.APIServerPort, s.AdvertiseAddress)
+	}
+	if p := s.Pools[0]; p.Name != "nodepool1" || p.Mode != "System" || p.MaxPods != 110 || p.Labels["tier"] != "web" ||
+		!slices.Equal(p.Taints, []string{"dedicated=web:NoSchedule"}) || p.UpgradeBatch != 2 || p.DrainTimeoutSeconds != 300 || p.Version != "1.35.4" {
+		t.Errorf("pool = %+v", p)
+	}
+	insts := e.instances("MC_rg1_c1_eastus", vmss)
+	if len(s.Nodes) != 3 {
+		t.Fatalf("nodes = %v", nodeNames(s))
+	}
+	for i, n := range s.Nodes {
+		want := "azure:///subscriptions/" + sub + "/resourceGroups/mc_rg1_c1_eastus/providers/Microsoft.Compute/virtualMachineScaleSets/" + vmss + "/virtualMachines/" + string(rune('0'+i))
+		if n.Name != insts[i].OSProfile.ComputerName || n.InternalIP != insts[i].Localaks.PrivateIP || n.PodCIDR != insts[i].Localaks.PodCIDR ||
+			n.ProviderID != want || n.Pool != "nodepool1" {
+			t.Errorf("node %d = %+v (instance %+v)", i, n, insts[i].Localaks)
+		}
+	}
+	// The endpoint is kept across reconciles.
+	port := s.APIServerPort
+	id := "/subscriptions/" + sub + "/resourceGroups/rg1/providers/Microsoft.ContainerService/managedClusters/c1"
+
+	// Scale-in drains the newest node first, then removes it.
+	e.update(func(tx store.Tx) error {
+		r, err := tx.Get(id + "/agentPools/nodepool1")
+		if err != nil {
+			return err
+		}
+		p, err := DecodePool(r)
+		if err != nil {
+			return err
+		}
+		*p.Props.Count = 2
+		if err := p.Encode(); err != nil {
+			return err
+		}
+		return tx.Put(p.Record)
+	})
+	if err := e.rec.Reconcile(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+	if len(cp.applied) != 3 {
+		t.Fatalf("applied %d specs, want 3 (create, drain, after)", len(cp.applied))
+	}
+	drain, after := cp.applied[1], cp.applied[2]
+	last := vmss + "000002"
+	if !slices.Equal(drain.Drain, []string{last}) || len(drain.Nodes) != 3 || drain.DrainTimeoutSeconds != 300 {
+		t.Errorf("drain spec: drain %v, nodes %v, timeout %d", drain.Drain, nodeNames(drain), drain.DrainTimeoutSeconds)
+	}
+	if len(after.Drain) != 0 || slices.Contains(nodeNames(after), last) || len(after.Nodes) != 2 || after.APIServerPort != port {
+		t.Errorf("after scale-in: drain %v, nodes %v, port %d (was %d)", after.Drain, nodeNames(after), after.APIServerPort, port)
+	}
+
+	// Stop stops it; start applies again; delete deletes it.
+	cp.calls = nil
+	if err := e.rec.SetPower(context.Background(), id, false); err != nil {
+		t.Fatal(err)
+	}
+	e.update(func(tx store.Tx) error {
+		r, err := tx.Get(id)
+		if err != nil {
+			return err
+		}
+		var props map[string]any
+		json.Unmarshal(r.Properties, &props)
+		props["powerState"] = map[string]string{"code": "Stopped"}
+		r.Properties, _ = json.Marshal(props)
+		return tx.Put(r)
+	})
+	// A stopped cluster's control plane is not applied by a reconcile.
+	if err := e.rec.Reconcile(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.rec.SetPower(context.Background(), id, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.rec.Teardown(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+	uid := c.Props.ResourceUID
+	if got := strings.Join(cp.calls, ","); got != "stop "+uid+",apply,delete "+uid {
+		t.Errorf("calls = %s", got)
+	}
+}
+
+func TestAdvertiseAddress(t *testing.T) {
+	seen := map[string]bool{}
+	for _, uid := range []string{"a", "b", "0123456789abcdef01234567", ""} {
+		a := advertiseAddress(uid)
+		ip := netip.MustParseAddr(a)
+		if !netip.MustParsePrefix("198.18.0.0/15").Contains(ip) || ip.As4()[3] == 0 || ip.As4()[3] == 255 {
+			t.Errorf("advertiseAddress(%q) = %s", uid, a)
+		}
+		if advertiseAddress(uid) != a {
+			t.Errorf("advertiseAddress(%q) is not stable", uid)
+		}
+		seen[a] = true
+	}
+	if len(seen) < 3 {
+		t.Errorf("addresses collide: %v", seen)
+	}
+}
