@@ -28,6 +28,7 @@ fmt:
 bench: build
 	$(BIN) bench arm
 	$(BIN) bench aks
+	peer=$$(hack/kwok-peer.sh) && PATH=$$peer/bin:$$PATH $(BIN) bench clusters --kwokctl-config $$peer/kwokctl.yaml
 
 # Short runs of every fuzz target.
 fuzz:
