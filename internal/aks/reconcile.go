@@ -1083,14 +1083,7 @@ func (r *Reconciler) SetPower(ctx context.Context, clusterID string, running boo
 		power = "running"
 	}
 	if !running && r.ControlPlane != nil {
-		var uid string
-		err := r.Store.View(ctx, func(tx store.Tx) error {
-			c, _, err := Load(tx, clusterID)
-			if err == nil {
-				uid = c.Props.ResourceUID
-			}
-			return err
-		})
+		uid, err := r.resourceUID(ctx, clusterID)
 		if err != nil {
 			return err
 		}
@@ -1123,12 +1116,8 @@ func (r *Reconciler) SetPower(ctx context.Context, clusterID string, running boo
 	return r.ControlPlane.Apply(ctx, spec)
 }
 
-// RotateCertificates gives the cluster a new CA and certificates and
-// restarts its control plane with them (rotateClusterCertificates).
-func (r *Reconciler) RotateCertificates(ctx context.Context, clusterID string) error {
-	if r.ControlPlane == nil {
-		return nil
-	}
+// resourceUID reads a cluster's resourceUID ("" when the cluster is gone).
+func (r *Reconciler) resourceUID(ctx context.Context, clusterID string) (string, error) {
 	var uid string
 	err := r.Store.View(ctx, func(tx store.Tx) error {
 		c, _, err := Load(tx, clusterID)
@@ -1137,6 +1126,19 @@ func (r *Reconciler) RotateCertificates(ctx context.Context, clusterID string) e
 		}
 		return err
 	})
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil
+	}
+	return uid, err
+}
+
+// RotateCertificates gives the cluster a new CA and certificates and
+// restarts its control plane with them (rotateClusterCertificates).
+func (r *Reconciler) RotateCertificates(ctx context.Context, clusterID string) error {
+	if r.ControlPlane == nil {
+		return nil
+	}
+	uid, err := r.resourceUID(ctx, clusterID)
 	if err != nil {
 		return err
 	}
@@ -1151,15 +1153,8 @@ func (r *Reconciler) RotateCertificates(ctx context.Context, clusterID string) e
 // resource group with all it contains. It is idempotent.
 func (r *Reconciler) Teardown(ctx context.Context, clusterID string) error {
 	if r.ControlPlane != nil {
-		var uid string
-		err := r.Store.View(ctx, func(tx store.Tx) error {
-			c, _, err := Load(tx, clusterID)
-			if err == nil {
-				uid = c.Props.ResourceUID
-			}
-			return err
-		})
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
+		uid, err := r.resourceUID(ctx, clusterID)
+		if err != nil {
 			return err
 		}
 		if uid != "" {

@@ -157,30 +157,6 @@ func benchAKS(ctx context.Context, out io.Writer, sizes []int) error {
 	if status, _, body, err := b.do(ctx, http.MethodPut, rg, []byte(`{"location":"eastus"}`)); err != nil || status >= 300 {
 		return fmt.Errorf("create group: %d %s %v", status, body, err)
 	}
-	wait := func(aao string) (time.Duration, error) {
-		start := time.Now()
-		for {
-			status, _, body, err := b.do(ctx, http.MethodGet, aao, nil)
-			if err != nil {
-				return 0, err
-			}
-			var st struct {
-				Status string `json:"status"`
-				Error  any    `json:"error"`
-			}
-			json.Unmarshal(body, &st) //nolint:errcheck // checked below
-			switch st.Status {
-			case "Succeeded":
-				return time.Since(start), nil
-			case "Failed", "Canceled":
-				return 0, fmt.Errorf("operation %s: %v", st.Status, st.Error)
-			}
-			if status != http.StatusOK {
-				return 0, fmt.Errorf("poll: %d %s", status, body)
-			}
-			time.Sleep(2 * time.Millisecond)
-		}
-	}
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "nodes\tPUT answered\tcreate → Succeeded\tscale ±10% → Succeeded\tdelete → Succeeded")
 	for _, n := range sizes {
@@ -195,7 +171,7 @@ func benchAKS(ctx context.Context, out io.Writer, sizes []int) error {
 			return fmt.Errorf("create %d-node cluster: %d %s %v", n, status, resp, err)
 		}
 		answered := time.Since(start)
-		if _, err := wait(hdr.Get("Azure-AsyncOperation")); err != nil {
+		if err := b.waitOp(ctx, hdr.Get("Azure-AsyncOperation")); err != nil {
 			return err
 		}
 		created := time.Since(start)
@@ -209,7 +185,7 @@ func benchAKS(ctx context.Context, out io.Writer, sizes []int) error {
 		if err != nil || status != http.StatusOK {
 			return fmt.Errorf("scale %d-node cluster: %d %s %v", n, status, resp, err)
 		}
-		if _, err := wait(hdr.Get("Azure-AsyncOperation")); err != nil {
+		if err := b.waitOp(ctx, hdr.Get("Azure-AsyncOperation")); err != nil {
 			return err
 		}
 		scaled := time.Since(start)
@@ -218,7 +194,7 @@ func benchAKS(ctx context.Context, out io.Writer, sizes []int) error {
 		if err != nil || status != http.StatusAccepted {
 			return fmt.Errorf("delete %d-node cluster: %d %s %v", n, status, resp, err)
 		}
-		if _, err := wait(hdr.Get("Azure-AsyncOperation")); err != nil {
+		if err := b.waitOp(ctx, hdr.Get("Azure-AsyncOperation")); err != nil {
 			return err
 		}
 		deleted := time.Since(start)

@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -26,6 +25,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/localaks/localaks/internal/kwatch"
+	"github.com/localaks/localaks/internal/supervisor"
 )
 
 // clusterBenchOptions are `bench clusters` settings.
@@ -291,7 +291,7 @@ func (b *benchInstance) controlPlanePIDs(name string) []int {
 	if mc.Properties.ResourceUID == "" {
 		return nil
 	}
-	return pidsWithArgs("controlplane", filepath.Join(b.dir, "clusters", mc.Properties.ResourceUID))
+	return supervisor.Processes(filepath.Join(b.dir, "clusters", mc.Properties.ResourceUID))
 }
 
 // restart stops serve and starts it again on the same data dir, and
@@ -403,36 +403,6 @@ func deployPods(ctx context.Context, cfg *rest.Config, n int) (time.Duration, er
 		return 0, err
 	}
 	return at.Sub(start), nil
-}
-
-// pidsWithArgs finds live processes whose command line has arg as its
-// second word and contains every one of more.
-func pidsWithArgs(arg string, more ...string) []int {
-	var out []int
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil {
-			continue
-		}
-		args := strings.Split(string(b), "\x00")
-		if len(args) < 2 || args[1] != arg {
-			continue
-		}
-		ok := true
-		for _, m := range more {
-			ok = ok && strings.Contains(string(b), m)
-		}
-		if ok {
-			out = append(out, pid)
-		}
-	}
-	sort.Ints(out)
-	return out
 }
 
 // processMemory sums RSS and PSS (MiB) over processes.

@@ -250,50 +250,48 @@ func apiServerArgs(l clusterspec.Layout, s *clusterspec.Spec, etcdURL string) []
 	return args
 }
 
+// clientComponentArgs are the flags kube-controller-manager and
+// kube-scheduler share: their kubeconfig, no serving port, no leader
+// election (one of each per cluster), the cluster's emulated version, and
+// client rate limits above what the API server takes, so that a
+// 1000-replica Deployment does not queue on client QPS.
+func clientComponentArgs(s *clusterspec.Spec, kubeconfig string) []string {
+	return []string{
+		"--kubeconfig=" + kubeconfig,
+		"--authentication-kubeconfig=" + kubeconfig,
+		"--authorization-kubeconfig=" + kubeconfig,
+		"--secure-port=0",
+		"--leader-elect=false",
+		"--emulated-version=" + s.EmulatedVersion(),
+		"--profiling=false",
+		"--kube-api-qps=1000",
+		"--kube-api-burst=2000",
+	}
+}
+
 // controllerManagerArgs are kube-controller-manager's flags. Node IPAM is
 // off: the network model, not the controller-manager, gives nodes their pod
 // ranges.
 func controllerManagerArgs(l clusterspec.Layout, s *clusterspec.Spec, kubeconfig string) []string {
-	return []string{
-		"--kubeconfig=" + kubeconfig,
-		"--authentication-kubeconfig=" + kubeconfig,
-		"--authorization-kubeconfig=" + kubeconfig,
-		"--secure-port=0",
-		"--leader-elect=false",
+	return append(clientComponentArgs(s, kubeconfig),
 		"--controllers=*,bootstrapsigner,tokencleaner,-nodeipam",
 		"--use-service-account-credentials=true",
-		"--service-account-private-key-file=" + l.ServiceAccountKey(),
-		"--root-ca-file=" + l.CACert(),
-		"--cluster-signing-cert-file=" + l.CACert(),
-		"--cluster-signing-key-file=" + l.CAKey(),
-		"--cluster-name=" + s.Name,
-		"--service-cluster-ip-range=" + s.Network.ServiceCIDR,
+		"--service-account-private-key-file="+l.ServiceAccountKey(),
+		"--root-ca-file="+l.CACert(),
+		"--cluster-signing-cert-file="+l.CACert(),
+		"--cluster-signing-key-file="+l.CAKey(),
+		"--cluster-name="+s.Name,
+		"--service-cluster-ip-range="+s.Network.ServiceCIDR,
 		"--allocate-node-cidrs=false",
-		"--emulated-version=" + s.EmulatedVersion(),
-		"--node-monitor-grace-period=" + strconv.Itoa(leaseDuration) + "s",
-		"--profiling=false",
-		// Controllers are not throttled below what the API server takes:
-		// a 1000-replica Deployment should not queue on client QPS.
-		"--kube-api-qps=1000",
-		"--kube-api-burst=2000",
+		"--node-monitor-grace-period="+strconv.Itoa(leaseDuration)+"s",
 		"--concurrent-replicaset-syncs=10",
 		"--concurrent-deployment-syncs=10",
-	}
+	)
 }
 
 // schedulerArgs are kube-scheduler's flags.
 func schedulerArgs(s *clusterspec.Spec, kubeconfig string) []string {
-	return []string{
-		"--kubeconfig=" + kubeconfig,
-		"--authentication-kubeconfig=" + kubeconfig,
-		"--authorization-kubeconfig=" + kubeconfig,
-		"--secure-port=0",
-		"--leader-elect=false",
-		"--emulated-version=" + s.EmulatedVersion(),
-		"--profiling=false",
-		"--kube-api-qps=1000",
-		"--kube-api-burst=2000",
-	}
+	return clientComponentArgs(s, kubeconfig)
 }
 
 // writeKubeconfigs writes the in-process components' kubeconfigs (client

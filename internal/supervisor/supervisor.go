@@ -18,6 +18,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -467,4 +469,32 @@ func lastLine(path string) string {
 	b, _ := io.ReadAll(f)
 	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
 	return strings.TrimSpace(lines[len(lines)-1])
+}
+
+// Processes lists the live control-plane processes whose data directory is
+// below dir (a data dir's clusters/, or one cluster's directory), from
+// /proc: for benchmarks, tests and diagnostics.
+func Processes(dir string) []int {
+	var out []int
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
+		if len(args) < 4 || args[1] != "controlplane" || args[len(args)-2] != "--dir" || !strings.HasPrefix(args[len(args)-1], dir) {
+			continue
+		}
+		if st, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat")); err == nil && strings.Contains(string(st), ") Z ") {
+			continue // exited, not yet reaped
+		}
+		out = append(out, pid)
+	}
+	sort.Ints(out)
+	return out
 }

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/localaks/localaks/internal/supervisor"
 )
 
 // kubectl runs kubectl against a kubeconfig: the machine's kubectl when
@@ -141,26 +143,7 @@ func emulation(t *testing.T, kc string) (git, minor string) {
 
 // controlPlanePIDs finds the control-plane processes of a data dir.
 func controlPlanePIDs(dataDir string) []int {
-	var out []int
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil {
-			continue
-		}
-		args := strings.Split(string(b), "\x00")
-		if len(args) > 2 && args[1] == "controlplane" && strings.Contains(string(b), dataDir) {
-			if st, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat")); err == nil && strings.Contains(string(st), ") Z ") {
-				continue // a zombie is gone
-			}
-			out = append(out, pid)
-		}
-	}
-	return out
+	return supervisor.Processes(filepath.Join(dataDir, "clusters"))
 }
 
 // TestAzKubernetesCluster: az aks create gives a real cluster that kubectl
