@@ -223,6 +223,11 @@ func (e *Engine) launch(op *store.Operation) {
 			// start resumes it.
 			return
 		}
+		if err != nil && ctx.Err() != nil && !errors.Is(err, context.Canceled) {
+			// Canceled mid-step: the step fails with whatever the
+			// cancellation broke (a rolled-back transaction, say).
+			err = fmt.Errorf("%w (%v)", context.Canceled, err)
+		}
 		failpoint.Hit("arm:before-finish:" + op.Kind)
 		e.finish(op.ID, outcome, err, kind)
 	}()

@@ -153,6 +153,26 @@ func TestEngineResumesAfterRestartAndCancels(t *testing.T) {
 	if got := waitOp(t, st, c.ID); got.Status != store.StatusCanceled {
 		t.Errorf("canceled operation = %+v", got)
 	}
+
+	// A step that fails because of the cancellation (with an error that is
+	// not context.Canceled) still ends Canceled, not Failed.
+	broken := make(chan struct{})
+	e2.RegisterKind(&OperationKind{Name: "broken", Run: func(ctx context.Context, op *store.Operation) (*Outcome, error) {
+		close(broken)
+		<-ctx.Done()
+		return nil, errors.New("sql: transaction has already been committed or rolled back")
+	}})
+	b, _ := e2.NewOperation("broken", "S", "Microsoft.Test", "eastus", "", nil)
+	if err := e2.Submit(ctx2, b, nil); err != nil {
+		t.Fatal(err)
+	}
+	<-broken
+	if err := e2.Cancel(context.Background(), b.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := waitOp(t, st, b.ID); got.Status != store.StatusCanceled {
+		t.Errorf("operation broken by its cancellation = %+v", got)
+	}
 }
 
 func TestSubmitRollsBackOnMutateError(t *testing.T) {
