@@ -99,6 +99,10 @@ type ClusterState struct {
 	// AdvertiseAddress the address its `kubernetes` Service shows.
 	APIServerPort    int    `json:"apiServerPort,omitempty"`
 	AdvertiseAddress string `json:"advertiseAddress,omitempty"`
+	// CloudClientID and CloudSecret are the credentials the cluster's cloud
+	// controller signs in with, as the cluster's identity.
+	CloudClientID string `json:"cloudClientId,omitempty"`
+	CloudSecret   string `json:"cloudSecret,omitempty"`
 }
 
 // LinuxProfile is the node admin user.

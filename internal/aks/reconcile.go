@@ -249,8 +249,11 @@ func (r *Reconciler) leavingNodes(tx store.Tx, s *state, p *Pool) ([]string, err
 // by any other cluster) and advertise address.
 func (r *Reconciler) ensureEndpoint(tx store.Tx, s *state) error {
 	st := s.c.Props.Localaks
-	if st.APIServerPort != 0 && st.AdvertiseAddress != "" {
+	if st.APIServerPort != 0 && st.AdvertiseAddress != "" && st.CloudClientID != "" {
 		return nil
+	}
+	if st.CloudClientID == "" {
+		st.CloudClientID, st.CloudSecret = uuid.NewString(), RandomHex(24)
 	}
 	if st.AdvertiseAddress == "" {
 		st.AdvertiseAddress = advertiseAddress(s.c.Props.ResourceUID)

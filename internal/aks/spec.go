@@ -1,6 +1,7 @@
 package aks
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -106,7 +107,39 @@ func (r *Reconciler) BuildSpec(tx store.Tx, clusterID string, drain []string) (*
 		}
 	}
 	s.DrainTimeoutSeconds = timeout * 60
+	s.Cloud = r.cloudConfig(c, pools)
 	return s, nil
+}
+
+// cloudConfig is the cluster's azure.json.
+func (r *Reconciler) cloudConfig(c *Cluster, pools []*Pool) clusterspec.Cloud {
+	id := resourceid.MustParse(c.Record.ID)
+	_, tenant := c.Principal()
+	st := c.Props.Localaks
+	cc := clusterspec.Cloud{
+		TenantID: tenant, SubscriptionID: id.SubscriptionID(), AADClientID: st.CloudClientID, AADClientSecret: st.CloudSecret,
+		ResourceGroup: c.Props.NodeResourceGroup, Location: c.Record.Location, LoadBalancerSKU: "standard",
+	}
+	if np := c.Props.NetworkProfile; np != nil && np.LoadBalancerSKU != "" {
+		cc.LoadBalancerSKU = np.LoadBalancerSKU
+	}
+	if sn, err := resourceid.Parse(st.VNetSubnetID); err == nil {
+		cc.VNetResourceGroup = sn.ResourceGroupName()
+		cc.VNetName = sn.Parent().Name()
+		cc.SubnetName = sn.Name()
+	}
+	if nsg, err := resourceid.Parse(st.NSG); err == nil {
+		cc.SecurityGroupName = nsg.Name()
+	}
+	if rt, err := resourceid.Parse(st.RouteTable); err == nil {
+		cc.RouteTableName = rt.Name()
+	}
+	for _, p := range pools {
+		if vmss, err := resourceid.Parse(p.Props.Localaks.VMSS); err == nil {
+			cc.ScaleSets = append(cc.ScaleSets, vmss.Name())
+		}
+	}
+	return cc
 }
 
 func intValue(p *int) int {
@@ -114,4 +147,47 @@ func intValue(p *int) int {
 		return 0
 	}
 	return *p
+}
+
+// Principal is a cluster identity's object and tenant IDs: the
+// system-assigned identity's, or the one user-assigned identity's.
+func (c *Cluster) Principal() (objectID, tenantID string) {
+	var id struct {
+		PrincipalID            string `json:"principalId"`
+		TenantID               string `json:"tenantId"`
+		UserAssignedIdentities map[string]struct {
+			PrincipalID string `json:"principalId"`
+		} `json:"userAssignedIdentities"`
+	}
+	if len(c.Record.Identity) == 0 || json.Unmarshal(c.Record.Identity, &id) != nil {
+		return "", ""
+	}
+	objectID = id.PrincipalID
+	for _, u := range id.UserAssignedIdentities {
+		if objectID == "" {
+			objectID = u.PrincipalID
+		}
+	}
+	return objectID, id.TenantID
+}
+
+// CloudCredential finds the cluster whose cloud controller signs in with
+// clientID and returns its secret and the identity's object ID.
+func CloudCredential(tx store.Tx, clientID string) (secret, objectID string, ok bool) {
+	recs, err := tx.List(store.Query{Type: ClusterType})
+	if err != nil {
+		return "", "", false
+	}
+	for _, r := range recs {
+		c, err := DecodeCluster(r)
+		if err != nil || !strings.EqualFold(c.Props.Localaks.CloudClientID, clientID) || c.Props.Localaks.CloudSecret == "" {
+			continue
+		}
+		oid, _ := c.Principal()
+		if oid == "" {
+			oid = c.Props.Localaks.CloudClientID
+		}
+		return c.Props.Localaks.CloudSecret, oid, true
+	}
+	return "", "", false
 }

@@ -51,6 +51,35 @@ type Spec struct {
 	Drain []string `json:"drain,omitempty"`
 	// DrainTimeoutSeconds bounds a drain blocked by disruption budgets.
 	DrainTimeoutSeconds int `json:"drainTimeoutSeconds,omitempty"`
+	// Cloud configures the cluster's cloud controller.
+	Cloud Cloud `json:"cloud"`
+}
+
+// Cloud is what AKS gives cloud-provider-azure in /etc/kubernetes/azure.json:
+// where the cluster's Azure resources are and how to sign in to change
+// them. The cloud controller reaches them through localaks's ARM API.
+type Cloud struct {
+	// ARMEndpoint is localaks's URL, CAFile the CA to trust for it (set by
+	// the supervisor: they change when serve moves).
+	ARMEndpoint    string `json:"armEndpoint,omitempty"`
+	CAFile         string `json:"caFile,omitempty"`
+	TenantID       string `json:"tenantId"`
+	SubscriptionID string `json:"subscriptionId"`
+	// AADClientID and AADClientSecret sign in as the cluster's identity.
+	AADClientID     string `json:"aadClientId"`
+	AADClientSecret string `json:"aadClientSecret"`
+	// ResourceGroup is the node resource group.
+	ResourceGroup     string `json:"resourceGroup"`
+	Location          string `json:"location"`
+	VNetName          string `json:"vnetName"`
+	VNetResourceGroup string `json:"vnetResourceGroup"`
+	SubnetName        string `json:"subnetName"`
+	SecurityGroupName string `json:"securityGroupName"`
+	RouteTableName    string `json:"routeTableName,omitempty"`
+	LoadBalancerSKU   string `json:"loadBalancerSku"`
+	// ScaleSets are the pools' scale sets, whose NICs join load balancer
+	// backend pools.
+	ScaleSets []string `json:"scaleSets,omitempty"`
 }
 
 // Network is the cluster's network model.

@@ -31,6 +31,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
+	"github.com/localaks/localaks/internal/cloudcontroller"
 	"github.com/localaks/localaks/internal/clusterspec"
 	"github.com/localaks/localaks/internal/nodesim"
 )
@@ -89,7 +90,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	errs := make(chan error, 4)
+	errs := make(chan error, 8)
 	var wg sync.WaitGroup
 	run := func(name string, f func(context.Context, []string) error, args []string) {
 		wg.Add(1)
@@ -140,6 +141,15 @@ func Run(ctx context.Context, cfg Config) error {
 	sim.SetSpec(spec)
 	if err := sim.Start(ctx); err != nil {
 		return fmt.Errorf("node simulator: %w", err)
+	}
+	if spec.Cloud.ARMEndpoint != "" {
+		cloud, err := cloudcontroller.New(spec.Cloud, cfg.Log)
+		if err != nil {
+			return fmt.Errorf("cloud controller: %w", err)
+		}
+		run("cloud controller", func(ctx context.Context, _ []string) error {
+			return cloudcontroller.Run(ctx, sim.Client(), cloud)
+		}, nil)
 	}
 
 	conv := &converger{log: cfg.Log, sim: sim, client: sim.Client(), rest: admin, events: ev, ready: ready}

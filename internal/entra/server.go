@@ -33,6 +33,11 @@ type Config struct {
 	// get tokens; any other pair is refused as Entra refuses it. Empty means
 	// every pair is accepted, the usual emulator default.
 	Credentials map[string]string
+	// Identities looks up the credentials localaks holds for managed
+	// identities (a cluster's control plane signs in as its identity): the
+	// secret and the identity's object ID (principalId). They get tokens
+	// whatever Credentials says.
+	Identities func(ctx context.Context, clientID string) (secret, objectID string, ok bool)
 	// TokenLifetime is the access-token lifetime (default one hour; MSAL
 	// re-requests tokens with less than five minutes left).
 	TokenLifetime time.Duration
@@ -254,7 +259,19 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, tenantSeg string,
 	if !ok {
 		return
 	}
-	if len(s.cfg.Credentials) > 0 {
+	oid := ServicePrincipalObjectID(tenantID, clientID)
+	identity := false
+	if s.cfg.Identities != nil {
+		if want, objectID, ok := s.cfg.Identities(r.Context(), clientID); ok {
+			if subtle.ConstantTimeCompare([]byte(want), []byte(secret)) != 1 {
+				writeOAuthError(w, http.StatusUnauthorized, "invalid_client", 7000215,
+					fmt.Sprintf("Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '%s'.", clientID))
+				return
+			}
+			oid, identity = objectID, true
+		}
+	}
+	if len(s.cfg.Credentials) > 0 && !identity {
 		want, known := s.cfg.Credentials[strings.ToLower(clientID)]
 		if !known {
 			writeOAuthError(w, http.StatusBadRequest, "unauthorized_client", 700016,
@@ -273,7 +290,6 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, tenantSeg string,
 	}
 	now := s.cfg.Now().UTC()
 	exp := now.Add(s.cfg.TokenLifetime)
-	oid := ServicePrincipalObjectID(tenantID, clientID)
 	claims := &Claims{
 		Audience:  audience,
 		Issuer:    baseURL(r) + "/" + tenantID + "/",

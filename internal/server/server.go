@@ -179,7 +179,9 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	csp := containerservice.Register(containerservice.Config{Store: s.store, Registry: reg, Engine: s.engine, Reconciler: rec,
 		Validator: &aks.Validator{Net: netp}, TenantOf: tenantOf, Log: cfg.Log})
 	if cfg.ControlPlanes {
-		s.sup, err = supervisor.New(supervisor.Config{Dir: d.Clusters(), Command: cfg.ControlPlaneCommand, Log: cfg.Log})
+		_, port, _ := net.SplitHostPort(s.listeners[0].Addr().String())
+		s.sup, err = supervisor.New(supervisor.Config{Dir: d.Clusters(), Command: cfg.ControlPlaneCommand, Log: cfg.Log,
+			ARMEndpoint: "https://localhost:" + port, CAFile: d.CAFile()})
 		if err != nil {
 			return nil, err
 		}
@@ -199,9 +201,16 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Registry:  reg,
 		Directory: dir,
 		Signer:    signer,
-		Entra:     entra.NewServer(entra.Config{Signer: signer, Directory: dir, Credentials: creds, Logger: cfg.Log}),
-		Log:       cfg.Log,
-		PageSize:  cfg.PageSize,
+		Entra: entra.NewServer(entra.Config{Signer: signer, Directory: dir, Credentials: creds, Logger: cfg.Log,
+			Identities: func(ctx context.Context, clientID string) (secret, objectID string, ok bool) {
+				s.store.View(ctx, func(tx store.Tx) error { //nolint:errcheck // not found is !ok
+					secret, objectID, ok = aks.CloudCredential(tx, clientID)
+					return nil
+				})
+				return secret, objectID, ok
+			}}),
+		Log:      cfg.Log,
+		PageSize: cfg.PageSize,
 	})
 	_, port, _ := net.SplitHostPort(s.listeners[0].Addr().String())
 	s.url = "https://localhost:" + port

@@ -38,6 +38,9 @@ type Config struct {
 	// Kubectl is the argv of the kubectl runCommand uses (default: this
 	// binary's `kubectl` command).
 	Kubectl []string
+	// ARMEndpoint and CAFile tell control planes' cloud controllers where
+	// localaks's ARM API is and which CA to trust for it.
+	ARMEndpoint, CAFile string
 	// Env is added to the child's environment.
 	Env []string
 	Log *slog.Logger
@@ -160,6 +163,7 @@ func (s *Supervisor) Apply(ctx context.Context, spec *clusterspec.Spec) error {
 	p.generation++
 	sp := *spec
 	sp.Generation = p.generation
+	sp.Cloud.ARMEndpoint, sp.Cloud.CAFile = s.cfg.ARMEndpoint, s.cfg.CAFile
 	gen := sp.Generation
 	p.spec = &sp
 	p.want = true
