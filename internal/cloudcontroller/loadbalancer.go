@@ -54,23 +54,35 @@ func (p *Provider) GetLoadBalancerName(_ context.Context, _ string, svc *v1.Serv
 	return baseName(svc)
 }
 
-// GetLoadBalancer reports the Service's frontend address, if it has one.
+// GetLoadBalancer reports the Service's frontend address, if it has one on
+// either load balancer. It does not read the Service's annotations: a
+// Service whose annotations went bad must still be cleaned up.
 func (p *Provider) GetLoadBalancer(ctx context.Context, _ string, svc *v1.Service) (*v1.LoadBalancerStatus, bool, error) {
-	c, err := parseService(svc)
-	if err != nil {
-		return nil, false, err
+	base := baseName(svc)
+	for _, internal := range []bool{false, true} {
+		lb, err := p.lbs.Get(ctx, p.cfg.ResourceGroup, lbName(internal), nil)
+		if isNotFound(err) {
+			continue
+		} else if err != nil {
+			return nil, false, err
+		}
+		if lb.Properties == nil {
+			continue
+		}
+		for _, f := range lb.Properties.FrontendIPConfigurations {
+			if f.Name == nil || !owns(base, *f.Name) {
+				continue
+			}
+			ip, err := p.frontendIP(ctx, &lb.LoadBalancer, *f.Name)
+			if err != nil {
+				return nil, false, err
+			}
+			if ip != "" {
+				return status(ip), true, nil
+			}
+		}
 	}
-	lb, err := p.lbs.Get(ctx, p.cfg.ResourceGroup, lbName(c.internal), nil)
-	if isNotFound(err) {
-		return nil, false, nil
-	} else if err != nil {
-		return nil, false, err
-	}
-	ip, err := p.frontendIP(ctx, &lb.LoadBalancer, frontendName(svc, c))
-	if err != nil || ip == "" {
-		return nil, false, err
-	}
-	return status(ip), true, nil
+	return nil, false, nil
 }
 
 func status(ip string) *v1.LoadBalancerStatus {

@@ -1,0 +1,254 @@
+package e2e
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// until checks cond until it holds, failing the test after timeout.
+func until(t *testing.T, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met after %v", timeout)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// waitServiceIP waits (watching, through kubectl wait) until the Service
+// has a load balancer address and returns it.
+func waitServiceIP(t *testing.T, kc, svc string) string {
+	t.Helper()
+	mustKubectl(t, kc, "wait", "--for=jsonpath={.status.loadBalancer.ingress[0].ip}", "service/"+svc, "--timeout=60s")
+	return mustKubectl(t, kc, "get", "service", svc, "-o", "jsonpath={.status.loadBalancer.ingress[0].ip}")
+}
+
+type lbView struct {
+	Name                     string
+	FrontendIPConfigurations []struct {
+		Name       string
+		Properties struct {
+			PrivateIPAddress string
+			PublicIPAddress  struct{ ID string }
+			Subnet           struct{ ID string }
+		}
+	}
+	LoadBalancingRules []struct {
+		Name       string
+		Properties struct {
+			FrontendPort, BackendPort, IdleTimeoutInMinutes int
+			EnableFloatingIP, EnableTCPReset               bool
+			Probe                                          struct{ ID string }
+		}
+	}
+	Probes []struct {
+		Name       string
+		Properties struct {
+			Protocol    string
+			Port        int
+			RequestPath string
+		}
+	}
+}
+
+// loadBalancer reads a load balancer as ARM returns it (az network lb show
+// is broken client-side in Debian's az 2.45; az resource show is not).
+func (s *serve) loadBalancer(t *testing.T, rg, name string) (lbView, bool) {
+	t.Helper()
+	r := s.localaksAz("resource", "show", "-g", rg, "-n", name, "--resource-type", "Microsoft.Network/loadBalancers", "--api-version", "2024-05-01")
+	if r.code != 0 {
+		return lbView{}, false
+	}
+	var lb struct {
+		Name       string
+		Properties lbView
+	}
+	r.json(t, &lb)
+	lb.Properties.Name = lb.Name
+	return lb.Properties, true
+}
+
+// TestAzServiceLoadBalancer: Services of type LoadBalancer change the node
+// resource group as cloud-provider-azure does, and get their address.
+func TestAzServiceLoadBalancer(t *testing.T) {
+	needAz(t)
+	dataDir := t.TempDir()
+	s := startServe(t, dataDir)
+	mustAz(t, s.localaksAz("group", "create", "-n", "svc", "-l", "eastus"))
+	mustAz(t, s.localaksAz("group", "create", "-n", "ips", "-l", "eastus"))
+	mustAz(t, s.aksCreate(t, "-g", "svc", "-n", "c1", "--node-count", "2"))
+	kc := s.credentials(t, "svc", "c1")
+	mrg := "MC_svc_c1_eastus"
+	mustKubectl(t, kc, "create", "deployment", "web", "--image=nginx", "--replicas=2")
+
+	// A public Service: frontend, rule, probe, public IP, NSG rule.
+	mustKubectl(t, kc, "expose", "deployment", "web", "--port=80", "--type=LoadBalancer")
+	ip := waitServiceIP(t, kc, "web")
+	uid := strings.ReplaceAll(mustKubectl(t, kc, "get", "svc", "web", "-o", "jsonpath={.metadata.uid}"), "-", "")
+	base := ("a" + uid)[:32]
+	nodePort := mustKubectl(t, kc, "get", "svc", "web", "-o", "jsonpath={.spec.ports[0].nodePort}")
+	lb, ok := s.loadBalancer(t, mrg, "kubernetes")
+	if !ok {
+		t.Fatal("no kubernetes load balancer")
+	}
+	var fe []string
+	for _, f := range lb.FrontendIPConfigurations {
+		fe = append(fe, f.Name)
+	}
+	if !slices.Contains(fe, base) || len(lb.LoadBalancingRules) != 1 || len(lb.Probes) != 1 {
+		t.Fatalf("load balancer: frontends %v, %d rules, %d probes", fe, len(lb.LoadBalancingRules), len(lb.Probes))
+	}
+	rule := lb.LoadBalancingRules[0]
+	if rule.Name != base+"-TCP-80" || rule.Properties.FrontendPort != 80 || rule.Properties.BackendPort != 80 || !rule.Properties.EnableFloatingIP ||
+		!rule.Properties.EnableTCPReset || rule.Properties.IdleTimeoutInMinutes != 4 || !strings.HasSuffix(rule.Properties.Probe.ID, "/probes/"+base+"-TCP-80") {
+		t.Errorf("rule = %+v", rule)
+	}
+	if p := lb.Probes[0]; p.Properties.Protocol != "Tcp" || nodePort == "" || p.Properties.Port == 0 {
+		t.Errorf("probe = %+v (node port %s)", p, nodePort)
+	}
+	var pips []struct {
+		Name, IPAddress string
+		Tags            map[string]string
+	}
+	mustAz(t, s.localaksAz("network", "public-ip", "list", "-g", mrg)).json(t, &pips)
+	found := false
+	for _, p := range pips {
+		if p.Name == "kubernetes-"+base {
+			found = true
+			if p.IPAddress != ip || p.Tags["k8s-azure-service"] != "default/web" || p.Tags["k8s-azure-cluster-name"] != "kubernetes" {
+				t.Errorf("service public IP = %+v, Service has %s", p, ip)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no public IP kubernetes-%s in %+v", base, pips)
+	}
+	nsg := strings.TrimSpace(mustAz(t, s.localaksAz("network", "nsg", "list", "-g", mrg, "--query", "[0].name", "-o", "tsv")).stdout)
+	var rules []struct {
+		Name                       string
+		DestinationAddressPrefixes []string
+		DestinationPortRanges      []string
+		SourceAddressPrefixes      []string
+		Priority                   int
+	}
+	mustAz(t, s.localaksAz("network", "nsg", "rule", "list", "-g", mrg, "--nsg-name", nsg)).json(t, &rules)
+	if len(rules) != 1 || !strings.HasPrefix(rules[0].Name, "k8s-azure-lb_allow_IPv4_") || !slices.Equal(rules[0].DestinationAddressPrefixes, []string{ip}) ||
+		!slices.Equal(rules[0].DestinationPortRanges, []string{"80"}) || !slices.Equal(rules[0].SourceAddressPrefixes, []string{"Internet"}) || rules[0].Priority != 500 {
+		t.Errorf("NSG rules = %+v", rules)
+	}
+
+	// Annotations: an internal Service gets a private frontend on
+	// kubernetes-internal; a named IP with a DNS label; a user's IP in
+	// another group; a bad annotation is a Warning event.
+	pipIP := strings.TrimSpace(mustAz(t, s.localaksAz("network", "public-ip", "create", "-g", "ips", "-n", "mine", "--sku", "Standard",
+		"--allocation-method", "Static", "--query", "publicIp.ipAddress", "-o", "tsv")).stdout)
+	manifest := filepath.Join(t.TempDir(), "svcs.yaml")
+	os.WriteFile(manifest, []byte(`
+apiVersion: v1
+kind: Service
+metadata:
+  name: private
+  annotations: {service.beta.kubernetes.io/azure-load-balancer-internal: "true"}
+spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 8080, targetPort: 80}]}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: named
+  annotations:
+    service.beta.kubernetes.io/azure-pip-name: web-ip
+    service.beta.kubernetes.io/azure-dns-label-name: localaks-web
+spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 443, targetPort: 80}]}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: byo
+  annotations:
+    service.beta.kubernetes.io/azure-load-balancer-resource-group: ips
+    service.beta.kubernetes.io/azure-load-balancer-ipv4: "`+pipIP+`"
+spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 81, targetPort: 80}]}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: bad
+  annotations: {service.beta.kubernetes.io/azure-load-balancer-tcp-idle-timeout: "2"}
+spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 82, targetPort: 80}]}
+`), 0o644)
+	mustKubectl(t, kc, "apply", "-f", manifest)
+	private := waitServiceIP(t, kc, "private")
+	if !strings.HasPrefix(private, "10.224.") {
+		t.Errorf("internal Service address %s is not in the node subnet", private)
+	}
+	ilb, ok := s.loadBalancer(t, mrg, "kubernetes-internal")
+	if !ok || len(ilb.FrontendIPConfigurations) != 1 || ilb.FrontendIPConfigurations[0].Properties.PrivateIPAddress != private ||
+		!strings.HasSuffix(ilb.FrontendIPConfigurations[0].Properties.Subnet.ID, "/subnets/aks-subnet") {
+		t.Errorf("internal load balancer = %+v", ilb)
+	}
+	named := waitServiceIP(t, kc, "named")
+	var pip struct {
+		IPAddress   string
+		DNSSettings struct{ Fqdn, DomainNameLabel string }
+	}
+	// (az network public-ip show is broken client-side in Debian's az 2.45.)
+	mustAz(t, s.localaksAz("network", "public-ip", "list", "-g", mrg, "--query", "[?name=='web-ip'] | [0]")).json(t, &pip)
+	if pip.IPAddress != named || pip.DNSSettings.DomainNameLabel != "localaks-web" || pip.DNSSettings.Fqdn != "localaks-web.eastus.cloudapp.azure.com" {
+		t.Errorf("named public IP = %+v, Service has %s", pip, named)
+	}
+	if got := waitServiceIP(t, kc, "byo"); got != pipIP {
+		t.Errorf("Service with a user's IP got %s, want %s", got, pipIP)
+	}
+	var msg string
+	until(t, 60*time.Second, func() bool {
+		msg = mustKubectl(t, kc, "get", "events", "--field-selector=involvedObject.name=bad,reason=SyncLoadBalancerFailed", "-o", "jsonpath={.items[*].message}")
+		return msg != ""
+	})
+	if !strings.Contains(msg, "idle timeout value must be a whole number representing minutes between 4 and 100") {
+		t.Errorf("bad annotation event: %q", msg)
+	}
+
+	// A restart of serve loses nothing: the Service keeps its address and
+	// a Service made afterwards is served.
+	s.kill(syscall.SIGKILL)
+	s = startServe(t, dataDir)
+	untilAPI(t, kc)
+	if got := mustKubectl(t, kc, "get", "svc", "web", "-o", "jsonpath={.status.loadBalancer.ingress[0].ip}"); got != ip {
+		t.Errorf("after restart web has %q, had %s", got, ip)
+	}
+	mustKubectl(t, kc, "expose", "deployment", "web", "--name=later", "--port=8081", "--target-port=80", "--type=LoadBalancer")
+	waitServiceIP(t, kc, "later")
+
+	// Deleting Services removes what they had; the user's IP stays.
+	mustKubectl(t, kc, "delete", "svc", "web", "private", "named", "byo", "bad", "later", "--wait=true", "--timeout=60s")
+	lb, _ = s.loadBalancer(t, mrg, "kubernetes")
+	if len(lb.FrontendIPConfigurations) != 1 || len(lb.LoadBalancingRules) != 0 || len(lb.Probes) != 0 {
+		t.Errorf("after delete: %d frontends (the outbound one only), %d rules, %d probes", len(lb.FrontendIPConfigurations), len(lb.LoadBalancingRules), len(lb.Probes))
+	}
+	if _, ok := s.loadBalancer(t, mrg, "kubernetes-internal"); ok {
+		t.Error("kubernetes-internal left without Services")
+	}
+	var names []string
+	mustAz(t, s.localaksAz("network", "public-ip", "list", "-g", mrg, "--query", "[].name")).json(t, &names)
+	if len(names) != 1 {
+		t.Errorf("public IPs left in %s: %v (want the outbound one)", mrg, names)
+	}
+	var mine []string
+	mustAz(t, s.localaksAz("network", "public-ip", "list", "-g", "ips", "--query", "[].name")).json(t, &mine)
+	if !slices.Equal(mine, []string{"mine"}) {
+		t.Errorf("the user's public IPs after delete: %v", mine)
+	}
+	var left []json.RawMessage
+	mustAz(t, s.localaksAz("network", "nsg", "rule", "list", "-g", mrg, "--nsg-name", nsg)).json(t, &left)
+	if len(left) != 0 {
+		t.Errorf("NSG rules left: %s", left)
+	}
+}
