@@ -45,8 +45,8 @@ type lbView struct {
 		Name       string
 		Properties struct {
 			FrontendPort, BackendPort, IdleTimeoutInMinutes int
-			EnableFloatingIP, EnableTCPReset               bool
-			Probe                                          struct{ ID string }
+			EnableFloatingIP, EnableTCPReset                bool
+			Probe                                           struct{ ID string }
 		}
 	}
 	Probes []struct {
