@@ -102,6 +102,11 @@ func benchClusters(ctx context.Context, out, logw io.Writer, o clusterBenchOptio
 		add(measure{name: fmt.Sprintf("create → %d nodes Ready", n), ours: d.Seconds(), unit: "s"})
 		if n == o.sizes[0] {
 			small = name
+			d, err := exposeService(ctx, cfg)
+			if err != nil {
+				return err
+			}
+			add(measure{name: "Service type LoadBalancer → external IP", ours: d.Seconds(), unit: "s"})
 			continue
 		}
 		if n == o.sizes[len(o.sizes)-1] && o.pods > 0 {
@@ -338,6 +343,36 @@ func (b *benchInstance) restart(ctx context.Context, names []string) (time.Durat
 		}
 	}
 	return time.Since(start), nil
+}
+
+// exposeService creates a Service of type LoadBalancer and returns the time
+// until its status has the load balancer's address (the cloud controller
+// has made the frontend, rule, probe, public IP and NSG rule).
+func exposeService(ctx context.Context, cfg *rest.Config) (time.Duration, error) {
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return 0, err
+	}
+	w, err := cs.CoreV1().Services("default").Watch(ctx, metav1.ListOptions{FieldSelector: "metadata.name=bench-lb"})
+	if err != nil {
+		return 0, err
+	}
+	defer w.Stop()
+	start := time.Now()
+	_, err = cs.CoreV1().Services("default").Create(ctx, &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "bench-lb"},
+		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, Selector: map[string]string{"app": "bench"},
+			Ports: []corev1.ServicePort{{Port: 80}}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		return 0, err
+	}
+	for ev := range w.ResultChan() {
+		if svc, ok := ev.Object.(*corev1.Service); ok && len(svc.Status.LoadBalancer.Ingress) > 0 && svc.Status.LoadBalancer.Ingress[0].IP != "" {
+			return time.Since(start), nil
+		}
+	}
+	return 0, fmt.Errorf("service watch ended before the load balancer address: %v", ctx.Err())
 }
 
 // settle waits until every kube-system DaemonSet and Deployment has all its
