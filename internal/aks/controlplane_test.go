@@ -171,3 +171,57 @@ func TestAdvertiseAddress(t *testing.T) {
 		t.Errorf("addresses collide: %v", seen)
 	}
 }
+
+// What the cloud controller adds to the `kubernetes` load balancer (a
+// Service's frontend, rule and probe) survives the cluster's own
+// reconciles, which own only the outbound side.
+func TestServiceFrontendsSurviveReconcile(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.create("c1", `{"dnsPrefix":"c1","agentPoolProfiles":[{"name":"nodepool1","count":1,"mode":"System"}]}`); err != nil {
+		t.Fatal(err)
+	}
+	id := "/subscriptions/" + sub + "/resourceGroups/rg1/providers/Microsoft.ContainerService/managedClusters/c1"
+	rg := "/subscriptions/" + sub + "/resourceGroups/MC_rg1_c1_eastus"
+	lbID := rg + "/providers/Microsoft.Network/loadBalancers/kubernetes"
+	fe := "a3a46f54bcde9474e95f0b598a2306f7" // also a UUID without dashes
+	e.update(func(tx store.Tx) error {
+		pip := &store.Resource{ID: rg + "/providers/Microsoft.Network/publicIPAddresses/kubernetes-" + fe, Type: "Microsoft.Network/publicIPAddresses",
+			Name: "kubernetes-" + fe, Location: "eastus", SKU: json.RawMessage(`{"name":"Standard"}`),
+			Properties: json.RawMessage(`{"publicIPAllocationMethod":"Static"}`)}
+		if err := save(tx, e.rec.Net.PublicIPs, pip); err != nil {
+			return err
+		}
+		lb, err := tx.Get(lbID)
+		if err != nil {
+			return err
+		}
+		var props map[string]any
+		json.Unmarshal(lb.Properties, &props)
+		props["frontendIPConfigurations"] = append(props["frontendIPConfigurations"].([]any),
+			map[string]any{"name": fe, "properties": map[string]any{"publicIPAddress": map[string]string{"id": pip.ID}}})
+		props["probes"] = []any{map[string]any{"name": fe + "-TCP-80", "properties": map[string]any{"protocol": "Tcp", "port": 31000, "intervalInSeconds": 5}}}
+		props["loadBalancingRules"] = []any{map[string]any{"name": fe + "-TCP-80", "properties": map[string]any{
+			"frontendIPConfiguration": map[string]string{"id": lbID + "/frontendIPConfigurations/" + fe},
+			"backendAddressPool":      map[string]string{"id": lbID + "/backendAddressPools/kubernetes"},
+			"probe":                   map[string]string{"id": lbID + "/probes/" + fe + "-TCP-80"},
+			"protocol":                "Tcp", "frontendPort": 80, "backendPort": 80}}}
+		lb.Properties, _ = json.Marshal(props)
+		return e.rec.Net.LoadBalancers.Save(context.Background(), tx, nil, lb, nil)
+	})
+	if err := e.rec.Reconcile(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+	var props struct {
+		FrontendIPConfigurations []struct{ Name string }
+		LoadBalancingRules       []struct{ Name string }
+		Probes                   []struct{ Name string }
+	}
+	json.Unmarshal(e.get(lbID).Properties, &props)
+	var names []string
+	for _, f := range props.FrontendIPConfigurations {
+		names = append(names, f.Name)
+	}
+	if !slices.Contains(names, fe) || len(props.LoadBalancingRules) != 1 || len(props.Probes) != 1 || len(names) != 2 {
+		t.Errorf("after reconcile: frontends %v, %d rules, %d probes", names, len(props.LoadBalancingRules), len(props.Probes))
+	}
+}

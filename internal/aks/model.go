@@ -71,6 +71,7 @@ type ClusterProperties struct {
 	IdentityProfile          map[string]*UserAssignedIdentity `json:"identityProfile,omitempty"`
 	DisableLocalAccounts     *bool                            `json:"disableLocalAccounts,omitempty"`
 	OIDCIssuerProfile        *OIDCIssuerProfile               `json:"oidcIssuerProfile,omitempty"`
+	IngressProfile           *IngressProfile                  `json:"ingressProfile,omitempty"`
 	ResourceUID              string                           `json:"resourceUID,omitempty"`
 	SupportPlan              string                           `json:"supportPlan,omitempty"`
 	// Localaks is state the API does not show.
@@ -142,6 +143,29 @@ type UserAssignedIdentity struct {
 	ResourceID string `json:"resourceId,omitempty"`
 	ClientID   string `json:"clientId,omitempty"`
 	ObjectID   string `json:"objectId,omitempty"`
+}
+
+// IngressProfile holds the application routing add-on.
+type IngressProfile struct {
+	WebAppRouting *WebAppRouting `json:"webAppRouting,omitempty"`
+}
+
+// WebAppRouting is the application routing add-on (managed NGINX).
+type WebAppRouting struct {
+	Enabled            *bool                 `json:"enabled,omitempty"`
+	DNSZoneResourceIDs []string              `json:"dnsZoneResourceIds,omitempty"`
+	Nginx              *WebAppRoutingNginx   `json:"nginx,omitempty"`
+	Identity           *UserAssignedIdentity `json:"identity,omitempty"`
+}
+
+// WebAppRoutingNginx is the default NGINX controller's kind.
+type WebAppRoutingNginx struct {
+	DefaultIngressControllerType string `json:"defaultIngressControllerType,omitempty"`
+}
+
+// AppRoutingEnabled reports whether the application routing add-on is on.
+func (p *ClusterProperties) AppRoutingEnabled() bool {
+	return p.IngressProfile != nil && p.IngressProfile.WebAppRouting != nil && isTrue(p.IngressProfile.WebAppRouting.Enabled)
 }
 
 // OIDCIssuerProfile is the workload-identity issuer.

@@ -139,6 +139,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, clusterID string) error {
 		{"node resource group", r.ensureNodeRG},
 		{"node resource group lockdown", r.ensureLockdown},
 		{"kubelet identity", r.ensureKubeletIdentity},
+		{"add-on identities", r.ensureAddonIdentities},
 		{"network security group", r.ensureNSG},
 		{"route table", r.ensureRouteTable},
 		{"virtual network", r.ensureVNet},
@@ -377,6 +378,44 @@ func (r *Reconciler) ensureKubeletIdentity(tx store.Tx, s *state) error {
 	}
 	s.c.Props.Localaks.KubeletIdentity = id.String()
 	s.dirty = true
+	return nil
+}
+
+// appRoutingIdentityName is the application routing add-on's identity in
+// the node resource group.
+func appRoutingIdentityName(cluster string) string { return "webapprouting-" + cluster }
+
+// ensureAddonIdentities creates the identities of enabled add-ons in the
+// node resource group (and removes those of disabled ones), and shows them
+// on the cluster, as AKS does.
+func (r *Reconciler) ensureAddonIdentities(tx store.Tx, s *state) error {
+	name := appRoutingIdentityName(s.c.Record.Name)
+	id := resourceid.ResourceGroup(s.sub, s.rg).Child(managedidentity.Namespace, "userAssignedIdentities", name)
+	if !s.c.Props.AppRoutingEnabled() {
+		if s.c.Props.IngressProfile != nil && s.c.Props.IngressProfile.WebAppRouting != nil && s.c.Props.IngressProfile.WebAppRouting.Identity != nil {
+			s.c.Props.IngressProfile.WebAppRouting.Identity = nil
+			s.dirty = true
+		}
+		if _, err := tx.Delete(id.String()); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		return nil
+	}
+	props, err := r.Identity.Ensure(tx, &store.Resource{ID: id.String(), Name: name, Location: s.c.Record.Location, Tags: clusterTags(s.c)})
+	if err != nil {
+		return err
+	}
+	want := &UserAssignedIdentity{ResourceID: rgResourceID(s.sub, s.rg, managedidentity.Namespace, "userAssignedIdentities", name),
+		ClientID: props.ClientID, ObjectID: props.PrincipalID}
+	w := s.c.Props.IngressProfile.WebAppRouting
+	if cur := w.Identity; cur == nil || *cur != *want {
+		w.Identity = want
+		s.dirty = true
+	}
+	if w.Nginx == nil || w.Nginx.DefaultIngressControllerType == "" {
+		w.Nginx = &WebAppRoutingNginx{DefaultIngressControllerType: "AnnotationControlled"}
+		s.dirty = true
+	}
 	return nil
 }
 
@@ -746,8 +785,10 @@ func (r *Reconciler) ensureLoadBalancer(tx store.Tx, s *state, lbID string, pipI
 // isManagedOutboundName reports whether a frontend name is a managed
 // outbound IP's GUID (dropped frontends of trimmed IPs).
 func isManagedOutboundName(name string) bool {
+	// The dashed form only: a Service's frontend (a + 31 hex digits) also
+	// parses as a UUID without dashes.
 	_, err := uuid.Parse(name)
-	return err == nil
+	return err == nil && len(name) == 36
 }
 
 // ensureScaleSets makes each pool's scale set exist with the pool's node

@@ -742,6 +742,9 @@ func (v *Validator) ValidateIdentity(tx store.Tx, c *Cluster, tenantID string) e
 		if sp.Secret == "" {
 			return invalidParameter("servicePrincipalProfile.secret", "The service principal secret is required")
 		}
+		if c.Props.AppRoutingEnabled() {
+			return invalidParameter("ingressProfile.webAppRouting.enabled", "The application routing add-on requires a cluster with a managed identity")
+		}
 		c.Record.Identity = nil
 		return nil
 	case ident.Type == "" || strings.EqualFold(ident.Type, "SystemAssigned"):

@@ -41,11 +41,10 @@ type Spec struct {
 	ServiceAccountIssuer string  `json:"serviceAccountIssuer"`
 	EnableRBAC           bool    `json:"enableRBAC"`
 	Network              Network `json:"network"`
-	// Workloads names the system workloads to run (see package
-	// controlplane's workloads data file).
-	Workloads []string `json:"workloads,omitempty"`
-	Pools     []Pool   `json:"pools"`
-	Nodes     []Node   `json:"nodes"`
+	// AppRouting runs the application routing add-on (managed NGINX).
+	AppRouting bool   `json:"appRouting,omitempty"`
+	Pools      []Pool `json:"pools"`
+	Nodes      []Node `json:"nodes"`
 	// Drain lists nodes to cordon and drain (and keep cordoned) before serve
 	// removes their machines.
 	Drain []string `json:"drain,omitempty"`

@@ -33,6 +33,7 @@ import (
 
 	"github.com/localaks/localaks/internal/cloudcontroller"
 	"github.com/localaks/localaks/internal/clusterspec"
+	"github.com/localaks/localaks/internal/ingress"
 	"github.com/localaks/localaks/internal/nodesim"
 )
 
@@ -151,6 +152,8 @@ func Run(ctx context.Context, cfg Config) error {
 			return cloudcontroller.Run(ctx, sim.Client(), cloud)
 		}, nil)
 	}
+	ing := ingress.New(sim.Client(), cfg.Log)
+	run("ingress status", func(ctx context.Context, _ []string) error { return ing.Run(ctx) }, nil)
 
 	conv := &converger{log: cfg.Log, sim: sim, client: sim.Client(), rest: admin, events: ev, ready: ready}
 	// Converge on the newest spec; a newer one supersedes one in progress.

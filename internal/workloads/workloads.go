@@ -15,8 +15,10 @@ import (
 	"text/template"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
@@ -38,6 +40,7 @@ type workloadData struct {
 	Model, Policy, Dataplane string
 	DNSServiceIP, PodCIDR    string
 	Version, FQDN, Name      string
+	AppRouting               bool
 }
 
 // fieldManager owns the system workloads' fields, as AKS's addon manager
@@ -50,7 +53,7 @@ func Render(s *clusterspec.Spec) ([]*unstructured.Unstructured, error) {
 	err := workloadsTmpl.Execute(&buf, workloadData{
 		Model: s.Network.Model(), Policy: s.Network.Policy, Dataplane: s.Network.Dataplane,
 		DNSServiceIP: s.Network.DNSServiceIP, PodCIDR: s.Network.PodCIDR,
-		Version: strings.TrimPrefix(s.KubernetesVersion, "v"), FQDN: s.FQDN, Name: s.Name,
+		Version: strings.TrimPrefix(s.KubernetesVersion, "v"), FQDN: s.FQDN, Name: s.Name, AppRouting: s.AppRouting,
 	})
 	if err != nil {
 		return nil, err
@@ -130,6 +133,76 @@ func Apply(ctx context.Context, rc *rest.Config, s *clusterspec.Spec) error {
 			return fmt.Errorf("apply %s %s/%s: %w", gvk.Kind, o.GetNamespace(), o.GetName(), err)
 		}
 	}
+	if err := prune(ctx, dyn, mapper, objs); err != nil {
+		return err
+	}
 	applied.sum = sum
 	return nil
+}
+
+// reconcileLabel marks the objects the addon manager reconciles: those not
+// in the rendered set any more (a disabled add-on's, another network
+// policy's agent) are deleted, as AKS's addon manager prunes them.
+const reconcileLabel = "addonmanager.kubernetes.io/mode=Reconcile"
+
+// prune deletes reconciled objects of the template's kinds that the
+// rendered set no longer has.
+func prune(ctx context.Context, dyn dynamic.Interface, mapper meta.RESTMapper, objs []*unstructured.Unstructured) error {
+	keep := map[string]bool{}
+	for _, o := range objs {
+		keep[objectKey(o.GroupVersionKind().GroupKind().String(), o.GetNamespace(), o.GetName())] = true
+	}
+	kinds, err := allKinds()
+	if err != nil {
+		return err
+	}
+	for _, gvk := range kinds {
+		m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+		if err != nil {
+			return err
+		}
+		list, err := dyn.Resource(m.Resource).List(ctx, metav1.ListOptions{LabelSelector: reconcileLabel})
+		if err != nil {
+			return err
+		}
+		for _, o := range list.Items {
+			if keep[objectKey(gvk.GroupKind().String(), o.GetNamespace(), o.GetName())] {
+				continue
+			}
+			var ri dynamic.ResourceInterface = dyn.Resource(m.Resource)
+			if ns := o.GetNamespace(); ns != "" {
+				ri = dyn.Resource(m.Resource).Namespace(ns)
+			}
+			if err := ri.Delete(ctx, o.GetName(), metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+				return fmt.Errorf("prune %s %s/%s: %w", gvk.Kind, o.GetNamespace(), o.GetName(), err)
+			}
+		}
+	}
+	return nil
+}
+
+func objectKey(kind, ns, name string) string { return kind + "/" + ns + "/" + name }
+
+// allKinds lists the kinds the template can render, whatever the spec:
+// the template rendered with every option on.
+func allKinds() ([]schema.GroupVersionKind, error) {
+	seen := map[schema.GroupVersionKind]bool{}
+	var out []schema.GroupVersionKind
+	for _, s := range []*clusterspec.Spec{
+		{Network: clusterspec.Network{Plugin: "kubenet"}, AppRouting: true},
+		{Network: clusterspec.Network{Plugin: "azure", PluginMode: "overlay", Policy: "azure", Dataplane: "cilium"}, AppRouting: true},
+	} {
+		objs, err := Render(s)
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range objs {
+			gvk := o.GroupVersionKind()
+			if !seen[gvk] && o.GetLabels()["addonmanager.kubernetes.io/mode"] == "Reconcile" {
+				seen[gvk] = true
+				out = append(out, gvk)
+			}
+		}
+	}
+	return out, nil
 }

@@ -83,3 +83,32 @@ func TestRenderUsesSpec(t *testing.T) {
 		}
 	}
 }
+
+// The application routing add-on's objects come and go with it; pruning
+// knows every kind the template can render.
+func TestRenderAppRouting(t *testing.T) {
+	s := spec("kubenet", "", "", "")
+	if got := names(t, s); got["IngressClass/webapprouting.kubernetes.azure.com"] || got["Namespace/app-routing-system"] {
+		t.Error("app routing objects without the add-on")
+	}
+	s.AppRouting = true
+	got := names(t, s)
+	for _, n := range []string{"Namespace/app-routing-system", "IngressClass/webapprouting.kubernetes.azure.com", "Deployment/nginx", "Service/nginx"} {
+		if !got[n] {
+			t.Errorf("missing %s", n)
+		}
+	}
+	kinds, err := allKinds()
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := map[string]bool{}
+	for _, k := range kinds {
+		have[k.Kind] = true
+	}
+	for _, k := range []string{"Namespace", "IngressClass", "DaemonSet", "Deployment", "Service", "ClusterRole"} {
+		if !have[k] {
+			t.Errorf("prunable kinds lack %s: %v", k, kinds)
+		}
+	}
+}

@@ -25,10 +25,18 @@ func until(t *testing.T, timeout time.Duration, cond func() bool) {
 
 // waitServiceIP waits (watching, through kubectl wait) until the Service
 // has a load balancer address and returns it.
-func waitServiceIP(t *testing.T, kc, svc string) string {
+func waitServiceIP(t *testing.T, kc, svc string, ns ...string) string {
 	t.Helper()
-	mustKubectl(t, kc, "wait", "--for=jsonpath={.status.loadBalancer.ingress[0].ip}", "service/"+svc, "--timeout=60s")
-	return mustKubectl(t, kc, "get", "service", svc, "-o", "jsonpath={.status.loadBalancer.ingress[0].ip}")
+	args := append([]string{"wait", "--for=jsonpath={.status.loadBalancer.ingress[0].ip}", "service/" + svc, "--timeout=60s"}, nsArgs(ns)...)
+	mustKubectl(t, kc, args...)
+	return mustKubectl(t, kc, append([]string{"get", "service", svc, "-o", "jsonpath={.status.loadBalancer.ingress[0].ip}"}, nsArgs(ns)...)...)
+}
+
+func nsArgs(ns []string) []string {
+	if len(ns) == 0 {
+		return nil
+	}
+	return []string{"-n", ns[0]}
 }
 
 type lbView struct {
@@ -250,5 +258,59 @@ spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 82, targetPort: 
 	mustAz(t, s.localaksAz("network", "nsg", "rule", "list", "-g", mrg, "--nsg-name", nsg)).json(t, &left)
 	if len(left) != 0 {
 		t.Errorf("NSG rules left: %s", left)
+	}
+}
+
+// TestAppRouting: the application routing add-on, enabled through the
+// REST API (az 2.45 has no approuting commands): the nginx controller and
+// its LoadBalancer Service, the IngressClass, Ingress status, the add-on
+// identity; disabling removes them.
+func TestAppRouting(t *testing.T) {
+	needAz(t)
+	s := startServe(t, "")
+	mustAz(t, s.localaksAz("group", "create", "-n", "ar", "-l", "eastus"))
+	mustAz(t, s.aksCreate(t, "-g", "ar", "-n", "c1", "--node-count", "2"))
+	kc := s.credentials(t, "ar", "c1")
+	cluster := s.sub() + "/resourceGroups/ar/providers/Microsoft.ContainerService/managedClusters/c1"
+	setAppRouting := func(on bool) map[string]any {
+		t.Helper()
+		_, _, mc := s.request("GET", cluster+mcAPI, "")
+		props := mc["properties"].(map[string]any)
+		props["ingressProfile"] = map[string]any{"webAppRouting": map[string]any{"enabled": on}}
+		body, _ := json.Marshal(map[string]any{"location": mc["location"], "identity": map[string]any{"type": "SystemAssigned"}, "properties": props})
+		status, h, resp := s.request("PUT", cluster+mcAPI, string(body))
+		if status != 200 {
+			t.Fatalf("PUT with app routing %v: %d %v", on, status, resp)
+		}
+		if st := s.waitOperation(h.Get("Azure-AsyncOperation")); st != "Succeeded" {
+			t.Fatalf("app routing %v: %s", on, st)
+		}
+		_, _, mc = s.request("GET", cluster+mcAPI, "")
+		return mc["properties"].(map[string]any)["ingressProfile"].(map[string]any)["webAppRouting"].(map[string]any)
+	}
+	war := setAppRouting(true)
+	ident, _ := war["identity"].(map[string]any)
+	if ident == nil || !strings.HasSuffix(ident["resourceId"].(string), "/resourcegroups/MC_ar_c1_eastus/providers/Microsoft.ManagedIdentity/userAssignedIdentities/webapprouting-c1") ||
+		war["nginx"].(map[string]any)["defaultIngressControllerType"] != "AnnotationControlled" {
+		t.Errorf("webAppRouting = %v", war)
+	}
+	if got := mustKubectl(t, kc, "get", "ingressclass", "webapprouting.kubernetes.azure.com", "-o", "jsonpath={.spec.controller}"); got != "approuting.kubernetes.azure.com/nginx" {
+		t.Errorf("IngressClass controller = %q", got)
+	}
+	mustKubectl(t, kc, "rollout", "status", "-n", "app-routing-system", "deployment/nginx", "--timeout=60s")
+	nginx := waitServiceIP(t, kc, "nginx", "app-routing-system")
+	mustKubectl(t, kc, "create", "deployment", "web", "--image=nginx")
+	mustKubectl(t, kc, "expose", "deployment", "web", "--port=80")
+	mustKubectl(t, kc, "create", "ingress", "web", "--class=webapprouting.kubernetes.azure.com", "--rule=/*=web:80")
+	mustKubectl(t, kc, "wait", "--for=jsonpath={.status.loadBalancer.ingress[0].ip}="+nginx, "ingress/web", "--timeout=60s")
+
+	setAppRouting(false)
+	until(t, 60*time.Second, func() bool {
+		return kubectl(t, kc, "get", "namespace", "app-routing-system").code != 0 && kubectl(t, kc, "get", "ingressclass", "webapprouting.kubernetes.azure.com").code != 0
+	})
+	var ids []string
+	mustAz(t, s.localaksAz("identity", "list", "-g", "MC_ar_c1_eastus", "--query", "[].name")).json(t, &ids)
+	if slices.Contains(ids, "webapprouting-c1") {
+		t.Errorf("add-on identity left after disabling: %v", ids)
 	}
 }

@@ -1,0 +1,115 @@
+// Package ingress sets the status of Ingresses served by AKS's ingress
+// add-ons, as their controllers do: the application routing add-on's NGINX
+// publishes its Service's load balancer address on every Ingress of class
+// webapprouting.kubernetes.azure.com.
+package ingress
+
+import (
+	"context"
+	"log/slog"
+	"reflect"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+)
+
+// App routing's class, controller and published Service.
+const (
+	AppRoutingClass     = "webapprouting.kubernetes.azure.com"
+	appRoutingNamespace = "app-routing-system"
+	appRoutingService   = "nginx"
+	legacyClassKey      = "kubernetes.io/ingress.class"
+)
+
+// Controller publishes ingress controllers' addresses on Ingresses.
+type Controller struct {
+	client   kubernetes.Interface
+	log      *slog.Logger
+	ingress  cache.SharedIndexInformer
+	services cache.SharedIndexInformer
+	factory  informers.SharedInformerFactory
+	kick     chan struct{}
+}
+
+// New builds a controller; Run runs it.
+func New(client kubernetes.Interface, log *slog.Logger) *Controller {
+	f := informers.NewSharedInformerFactory(client, 0)
+	c := &Controller{client: client, log: log, ingress: f.Networking().V1().Ingresses().Informer(),
+		services: f.Core().V1().Services().Informer(), factory: f, kick: make(chan struct{}, 1)}
+	poke := cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { c.poke() },
+		UpdateFunc: func(any, any) { c.poke() },
+		DeleteFunc: func(any) { c.poke() },
+	}
+	c.ingress.AddEventHandler(poke)  //nolint:errcheck // informers not started yet
+	c.services.AddEventHandler(poke) //nolint:errcheck // informers not started yet
+	return c
+}
+
+func (c *Controller) poke() {
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Run syncs on every change until ctx ends.
+func (c *Controller) Run(ctx context.Context) error {
+	c.factory.Start(ctx.Done())
+	if !cache.WaitForCacheSync(ctx.Done(), c.ingress.HasSynced, c.services.HasSynced) {
+		return ctx.Err()
+	}
+	for {
+		if err := c.sync(ctx); err != nil && ctx.Err() == nil {
+			c.log.Warn("ingress status", "err", err)
+			select {
+			case <-time.After(time.Second):
+				c.poke()
+			case <-ctx.Done():
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-c.kick:
+		}
+	}
+}
+
+// class is an Ingress's class, by field or legacy annotation.
+func class(ing *networkingv1.Ingress) string {
+	if ing.Spec.IngressClassName != nil {
+		return *ing.Spec.IngressClassName
+	}
+	return ing.Annotations[legacyClassKey]
+}
+
+func (c *Controller) sync(ctx context.Context) error {
+	var addrs []networkingv1.IngressLoadBalancerIngress
+	if obj, ok, _ := c.services.GetStore().GetByKey(appRoutingNamespace + "/" + appRoutingService); ok {
+		svc := obj.(*corev1.Service)
+		for _, in := range svc.Status.LoadBalancer.Ingress {
+			addrs = append(addrs, networkingv1.IngressLoadBalancerIngress{IP: in.IP, Hostname: in.Hostname})
+		}
+	}
+	for _, obj := range c.ingress.GetStore().List() {
+		ing := obj.(*networkingv1.Ingress)
+		if class(ing) != AppRoutingClass {
+			continue
+		}
+		if reflect.DeepEqual(ing.Status.LoadBalancer.Ingress, addrs) || (len(addrs) == 0 && len(ing.Status.LoadBalancer.Ingress) == 0) {
+			continue
+		}
+		next := ing.DeepCopy()
+		next.Status.LoadBalancer.Ingress = addrs
+		if _, err := c.client.NetworkingV1().Ingresses(ing.Namespace).UpdateStatus(ctx, next, metav1.UpdateOptions{}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
