@@ -209,6 +209,21 @@ func (p *Provider) ipUsers(tx store.Tx, subscription string) ([]ipUser, error) {
 			out = append(out, u)
 		}
 	}
+	gws, err := tx.List(store.Query{Subscription: subscription, Type: ApplicationGatewayType})
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range gws {
+		var props map[string]any
+		json.Unmarshal(orEmpty(g.Properties), &props) //nolint:errcheck // stored by us
+		for _, v := range asList(props["gatewayIPConfigurations"]) {
+			c := asMap(v)
+			if sn, ok := refID(asMap(c["properties"]), "subnet"); ok {
+				id, _ := c["id"].(string)
+				out = append(out, ipUser{id: id, subnet: sn})
+			}
+		}
+	}
 	lbs, err := tx.List(store.Query{Subscription: subscription, Type: LoadBalancerType})
 	if err != nil {
 		return nil, err

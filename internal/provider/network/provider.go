@@ -82,6 +82,10 @@ type Provider struct {
 	PublicIPs       *arm.Tracked
 	LoadBalancers   *arm.Tracked
 	NATGateways     *arm.Tracked
+	// ApplicationGateways and WAFPolicies are application gateways and their
+	// web application firewall policies.
+	ApplicationGateways *arm.Tracked
+	WAFPolicies         *arm.Tracked
 }
 
 // Register creates the provider and registers its types.
@@ -98,6 +102,7 @@ func Register(cfg Config) *Provider {
 	p.registerLoadBalancers(reg)
 	p.registerNATGateways(reg)
 	p.registerNICs(reg)
+	p.registerApplicationGateways(reg)
 	return p
 }
 
