@@ -7,6 +7,7 @@ package aks
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/localaks/localaks/internal/jsonx"
 	"github.com/localaks/localaks/internal/store"
@@ -72,6 +73,7 @@ type ClusterProperties struct {
 	DisableLocalAccounts     *bool                            `json:"disableLocalAccounts,omitempty"`
 	OIDCIssuerProfile        *OIDCIssuerProfile               `json:"oidcIssuerProfile,omitempty"`
 	IngressProfile           *IngressProfile                  `json:"ingressProfile,omitempty"`
+	AddonProfiles            map[string]*AddonProfile         `json:"addonProfiles,omitempty"`
 	ResourceUID              string                           `json:"resourceUID,omitempty"`
 	SupportPlan              string                           `json:"supportPlan,omitempty"`
 	// Localaks is state the API does not show.
@@ -161,6 +163,32 @@ type WebAppRouting struct {
 // WebAppRoutingNginx is the default NGINX controller's kind.
 type WebAppRoutingNginx struct {
 	DefaultIngressControllerType string `json:"defaultIngressControllerType,omitempty"`
+}
+
+// AddonProfile is an add-on's settings.
+type AddonProfile struct {
+	Enabled  bool                  `json:"enabled"`
+	Config   map[string]string     `json:"config,omitempty"`
+	Identity *UserAssignedIdentity `json:"identity,omitempty"`
+}
+
+// AGICAddon is the Application Gateway Ingress Controller add-on's key.
+const AGICAddon = "ingressApplicationGateway"
+
+// Addon returns an add-on's profile by key, in any case ("" when absent).
+func (p *ClusterProperties) Addon(key string) (string, *AddonProfile) {
+	for k, v := range p.AddonProfiles {
+		if strings.EqualFold(k, key) && v != nil {
+			return k, v
+		}
+	}
+	return "", nil
+}
+
+// AGICEnabled reports whether the AGIC add-on is on.
+func (p *ClusterProperties) AGICEnabled() bool {
+	_, a := p.Addon(AGICAddon)
+	return a != nil && a.Enabled
 }
 
 // AppRoutingEnabled reports whether the application routing add-on is on.

@@ -884,3 +884,110 @@ func (v *Validator) CheckGrowth(tx store.Tx, c *Cluster, pools []*Pool, before m
 
 // RandomHex returns n random bytes in hex (IDs AKS makes up).
 func RandomHex(n int) string { return randomHex(n) }
+
+// ValidateAddons checks the add-ons' settings: the Application Gateway
+// Ingress Controller needs an existing gateway (applicationGatewayId), or a
+// name and a subnet for the one AKS creates — subnetCIDR inside the
+// cluster's virtual network, or an existing subnetId.
+func (v *Validator) ValidateAddons(tx store.Tx, c *Cluster, pools []*Pool) error {
+	key, a := c.Props.Addon(AGICAddon)
+	if a == nil || !a.Enabled {
+		return nil
+	}
+	target := "addonProfiles." + key + ".config"
+	cfg := map[string]string{}
+	for k, val := range a.Config {
+		cfg[strings.ToLower(k)] = val
+	}
+	if id := cfg["applicationgatewayid"]; id != "" {
+		if _, err := resourceid.Parse(id); err != nil {
+			return badRequest("InvalidParameter", target+".applicationGatewayId", "Application gateway ID '%s' is not a valid resource ID.", id)
+		}
+		if _, err := tx.Get(id); err != nil {
+			return badRequest("InvalidParameter", target+".applicationGatewayId", "Application gateway '%s' was not found.", id)
+		}
+		return nil
+	}
+	if cfg["applicationgatewayname"] == "" {
+		return badRequest("InvalidParameter", target, "The ingress-appgw add-on needs applicationGatewayId, or applicationGatewayName with subnetCIDR or subnetId.")
+	}
+	if err := ValidateAppGatewayName(cfg["applicationgatewayname"]); err != nil {
+		return err
+	}
+	if id := cfg["subnetid"]; id != "" {
+		if _, _, err := v.Net.Subnet(tx, id); err != nil {
+			return badRequest("InvalidParameter", target+".subnetId", "Subnet '%s' for the application gateway was not found.", id)
+		}
+		return nil
+	}
+	cidr := cfg["subnetcidr"]
+	if cidr == "" {
+		cidr = defaultAGICSubnetCIDR
+		a.Config["subnetCIDR"] = cidr
+	}
+	pfx, err := netip.ParsePrefix(cidr)
+	if err != nil || pfx.Masked() != pfx {
+		return badRequest("InvalidParameter", target+".subnetCIDR", "Subnet CIDR '%s' for the application gateway is not a valid CIDR.", cidr)
+	}
+	vnetPrefixes := []netip.Prefix{netip.MustParsePrefix(managedVNetPrefix)}
+	for _, p := range pools {
+		if p.Props.VnetSubnetID != "" {
+			vnetPrefixes, err = v.vnetPrefixes(tx, p.Props.VnetSubnetID)
+			if err != nil {
+				return err
+			}
+			break
+		}
+	}
+	inside := false
+	for _, vp := range vnetPrefixes {
+		inside = inside || (vp.Contains(pfx.Addr()) && vp.Bits() <= pfx.Bits())
+	}
+	if !inside {
+		return badRequest("IngressAppGwAddonConfigInvalidSubnetCIDRNotContainedWithinVirtualNetwork", target+".subnetCIDR",
+			"Subnet CIDR %s for the application gateway is not contained within the cluster's virtual network address space %v.", cidr, vnetPrefixes)
+	}
+	if nodes := netip.MustParsePrefix(managedSubnetPrefix); len(pools) > 0 && pools[0].Props.VnetSubnetID == "" && nodes.Overlaps(pfx) {
+		return badRequest("IngressAppGwAddonConfigInvalidSubnetCIDRNotContainedWithinVirtualNetwork", target+".subnetCIDR",
+			"Subnet CIDR %s for the application gateway overlaps the node subnet %s.", cidr, nodes)
+	}
+	return nil
+}
+
+// vnetPrefixes are the address prefixes of a subnet's virtual network.
+func (v *Validator) vnetPrefixes(tx store.Tx, subnetID string) ([]netip.Prefix, error) {
+	sid, err := resourceid.Parse(subnetID)
+	if err != nil {
+		return nil, err
+	}
+	vnet, err := tx.Get(sid.Parent().String())
+	if err != nil {
+		return nil, err
+	}
+	var props struct {
+		AddressSpace struct {
+			AddressPrefixes []string `json:"addressPrefixes"`
+		} `json:"addressSpace"`
+	}
+	if err := json.Unmarshal(vnet.Properties, &props); err != nil {
+		return nil, err
+	}
+	var out []netip.Prefix
+	for _, s := range props.AddressSpace.AddressPrefixes {
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// ValidateAppGatewayName applies Azure's application gateway naming rule.
+func ValidateAppGatewayName(name string) error {
+	if !appGatewayNameRule.MatchString(name) {
+		return badRequest("InvalidParameter", "addonProfiles.ingressApplicationGateway.config.applicationGatewayName",
+			"Application gateway name '%s' is invalid: 1 to 80 characters, letters, digits, '.', '-' and '_', starting with a letter or digit and ending with a letter, digit or '_'.", name)
+	}
+	return nil
+}
+
+var appGatewayNameRule = regexp.MustCompile(`^[a-zA-Z0-9]([a-zA-Z0-9._-]{0,78}[a-zA-Z0-9_])?$`)

@@ -319,6 +319,9 @@ func (p *Provider) prepareCreate(tx store.Tx, req *arm.Request, id resourceid.ID
 	if err := p.val.ValidateIdentity(tx, c, p.tenantOf(id.SubscriptionID())); err != nil {
 		return nil, nil, err
 	}
+	if err := p.val.ValidateAddons(tx, c, pools); err != nil {
+		return nil, nil, err
+	}
 	prefix := c.Props.DNSPrefix
 	if prefix == "" {
 		prefix = c.Props.FQDNSubdomain
@@ -490,6 +493,9 @@ func (p *Provider) prepareUpdate(tx store.Tx, req *arm.Request, id resourceid.ID
 		state = aks.StateScaling
 	}
 	if err := checkImmutable(&old, &c.Props); err != nil {
+		return nil, nil, err
+	}
+	if err := p.val.ValidateAddons(tx, c, pools); err != nil {
 		return nil, nil, err
 	}
 	if err := p.val.CheckGrowth(tx, c, pools, counts); err != nil {
