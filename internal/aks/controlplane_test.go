@@ -3,11 +3,13 @@ package aks
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/netip"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/localaks/localaks/internal/arm"
 	"github.com/localaks/localaks/internal/clusterspec"
 	"github.com/localaks/localaks/internal/store"
 )
@@ -223,5 +225,42 @@ func TestServiceFrontendsSurviveReconcile(t *testing.T) {
 	}
 	if !slices.Contains(names, fe) || len(props.LoadBalancingRules) != 1 || len(props.Probes) != 1 || len(names) != 2 {
 		t.Errorf("after reconcile: frontends %v, %d rules, %d probes", names, len(props.LoadBalancingRules), len(props.Probes))
+	}
+}
+
+// The AGIC add-on: identity, gateway, subnet and public IP in the node
+// resource group; a subnet CIDR outside the VNet is refused.
+func TestAGICAddon(t *testing.T) {
+	e := newEnv(t)
+	_, err := e.create("bad", `{"dnsPrefix":"bad","agentPoolProfiles":[{"name":"nodepool1","count":1,"mode":"System"}],
+		"addonProfiles":{"ingressApplicationGateway":{"enabled":true,"config":{"applicationGatewayName":"gw","subnetCIDR":"10.0.0.0/24"}}}}`)
+	var armErr *arm.Error
+	if !errors.As(err, &armErr) || armErr.Code != "IngressAppGwAddonConfigInvalidSubnetCIDRNotContainedWithinVirtualNetwork" {
+		t.Errorf("subnet outside the VNet: %v", err)
+	}
+	_, err = e.create("c1", `{"dnsPrefix":"c1","agentPoolProfiles":[{"name":"nodepool1","count":1,"mode":"System"}],
+		"addonProfiles":{"ingressApplicationGateway":{"enabled":true,"config":{"applicationGatewayName":"gw","subnetCIDR":"10.225.0.0/16"}}}}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv := strings.Join(e.inventory("MC_rg1_c1_eastus"), ",")
+	for _, want := range []string{"Microsoft.Network/applicationGateways/gw", "Microsoft.Network/publicIPAddresses/gw-appgwpip",
+		"Microsoft.ManagedIdentity/userAssignedIdentities/ingressapplicationgateway-c1"} {
+		if !strings.Contains(inv, want) {
+			t.Errorf("node resource group lacks %s: %s", want, inv)
+		}
+	}
+	id := "/subscriptions/" + sub + "/resourceGroups/rg1/providers/Microsoft.ContainerService/managedClusters/c1"
+	got, err := DecodeCluster(e.get(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, a := got.Props.Addon(AGICAddon)
+	if a == nil || a.Identity == nil || !strings.HasSuffix(a.Config["effectiveApplicationGatewayId"], "/resourceGroups/MC_rg1_c1_eastus/providers/Microsoft.Network/applicationGateways/gw") {
+		t.Errorf("add-on profile = %+v", a)
+	}
+	vnet := e.get("/subscriptions/" + sub + "/resourceGroups/MC_rg1_c1_eastus/providers/Microsoft.Network/virtualNetworks/aks-vnet-" + ClusterID("c1"))
+	if !strings.Contains(string(vnet.Properties), `"ingress-appgateway-subnet"`) || !strings.Contains(string(vnet.Properties), `10.225.0.0/16`) {
+		t.Errorf("VNet without the gateway subnet: %s", vnet.Properties)
 	}
 }

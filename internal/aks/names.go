@@ -41,7 +41,12 @@ func vmssName(pool, id string) string     { return "aks-" + pool + "-" + id + "-
 func kubeletIdentityName(c string) string { return c + "-agentpool" }
 
 const (
-	managedSubnetName     = "aks-subnet"
+	managedSubnetName = "aks-subnet"
+	// agicSubnetName is the subnet AKS makes for an add-on application
+	// gateway from subnetCIDR [name unverified], defaultAGICSubnetCIDR the
+	// CIDR when none is given (what the docs' examples use).
+	agicSubnetName        = "ingress-appgateway-subnet"
+	defaultAGICSubnetCIDR = "10.225.0.0/16"
 	lbName                = "kubernetes"
 	lbBackendPool         = "kubernetes"
 	lbOutboundPool        = "aksOutboundBackendPool"

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/localaks/localaks/internal/agicconfig"
 	"github.com/localaks/localaks/internal/arm"
 	"github.com/localaks/localaks/internal/clusterspec"
 	"github.com/localaks/localaks/internal/failpoint"
@@ -144,6 +145,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, clusterID string) error {
 		{"route table", r.ensureRouteTable},
 		{"virtual network", r.ensureVNet},
 		{"outbound connectivity", r.ensureOutbound},
+		{"ingress application gateway", r.ensureAppGateway},
 	}
 	if r.ControlPlane != nil {
 		steps = append(steps, step{"control plane endpoint", r.ensureEndpoint})
@@ -417,6 +419,113 @@ func (r *Reconciler) ensureAddonIdentities(tx store.Tx, s *state) error {
 		s.dirty = true
 	}
 	return nil
+}
+
+// agicIdentityName is the AGIC add-on's identity in the node resource group.
+func agicIdentityName(cluster string) string { return "ingressapplicationgateway-" + cluster }
+
+// ensureAppGateway sets up the Application Gateway Ingress Controller
+// add-on: its identity, and unless the user brought a gateway
+// (applicationGatewayId), a Standard_v2 gateway in the node resource group
+// with its subnet in the cluster's virtual network and a public IP
+// `{name}-appgwpip`, configured as AGIC configures an empty gateway.
+// Disabling the add-on removes the identity; the gateway stays, as in AKS.
+func (r *Reconciler) ensureAppGateway(tx store.Tx, s *state) error {
+	_, a := s.c.Props.Addon(AGICAddon)
+	name := agicIdentityName(s.c.Record.Name)
+	identityID := resourceid.ResourceGroup(s.sub, s.rg).Child(managedidentity.Namespace, "userAssignedIdentities", name)
+	if a == nil || !a.Enabled {
+		if a != nil && (a.Identity != nil || a.Config["effectiveApplicationGatewayId"] != "") {
+			a.Identity = nil
+			delete(a.Config, "effectiveApplicationGatewayId")
+			s.dirty = true
+		}
+		if _, err := tx.Delete(identityID.String()); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		return nil
+	}
+	props, err := r.Identity.Ensure(tx, &store.Resource{ID: identityID.String(), Name: name, Location: s.c.Record.Location, Tags: clusterTags(s.c)})
+	if err != nil {
+		return err
+	}
+	a.Identity = &UserAssignedIdentity{ResourceID: rgResourceID(s.sub, s.rg, managedidentity.Namespace, "userAssignedIdentities", name),
+		ClientID: props.ClientID, ObjectID: props.PrincipalID}
+	if a.Config == nil {
+		a.Config = map[string]string{}
+	}
+	cfg := map[string]string{}
+	for k, v := range a.Config {
+		cfg[strings.ToLower(k)] = v
+	}
+	s.dirty = true
+	if id := cfg["applicationgatewayid"]; id != "" {
+		a.Config["effectiveApplicationGatewayId"] = id
+		return nil
+	}
+	gwName := cfg["applicationgatewayname"]
+	gwID := resourceid.ResourceGroup(s.sub, s.rg).Child(network.Namespace, "applicationGateways", gwName)
+	a.Config["effectiveApplicationGatewayId"] = gwID.String()
+	if _, err := tx.Get(gwID.String()); err == nil {
+		return nil // made earlier; AGIC owns its configuration now
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	subnet := cfg["subnetid"]
+	if subnet == "" {
+		cidr := cfg["subnetcidr"]
+		if cidr == "" {
+			cidr = defaultAGICSubnetCIDR
+		}
+		vnet := resourceid.MustParse(s.c.Props.Localaks.VNetSubnetID).Parent().String()
+		if subnet, err = r.ensureSubnet(tx, vnet, agicSubnetName, cidr); err != nil {
+			return err
+		}
+	}
+	pipID := resourceid.ResourceGroup(s.sub, s.rg).Child(network.Namespace, "publicIPAddresses", gwName+"-appgwpip")
+	if _, err := tx.Get(pipID.String()); errors.Is(err, store.ErrNotFound) {
+		if err := save(tx, r.Net.PublicIPs, &store.Resource{ID: pipID.String(), Type: network.PublicIPType, Name: pipID.Name(),
+			Location: s.c.Record.Location, Tags: clusterTags(s.c), SKU: json.RawMessage(`{"name":"Standard","tier":"Regional"}`),
+			Properties: json.RawMessage(`{"publicIPAllocationMethod":"Static","publicIPAddressVersion":"IPv4"}`)}); err != nil {
+			return err
+		}
+	} else if err != nil {
+		return err
+	}
+	gwProps := agicconfig.Build(agicconfig.Gateway{ID: gwID.String(), SubnetID: subnet, PublicIPID: pipID.String()}, nil)
+	gwProps["sku"] = map[string]any{"name": "Standard_v2", "tier": "Standard_v2", "capacity": 2}
+	return save(tx, r.Net.ApplicationGateways, &store.Resource{ID: gwID.String(), Type: network.ApplicationGatewayType, Name: gwName,
+		Location: s.c.Record.Location, Tags: clusterTags(s.c), Properties: mustJSON(gwProps)})
+}
+
+// ensureSubnet adds a subnet to a virtual network unless it is there, and
+// returns its ID.
+func (r *Reconciler) ensureSubnet(tx store.Tx, vnetID, name, prefix string) (string, error) {
+	vnet, err := tx.Get(vnetID)
+	if err != nil {
+		return "", err
+	}
+	subnets, err := arm.ChildrenOf(vnet, "subnets", "")
+	if err != nil {
+		return "", err
+	}
+	for _, c := range subnets {
+		if strings.EqualFold(c.Name, name) {
+			return vnetID + "/subnets/" + c.Name, nil
+		}
+	}
+	subnets = append(subnets, arm.Child{Name: name, Properties: mustJSON(map[string]any{"addressPrefix": prefix})})
+	if err := arm.SetChildren(vnet, "subnets", subnets); err != nil {
+		return "", err
+	}
+	existing, err := tx.Get(vnetID)
+	if err != nil {
+		return "", err
+	}
+	if err := r.Net.VirtualNetworks.Save(context.Background(), tx, nil, vnet, existing); err != nil {
+		return "", err
+	}
+	return vnetID + "/subnets/" + name, nil
 }
 
 // save writes a node-resource-group resource through its type's Prepare

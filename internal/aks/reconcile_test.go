@@ -82,6 +82,9 @@ func (e *env) create(name, props string) (*Cluster, error) {
 		if err := e.val.ValidateIdentity(tx, c, "tenant"); err != nil {
 			return err
 		}
+		if err := e.val.ValidateAddons(tx, c, pools); err != nil {
+			return err
+		}
 		c.Props.Localaks.ID = ClusterID(c.Props.DNSPrefix)
 		c.Props.ResourceUID = RandomHex(12)
 		if err := c.Encode(); err != nil {
