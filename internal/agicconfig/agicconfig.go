@@ -150,7 +150,9 @@ func PathRuleName(ns, ingress string, rule, path int) string {
 // default configuration: a listener on port 80 routing to the empty
 // default pool.
 func Build(gw Gateway, rules []Rule) map[string]any {
-	id := func(kind, name string) map[string]string { return map[string]string{"id": gw.ID + "/" + kind + "/" + name} }
+	id := func(kind, name string) map[string]string {
+		return map[string]string{"id": gw.ID + "/" + kind + "/" + name}
+	}
 	fe := func(private bool) map[string]string {
 		if private {
 			return id("frontendIPConfigurations", PrivateFrontendName)
