@@ -46,6 +46,9 @@ func (r *Reconciler) BuildSpec(tx store.Tx, clusterID string, drain []string) (*
 		Drain:      drain,
 		AppRouting: c.Props.AppRoutingEnabled(),
 	}
+	if _, a := c.Props.Addon(AGICAddon); a != nil && a.Enabled && a.Config["effectiveApplicationGatewayId"] != "" {
+		s.AGIC = &clusterspec.AGIC{GatewayID: a.Config["effectiveApplicationGatewayId"], WatchNamespace: a.Config["watchNamespace"]}
+	}
 	if o := c.Props.OIDCIssuerProfile; o != nil && o.Enabled != nil && *o.Enabled && o.IssuerURL != "" {
 		s.ServiceAccountIssuer = o.IssuerURL
 	}

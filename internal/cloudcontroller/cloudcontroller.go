@@ -52,6 +52,18 @@ type Provider struct {
 
 // New signs in to localaks's ARM API as the cluster's identity.
 func New(cfg clusterspec.Cloud, log *slog.Logger) (*Provider, error) {
+	f, err := NetworkClients(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Provider{cfg: cfg, log: log, lbs: f.NewLoadBalancersClient(), pips: f.NewPublicIPAddressesClient(),
+		rules: f.NewSecurityRulesClient(), nsgs: f.NewSecurityGroupsClient()}, nil
+}
+
+// NetworkClients are Microsoft.Network clients for localaks's ARM API,
+// signed in with the cluster's cloud credentials (as azure.json gives them
+// to cloud-provider-azure and AGIC).
+func NetworkClients(cfg clusterspec.Cloud) (*armnetwork.ClientFactory, error) {
 	if cfg.ARMEndpoint == "" || cfg.AADClientID == "" {
 		return nil, fmt.Errorf("cloud config has no ARM endpoint or client")
 	}
@@ -74,12 +86,7 @@ func New(cfg clusterspec.Cloud, log *slog.Logger) (*Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := armnetwork.NewClientFactory(cfg.SubscriptionID, cred, &arm.ClientOptions{ClientOptions: opts})
-	if err != nil {
-		return nil, err
-	}
-	return &Provider{cfg: cfg, log: log, lbs: f.NewLoadBalancersClient(), pips: f.NewPublicIPAddressesClient(),
-		rules: f.NewSecurityRulesClient(), nsgs: f.NewSecurityGroupsClient()}, nil
+	return armnetwork.NewClientFactory(cfg.SubscriptionID, cred, &arm.ClientOptions{ClientOptions: opts})
 }
 
 func httpClient(caFile string) (*http.Client, error) {

@@ -42,9 +42,11 @@ type Spec struct {
 	EnableRBAC           bool    `json:"enableRBAC"`
 	Network              Network `json:"network"`
 	// AppRouting runs the application routing add-on (managed NGINX).
-	AppRouting bool   `json:"appRouting,omitempty"`
-	Pools      []Pool `json:"pools"`
-	Nodes      []Node `json:"nodes"`
+	AppRouting bool `json:"appRouting,omitempty"`
+	// AGIC runs the Application Gateway Ingress Controller add-on.
+	AGIC  *AGIC  `json:"agic,omitempty"`
+	Pools []Pool `json:"pools"`
+	Nodes []Node `json:"nodes"`
 	// Drain lists nodes to cordon and drain (and keep cordoned) before serve
 	// removes their machines.
 	Drain []string `json:"drain,omitempty"`
@@ -52,6 +54,14 @@ type Spec struct {
 	DrainTimeoutSeconds int `json:"drainTimeoutSeconds,omitempty"`
 	// Cloud configures the cluster's cloud controller.
 	Cloud Cloud `json:"cloud"`
+}
+
+// AGIC is the ingress-appgw add-on's gateway.
+type AGIC struct {
+	// GatewayID is the application gateway's resource ID.
+	GatewayID string `json:"gatewayId"`
+	// WatchNamespace limits AGIC to one namespace ("" = all).
+	WatchNamespace string `json:"watchNamespace,omitempty"`
 }
 
 // Cloud is what AKS gives cloud-provider-azure in /etc/kubernetes/azure.json:

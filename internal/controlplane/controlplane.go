@@ -156,6 +156,8 @@ func Run(ctx context.Context, cfg Config) error {
 	run("ingress status", func(ctx context.Context, _ []string) error { return ing.Run(ctx) }, nil)
 
 	conv := &converger{log: cfg.Log, sim: sim, client: sim.Client(), rest: admin, events: ev, ready: ready}
+	addons := &agicRunner{client: sim.Client(), log: cfg.Log}
+	addons.set(ctx, spec)
 	// Converge on the newest spec; a newer one supersedes one in progress.
 	for {
 		convCtx, stop := context.WithCancel(ctx)
@@ -172,6 +174,7 @@ func Run(ctx context.Context, cfg Config) error {
 			if err := spec.Validate(); err != nil {
 				ev.send(clusterspec.Event{Type: clusterspec.EventFailed, Generation: spec.Generation, Error: err.Error()})
 			}
+			addons.set(ctx, spec)
 			continue
 		case err := <-readErr:
 			stop()

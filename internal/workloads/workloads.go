@@ -41,6 +41,15 @@ type workloadData struct {
 	DNSServiceIP, PodCIDR    string
 	Version, FQDN, Name      string
 	AppRouting               bool
+	AGIC                     bool
+	AGICGateway              string
+}
+
+func agicGateway(s *clusterspec.Spec) string {
+	if s.AGIC == nil {
+		return ""
+	}
+	return s.AGIC.GatewayID
 }
 
 // fieldManager owns the system workloads' fields, as AKS's addon manager
@@ -53,7 +62,7 @@ func Render(s *clusterspec.Spec) ([]*unstructured.Unstructured, error) {
 	err := workloadsTmpl.Execute(&buf, workloadData{
 		Model: s.Network.Model(), Policy: s.Network.Policy, Dataplane: s.Network.Dataplane,
 		DNSServiceIP: s.Network.DNSServiceIP, PodCIDR: s.Network.PodCIDR,
-		Version: strings.TrimPrefix(s.KubernetesVersion, "v"), FQDN: s.FQDN, Name: s.Name, AppRouting: s.AppRouting,
+		Version: strings.TrimPrefix(s.KubernetesVersion, "v"), FQDN: s.FQDN, Name: s.Name, AppRouting: s.AppRouting, AGIC: s.AGIC != nil, AGICGateway: agicGateway(s),
 	})
 	if err != nil {
 		return nil, err
@@ -189,8 +198,8 @@ func allKinds() ([]schema.GroupVersionKind, error) {
 	seen := map[schema.GroupVersionKind]bool{}
 	var out []schema.GroupVersionKind
 	for _, s := range []*clusterspec.Spec{
-		{Network: clusterspec.Network{Plugin: "kubenet"}, AppRouting: true},
-		{Network: clusterspec.Network{Plugin: "azure", PluginMode: "overlay", Policy: "azure", Dataplane: "cilium"}, AppRouting: true},
+		{Network: clusterspec.Network{Plugin: "kubenet"}, AppRouting: true, AGIC: &clusterspec.AGIC{}},
+		{Network: clusterspec.Network{Plugin: "azure", PluginMode: "overlay", Policy: "azure", Dataplane: "cilium"}, AppRouting: true, AGIC: &clusterspec.AGIC{}},
 	} {
 		objs, err := Render(s)
 		if err != nil {
