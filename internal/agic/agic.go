@@ -29,8 +29,8 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/localaks/localaks/internal/agicconfig"
-	"github.com/localaks/localaks/internal/clusterspec"
 	"github.com/localaks/localaks/internal/cloudcontroller"
+	"github.com/localaks/localaks/internal/clusterspec"
 )
 
 // Ingress classes AGIC serves: the add-on's IngressClass, and the legacy
