@@ -314,3 +314,122 @@ func TestAppRouting(t *testing.T) {
 		t.Errorf("add-on identity left after disabling: %v", ids)
 	}
 }
+
+// TestAzIngressApplicationGateway: az aks enable-addons -a ingress-appgw
+// creates the gateway in the node resource group; an Ingress with two
+// paths becomes listeners, a path map and pools of pod IPs; scaling the
+// Deployment moves the pool; deleting the Ingress returns the gateway to
+// AGIC's defaults.
+func TestAzIngressApplicationGateway(t *testing.T) {
+	needAz(t)
+	s := startServe(t, "")
+	mustAz(t, s.localaksAz("group", "create", "-n", "ag", "-l", "eastus"))
+	mustAz(t, s.aksCreate(t, "-g", "ag", "-n", "c1", "--node-count", "2"))
+	kc := s.credentials(t, "ag", "c1")
+	mrg := "MC_ag_c1_eastus"
+	r := s.localaksAz("aks", "enable-addons", "-g", "ag", "-n", "c1", "-a", "ingress-appgw", "--appgw-name", "gw", "--appgw-subnet-cidr", "10.0.0.0/16")
+	if r.code == 0 || !strings.Contains(r.stderr, "IngressAppGwAddonConfigInvalidSubnetCIDRNotContainedWithinVirtualNetwork") {
+		t.Errorf("gateway subnet outside the VNet: exit %d, %s", r.code, r.stderr)
+	}
+	var mc struct {
+		AddonProfiles map[string]struct {
+			Enabled  bool
+			Config   map[string]string
+			Identity struct{ ResourceID string }
+		}
+	}
+	mustAz(t, s.localaksAz("aks", "enable-addons", "-g", "ag", "-n", "c1", "-a", "ingress-appgw", "--appgw-name", "gw", "--appgw-subnet-cidr", "10.225.0.0/16")).json(t, &mc)
+	addon := mc.AddonProfiles["ingressApplicationGateway"]
+	if !addon.Enabled || !strings.HasSuffix(addon.Config["effectiveApplicationGatewayId"], "/resourceGroups/"+mrg+"/providers/Microsoft.Network/applicationGateways/gw") ||
+		!strings.HasSuffix(addon.Identity.ResourceID, "/userAssignedIdentities/ingressapplicationgateway-c1") {
+		t.Errorf("add-on = %+v", addon)
+	}
+	type gateway struct {
+		Name, OperationalState string
+		SKU                    struct{ Name string }
+		BackendAddressPools    []struct {
+			Name             string
+			BackendAddresses []struct{ IPAddress string }
+		}
+		HTTPListeners       []struct{ Name string }
+		RequestRoutingRules []struct{ Name, RuleType string }
+		URLPathMaps         []struct {
+			Name      string
+			PathRules []struct {
+				Name  string
+				Paths []string
+			}
+		}
+	}
+	// (az network application-gateway show is broken client-side in
+	// Debian's az 2.45; list works.)
+	gw := func() gateway {
+		t.Helper()
+		var gws []gateway
+		mustAz(t, s.localaksAz("network", "application-gateway", "list", "-g", mrg)).json(t, &gws)
+		if len(gws) != 1 {
+			t.Fatalf("%d gateways in %s", len(gws), mrg)
+		}
+		return gws[0]
+	}
+	g := gw()
+	if g.Name != "gw" || g.SKU.Name != "Standard_v2" || g.OperationalState != "Running" || len(g.BackendAddressPools) != 1 || g.BackendAddressPools[0].Name != "defaultaddresspool" {
+		t.Errorf("new gateway = %+v", g)
+	}
+	var pips []string
+	mustAz(t, s.localaksAz("network", "public-ip", "list", "-g", mrg, "--query", "[].name")).json(t, &pips)
+	if !slices.Contains(pips, "gw-appgwpip") {
+		t.Errorf("public IPs = %v", pips)
+	}
+	pipIP := strings.TrimSpace(mustAz(t, s.localaksAz("network", "public-ip", "list", "-g", mrg, "--query", "[?name=='gw-appgwpip'].ipAddress | [0]", "-o", "tsv")).stdout)
+
+	mustKubectl(t, kc, "create", "deployment", "api", "--image=nginx", "--replicas=2")
+	mustKubectl(t, kc, "create", "deployment", "web", "--image=nginx")
+	mustKubectl(t, kc, "expose", "deployment", "api", "--port=80", "--target-port=8080")
+	mustKubectl(t, kc, "expose", "deployment", "web", "--port=80")
+	mustKubectl(t, kc, "rollout", "status", "deployment/api", "--timeout=60s")
+	mustKubectl(t, kc, "rollout", "status", "deployment/web", "--timeout=60s")
+	mustKubectl(t, kc, "create", "ingress", "shop", "--class=azure-application-gateway", "--rule=/api/*=api:80", "--rule=/web/*=web:80")
+	mustKubectl(t, kc, "wait", "--for=jsonpath={.status.loadBalancer.ingress[0].ip}="+pipIP, "ingress/shop", "--timeout=60s")
+
+	podIPs := func(app string) []string {
+		var out []string
+		for _, p := range pods(t, kc, "-l", "app="+app) {
+			out = append(out, p.Status.PodIP)
+		}
+		slices.Sort(out)
+		return out
+	}
+	poolOf := func(g gateway, name string) []string {
+		var out []string
+		for _, p := range g.BackendAddressPools {
+			if p.Name == name {
+				for _, a := range p.BackendAddresses {
+					out = append(out, a.IPAddress)
+				}
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	until(t, 60*time.Second, func() bool { return slices.Equal(poolOf(gw(), "pool-default-api-80-bp-8080"), podIPs("api")) })
+	g = gw()
+	if !slices.Equal(poolOf(g, "pool-default-web-80-bp-80"), podIPs("web")) || len(g.HTTPListeners) != 1 || !strings.HasPrefix(g.HTTPListeners[0].Name, "fl-") ||
+		len(g.RequestRoutingRules) != 1 || g.RequestRoutingRules[0].RuleType != "PathBasedRouting" || len(g.URLPathMaps) != 1 || len(g.URLPathMaps[0].PathRules) != 2 ||
+		g.URLPathMaps[0].PathRules[0].Name != "pr-default-shop-rule-0-path-0" || !slices.Equal(g.URLPathMaps[0].PathRules[0].Paths, []string{"/api/*"}) {
+		t.Errorf("gateway for the Ingress = %+v", g)
+	}
+
+	mustKubectl(t, kc, "scale", "deployment", "api", "--replicas=4")
+	mustKubectl(t, kc, "rollout", "status", "deployment/api", "--timeout=60s")
+	until(t, 60*time.Second, func() bool {
+		p := poolOf(gw(), "pool-default-api-80-bp-8080")
+		return len(p) == 4 && slices.Equal(p, podIPs("api"))
+	})
+
+	mustKubectl(t, kc, "delete", "ingress", "shop")
+	until(t, 60*time.Second, func() bool {
+		g := gw()
+		return len(g.BackendAddressPools) == 1 && g.BackendAddressPools[0].Name == "defaultaddresspool" && len(g.URLPathMaps) == 0
+	})
+}
