@@ -19,6 +19,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -82,7 +83,7 @@ func benchClusters(ctx context.Context, out, logw io.Writer, o clusterBenchOptio
 	for _, n := range o.sizes {
 		name := fmt.Sprintf("c%d", n)
 		logf("create a %d-node cluster", n)
-		d, err := b.createCluster(ctx, name, n)
+		d, err := b.createCluster(ctx, name, n, n == o.sizes[0])
 		if err != nil {
 			return err
 		}
@@ -107,6 +108,10 @@ func benchClusters(ctx context.Context, out, logw io.Writer, o clusterBenchOptio
 				return err
 			}
 			add(measure{name: "Service type LoadBalancer → external IP", ours: d.Seconds(), unit: "s"})
+			if d, err = applyIngress(ctx, cfg); err != nil {
+				return err
+			}
+			add(measure{name: "Ingress (AGIC) → gateway configured, address on the Ingress", ours: d.Seconds(), unit: "s"})
 			continue
 		}
 		if n == o.sizes[len(o.sizes)-1] && o.pods > 0 {
@@ -144,7 +149,7 @@ func benchClusters(ctx context.Context, out, logw io.Writer, o clusterBenchOptio
 		for i := range o.extra {
 			name := fmt.Sprintf("x%d", i)
 			logf("create idle cluster %s", name)
-			if _, err := b.createCluster(ctx, name, 3); err != nil {
+			if _, err := b.createCluster(ctx, name, 3, false); err != nil {
 				return err
 			}
 			names = append(names, name)
@@ -215,10 +220,14 @@ func (b *benchInstance) clusterPath(name string) string {
 // createCluster PUTs a kubenet cluster of n nodes and waits for its
 // operation: Succeeded means the control plane runs and every node is
 // Ready.
-func (b *benchInstance) createCluster(ctx context.Context, name string, n int) (time.Duration, error) {
+func (b *benchInstance) createCluster(ctx context.Context, name string, n int, agic bool) (time.Duration, error) {
+	addons := ""
+	if agic {
+		addons = `,"addonProfiles":{"ingressApplicationGateway":{"enabled":true,"config":{"applicationGatewayName":"gw","subnetCIDR":"10.225.0.0/16"}}}`
+	}
 	body := fmt.Sprintf(`{"location":"eastus","identity":{"type":"SystemAssigned"},"properties":{"dnsPrefix":"%s",
 		"agentPoolProfiles":[{"name":"nodepool1","count":%d,"vmSize":"Standard_D2s_v5","mode":"System"}],
-		"networkProfile":{"networkPlugin":"kubenet","podCidr":"10.128.0.0/13"}}}`, name, n)
+		"networkProfile":{"networkPlugin":"kubenet","podCidr":"10.128.0.0/13"}%s}}`, name, n, addons)
 	start := time.Now()
 	status, hdr, resp, err := b.do(ctx, http.MethodPut, b.clusterPath(name), []byte(body))
 	if err != nil || status != http.StatusCreated {
@@ -373,6 +382,59 @@ func exposeService(ctx context.Context, cfg *rest.Config) (time.Duration, error)
 		}
 	}
 	return 0, fmt.Errorf("service watch ended before the load balancer address: %v", ctx.Err())
+}
+
+// applyIngress runs two pods behind a Service, then creates an Ingress of
+// the application gateway's class and returns the time until the Ingress
+// has the gateway's address (AGIC has written the gateway's configuration
+// with the pods' addresses first).
+func applyIngress(ctx context.Context, cfg *rest.Config) (time.Duration, error) {
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return 0, err
+	}
+	pw, err := kwatch.Pods(ctx, cfg, "default", "app=bench-web")
+	if err != nil {
+		return 0, err
+	}
+	replicas := int32(2)
+	labels := map[string]string{"app": "bench-web"}
+	if _, err := cs.AppsV1().Deployments("default").Create(ctx, &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "bench-web"},
+		Spec: appsv1.DeploymentSpec{Replicas: &replicas, Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "nginx"}}}}}}, metav1.CreateOptions{}); err != nil {
+		return 0, err
+	}
+	_, err = pw.Until(ctx, 2)
+	pw.Stop()
+	if err != nil {
+		return 0, err
+	}
+	if _, err := cs.CoreV1().Services("default").Create(ctx, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "bench-web"},
+		Spec: corev1.ServiceSpec{Selector: labels, Ports: []corev1.ServicePort{{Port: 80}}}}, metav1.CreateOptions{}); err != nil {
+		return 0, err
+	}
+	w, err := cs.NetworkingV1().Ingresses("default").Watch(ctx, metav1.ListOptions{FieldSelector: "metadata.name=bench-web"})
+	if err != nil {
+		return 0, err
+	}
+	defer w.Stop()
+	class := "azure-application-gateway"
+	prefix := networkingv1.PathTypePrefix
+	start := time.Now()
+	if _, err := cs.NetworkingV1().Ingresses("default").Create(ctx, &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Name: "bench-web"},
+		Spec: networkingv1.IngressSpec{IngressClassName: &class, Rules: []networkingv1.IngressRule{{IngressRuleValue: networkingv1.IngressRuleValue{
+			HTTP: &networkingv1.HTTPIngressRuleValue{Paths: []networkingv1.HTTPIngressPath{{Path: "/", PathType: &prefix,
+				Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: "bench-web", Port: networkingv1.ServiceBackendPort{Number: 80}}}}}}}}}},
+	}, metav1.CreateOptions{}); err != nil {
+		return 0, err
+	}
+	for ev := range w.ResultChan() {
+		if ing, ok := ev.Object.(*networkingv1.Ingress); ok && len(ing.Status.LoadBalancer.Ingress) > 0 {
+			return time.Since(start), nil
+		}
+	}
+	return 0, fmt.Errorf("ingress watch ended before the gateway address: %v", ctx.Err())
 }
 
 // settle waits until every kube-system DaemonSet and Deployment has all its
