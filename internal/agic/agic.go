@@ -16,7 +16,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v7"
 	corev1 "k8s.io/api/core/v1"
@@ -31,6 +30,8 @@ import (
 	"github.com/localaks/localaks/internal/agicconfig"
 	"github.com/localaks/localaks/internal/cloudcontroller"
 	"github.com/localaks/localaks/internal/clusterspec"
+	"github.com/localaks/localaks/internal/ingress"
+	"github.com/localaks/localaks/internal/resourceid"
 )
 
 // Ingress classes AGIC serves: the add-on's IngressClass, and the legacy
@@ -43,7 +44,6 @@ const (
 	managedByTag    = "managed-by-k8s-ingress"
 	managedByValue  = "localaks-agic"
 	serviceNameLbl  = "kubernetes.io/service-name"
-	defaultResync   = time.Second
 	secretTLSCert   = "tls.crt"
 	secretTLSKey    = "tls.key"
 	privateIPAnnKey = annotationPfx + "use-private-ip"
@@ -62,7 +62,6 @@ type Controller struct {
 	svc     cache.SharedIndexInformer
 	eps     cache.SharedIndexInformer
 	sec     cache.SharedIndexInformer
-	kick    chan struct{}
 	applied string // hash of the last configuration written
 }
 
@@ -76,50 +75,14 @@ func New(client kubernetes.Interface, cloud clusterspec.Cloud, gateway, watchNam
 	c := &Controller{client: client, log: log, gateway: gateway, watchNS: watchNamespace,
 		gws: f.NewApplicationGatewaysClient(), pips: f.NewPublicIPAddressesClient(), factory: inf,
 		ing: inf.Networking().V1().Ingresses().Informer(), svc: inf.Core().V1().Services().Informer(),
-		eps: inf.Discovery().V1().EndpointSlices().Informer(), sec: inf.Core().V1().Secrets().Informer(),
-		kick: make(chan struct{}, 1)}
-	h := cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(any) { c.poke() },
-		UpdateFunc: func(any, any) { c.poke() },
-		DeleteFunc: func(any) { c.poke() },
-	}
-	for _, i := range []cache.SharedIndexInformer{c.ing, c.svc, c.eps, c.sec} {
-		if _, err := i.AddEventHandler(h); err != nil {
-			return nil, err
-		}
-	}
+		eps: inf.Discovery().V1().EndpointSlices().Informer(), sec: inf.Core().V1().Secrets().Informer()}
 	return c, nil
-}
-
-func (c *Controller) poke() {
-	select {
-	case c.kick <- struct{}{}:
-	default:
-	}
 }
 
 // Run reconciles on every change until ctx ends.
 func (c *Controller) Run(ctx context.Context) error {
 	c.factory.Start(ctx.Done())
-	if !cache.WaitForCacheSync(ctx.Done(), c.ing.HasSynced, c.svc.HasSynced, c.eps.HasSynced, c.sec.HasSynced) {
-		return ctx.Err()
-	}
-	c.poke()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-c.kick:
-		}
-		if err := c.sync(ctx); err != nil && ctx.Err() == nil {
-			c.log.Warn("application gateway ingress", "gateway", c.gateway, "err", err)
-			select {
-			case <-time.After(defaultResync):
-				c.poke()
-			case <-ctx.Done():
-			}
-		}
-	}
+	return ingress.Resync(ctx, c.log, "application gateway ingress "+c.gateway, c.sync, c.ing, c.svc, c.eps, c.sec)
 }
 
 // served reports whether AGIC serves an Ingress.
@@ -143,7 +106,11 @@ func (c *Controller) sync(ctx context.Context) error {
 	sort.Slice(ingresses, func(i, j int) bool {
 		return ingresses[i].Namespace+"/"+ingresses[i].Name < ingresses[j].Namespace+"/"+ingresses[j].Name
 	})
-	rg, name := splitID(c.gateway)
+	gid, err := resourceid.Parse(c.gateway)
+	if err != nil {
+		return err
+	}
+	rg, name := gid.ResourceGroupName(), gid.Name()
 	cur, err := c.gws.Get(ctx, rg, name, nil)
 	if err != nil {
 		return err
@@ -218,8 +185,11 @@ func (c *Controller) write(ctx context.Context, rg, name string, gw armnetwork.A
 func (c *Controller) publish(ctx context.Context, ingresses []*networkingv1.Ingress, gw agicconfig.Gateway) error {
 	public := ""
 	if gw.PublicIPID != "" {
-		rg, name := splitID(gw.PublicIPID)
-		pip, err := c.pips.Get(ctx, rg, name, nil)
+		pid, err := resourceid.Parse(gw.PublicIPID)
+		if err != nil {
+			return err
+		}
+		pip, err := c.pips.Get(ctx, pid.ResourceGroupName(), pid.Name(), nil)
 		if err != nil {
 			return err
 		}
@@ -383,16 +353,4 @@ func (c *Controller) addCertificate(ns, name string, certs map[string]agicconfig
 		return
 	}
 	certs[ns+"/"+name] = agicconfig.Certificate{Namespace: ns, Secret: name, PFXBase64: base64.StdEncoding.EncodeToString(s.Data[secretTLSCert])}
-}
-
-// splitID splits a resource ID into its group and name.
-func splitID(id string) (string, string) {
-	segs := strings.Split(strings.Trim(id, "/"), "/")
-	rg := ""
-	for i := 0; i+1 < len(segs); i++ {
-		if strings.EqualFold(segs[i], "resourceGroups") {
-			rg = segs[i+1]
-		}
-	}
-	return rg, segs[len(segs)-1]
 }

@@ -127,10 +127,3 @@ func TestSecurityRuleName(t *testing.T) {
 		t.Error("rule names are not a function of protocol, sources and ports")
 	}
 }
-
-func TestRGAndName(t *testing.T) {
-	rg, name := rgAndName("/subscriptions/s/resourceGroups/MC_rg/providers/Microsoft.Network/publicIPAddresses/kubernetes-a1")
-	if rg != "MC_rg" || name != "kubernetes-a1" {
-		t.Errorf("rgAndName = %q %q", rg, name)
-	}
-}

@@ -16,6 +16,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v7"
 	v1 "k8s.io/api/core/v1"
+
+	"github.com/localaks/localaks/internal/resourceid"
 )
 
 // Tags cloud-provider-azure puts on the public IPs it creates.
@@ -114,8 +116,11 @@ func (p *Provider) frontendIP(ctx context.Context, lb *armnetwork.LoadBalancer, 
 			return *f.Properties.PrivateIPAddress, nil
 		}
 		if f.Properties.PublicIPAddress != nil && f.Properties.PublicIPAddress.ID != nil {
-			rg, name := rgAndName(*f.Properties.PublicIPAddress.ID)
-			pip, err := p.pips.Get(ctx, rg, name, nil)
+			id, err := resourceid.Parse(*f.Properties.PublicIPAddress.ID)
+			if err != nil {
+				return "", err
+			}
+			pip, err := p.pips.Get(ctx, id.ResourceGroupName(), id.Name(), nil)
 			if err != nil {
 				return "", err
 			}
@@ -125,18 +130,6 @@ func (p *Provider) frontendIP(ctx context.Context, lb *armnetwork.LoadBalancer, 
 		}
 	}
 	return "", nil
-}
-
-// rgAndName splits a resource ID's group and name.
-func rgAndName(id string) (string, string) {
-	segs := strings.Split(strings.Trim(id, "/"), "/")
-	rg := ""
-	for i := 0; i+1 < len(segs); i++ {
-		if strings.EqualFold(segs[i], "resourceGroups") {
-			rg = segs[i+1]
-		}
-	}
-	return rg, segs[len(segs)-1]
 }
 
 // EnsureLoadBalancer gives the Service a frontend on the `kubernetes` (or

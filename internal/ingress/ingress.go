@@ -8,7 +8,6 @@ import (
 	"context"
 	"log/slog"
 	"reflect"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -33,52 +32,19 @@ type Controller struct {
 	ingress  cache.SharedIndexInformer
 	services cache.SharedIndexInformer
 	factory  informers.SharedInformerFactory
-	kick     chan struct{}
 }
 
 // New builds a controller; Run runs it.
 func New(client kubernetes.Interface, log *slog.Logger) *Controller {
 	f := informers.NewSharedInformerFactory(client, 0)
-	c := &Controller{client: client, log: log, ingress: f.Networking().V1().Ingresses().Informer(),
-		services: f.Core().V1().Services().Informer(), factory: f, kick: make(chan struct{}, 1)}
-	poke := cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(any) { c.poke() },
-		UpdateFunc: func(any, any) { c.poke() },
-		DeleteFunc: func(any) { c.poke() },
-	}
-	c.ingress.AddEventHandler(poke)  //nolint:errcheck // informers not started yet
-	c.services.AddEventHandler(poke) //nolint:errcheck // informers not started yet
-	return c
-}
-
-func (c *Controller) poke() {
-	select {
-	case c.kick <- struct{}{}:
-	default:
-	}
+	return &Controller{client: client, log: log, ingress: f.Networking().V1().Ingresses().Informer(),
+		services: f.Core().V1().Services().Informer(), factory: f}
 }
 
 // Run syncs on every change until ctx ends.
 func (c *Controller) Run(ctx context.Context) error {
 	c.factory.Start(ctx.Done())
-	if !cache.WaitForCacheSync(ctx.Done(), c.ingress.HasSynced, c.services.HasSynced) {
-		return ctx.Err()
-	}
-	for {
-		if err := c.sync(ctx); err != nil && ctx.Err() == nil {
-			c.log.Warn("ingress status", "err", err)
-			select {
-			case <-time.After(time.Second):
-				c.poke()
-			case <-ctx.Done():
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-c.kick:
-		}
-	}
+	return Resync(ctx, c.log, "ingress status", c.sync, c.ingress, c.services)
 }
 
 // class is an Ingress's class, by field or legacy annotation.
