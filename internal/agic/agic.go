@@ -21,7 +21,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
@@ -205,13 +204,7 @@ func (c *Controller) publish(ctx context.Context, ingresses []*networkingv1.Ingr
 		if ip == "" {
 			continue
 		}
-		want := []networkingv1.IngressLoadBalancerIngress{{IP: ip}}
-		if len(ing.Status.LoadBalancer.Ingress) == 1 && ing.Status.LoadBalancer.Ingress[0].IP == ip {
-			continue
-		}
-		next := ing.DeepCopy()
-		next.Status.LoadBalancer.Ingress = want
-		if _, err := c.client.NetworkingV1().Ingresses(ing.Namespace).UpdateStatus(ctx, next, metav1.UpdateOptions{}); err != nil {
+		if err := ingress.SetAddresses(ctx, c.client, ing, []networkingv1.IngressLoadBalancerIngress{{IP: ip}}); err != nil {
 			return err
 		}
 	}

@@ -68,14 +68,21 @@ func (c *Controller) sync(ctx context.Context) error {
 		if class(ing) != AppRoutingClass {
 			continue
 		}
-		if reflect.DeepEqual(ing.Status.LoadBalancer.Ingress, addrs) || (len(addrs) == 0 && len(ing.Status.LoadBalancer.Ingress) == 0) {
-			continue
-		}
-		next := ing.DeepCopy()
-		next.Status.LoadBalancer.Ingress = addrs
-		if _, err := c.client.NetworkingV1().Ingresses(ing.Namespace).UpdateStatus(ctx, next, metav1.UpdateOptions{}); err != nil {
+		if err := SetAddresses(ctx, c.client, ing, addrs); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// SetAddresses writes an Ingress's status addresses unless they are
+// already what it shows.
+func SetAddresses(ctx context.Context, client kubernetes.Interface, ing *networkingv1.Ingress, addrs []networkingv1.IngressLoadBalancerIngress) error {
+	if reflect.DeepEqual(ing.Status.LoadBalancer.Ingress, addrs) || (len(addrs) == 0 && len(ing.Status.LoadBalancer.Ingress) == 0) {
+		return nil
+	}
+	next := ing.DeepCopy()
+	next.Status.LoadBalancer.Ingress = addrs
+	_, err := client.NetworkingV1().Ingresses(ing.Namespace).UpdateStatus(ctx, next, metav1.UpdateOptions{})
+	return err
 }

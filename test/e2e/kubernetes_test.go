@@ -46,6 +46,15 @@ func (s *serve) credentials(t *testing.T, rg, name string, extra ...string) stri
 	return path
 }
 
+// smallCluster creates group rg with a two-node cluster c1 in eastus and
+// returns its kubeconfig.
+func (s *serve) smallCluster(t *testing.T, rg string) string {
+	t.Helper()
+	mustAz(t, s.localaksAz("group", "create", "-n", rg, "-l", "eastus"))
+	mustAz(t, s.aksCreate(t, "-g", rg, "-n", "c1", "--node-count", "2"))
+	return s.credentials(t, rg, "c1")
+}
+
 type k8sNode struct {
 	Metadata struct {
 		Name   string
@@ -419,9 +428,7 @@ func TestControlPlaneRestarts(t *testing.T) {
 	needAz(t)
 	dataDir := t.TempDir()
 	s := startServe(t, dataDir)
-	mustAz(t, s.localaksAz("group", "create", "-n", "r", "-l", "eastus"))
-	mustAz(t, s.aksCreate(t, "-g", "r", "-n", "c1", "--node-count", "2"))
-	kc := s.credentials(t, "r", "c1")
+	kc := s.smallCluster(t, "r")
 	mustKubectl(t, kc, "create", "configmap", "keep", "--from-literal=a=b")
 
 	pids := controlPlanePIDs(dataDir)

@@ -90,10 +90,8 @@ func TestAzServiceLoadBalancer(t *testing.T) {
 	needAz(t)
 	dataDir := t.TempDir()
 	s := startServe(t, dataDir)
-	mustAz(t, s.localaksAz("group", "create", "-n", "svc", "-l", "eastus"))
 	mustAz(t, s.localaksAz("group", "create", "-n", "ips", "-l", "eastus"))
-	mustAz(t, s.aksCreate(t, "-g", "svc", "-n", "c1", "--node-count", "2"))
-	kc := s.credentials(t, "svc", "c1")
+	kc := s.smallCluster(t, "svc")
 	mrg := "MC_svc_c1_eastus"
 	mustKubectl(t, kc, "create", "deployment", "web", "--image=nginx", "--replicas=2")
 
@@ -268,9 +266,7 @@ spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 82, targetPort: 
 func TestAppRouting(t *testing.T) {
 	needAz(t)
 	s := startServe(t, "")
-	mustAz(t, s.localaksAz("group", "create", "-n", "ar", "-l", "eastus"))
-	mustAz(t, s.aksCreate(t, "-g", "ar", "-n", "c1", "--node-count", "2"))
-	kc := s.credentials(t, "ar", "c1")
+	kc := s.smallCluster(t, "ar")
 	cluster := s.sub() + "/resourceGroups/ar/providers/Microsoft.ContainerService/managedClusters/c1"
 	setAppRouting := func(on bool) map[string]any {
 		t.Helper()
@@ -323,9 +319,7 @@ func TestAppRouting(t *testing.T) {
 func TestAzIngressApplicationGateway(t *testing.T) {
 	needAz(t)
 	s := startServe(t, "")
-	mustAz(t, s.localaksAz("group", "create", "-n", "ag", "-l", "eastus"))
-	mustAz(t, s.aksCreate(t, "-g", "ag", "-n", "c1", "--node-count", "2"))
-	kc := s.credentials(t, "ag", "c1")
+	kc := s.smallCluster(t, "ag")
 	mrg := "MC_ag_c1_eastus"
 	r := s.localaksAz("aks", "enable-addons", "-g", "ag", "-n", "c1", "-a", "ingress-appgw", "--appgw-name", "gw", "--appgw-subnet-cidr", "10.0.0.0/16")
 	if r.code == 0 || !strings.Contains(r.stderr, "IngressAppGwAddonConfigInvalidSubnetCIDRNotContainedWithinVirtualNetwork") {
