@@ -3,6 +3,7 @@ package aks
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strings"
 
 	"github.com/localaks/localaks/internal/clusterspec"
@@ -10,10 +11,6 @@ import (
 	"github.com/localaks/localaks/internal/resourceid"
 	"github.com/localaks/localaks/internal/store"
 )
-
-// defaultServiceAccountIssuer is the service-account token issuer of a
-// cluster without the OIDC issuer enabled.
-const defaultServiceAccountIssuer = "https://kubernetes.default.svc.cluster.local"
 
 // defaultDrainTimeout is upgradeSettings.drainTimeoutInMinutes' default.
 const defaultDrainTimeout = 30
@@ -37,7 +34,7 @@ func (r *Reconciler) BuildSpec(tx store.Tx, clusterID string, drain []string) (*
 		SubscriptionID: id.SubscriptionID(), Location: c.Record.Location, NodeResourceGroup: c.Props.NodeResourceGroup,
 		KubernetesVersion: c.Props.CurrentKubernetesVersion, FQDN: c.Props.FQDN,
 		APIServerPort: st.APIServerPort, AdvertiseAddress: st.AdvertiseAddress,
-		ServiceAccountIssuer: defaultServiceAccountIssuer,
+		ServiceAccountIssuer: clusterspec.DefaultServiceAccountIssuer,
 		EnableRBAC:           c.Props.EnableRBAC == nil || *c.Props.EnableRBAC,
 		Network: clusterspec.Network{
 			Plugin: np.NetworkPlugin, PluginMode: np.NetworkPluginMode, Policy: np.NetworkPolicy, Dataplane: np.NetworkDataplane,
@@ -173,6 +170,29 @@ func (c *Cluster) Principal() (objectID, tenantID string) {
 		}
 	}
 	return objectID, id.TenantID
+}
+
+// ClusterByIssuerPath finds the cluster whose OIDC issuer URL has this
+// path (nil when none has, or its issuer is off).
+func ClusterByIssuerPath(tx store.Tx, path string) (*Cluster, error) {
+	recs, err := tx.List(store.Query{Type: ClusterType})
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range recs {
+		c, err := DecodeCluster(r)
+		if err != nil {
+			continue
+		}
+		o := c.Props.OIDCIssuerProfile
+		if o == nil || !isTrue(o.Enabled) || o.IssuerURL == "" {
+			continue
+		}
+		if u, err := url.Parse(o.IssuerURL); err == nil && u.Path == path {
+			return c, nil
+		}
+	}
+	return nil, nil
 }
 
 // CloudCredential finds the cluster whose cloud controller signs in with

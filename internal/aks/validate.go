@@ -202,8 +202,13 @@ func (v *Validator) DefaultCluster(c *Cluster, sub, rg string) {
 			np.NATGatewayProfile.IdleTimeoutInMinutes = intp(4)
 		}
 	}
+	// AKS turns the OIDC issuer on for new clusters from Kubernetes 1.34
+	// (every version localaks serves) unless the body says otherwise.
 	if p.OIDCIssuerProfile == nil {
-		p.OIDCIssuerProfile = &OIDCIssuerProfile{Enabled: boolp(false)}
+		p.OIDCIssuerProfile = &OIDCIssuerProfile{}
+	}
+	if p.OIDCIssuerProfile.Enabled == nil {
+		p.OIDCIssuerProfile.Enabled = boolp(true)
 	}
 	if p.MaxAgentPools == 0 {
 		p.MaxAgentPools = defaultMaxAgentPools

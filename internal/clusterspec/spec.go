@@ -11,6 +11,10 @@ import (
 	"strings"
 )
 
+// DefaultServiceAccountIssuer is the service-account token issuer (and
+// audience) of a cluster without the OIDC issuer enabled.
+const DefaultServiceAccountIssuer = "https://kubernetes.default.svc.cluster.local"
+
 // Spec is everything a control-plane process needs to run one cluster.
 // Every field is desired state; the process converges on it.
 type Spec struct {

@@ -33,6 +33,7 @@ import (
 
 	"github.com/localaks/localaks/internal/cloudcontroller"
 	"github.com/localaks/localaks/internal/clusterspec"
+	"github.com/localaks/localaks/internal/oidcissuer"
 	"github.com/localaks/localaks/internal/ingress"
 	"github.com/localaks/localaks/internal/nodesim"
 )
@@ -257,6 +258,14 @@ func apiServerArgs(l clusterspec.Layout, s *clusterspec.Spec, etcdURL string) []
 		"--cert-dir=" + filepath.Join(string(l), "apiserver"),
 		"--enable-admission-plugins=NodeRestriction",
 		"--endpoint-reconciler-type=lease",
+	}
+	// AKS: tokens live at most a day and are not extended (1.30+); with the
+	// OIDC issuer on, the issuer's own URL publishes the keys and is the
+	// default audience, the in-cluster one still accepted.
+	args = append(args, "--service-account-max-token-expiration=24h", "--service-account-extend-token-expiration=false")
+	if s.ServiceAccountIssuer != clusterspec.DefaultServiceAccountIssuer {
+		args = append(args, "--service-account-jwks-uri="+oidcissuer.JWKSURL(s.ServiceAccountIssuer),
+			"--api-audiences="+s.ServiceAccountIssuer+","+clusterspec.DefaultServiceAccountIssuer)
 	}
 	if s.EnableRBAC {
 		args = append(args, "--authorization-mode=Node,RBAC")

@@ -131,14 +131,19 @@ type JWK struct {
 
 // JWKS is the key set that verifies this signer's tokens.
 func (s *Signer) JWKS() map[string][]JWK {
-	pub := s.key.PublicKey
-	return map[string][]JWK{"keys": {{
+	k := RSAJWK(&s.key.PublicKey, s.kid)
+	k.X5T = s.kid
+	return map[string][]JWK{"keys": {k}}
+}
+
+// RSAJWK is an RS256 signing key's public half as a JWK.
+func RSAJWK(pub *rsa.PublicKey, kid string) JWK {
+	return JWK{
 		KTY: "RSA",
 		Use: "sig",
-		KID: s.kid,
-		X5T: s.kid,
+		KID: kid,
 		N:   base64.RawURLEncoding.EncodeToString(pub.N.Bytes()),
 		E:   base64.RawURLEncoding.EncodeToString(big.NewInt(int64(pub.E)).Bytes()),
 		Alg: "RS256",
-	}}}
+	}
 }

@@ -29,6 +29,7 @@ var normalizers = []struct {
 	{regexp.MustCompile(`-[0-9a-f]{8}\.(portal\.)?hcp\.`), "-<hash>.${1}hcp."},
 	{regexp.MustCompile(`"resourceUID": "[0-9a-f]{24}"`), `"resourceUID": "<hex24>"`},
 	{regexp.MustCompile(`_[0-9a-f]{32}"`), `_<hex32>"`},
+	{regexp.MustCompile(`https://localhost:\d+/`), `https://localhost:<port>/`},
 }
 
 func golden(t *testing.T, name string, body []byte) {

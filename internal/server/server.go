@@ -29,6 +29,7 @@ import (
 	"github.com/localaks/localaks/internal/datadir"
 	"github.com/localaks/localaks/internal/entra"
 	"github.com/localaks/localaks/internal/fsutil"
+	"github.com/localaks/localaks/internal/oidcissuer"
 	"github.com/localaks/localaks/internal/pki"
 	"github.com/localaks/localaks/internal/provider/compute"
 	"github.com/localaks/localaks/internal/provider/containerservice"
@@ -173,15 +174,16 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		}
 		return props.TenantID
 	}
+	_, port, _ := net.SplitHostPort(s.listeners[0].Addr().String())
+	s.url = "https://localhost:" + port
 	ids := managedidentity.Register(reg, s.store, tenantOf)
 	rec := &aks.Reconciler{Store: s.store, Net: netp, Compute: comp, Identity: ids, Log: cfg.Log}
 	s.rec = rec
 	csp := containerservice.Register(containerservice.Config{Store: s.store, Registry: reg, Engine: s.engine, Reconciler: rec,
-		Validator: &aks.Validator{Net: netp}, TenantOf: tenantOf, Log: cfg.Log})
+		Validator: &aks.Validator{Net: netp}, TenantOf: tenantOf, IssuerBase: s.url, Log: cfg.Log})
 	if cfg.ControlPlanes {
-		_, port, _ := net.SplitHostPort(s.listeners[0].Addr().String())
 		s.sup, err = supervisor.New(supervisor.Config{Dir: d.Clusters(), Command: cfg.ControlPlaneCommand, Log: cfg.Log,
-			ARMEndpoint: "https://localhost:" + port, CAFile: d.CAFile()})
+			ARMEndpoint: s.url, CAFile: d.CAFile()})
 		if err != nil {
 			return nil, err
 		}
@@ -196,7 +198,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 			return res.ExitCode, res.Logs, err
 		}
 	}
-	s.handler = arm.NewServer(arm.Config{
+	armServer := arm.NewServer(arm.Config{
 		Store:     s.store,
 		Registry:  reg,
 		Directory: dir,
@@ -212,9 +214,32 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Log:      cfg.Log,
 		PageSize: cfg.PageSize,
 	})
-	_, port, _ := net.SplitHostPort(s.listeners[0].Addr().String())
-	s.url = "https://localhost:" + port
+	issuers := oidcissuer.Handler(s.issuerKeys)
+	s.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, oidcissuer.Prefix) {
+			issuers.ServeHTTP(w, r)
+			return
+		}
+		armServer.ServeHTTP(w, r)
+	})
 	return s, nil
+}
+
+// issuerKeys finds the cluster with an OIDC issuer path and the public
+// keys of its service-account tokens (none without a control plane).
+func (s *Server) issuerKeys(ctx context.Context, path string) (issuer string, keys [][]byte, ok bool, err error) {
+	var c *aks.Cluster
+	if err := s.store.View(ctx, func(tx store.Tx) error {
+		c, err = aks.ClusterByIssuerPath(tx, path)
+		return err
+	}); err != nil || c == nil || s.sup == nil {
+		return "", nil, false, err
+	}
+	keys, err = s.sup.ServiceAccountKeys(c.Props.ResourceUID)
+	if errors.Is(err, os.ErrNotExist) {
+		return "", nil, false, nil
+	}
+	return c.Props.OIDCIssuerProfile.IssuerURL, keys, err == nil, err
 }
 
 // URL is the ARM endpoint, e.g. https://localhost:7443.

@@ -96,6 +96,16 @@ func ensureServiceAccountKey(l clusterspec.Layout) error {
 	return fsutil.WriteFileAtomic(l.ServiceAccountPub(), pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o644)
 }
 
+// ServiceAccountKeys are the PEM public keys that verify the cluster's
+// service-account tokens, as its OIDC issuer publishes them.
+func (s *Supervisor) ServiceAccountKeys(uid string) ([][]byte, error) {
+	pub, err := os.ReadFile(s.Layout(uid).ServiceAccountPub())
+	if err != nil {
+		return nil, err
+	}
+	return [][]byte{pub}, nil
+}
+
 // rotatePKI replaces the cluster CA and every certificate it signed (not
 // the service-account key, which rotateServiceAccountSigningKeys owns).
 func rotatePKI(l clusterspec.Layout) error {

@@ -8,9 +8,12 @@ import (
 	"reflect"
 	"strings"
 
+	"github.com/google/uuid"
+
 	"github.com/localaks/localaks/internal/aks"
 	"github.com/localaks/localaks/internal/arm"
 	"github.com/localaks/localaks/internal/jsonx"
+	"github.com/localaks/localaks/internal/oidcissuer"
 	"github.com/localaks/localaks/internal/regions"
 	"github.com/localaks/localaks/internal/resourceid"
 	"github.com/localaks/localaks/internal/store"
@@ -322,6 +325,9 @@ func (p *Provider) prepareCreate(tx store.Tx, req *arm.Request, id resourceid.ID
 	if err := p.val.ValidateAddons(tx, c, pools); err != nil {
 		return nil, nil, err
 	}
+	if err := p.setIssuer(c, nil, id.SubscriptionID()); err != nil {
+		return nil, nil, err
+	}
 	prefix := c.Props.DNSPrefix
 	if prefix == "" {
 		prefix = c.Props.FQDNSubdomain
@@ -495,6 +501,9 @@ func (p *Provider) prepareUpdate(tx store.Tx, req *arm.Request, id resourceid.ID
 	if err := checkImmutable(&old, &c.Props); err != nil {
 		return nil, nil, err
 	}
+	if err := p.setIssuer(c, old.OIDCIssuerProfile, id.SubscriptionID()); err != nil {
+		return nil, nil, err
+	}
 	if err := p.val.ValidateAddons(tx, c, pools); err != nil {
 		return nil, nil, err
 	}
@@ -505,6 +514,36 @@ func (p *Provider) prepareUpdate(tx store.Tx, req *arm.Request, id resourceid.ID
 	c.Props.Localaks.Operation, c.Props.Localaks.OperationKind = opID, state
 	arm.Stamp(c.Record, req.Caller, p.now())
 	return c, pools, nil
+}
+
+// setIssuer gives a cluster whose OIDC issuer is on its issuer URL: a new
+// one when it is turned on, the same one for its life after that. AKS does
+// not let the issuer be turned off again; a body without the profile keeps
+// it as it is.
+func (p *Provider) setIssuer(c *aks.Cluster, old *aks.OIDCIssuerProfile, sub string) error {
+	wasOn := old != nil && old.Enabled != nil && *old.Enabled
+	cur := c.Props.OIDCIssuerProfile
+	if cur == nil || cur.Enabled == nil {
+		if old == nil {
+			off := false
+			old = &aks.OIDCIssuerProfile{Enabled: &off}
+		}
+		cur = &aks.OIDCIssuerProfile{Enabled: old.Enabled}
+		c.Props.OIDCIssuerProfile = cur
+	}
+	switch {
+	case wasOn && !*cur.Enabled:
+		// AKS documents the rule, not its error code or text: chosen here.
+		return aksNative(http.StatusBadRequest, "BadRequest", "oidcIssuerProfile.enabled",
+			"The OIDC issuer cannot be disabled once it has been enabled.")
+	case wasOn:
+		cur.IssuerURL = old.IssuerURL
+	case *cur.Enabled:
+		cur.IssuerURL = oidcissuer.URL(p.issuer, c.Record.Location, p.tenantOf(sub), uuid.NewString())
+	default:
+		cur.IssuerURL = ""
+	}
+	return nil
 }
 
 func aksNative(status int, code, target, format string, args ...any) *arm.Error {

@@ -53,7 +53,10 @@ type Config struct {
 	Validator  *aks.Validator
 	// TenantOf maps a subscription to its tenant.
 	TenantOf func(subscription string) string
-	Log      *slog.Logger
+	// IssuerBase is the URL clusters' OIDC issuers are served under
+	// (localaks's own, e.g. https://localhost:7443).
+	IssuerBase string
+	Log        *slog.Logger
 }
 
 // Provider serves Microsoft.ContainerService.
@@ -63,6 +66,7 @@ type Provider struct {
 	rec      *aks.Reconciler
 	val      *aks.Validator
 	tenantOf func(string) string
+	issuer   string
 	log      *slog.Logger
 	now      func() time.Time
 
@@ -87,7 +91,10 @@ func locations() []string {
 // Register creates the provider and registers its types and operation
 // kinds.
 func Register(cfg Config) *Provider {
-	p := &Provider{store: cfg.Store, engine: cfg.Engine, rec: cfg.Reconciler, val: cfg.Validator, tenantOf: cfg.TenantOf, log: cfg.Log, now: time.Now}
+	p := &Provider{store: cfg.Store, engine: cfg.Engine, rec: cfg.Reconciler, val: cfg.Validator, tenantOf: cfg.TenantOf, issuer: cfg.IssuerBase, log: cfg.Log, now: time.Now}
+	if p.issuer == "" {
+		p.issuer = "https://localhost:7443"
+	}
 	reg := cfg.Registry
 	locs := locations()
 	rt := func(typ string, versions []string) *arm.ResourceType {
