@@ -36,8 +36,8 @@ func (f *fakeControlPlane) Delete(_ context.Context, uid string) error {
 	f.calls = append(f.calls, "delete "+uid)
 	return nil
 }
-func (f *fakeControlPlane) RotateCertificates(_ context.Context, uid string) error {
-	f.calls = append(f.calls, "rotate "+uid)
+func (f *fakeControlPlane) Rotate(_ context.Context, uid string, what clusterspec.Rotation) error {
+	f.calls = append(f.calls, "rotate "+string(what)+" "+uid)
 	return nil
 }
 

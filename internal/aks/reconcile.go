@@ -36,9 +36,9 @@ type ControlPlane interface {
 	Stop(ctx context.Context, uid string) error
 	// Delete stops it and removes its data.
 	Delete(ctx context.Context, uid string) error
-	// RotateCertificates stops it and replaces its CA and certificates;
-	// the next Apply starts it with the new ones.
-	RotateCertificates(ctx context.Context, uid string) error
+	// Rotate stops it and replaces the secrets named; the next Apply
+	// starts it with the new ones.
+	Rotate(ctx context.Context, uid string, what clusterspec.Rotation) error
 }
 
 // Reconciler makes a cluster's node resource group (and control plane)
@@ -1285,9 +1285,10 @@ func (r *Reconciler) resourceUID(ctx context.Context, clusterID string) (string,
 	return uid, err
 }
 
-// RotateCertificates gives the cluster a new CA and certificates and
-// restarts its control plane with them (rotateClusterCertificates).
-func (r *Reconciler) RotateCertificates(ctx context.Context, clusterID string) error {
+// Rotate gives the cluster new certificates (rotateClusterCertificates) or
+// service-account signing key (rotateServiceAccountSigningKeys) and
+// restarts its control plane with them.
+func (r *Reconciler) Rotate(ctx context.Context, clusterID string, what clusterspec.Rotation) error {
 	if r.ControlPlane == nil {
 		return nil
 	}
@@ -1295,7 +1296,7 @@ func (r *Reconciler) RotateCertificates(ctx context.Context, clusterID string) e
 	if err != nil {
 		return err
 	}
-	if err := r.ControlPlane.RotateCertificates(ctx, uid); err != nil {
+	if err := r.ControlPlane.Rotate(ctx, uid, what); err != nil {
 		return err
 	}
 	return r.applyControlPlane(ctx, clusterID, nil)

@@ -31,6 +31,10 @@ func (l Layout) ServiceAccountKey() string { return filepath.Join(l.PKI(), "sa-k
 // ServiceAccountPub is the service-account verification key.
 func (l Layout) ServiceAccountPub() string { return filepath.Join(l.PKI(), "sa.pem") }
 
+// PreviousServiceAccountPub is the public key the last rotation replaced:
+// tokens it signed stay valid until the next rotation.
+func (l Layout) PreviousServiceAccountPub() string { return filepath.Join(l.PKI(), "sa-previous.pem") }
+
 // Log is the control-plane process's log.
 func (l Layout) Log() string { return filepath.Join(string(l), "controlplane.log") }
 

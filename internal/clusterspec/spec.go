@@ -11,6 +11,18 @@ import (
 	"strings"
 )
 
+// Rotation names the secrets a rotation replaces.
+type Rotation string
+
+const (
+	// RotateCertificates replaces the cluster CA and every certificate
+	// (rotateClusterCertificates).
+	RotateCertificates Rotation = "certificates"
+	// RotateServiceAccountKeys replaces the service-account signing key,
+	// keeping the one before it valid (rotateServiceAccountSigningKeys).
+	RotateServiceAccountKeys Rotation = "serviceAccountKeys"
+)
+
 // DefaultServiceAccountIssuer is the service-account token issuer (and
 // audience) of a cluster without the OIDC issuer enabled.
 const DefaultServiceAccountIssuer = "https://kubernetes.default.svc.cluster.local"

@@ -263,6 +263,9 @@ func apiServerArgs(l clusterspec.Layout, s *clusterspec.Spec, etcdURL string) []
 	// OIDC issuer on, the issuer's own URL publishes the keys and is the
 	// default audience, the in-cluster one still accepted.
 	args = append(args, "--service-account-max-token-expiration=24h", "--service-account-extend-token-expiration=false")
+	if _, err := os.Stat(l.PreviousServiceAccountPub()); err == nil {
+		args = append(args, "--service-account-key-file="+l.PreviousServiceAccountPub())
+	}
 	if s.ServiceAccountIssuer != clusterspec.DefaultServiceAccountIssuer {
 		args = append(args, "--service-account-jwks-uri="+oidcissuer.JWKSURL(s.ServiceAccountIssuer),
 			"--api-audiences="+s.ServiceAccountIssuer+","+clusterspec.DefaultServiceAccountIssuer)

@@ -97,13 +97,36 @@ func ensureServiceAccountKey(l clusterspec.Layout) error {
 }
 
 // ServiceAccountKeys are the PEM public keys that verify the cluster's
-// service-account tokens, as its OIDC issuer publishes them.
+// service-account tokens, as its OIDC issuer publishes them: the signing
+// key's, then the one the last rotation replaced.
 func (s *Supervisor) ServiceAccountKeys(uid string) ([][]byte, error) {
-	pub, err := os.ReadFile(s.Layout(uid).ServiceAccountPub())
+	l := s.Layout(uid)
+	pub, err := os.ReadFile(l.ServiceAccountPub())
 	if err != nil {
 		return nil, err
 	}
-	return [][]byte{pub}, nil
+	keys := [][]byte{pub}
+	if prev, err := os.ReadFile(l.PreviousServiceAccountPub()); err == nil {
+		keys = append(keys, prev)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	return keys, nil
+}
+
+// rotateServiceAccountKey keeps the current public key as the previous
+// one and drops the signing key; ensureServiceAccountKey makes a new pair
+// at the next start. As in AKS, tokens signed before one rotation stay
+// valid and a second rotation invalidates them. A crash between the steps
+// leaves a key without its public half, which also means "make a new one".
+func rotateServiceAccountKey(l clusterspec.Layout) error {
+	if err := os.Rename(l.ServiceAccountPub(), l.PreviousServiceAccountPub()); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	if err := os.Remove(l.ServiceAccountKey()); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
 }
 
 // rotatePKI replaces the cluster CA and every certificate it signed (not

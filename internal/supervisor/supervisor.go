@@ -257,13 +257,20 @@ func (s *Supervisor) Delete(ctx context.Context, uid string) error {
 	return os.RemoveAll(string(s.Layout(uid)))
 }
 
-// RotateCertificates stops the control plane and replaces the cluster CA
-// and its certificates; the next Apply starts it with new ones.
-func (s *Supervisor) RotateCertificates(ctx context.Context, uid string) error {
+// Rotate stops the control plane and replaces the cluster CA and its
+// certificates, or the service-account signing key; the next Apply starts
+// it with new ones.
+func (s *Supervisor) Rotate(ctx context.Context, uid string, what clusterspec.Rotation) error {
 	if err := s.Stop(ctx, uid); err != nil {
 		return err
 	}
-	return rotatePKI(s.Layout(uid))
+	switch what {
+	case clusterspec.RotateCertificates:
+		return rotatePKI(s.Layout(uid))
+	case clusterspec.RotateServiceAccountKeys:
+		return rotateServiceAccountKey(s.Layout(uid))
+	}
+	return fmt.Errorf("unknown rotation %q", what)
 }
 
 // Shutdown stops every process and waits for them to exit.

@@ -73,6 +73,42 @@ func TestEnsurePKI(t *testing.T) {
 	}
 }
 
+// Rotating the service-account key keeps the replaced public key as the
+// previous one (published and accepted); a second rotation drops it.
+func TestRotateServiceAccountKey(t *testing.T) {
+	dir := t.TempDir()
+	s := &Supervisor{cfg: Config{Dir: dir}}
+	l := s.Layout("u1")
+	if _, err := ensurePKI(l, testSpec()); err != nil {
+		t.Fatal(err)
+	}
+	first, _ := os.ReadFile(l.ServiceAccountPub())
+	cert, _ := os.ReadFile(l.CACert())
+	keys, err := s.ServiceAccountKeys("u1")
+	if err != nil || len(keys) != 1 || string(keys[0]) != string(first) {
+		t.Fatalf("keys before rotating: %d (%v)", len(keys), err)
+	}
+	for round := 1; round <= 2; round++ {
+		before, _ := os.ReadFile(l.ServiceAccountPub())
+		if err := rotateServiceAccountKey(l); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ensurePKI(l, testSpec()); err != nil {
+			t.Fatal(err)
+		}
+		keys, err := s.ServiceAccountKeys("u1")
+		if err != nil || len(keys) != 2 || string(keys[1]) != string(before) || string(keys[0]) == string(before) {
+			t.Fatalf("round %d: %d keys (%v)", round, len(keys), err)
+		}
+		if round == 2 && (string(keys[0]) == string(first) || string(keys[1]) == string(first)) {
+			t.Error("the first key survived two rotations")
+		}
+	}
+	if now, _ := os.ReadFile(l.CACert()); string(now) != string(cert) {
+		t.Error("rotating the service-account key replaced the CA")
+	}
+}
+
 // Kubeconfigs are named as AKS names them.
 func TestKubeconfig(t *testing.T) {
 	dir := t.TempDir()

@@ -4,8 +4,11 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math/big"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -38,6 +41,38 @@ func (s *serve) issuerDocs(t *testing.T, issuer string) (discovery map[string]an
 		keys[k.Kid] = &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(new(big.Int).SetBytes(e).Int64())}
 	}
 	return discovery, keys
+}
+
+// tokenKubeconfig is a kubeconfig for kc's API server that signs in with a
+// bearer token only.
+func tokenKubeconfig(t *testing.T, kc, token string) string {
+	t.Helper()
+	view := func(path string) string {
+		return mustKubectl(t, kc, "config", "view", "--raw", "--minify", "-o", "jsonpath={"+path+"}")
+	}
+	cfg := fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: %q, certificate-authority-data: %q}}]
+users: [{name: u, user: {token: %q}}]
+contexts: [{name: c, context: {cluster: c, user: u}}]
+current-context: c
+`, view(".clusters[0].cluster.server"), view(".clusters[0].cluster.certificate-authority-data"), token)
+	path := filepath.Join(t.TempDir(), "token-kubeconfig")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// tokenKid is a token's key ID.
+func tokenKid(t *testing.T, token string) string {
+	t.Helper()
+	tok, _, err := jwt.NewParser().ParseUnverified(token, jwt.MapClaims{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kid, _ := tok.Header["kid"].(string)
+	return kid
 }
 
 // verifyToken checks a service-account token against an issuer's keys as a
@@ -87,6 +122,32 @@ func TestOIDCIssuer(t *testing.T) {
 	if err := json.Unmarshal([]byte(mustKubectl(t, kc, "get", "--raw", "/.well-known/openid-configuration")), &own); err != nil ||
 		own["issuer"] != issuer || own["jwks_uri"] != issuer+"openid/v1/jwks" {
 		t.Errorf("API server discovery = %v (%v)", own, err)
+	}
+
+	// Rotating the signing keys: new tokens are signed with a new key, the
+	// old key stays published (and old tokens valid) until a second
+	// rotation.
+	old := strings.TrimSpace(mustKubectl(t, kc, "create", "token", "app"))
+	oldKid := tokenKid(t, old)
+	mustAz(t, s.localaksAz("aks", "oidc-issuer", "rotate-signing-keys", "-g", "oi", "-n", "c1", "--yes"))
+	untilAPI(t, kc)
+	_, keys = s.issuerDocs(t, issuer)
+	fresh := strings.TrimSpace(mustKubectl(t, kc, "create", "token", "app"))
+	if len(keys) != 2 || keys[oldKid] == nil || tokenKid(t, fresh) == oldKid {
+		t.Errorf("after one rotation: %d keys, old key published %v", len(keys), keys[oldKid] != nil)
+	}
+	verifyToken(t, fresh, issuer, keys)
+	verifyToken(t, old, issuer, keys)
+	if r := kubectl(t, tokenKubeconfig(t, kc, old), "auth", "whoami"); r.code != 0 || !strings.Contains(r.stdout, "system:serviceaccount:default:app") {
+		t.Errorf("a token from before one rotation is refused: %s", r.stderr)
+	}
+	mustAz(t, s.localaksAz("aks", "oidc-issuer", "rotate-signing-keys", "-g", "oi", "-n", "c1", "--yes"))
+	untilAPI(t, kc)
+	if _, keys = s.issuerDocs(t, issuer); len(keys) != 2 || keys[oldKid] != nil {
+		t.Errorf("after two rotations: %d keys, old key published %v", len(keys), keys[oldKid] != nil)
+	}
+	if r := kubectl(t, tokenKubeconfig(t, kc, old), "auth", "whoami"); r.code == 0 || !strings.Contains(r.stderr, "Unauthorized") {
+		t.Errorf("a token from before two rotations: exit %d %s", r.code, r.stderr)
 	}
 
 	// az aks update PUTs the whole cluster: the URL stays.

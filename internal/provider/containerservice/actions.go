@@ -82,6 +82,12 @@ func (p *Provider) rotateCertificates(ctx context.Context, req *arm.Request) (*a
 	return p.clusterOp(ctx, req, kindClusterRotate, aks.StateUpdating, func(c *aks.Cluster) error { return stoppedRefusal(c, "rotating certificates") })
 }
 
+func (p *Provider) rotateServiceAccountKeys(ctx context.Context, req *arm.Request) (*arm.Response, error) {
+	return p.clusterOp(ctx, req, kindClusterRotateKeys, aks.StateUpdating, func(c *aks.Cluster) error {
+		return stoppedRefusal(c, "rotating service account signing keys")
+	})
+}
+
 func stoppedRefusal(c *aks.Cluster, what string) error {
 	if isStopped(c) {
 		return conflict("Operation is not allowed: managed cluster is in Provisioning State(%s) and Power State(Stopped), %s cannot be performed. Please start the cluster first: https://aka.ms/aks/start",

@@ -7,19 +7,21 @@ import (
 
 	"github.com/localaks/localaks/internal/aks"
 	"github.com/localaks/localaks/internal/arm"
+	"github.com/localaks/localaks/internal/clusterspec"
 	"github.com/localaks/localaks/internal/store"
 )
 
 // Operation kinds.
 const (
-	kindClusterReconcile = "Microsoft.ContainerService/managedClusters/reconcile"
-	kindClusterDelete    = "Microsoft.ContainerService/managedClusters/delete"
-	kindClusterStop      = "Microsoft.ContainerService/managedClusters/stop"
-	kindClusterStart     = "Microsoft.ContainerService/managedClusters/start"
-	kindClusterRotate    = "Microsoft.ContainerService/managedClusters/rotateClusterCertificates"
-	kindRunCommand       = "Microsoft.ContainerService/managedClusters/runCommand"
-	kindPoolReconcile    = "Microsoft.ContainerService/managedClusters/agentPools/reconcile"
-	kindPoolDelete       = "Microsoft.ContainerService/managedClusters/agentPools/delete"
+	kindClusterReconcile  = "Microsoft.ContainerService/managedClusters/reconcile"
+	kindClusterDelete     = "Microsoft.ContainerService/managedClusters/delete"
+	kindClusterStop       = "Microsoft.ContainerService/managedClusters/stop"
+	kindClusterStart      = "Microsoft.ContainerService/managedClusters/start"
+	kindClusterRotate     = "Microsoft.ContainerService/managedClusters/rotateClusterCertificates"
+	kindClusterRotateKeys = "Microsoft.ContainerService/managedClusters/rotateServiceAccountSigningKeys"
+	kindRunCommand        = "Microsoft.ContainerService/managedClusters/runCommand"
+	kindPoolReconcile     = "Microsoft.ContainerService/managedClusters/agentPools/reconcile"
+	kindPoolDelete        = "Microsoft.ContainerService/managedClusters/agentPools/delete"
 )
 
 // opInput is what every AKS operation carries.
@@ -48,9 +50,11 @@ func (p *Provider) registerKinds() {
 		Run:    run(func(ctx context.Context, in opInput) error { return p.rec.Reconcile(ctx, in.Cluster) }),
 		Finish: p.finishCluster(nil)})
 	p.engine.RegisterKind(&arm.OperationKind{Name: kindRunCommand, Run: p.execCommand})
-	p.engine.RegisterKind(&arm.OperationKind{Name: kindClusterRotate,
-		Run:    run(func(ctx context.Context, in opInput) error { return p.rec.RotateCertificates(ctx, in.Cluster) }),
-		Finish: p.finishCluster(nil)})
+	for kind, what := range map[string]clusterspec.Rotation{kindClusterRotate: clusterspec.RotateCertificates, kindClusterRotateKeys: clusterspec.RotateServiceAccountKeys} {
+		p.engine.RegisterKind(&arm.OperationKind{Name: kind,
+			Run:    run(func(ctx context.Context, in opInput) error { return p.rec.Rotate(ctx, in.Cluster, what) }),
+			Finish: p.finishCluster(nil)})
+	}
 	p.engine.RegisterKind(&arm.OperationKind{Name: kindClusterStart,
 		Run: run(func(ctx context.Context, in opInput) error { return p.rec.SetPower(ctx, in.Cluster, true) }),
 		Finish: p.finishCluster(func(c *aks.Cluster, pools []*aks.Pool, ok bool) {

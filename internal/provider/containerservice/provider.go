@@ -105,7 +105,7 @@ func Register(cfg Config) *Provider {
 	p.clusters.Get, p.clusters.Put, p.clusters.Patch, p.clusters.Delete, p.clusters.List = p.getCluster, p.putCluster, p.patchCluster, p.deleteCluster, p.listClusters
 	p.clusters.Actions = map[string]arm.HandlerFunc{
 		"start": p.startCluster, "stop": p.stopCluster, "abort": p.abortCluster,
-		"rotateClusterCertificates": p.rotateCertificates, "rotateServiceAccountSigningKeys": p.rotateCertificates,
+		"rotateClusterCertificates": p.rotateCertificates, "rotateServiceAccountSigningKeys": p.rotateServiceAccountKeys,
 		"resetServicePrincipalProfile": p.resetServicePrincipal, "resetAADProfile": p.resetAADProfile,
 		"listClusterUserCredential": p.listCredential("clusterUser"), "listClusterAdminCredential": p.listCredential("clusterAdmin"),
 		"listClusterMonitoringUserCredential": p.listCredential("clusterMonitoringUser"),
