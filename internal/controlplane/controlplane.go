@@ -33,9 +33,9 @@ import (
 
 	"github.com/localaks/localaks/internal/cloudcontroller"
 	"github.com/localaks/localaks/internal/clusterspec"
-	"github.com/localaks/localaks/internal/oidcissuer"
 	"github.com/localaks/localaks/internal/ingress"
 	"github.com/localaks/localaks/internal/nodesim"
+	"github.com/localaks/localaks/internal/oidcissuer"
 )
 
 // Config configures one control-plane process.

@@ -3,6 +3,7 @@ package entra
 import (
 	"context"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
@@ -38,6 +39,13 @@ type Config struct {
 	// secret and the identity's object ID (principalId). They get tokens
 	// whatever Credentials says.
 	Identities func(ctx context.Context, clientID string) (secret, objectID string, ok bool)
+	// FederatedIdentity looks up a user-assigned identity by client ID
+	// (known) and whether one of its federated credentials trusts the
+	// assertion (trusted); objectID is its principalId.
+	FederatedIdentity func(ctx context.Context, clientID string, a Assertion) (objectID string, known, trusted bool)
+	// IssuerKeys returns the signing keys, by key ID, of an OIDC issuer
+	// localaks hosts (a cluster's); ok is false for any other issuer.
+	IssuerKeys func(ctx context.Context, issuer string) (keys map[string]*rsa.PublicKey, ok bool)
 	// TokenLifetime is the access-token lifetime (default one hour; MSAL
 	// re-requests tokens with less than five minutes left).
 	TokenLifetime time.Duration
@@ -245,12 +253,8 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, tenantSeg string,
 		writeOAuthError(w, http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: 'client_id'.")
 		return
 	}
-	if secret == "" {
-		if form.Get("client_assertion") != "" {
-			writeOAuthError(w, http.StatusUnauthorized, "invalid_client", 700027,
-				"Client assertion (certificate or federated credential) sign-in is not available in localaks; use a client secret.")
-			return
-		}
+	assertion := form.Get("client_assertion")
+	if secret == "" && assertion == "" {
 		writeOAuthError(w, http.StatusUnauthorized, "invalid_client", 7000218,
 			"The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
 		return
@@ -261,7 +265,12 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, tenantSeg string,
 	}
 	oid := ServicePrincipalObjectID(tenantID, clientID)
 	identity := false
-	if s.cfg.Identities != nil {
+	if secret == "" {
+		if oid, ok = s.assertionSignIn(w, r, clientID, assertion); !ok {
+			return
+		}
+		identity = true
+	} else if s.cfg.Identities != nil {
 		if want, objectID, ok := s.cfg.Identities(r.Context(), clientID); ok {
 			if subtle.ConstantTimeCompare([]byte(want), []byte(secret)) != 1 {
 				writeOAuthError(w, http.StatusUnauthorized, "invalid_client", 7000215,

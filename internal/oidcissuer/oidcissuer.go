@@ -109,18 +109,30 @@ func Discovery(issuer string) map[string]any {
 // kube-apiserver puts in the tokens it signs with it.
 func KeySet(pems [][]byte) (map[string][]entra.JWK, error) {
 	keys := []entra.JWK{}
+	err := eachKey(pems, func(kid string, pub *rsa.PublicKey) { keys = append(keys, entra.RSAJWK(pub, kid)) })
+	return map[string][]entra.JWK{"keys": keys}, err
+}
+
+// PublicKeys are PEM public keys by key ID, to verify tokens with.
+func PublicKeys(pems [][]byte) (map[string]*rsa.PublicKey, error) {
+	keys := map[string]*rsa.PublicKey{}
+	err := eachKey(pems, func(kid string, pub *rsa.PublicKey) { keys[kid] = pub })
+	return keys, err
+}
+
+func eachKey(pems [][]byte, fn func(kid string, pub *rsa.PublicKey)) error {
 	for _, p := range pems {
 		pub, err := parseRSA(p)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		kid, err := KeyID(pub)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		keys = append(keys, entra.RSAJWK(pub, kid))
+		fn(kid, pub)
 	}
-	return map[string][]entra.JWK{"keys": keys}, nil
+	return nil
 }
 
 // KeyID is kube-apiserver's key ID for a signing key: the unpadded

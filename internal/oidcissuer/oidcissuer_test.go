@@ -41,7 +41,9 @@ func TestHandler(t *testing.T) {
 		t.Errorf("discovery: %d %s", rec.Code, rec.Body)
 	}
 	rec = get("/oidc/eastus/t1/g1/openid/v1/jwks")
-	var set struct{ Keys []struct{ Kid, Kty, Alg, Use, N, E string } }
+	var set struct {
+		Keys []struct{ Kid, Kty, Alg, Use, N, E string }
+	}
 	if rec.Code != 200 || json.Unmarshal(rec.Body.Bytes(), &set) != nil || len(set.Keys) != 1 {
 		t.Fatalf("jwks: %d %s", rec.Code, rec.Body)
 	}

@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -210,7 +211,10 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 					return nil
 				})
 				return secret, objectID, ok
-			}}),
+			},
+			FederatedIdentity: s.federatedIdentity,
+			IssuerKeys:        s.issuerPublicKeys,
+		}),
 		Log:      cfg.Log,
 		PageSize: cfg.PageSize,
 	})
@@ -223,6 +227,36 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		armServer.ServeHTTP(w, r)
 	})
 	return s, nil
+}
+
+// federatedIdentity finds the user-assigned identity with clientID and
+// whether one of its federated credentials trusts the assertion.
+func (s *Server) federatedIdentity(ctx context.Context, clientID string, a entra.Assertion) (objectID string, known, trusted bool) {
+	s.store.View(ctx, func(tx store.Tx) error { //nolint:errcheck // an error is "not known"
+		props, creds, ok, err := managedidentity.Federated(tx, clientID)
+		if err != nil || !ok {
+			return err
+		}
+		objectID, known = props.PrincipalID, true
+		trusted = slices.ContainsFunc(creds, func(fc managedidentity.FederatedCredential) bool { return fc.Trusts(a.Issuer, a.Subject, a.Audiences) })
+		return nil
+	})
+	return objectID, known, trusted
+}
+
+// issuerPublicKeys are the keys of a cluster's OIDC issuer, for tokens it
+// issued (the issuer must be exactly the cluster's).
+func (s *Server) issuerPublicKeys(ctx context.Context, issuer string) (map[string]*rsa.PublicKey, bool) {
+	u, err := url.Parse(issuer)
+	if err != nil {
+		return nil, false
+	}
+	stored, pems, ok, err := s.issuerKeys(ctx, u.Path)
+	if err != nil || !ok || stored != issuer {
+		return nil, false
+	}
+	keys, err := oidcissuer.PublicKeys(pems)
+	return keys, err == nil
 }
 
 // issuerKeys finds the cluster with an OIDC issuer path and the public

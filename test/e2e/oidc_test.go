@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
@@ -13,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armresources/v3"
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -122,6 +125,59 @@ func TestOIDCIssuer(t *testing.T) {
 	if err := json.Unmarshal([]byte(mustKubectl(t, kc, "get", "--raw", "/.well-known/openid-configuration")), &own); err != nil ||
 		own["issuer"] != issuer || own["jwks_uri"] != issuer+"openid/v1/jwks" {
 		t.Errorf("API server discovery = %v (%v)", own, err)
+	}
+
+	// Workload identity federation: an identity trusts the cluster's issuer
+	// for the app service account; that account's token signs in to Entra
+	// as the identity — with az login --federated-token and with
+	// azidentity's WorkloadIdentityCredential, as a pod would.
+	var mi struct{ ClientID, PrincipalID string }
+	mustAz(t, s.localaksAz("identity", "create", "-g", "oi", "-n", "app-id")).json(t, &mi)
+	const exchange = "api://AzureADTokenExchange"
+	mustAz(t, s.localaksAz("identity", "federated-credential", "create", "-g", "oi", "--identity-name", "app-id", "-n", "app",
+		"--issuer", issuer, "--subject", "system:serviceaccount:default:app", "--audiences", exchange))
+	var fcs []struct {
+		Name, Issuer, Subject string
+		Audiences             []string
+	}
+	mustAz(t, s.localaksAz("identity", "federated-credential", "list", "-g", "oi", "--identity-name", "app-id")).json(t, &fcs)
+	if len(fcs) != 1 || fcs[0].Issuer != issuer || fcs[0].Subject != "system:serviceaccount:default:app" || len(fcs[0].Audiences) != 1 {
+		t.Errorf("federated credentials = %+v", fcs)
+	}
+	r := s.localaksAz("identity", "federated-credential", "create", "-g", "oi", "--identity-name", "app-id", "-n", "two",
+		"--issuer", issuer, "--subject", "x", "--audiences", exchange, "other")
+	if r.code == 0 || !strings.Contains(r.stderr, "InvalidFederatedIdentityCredentialsAudienceLength") {
+		t.Errorf("two audiences: exit %d %s", r.code, r.stderr)
+	}
+	federated := strings.TrimSpace(mustKubectl(t, kc, "create", "token", "app", "--audience", exchange))
+	env := []string{"AZURE_CONFIG_DIR=" + t.TempDir(), "REQUESTS_CA_BUNDLE=" + filepath.Join(s.dataDir, "pki", "ca-bundle.pem")}
+	mustAz(t, az(t, env, "cloud", "register", "-n", "localaks", "--endpoint-resource-manager", s.URL+"/"))
+	mustAz(t, az(t, env, "cloud", "set", "-n", "localaks"))
+	mustAz(t, az(t, env, "login", "--service-principal", "-u", mi.ClientID, "--federated-token", federated, "--tenant", s.Client.TenantID))
+	access := strings.TrimSpace(mustAz(t, az(t, env, "account", "get-access-token", "--query", "accessToken", "-o", "tsv")).stdout)
+	var got jwt.MapClaims
+	if _, _, err := jwt.NewParser().ParseUnverified(access, &got); err != nil || got["oid"] != mi.PrincipalID || got["appid"] != mi.ClientID {
+		t.Errorf("token for the identity: %v (%v), want oid %s", got, err, mi.PrincipalID)
+	}
+	mustAz(t, az(t, env, "group", "show", "-n", "oi"))
+	tokenFile := filepath.Join(t.TempDir(), "azure-identity-token")
+	os.WriteFile(tokenFile, []byte(federated), 0o600)
+	opts, armOpts := s.sdkOptions("https://management.core.windows.net/")
+	wi, err := azidentity.NewWorkloadIdentityCredential(&azidentity.WorkloadIdentityCredentialOptions{ClientOptions: opts,
+		ClientID: mi.ClientID, TenantID: s.Client.TenantID, TokenFilePath: tokenFile, DisableInstanceDiscovery: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	groups, _ := armresources.NewResourceGroupsClient(s.Client.SubscriptionID, wi, armOpts)
+	if _, err := groups.Get(context.Background(), "oi", nil); err != nil {
+		t.Errorf("SDK with WorkloadIdentityCredential: %v", err)
+	}
+	// Another service account's token is not trusted.
+	mustKubectl(t, kc, "create", "serviceaccount", "other")
+	other := strings.TrimSpace(mustKubectl(t, kc, "create", "token", "other", "--audience", exchange))
+	if r := az(t, env, "login", "--service-principal", "-u", mi.ClientID, "--federated-token", other, "--tenant", s.Client.TenantID); r.code == 0 ||
+		!strings.Contains(r.stderr, "AADSTS70021") {
+		t.Errorf("login with an untrusted subject: exit %d %s", r.code, r.stderr)
 	}
 
 	// Rotating the signing keys: new tokens are signed with a new key, the

@@ -66,6 +66,7 @@ func Register(reg *arm.Registry, st store.Store, tenantOf func(subscription stri
 		return p.complete(r, existing)
 	}
 	p.Identities.Install(reg)
+	p.registerFederated(reg, st)
 	return p
 }
 
