@@ -346,6 +346,16 @@ func DecodeCluster(r *store.Resource) (*Cluster, error) {
 	return c, nil
 }
 
+// WorkloadIdentityEnabled reports securityProfile.workloadIdentity.enabled.
+func (c *Cluster) WorkloadIdentityEnabled() bool {
+	var sp struct {
+		WorkloadIdentity *struct {
+			Enabled bool `json:"enabled"`
+		} `json:"workloadIdentity"`
+	}
+	return json.Unmarshal(c.extra["securityProfile"], &sp) == nil && sp.WorkloadIdentity != nil && sp.WorkloadIdentity.Enabled
+}
+
 // Encode writes the typed properties back into the record.
 func (c *Cluster) Encode() error {
 	c.Props.AgentPoolProfiles = nil

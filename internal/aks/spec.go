@@ -41,7 +41,8 @@ func (r *Reconciler) BuildSpec(tx store.Tx, clusterID string, drain []string) (*
 			PodCIDR: np.PodCIDR, ServiceCIDR: np.ServiceCIDR, DNSServiceIP: np.DNSServiceIP,
 		},
 		Drain:      drain,
-		AppRouting: c.Props.AppRoutingEnabled(),
+		AppRouting:       c.Props.AppRoutingEnabled(),
+		WorkloadIdentity: c.WorkloadIdentityEnabled(),
 	}
 	if _, a := c.Props.Addon(AGICAddon); a != nil && a.Enabled && a.Config["effectiveApplicationGatewayId"] != "" {
 		s.AGIC = &clusterspec.AGIC{GatewayID: a.Config["effectiveApplicationGatewayId"], WatchNamespace: a.Config["watchNamespace"]}

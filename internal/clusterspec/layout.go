@@ -42,6 +42,9 @@ func (l Layout) Log() string { return filepath.Join(string(l), "controlplane.log
 const (
 	// APIServerCert is the API server's serving certificate.
 	APIServerCert = "apiserver"
+	// WebhookCert is the serving certificate of the webhooks the
+	// control-plane process serves on 127.0.0.1 (workload identity).
+	WebhookCert = "webhook"
 	// MasterClient is the system:masters client certificate in the
 	// credentials kubeconfigs (CN masterclient, as AKS's).
 	MasterClient = "masterclient"

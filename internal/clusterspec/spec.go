@@ -60,9 +60,12 @@ type Spec struct {
 	// AppRouting runs the application routing add-on (managed NGINX).
 	AppRouting bool `json:"appRouting,omitempty"`
 	// AGIC runs the Application Gateway Ingress Controller add-on.
-	AGIC  *AGIC  `json:"agic,omitempty"`
-	Pools []Pool `json:"pools"`
-	Nodes []Node `json:"nodes"`
+	AGIC *AGIC `json:"agic,omitempty"`
+	// WorkloadIdentity runs the workload identity webhook
+	// (securityProfile.workloadIdentity).
+	WorkloadIdentity bool   `json:"workloadIdentity,omitempty"`
+	Pools            []Pool `json:"pools"`
+	Nodes            []Node `json:"nodes"`
 	// Drain lists nodes to cordon and drain (and keep cordoned) before serve
 	// removes their machines.
 	Drain []string `json:"drain,omitempty"`

@@ -21,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -36,6 +37,7 @@ import (
 	"github.com/localaks/localaks/internal/ingress"
 	"github.com/localaks/localaks/internal/nodesim"
 	"github.com/localaks/localaks/internal/oidcissuer"
+	"github.com/localaks/localaks/internal/wiwebhook"
 )
 
 // Config configures one control-plane process.
@@ -159,6 +161,11 @@ func Run(ctx context.Context, cfg Config) error {
 	conv := &converger{log: cfg.Log, sim: sim, client: sim.Client(), rest: admin, events: ev, ready: ready}
 	addons := &agicRunner{client: sim.Client(), log: cfg.Log}
 	addons.set(ctx, spec)
+	wi, err := wiwebhook.Start(ctx, sim.Client(), l.Cert(clusterspec.WebhookCert), l.Key(clusterspec.WebhookCert), l.CACert(), cfg.Log)
+	if err != nil {
+		return fmt.Errorf("workload identity webhook: %w", err)
+	}
+	wi.Set(spec.WorkloadIdentity, workloadIdentityDefaults(spec))
 	// Converge on the newest spec; a newer one supersedes one in progress.
 	for {
 		convCtx, stop := context.WithCancel(ctx)
@@ -176,6 +183,7 @@ func Run(ctx context.Context, cfg Config) error {
 				ev.send(clusterspec.Event{Type: clusterspec.EventFailed, Generation: spec.Generation, Error: err.Error()})
 			}
 			addons.set(ctx, spec)
+			wi.Set(spec.WorkloadIdentity, workloadIdentityDefaults(spec))
 			continue
 		case err := <-readErr:
 			stop()
@@ -387,4 +395,15 @@ func zapLogger() *zap.Logger {
 	enc := zap.NewProductionEncoderConfig()
 	core := zapcore.NewCore(zapcore.NewJSONEncoder(enc), zapcore.AddSync(os.Stderr), zap.WarnLevel)
 	return zap.New(core)
+}
+
+// workloadIdentityDefaults are the webhook's tenant and authority: the
+// cluster's tenant, and localaks's Entra endpoint (AKS's webhook points pods
+// at login.microsoftonline.com).
+func workloadIdentityDefaults(s *clusterspec.Spec) wiwebhook.Defaults {
+	d := wiwebhook.Defaults{TenantID: s.Cloud.TenantID}
+	if s.Cloud.ARMEndpoint != "" {
+		d.AuthorityHost = strings.TrimSuffix(s.Cloud.ARMEndpoint, "/") + "/"
+	}
+	return d
 }

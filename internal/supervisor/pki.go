@@ -51,6 +51,9 @@ func ensurePKI(l clusterspec.Layout, s *clusterspec.Spec) (*pki.CA, error) {
 	if _, err := ca.ServingCert(l.PKI(), clusterspec.APIServerCert, hosts); err != nil {
 		return nil, err
 	}
+	if _, err := ca.ServingCert(l.PKI(), clusterspec.WebhookCert, []string{"127.0.0.1"}); err != nil {
+		return nil, err
+	}
 	for _, id := range clientIdentities {
 		if _, err := ca.ClientCert(l.PKI(), id.name, id.cn, id.groups); err != nil {
 			return nil, err
@@ -132,7 +135,7 @@ func rotateServiceAccountKey(l clusterspec.Layout) error {
 // rotatePKI replaces the cluster CA and every certificate it signed (not
 // the service-account key, which rotateServiceAccountSigningKeys owns).
 func rotatePKI(l clusterspec.Layout) error {
-	names := []string{clusterspec.CAName, clusterspec.APIServerCert}
+	names := []string{clusterspec.CAName, clusterspec.APIServerCert, clusterspec.WebhookCert}
 	for _, id := range clientIdentities {
 		names = append(names, id.name)
 	}

@@ -43,6 +43,7 @@ type workloadData struct {
 	AppRouting               bool
 	AGIC                     bool
 	AGICGateway              string
+	WorkloadIdentity         bool
 }
 
 func agicGateway(s *clusterspec.Spec) string {
@@ -63,6 +64,7 @@ func Render(s *clusterspec.Spec) ([]*unstructured.Unstructured, error) {
 		Model: s.Network.Model(), Policy: s.Network.Policy, Dataplane: s.Network.Dataplane,
 		DNSServiceIP: s.Network.DNSServiceIP, PodCIDR: s.Network.PodCIDR,
 		Version: strings.TrimPrefix(s.KubernetesVersion, "v"), FQDN: s.FQDN, Name: s.Name, AppRouting: s.AppRouting, AGIC: s.AGIC != nil, AGICGateway: agicGateway(s),
+		WorkloadIdentity: s.WorkloadIdentity,
 	})
 	if err != nil {
 		return nil, err
@@ -198,7 +200,7 @@ func allKinds() ([]schema.GroupVersionKind, error) {
 	seen := map[schema.GroupVersionKind]bool{}
 	var out []schema.GroupVersionKind
 	for _, s := range []*clusterspec.Spec{
-		{Network: clusterspec.Network{Plugin: "kubenet"}, AppRouting: true, AGIC: &clusterspec.AGIC{}},
+		{Network: clusterspec.Network{Plugin: "kubenet"}, AppRouting: true, AGIC: &clusterspec.AGIC{}, WorkloadIdentity: true},
 		{Network: clusterspec.Network{Plugin: "azure", PluginMode: "overlay", Policy: "azure", Dataplane: "cilium"}, AppRouting: true, AGIC: &clusterspec.AGIC{}},
 	} {
 		objs, err := Render(s)

@@ -172,6 +172,68 @@ func TestOIDCIssuer(t *testing.T) {
 	if _, err := groups.Get(context.Background(), "oi", nil); err != nil {
 		t.Errorf("SDK with WorkloadIdentityCredential: %v", err)
 	}
+	// With securityProfile.workloadIdentity (REST: az 2.45 has no flag) the
+	// webhook gives labelled pods the identity's client ID and the token.
+	c1 := s.sub() + "/resourceGroups/oi/providers/Microsoft.ContainerService/managedClusters/c1?api-version=2025-10-01"
+	setWorkloadIdentity := func(on bool) {
+		t.Helper()
+		status, hdr, body := s.request("PUT", c1, fmt.Sprintf(`{"location":"eastus","properties":{"securityProfile":{"workloadIdentity":{"enabled":%v}}}}`, on))
+		if status != 200 {
+			t.Fatalf("workload identity %v: %d %v", on, status, body)
+		}
+		if st := s.waitOperation(hdr.Get("Azure-AsyncOperation")); st != "Succeeded" {
+			t.Fatalf("workload identity %v: %s", on, st)
+		}
+	}
+	setWorkloadIdentity(true)
+	until(t, 60*time.Second, func() bool {
+		return kubectl(t, kc, "get", "mutatingwebhookconfiguration", "azure-wi-webhook-mutating-webhook-configuration").code == 0
+	})
+	mustKubectl(t, kc, "-n", "kube-system", "get", "deployment", "azure-wi-webhook-controller-manager")
+	mustKubectl(t, kc, "annotate", "serviceaccount", "app", "azure.workload.identity/client-id="+mi.ClientID)
+	mustKubectl(t, kc, "run", "wi", "--image=app", "--labels=azure.workload.identity/use=true", "--overrides", `{"spec":{"serviceAccountName":"app"}}`)
+	var pod struct {
+		Spec struct {
+			Containers []struct {
+				Env          []struct{ Name, Value string }
+				VolumeMounts []struct{ Name, MountPath string }
+			}
+			Volumes []struct {
+				Name      string
+				Projected *struct {
+					Sources []struct {
+						ServiceAccountToken *struct{ Audience, Path string }
+					}
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(mustKubectl(t, kc, "get", "pod", "wi", "-o", "json")), &pod); err != nil {
+		t.Fatal(err)
+	}
+	injected := map[string]string{}
+	for _, e := range pod.Spec.Containers[0].Env {
+		injected[e.Name] = e.Value
+	}
+	if injected["AZURE_CLIENT_ID"] != mi.ClientID || injected["AZURE_TENANT_ID"] != s.Client.TenantID ||
+		injected["AZURE_FEDERATED_TOKEN_FILE"] != "/var/run/secrets/azure/tokens/azure-identity-token" || injected["AZURE_AUTHORITY_HOST"] != s.URL+"/" {
+		t.Errorf("injected environment = %v", injected)
+	}
+	projected := false
+	for _, v := range pod.Spec.Volumes {
+		if v.Name == "azure-identity-token" && v.Projected != nil && v.Projected.Sources[0].ServiceAccountToken.Audience == exchange {
+			projected = true
+		}
+	}
+	if !projected {
+		t.Errorf("no projected token volume: %+v", pod.Spec.Volumes)
+	}
+	setWorkloadIdentity(false)
+	until(t, 60*time.Second, func() bool {
+		return kubectl(t, kc, "get", "mutatingwebhookconfiguration", "azure-wi-webhook-mutating-webhook-configuration").code != 0 &&
+			kubectl(t, kc, "-n", "kube-system", "get", "deployment", "azure-wi-webhook-controller-manager").code != 0
+	})
+
 	// Another service account's token is not trusted.
 	mustKubectl(t, kc, "create", "serviceaccount", "other")
 	other := strings.TrimSpace(mustKubectl(t, kc, "create", "token", "other", "--audience", exchange))
@@ -229,6 +291,11 @@ func TestOIDCIssuer(t *testing.T) {
 	}
 	if st := s.waitOperation(hdr.Get("Azure-AsyncOperation")); st != "Succeeded" {
 		t.Fatalf("create c2: %s", st)
+	}
+	// Workload identity needs the issuer.
+	status, _, body = s.request("PUT", c2, `{"location":"eastus","properties":{"securityProfile":{"workloadIdentity":{"enabled":true}}}}`)
+	if status != 400 || body["code"] != "BadRequest" || body["target"] != "securityProfile.workloadIdentity.enabled" {
+		t.Errorf("workload identity without the issuer: %d %v", status, body)
 	}
 	kc2 := s.credentials(t, "oi", "c2")
 	mustKubectl(t, kc2, "create", "serviceaccount", "app")

@@ -543,6 +543,12 @@ func (p *Provider) setIssuer(c *aks.Cluster, old *aks.OIDCIssuerProfile, sub str
 	default:
 		cur.IssuerURL = ""
 	}
+	// Workload identity federates the issuer's tokens: AKS requires the
+	// issuer (its code and text are not documented: chosen here).
+	if c.WorkloadIdentityEnabled() && !*cur.Enabled {
+		return aksNative(http.StatusBadRequest, "BadRequest", "securityProfile.workloadIdentity.enabled",
+			"Enabling workload identity requires enabling the OIDC issuer (oidcIssuerProfile.enabled).")
+	}
 	return nil
 }
 
