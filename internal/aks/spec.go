@@ -40,7 +40,7 @@ func (r *Reconciler) BuildSpec(tx store.Tx, clusterID string, drain []string) (*
 			Plugin: np.NetworkPlugin, PluginMode: np.NetworkPluginMode, Policy: np.NetworkPolicy, Dataplane: np.NetworkDataplane,
 			PodCIDR: np.PodCIDR, ServiceCIDR: np.ServiceCIDR, DNSServiceIP: np.DNSServiceIP,
 		},
-		Drain:      drain,
+		Drain:            drain,
 		AppRouting:       c.Props.AppRoutingEnabled(),
 		WorkloadIdentity: c.WorkloadIdentityEnabled(),
 	}
