@@ -86,6 +86,24 @@ func itoa(i int) string { return strconv.Itoa(i) }
 // compares what AKS's API returns — the cluster in two api-versions, a pool,
 // and the node resource group's network and compute resources — with golden
 // files.
+// waitSucceeded polls an operation until it ends, failing the test unless
+// it succeeded, and returns the last status body.
+func (in *instance) waitSucceeded(t *testing.T, aao string) reply {
+	t.Helper()
+	aao = strings.TrimPrefix(aao, in.srv.URL())
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st := in.do("GET", aao, "")
+		if st.body["status"] == "Succeeded" {
+			return st
+		}
+		if st.body["status"] != "InProgress" || time.Now().After(deadline) {
+			t.Fatalf("operation: %s", st.raw)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 func TestGoldenBodies(t *testing.T) {
 	in := start(t, Config{TenantID: "72f988bf-86f1-41af-91ab-2d7cd011db47", SubscriptionID: "00000000-1111-2222-3333-444444444444"})
 	if r := in.do("PUT", in.sub()+"/resourcegroups/rg1"+v, `{"location":"eastus"}`); r.status != 201 {
@@ -109,18 +127,7 @@ func TestGoldenBodies(t *testing.T) {
 	if !strings.Contains(aao, "/providers/Microsoft.ContainerService/locations/eastus/operations/") || !strings.HasSuffix(aao, "api-version=2016-03-30") {
 		t.Errorf("Azure-AsyncOperation = %s", aao)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		st := in.do("GET", aao, "")
-		if st.body["status"] == "Succeeded" {
-			golden(t, "operation-succeeded", st.raw)
-			break
-		}
-		if st.body["status"] != "InProgress" || time.Now().After(deadline) {
-			t.Fatalf("operation: %s", st.raw)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	golden(t, "operation-succeeded", in.waitSucceeded(t, aao).raw)
 	for _, c := range []struct{ name, path string }{
 		{"cluster-2022-11-01", mc + "?api-version=2022-11-01"},
 		{"cluster-2025-10-01", mc + "?api-version=2025-10-01"},

@@ -32,6 +32,7 @@ import (
 	"github.com/localaks/localaks/internal/fsutil"
 	"github.com/localaks/localaks/internal/oidcissuer"
 	"github.com/localaks/localaks/internal/pki"
+	"github.com/localaks/localaks/internal/portal"
 	"github.com/localaks/localaks/internal/provider/compute"
 	"github.com/localaks/localaks/internal/provider/containerservice"
 	"github.com/localaks/localaks/internal/provider/managedidentity"
@@ -219,12 +220,18 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		PageSize: cfg.PageSize,
 	})
 	issuers := oidcissuer.Handler(s.issuerKeys)
+	web := portal.New(portal.Config{Store: s.store, Network: netp, Log: cfg.Log})
 	s.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, oidcissuer.Prefix) {
+		switch {
+		case strings.HasPrefix(r.URL.Path, oidcissuer.Prefix):
 			issuers.ServeHTTP(w, r)
-			return
+		case strings.HasPrefix(r.URL.Path, portal.Prefix):
+			web.ServeHTTP(w, r)
+		case r.URL.Path == strings.TrimSuffix(portal.Prefix, "/"):
+			http.Redirect(w, r, portal.Prefix, http.StatusMovedPermanently)
+		default:
+			armServer.ServeHTTP(w, r)
 		}
-		armServer.ServeHTTP(w, r)
 	})
 	return s, nil
 }

@@ -205,11 +205,19 @@ func (r azResult) json(t *testing.T, v any) {
 // it (CI sets LOCALAKS_E2E_REQUIRE_AZ=1, so a missing az fails there).
 func needAz(t *testing.T) {
 	t.Helper()
-	if _, err := exec.LookPath("az"); err != nil {
-		if os.Getenv("LOCALAKS_E2E_REQUIRE_AZ") != "" {
-			t.Fatal("az CLI not installed but LOCALAKS_E2E_REQUIRE_AZ is set")
+	needCommand(t, "az", "LOCALAKS_E2E_REQUIRE_AZ", "azure-cli")
+}
+
+// needCommand skips the test when a program is not installed, unless the
+// environment variable env is set (as CI sets it), which makes that a
+// failure. pkg is the Debian package that has it.
+func needCommand(t *testing.T, name, env, pkg string) {
+	t.Helper()
+	if _, err := exec.LookPath(name); err != nil {
+		if os.Getenv(env) != "" {
+			t.Fatalf("%s not installed but %s is set", name, env)
 		}
-		t.Skip("az CLI not installed (apt-get install azure-cli); skipping")
+		t.Skipf("%s not installed (apt-get install %s); skipping", name, pkg)
 	}
 }
 

@@ -222,6 +222,22 @@ spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 82, targetPort: 
 		t.Errorf("bad annotation event: %q", msg)
 	}
 
+	// The portal draws the public Service: its IP → frontend → rule → the
+	// node pool; a browser renders the picture.
+	clusterID := s.sub() + "/resourceGroups/svc/providers/Microsoft.ContainerService/managedClusters/c1"
+	network := lower(s.sub() + "/resourceGroups/" + mrg + "/providers/Microsoft.Network/")
+	pipID, feID := network+"publicipaddresses/kubernetes-"+base, network+"loadbalancers/kubernetes/frontendipconfigurations/"+base
+	ruleID := network + "loadbalancers/kubernetes/loadbalancingrules/" + base + "-tcp-80"
+	edges := s.portalEdges(t, clusterID)
+	toPool := false
+	for e := range edges {
+		toPool = toPool || (strings.HasPrefix(e, ruleID+"→") && strings.Contains(e, "/virtualmachinescalesets/"))
+	}
+	if !edges[pipID+"→"+feID] || !edges[feID+"→"+ruleID] || !toPool {
+		t.Errorf("portal picture lacks the Service's path (%v %v %v): %v", edges[pipID+"→"+feID], edges[feID+"→"+ruleID], toPool, edges)
+	}
+	s.screenshotPortal(t, clusterID)
+
 	// A restart of serve loses nothing: the Service keeps its address and
 	// a Service made afterwards is served.
 	s.kill(syscall.SIGKILL)

@@ -1,0 +1,178 @@
+// Package portal is localaks's web view: resource groups and their
+// resources as the Azure portal lists them, and for every managed cluster a
+// picture of its node resource group — public IPs, load balancer frontends
+// and rules, application gateways, node pools and nodes, subnets — so that
+// one can see how AKS maps onto Azure resources.
+//
+// It is read-only and served without sign-in under /portal/ on serve's
+// loopback listener (the data it shows is the data directory's, readable by
+// the same local user anyway).
+package portal
+
+import (
+	"errors"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/localaks/localaks/internal/aks"
+	"github.com/localaks/localaks/internal/provider/network"
+	"github.com/localaks/localaks/internal/resourceid"
+	"github.com/localaks/localaks/internal/store"
+)
+
+// Prefix is where the portal is served.
+const Prefix = "/portal/"
+
+const groupType = "Microsoft.Resources/resourceGroups"
+
+// Config configures the portal.
+type Config struct {
+	Store   store.Store
+	Network *network.Provider
+	Log     *slog.Logger
+}
+
+// Portal serves the web view.
+type Portal struct {
+	cfg Config
+}
+
+// New returns the portal.
+func New(cfg Config) *Portal { return &Portal{cfg: cfg} }
+
+type group struct {
+	ID, Name, Subscription, Location, ManagedBy string
+	Resources                                   []resource
+}
+
+type resource struct {
+	ID, Name, Type, Location, State string
+	Cluster                         bool
+}
+
+// ServeHTTP serves /portal/, /portal/cluster?id= and /portal/topology.svg?id=.
+func (p *Portal) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "the portal is read-only", http.StatusMethodNotAllowed)
+		return
+	}
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	switch strings.TrimPrefix(r.URL.Path, Prefix) {
+	case "":
+		p.index(w, r)
+	case "cluster":
+		p.cluster(w, r)
+	case "topology.svg":
+		g, ok := p.topology(w, r)
+		if !ok {
+			return
+		}
+		w.Header().Set("Content-Type", "image/svg+xml")
+		w.Write(g.SVG()) //nolint:errcheck // client gone
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func (p *Portal) index(w http.ResponseWriter, r *http.Request) {
+	var groups []group
+	err := p.cfg.Store.View(r.Context(), func(tx store.Tx) error {
+		rgs, err := tx.List(store.Query{Type: groupType})
+		if err != nil {
+			return err
+		}
+		for _, rg := range rgs {
+			id, err := resourceid.Parse(rg.ID)
+			if err != nil {
+				continue
+			}
+			g := group{ID: rg.ID, Name: rg.Name, Subscription: id.SubscriptionID(), Location: rg.Location, ManagedBy: rg.ManagedBy}
+			recs, err := tx.List(store.Query{Subscription: id.SubscriptionID(), ResourceGroup: rg.Name, TopLevel: true})
+			if err != nil {
+				return err
+			}
+			for _, rec := range recs {
+				g.Resources = append(g.Resources, resource{ID: rec.ID, Name: rec.Name, Type: rec.Type, Location: rec.Location,
+					State: provisioningState(rec), Cluster: strings.EqualFold(rec.Type, aks.ClusterType)})
+			}
+			groups = append(groups, g)
+		}
+		return nil
+	})
+	if err != nil {
+		p.fail(w, err)
+		return
+	}
+	sort.Slice(groups, func(i, j int) bool { return strings.ToLower(groups[i].Name) < strings.ToLower(groups[j].Name) })
+	p.render(w, "index", map[string]any{"Groups": groups})
+}
+
+func (p *Portal) cluster(w http.ResponseWriter, r *http.Request) {
+	g, ok := p.topology(w, r)
+	if !ok {
+		return
+	}
+	c := g.Cluster
+	np := c.Props.NetworkProfile
+	model := ""
+	if np != nil {
+		model = np.NetworkPlugin
+		if np.NetworkPluginMode != "" {
+			model += " (" + np.NetworkPluginMode + ")"
+		}
+	}
+	p.render(w, "cluster", map[string]any{
+		"Name": c.Record.Name, "ID": c.Record.ID, "Location": c.Record.Location, "Version": c.Props.CurrentKubernetesVersion,
+		"State": c.Props.ProvisioningState, "NodeRG": c.Props.NodeResourceGroup, "FQDN": c.Props.FQDN, "Network": model,
+		"SVG": template.HTML(g.SVG()), //nolint:gosec // built by SVG with every text escaped
+	})
+}
+
+// topology builds the graph of the cluster named by ?id=, answering 404
+// when there is none.
+func (p *Portal) topology(w http.ResponseWriter, r *http.Request) (*Graph, bool) {
+	id := r.URL.Query().Get("id")
+	var g *Graph
+	err := p.cfg.Store.View(r.Context(), func(tx store.Tx) error {
+		var err error
+		g, err = Topology(tx, p.cfg.Network, id)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) || (err != nil && id == "") {
+		http.Error(w, "no managed cluster "+id, http.StatusNotFound)
+		return nil, false
+	}
+	if err != nil {
+		p.fail(w, err)
+		return nil, false
+	}
+	return g, true
+}
+
+func provisioningState(r *store.Resource) string {
+	var props struct {
+		ProvisioningState string `json:"provisioningState"`
+	}
+	if jsonUnmarshal(r.Properties, &props) != nil {
+		return ""
+	}
+	return props.ProvisioningState
+}
+
+func (p *Portal) fail(w http.ResponseWriter, err error) {
+	if p.cfg.Log != nil {
+		p.cfg.Log.Error("portal", "err", err)
+	}
+	http.Error(w, "the portal could not read the store", http.StatusInternalServerError)
+}
+
+func (p *Portal) render(w http.ResponseWriter, name string, data any) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if err := pages.ExecuteTemplate(w, name, data); err != nil && p.cfg.Log != nil {
+		p.cfg.Log.Error("portal page", "page", name, "err", err)
+	}
+}

@@ -1,0 +1,97 @@
+package portal
+
+import (
+	"bytes"
+	"fmt"
+	"html"
+	"strings"
+)
+
+// Layout of the picture, in SVG user units.
+const (
+	boxW    = 230
+	boxH    = 42
+	colGap  = 70
+	rowGap  = 14
+	marginX = 20
+	topY    = 56
+)
+
+// colours of the boxes by kind: fill and stroke.
+var colours = map[string][2]string{
+	"pip":      {"#e8f1fb", "#0078d4"},
+	"frontend": {"#eef6ee", "#107c10"},
+	"gateway":  {"#eef6ee", "#107c10"},
+	"rule":     {"#fff8e6", "#c19c00"},
+	"outbound": {"#f5f5f5", "#8a8886"},
+	"vmss":     {"#f3eefa", "#5c2d91"},
+	"node":     {"#faf0fa", "#8764b8"},
+	"subnet":   {"#e6f7f7", "#038387"},
+	"nsg":      {"#fdeeee", "#a4262c"},
+	"routes":   {"#f5f5f5", "#605e5c"},
+}
+
+// SVG draws the graph: one column per layer, boxes stacked in each, and a
+// curve for every edge. Every box carries its resource ID as a tooltip.
+func (g *Graph) SVG() []byte {
+	type pos struct{ x, y int }
+	at := map[string]pos{}
+	rows := [columns]int{}
+	for _, n := range g.Nodes {
+		x := marginX + n.Column*(boxW+colGap)
+		y := topY + rows[n.Column]*(boxH+rowGap)
+		rows[n.Column]++
+		at[strings.ToLower(n.ID)] = pos{x, y}
+	}
+	maxRows := 1
+	for _, r := range rows {
+		maxRows = max(maxRows, r)
+	}
+	// (room on the right for edges within the last column)
+	width := 2*marginX + columns*boxW + columns*colGap
+	height := topY + maxRows*(boxH+rowGap) + marginX
+
+	var b bytes.Buffer
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="Segoe UI, Helvetica, Arial, sans-serif">`+"\n",
+		width, height, width, height)
+	b.WriteString(`<rect width="100%" height="100%" fill="#ffffff"/>` + "\n")
+	for i, title := range columnTitles {
+		fmt.Fprintf(&b, `<text x="%d" y="32" font-size="14" font-weight="600" fill="#323130">%s</text>`+"\n", marginX+i*(boxW+colGap), html.EscapeString(title))
+	}
+	for _, e := range g.Edges {
+		from, to := at[e.From], at[e.To]
+		x1, y1 := from.x+boxW, from.y+boxH/2
+		x2, y2 := to.x, to.y+boxH/2
+		if to.x <= from.x { // same or earlier column: leave and enter on the right
+			x2 = to.x + boxW
+		}
+		mid := (x1 + x2) / 2
+		if x2 <= x1 {
+			mid = max(x1, x2) + colGap/2
+		}
+		fmt.Fprintf(&b, `<path class="edge" data-from="%s" data-to="%s" d="M%d,%d C%d,%d %d,%d %d,%d" fill="none" stroke="#a19f9d" stroke-width="1.5"/>`+"\n",
+			html.EscapeString(e.From), html.EscapeString(e.To), x1, y1, mid, y1, mid, y2, x2, y2)
+	}
+	for _, n := range g.Nodes {
+		p := at[strings.ToLower(n.ID)]
+		c, ok := colours[n.Kind]
+		if !ok {
+			c = [2]string{"#ffffff", "#605e5c"}
+		}
+		fmt.Fprintf(&b, `<g class="node" data-kind="%s" data-id="%s"><title>%s</title>`, n.Kind, html.EscapeString(n.ID), html.EscapeString(n.ID))
+		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="%d" rx="4" fill="%s" stroke="%s"/>`, p.x, p.y, boxW, boxH, c[0], c[1])
+		fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="12" font-weight="600" fill="#201f1e">%s</text>`, p.x+8, p.y+17, html.EscapeString(clip(n.Label, 34)))
+		fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="11" fill="#605e5c">%s</text></g>`+"\n", p.x+8, p.y+33, html.EscapeString(clip(n.Detail, 38)))
+	}
+	b.WriteString("</svg>\n")
+	return b.Bytes()
+}
+
+// clip shortens s to n runes with an ellipsis.
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}

@@ -1,0 +1,351 @@
+package portal
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/localaks/localaks/internal/aks"
+	"github.com/localaks/localaks/internal/arm"
+	"github.com/localaks/localaks/internal/provider/compute"
+	"github.com/localaks/localaks/internal/provider/network"
+	"github.com/localaks/localaks/internal/resourceid"
+	"github.com/localaks/localaks/internal/store"
+)
+
+// Columns of the topology picture, left (the Internet) to right (the
+// virtual network).
+const (
+	colAddresses = iota
+	colFrontends
+	colRules
+	colScaleSets
+	colNodes
+	colNetwork
+	columns
+)
+
+var columnTitles = [columns]string{"Public IPs", "Frontends & gateways", "Rules", "Node pools (VMSS)", "Nodes (instances)", "Network"}
+
+// Node is one box of the picture: a resource or a part of one.
+type Node struct {
+	ID     string // resource ID (of the part)
+	Kind   string
+	Label  string
+	Detail string
+	Column int
+}
+
+// Edge joins two nodes by ID.
+type Edge struct{ From, To string }
+
+// Graph is a cluster's node resource group as a picture: how traffic
+// reaches the nodes and where they sit in the network.
+type Graph struct {
+	Cluster *aks.Cluster
+	Nodes   []*Node
+	Edges   []Edge
+	byID    map[string]*Node
+}
+
+func (g *Graph) add(n *Node) {
+	key := strings.ToLower(n.ID)
+	if _, ok := g.byID[key]; ok {
+		return
+	}
+	g.byID[key] = n
+	g.Nodes = append(g.Nodes, n)
+}
+
+func (g *Graph) link(from, to string) {
+	if from == "" || to == "" {
+		return
+	}
+	g.Edges = append(g.Edges, Edge{From: strings.ToLower(from), To: strings.ToLower(to)})
+}
+
+// Node returns the node with this ID (any case).
+func (g *Graph) Node(id string) *Node { return g.byID[strings.ToLower(id)] }
+
+// Topology builds the picture of a cluster from the store.
+func Topology(tx store.Tx, net *network.Provider, clusterID string) (*Graph, error) {
+	c, _, err := aks.Load(tx, clusterID)
+	if err != nil {
+		return nil, err
+	}
+	g := &Graph{Cluster: c, byID: map[string]*Node{}}
+	id := resourceid.MustParse(c.Record.ID)
+	nrg := c.Props.NodeResourceGroup
+	recs, err := tx.List(store.Query{Subscription: id.SubscriptionID(), ResourceGroup: nrg})
+	if err != nil {
+		return nil, err
+	}
+	byType := map[string][]*store.Resource{}
+	for _, r := range recs {
+		byType[strings.ToLower(r.Type)] = append(byType[strings.ToLower(r.Type)], r)
+	}
+	of := func(typ string) []*store.Resource { return byType[strings.ToLower(typ)] }
+
+	// Network: subnets (with their NSG and route table).
+	for _, v := range of(network.VirtualNetworkType) {
+		var vp network.VirtualNetworkProperties
+		if err := json.Unmarshal(v.Properties, &vp); err != nil {
+			return nil, err
+		}
+		for _, s := range vp.Subnets {
+			var sp network.SubnetProperties
+			if err := json.Unmarshal(s.Properties, &sp); err != nil {
+				return nil, err
+			}
+			sid := v.ID + "/subnets/" + s.Name
+			g.add(&Node{ID: sid, Kind: "subnet", Label: v.Name + "/" + s.Name, Detail: sp.AddressPrefix, Column: colNetwork})
+		}
+	}
+	for _, typ := range []string{network.NSGType, network.RouteTableType} {
+		for _, r := range of(typ) {
+			kind := "nsg"
+			if typ == network.RouteTableType {
+				kind = "routes"
+			}
+			g.add(&Node{ID: r.ID, Kind: kind, Label: r.Name, Detail: shortType(typ), Column: colNetwork})
+		}
+	}
+	for _, v := range of(network.VirtualNetworkType) {
+		var vp network.VirtualNetworkProperties
+		json.Unmarshal(v.Properties, &vp) //nolint:errcheck // read above
+		for _, s := range vp.Subnets {
+			var sp network.SubnetProperties
+			json.Unmarshal(s.Properties, &sp) //nolint:errcheck // read above
+			sid := v.ID + "/subnets/" + s.Name
+			if sp.NetworkSecurityGroup != nil {
+				g.link(sid, sp.NetworkSecurityGroup.ID)
+			}
+			if sp.RouteTable != nil {
+				g.link(sid, sp.RouteTable.ID)
+			}
+		}
+	}
+
+	// Node pools and their instances, each in its NIC's subnet.
+	nicSubnet := map[string]string{}
+	for _, n := range of(network.VMSSNICType) {
+		configs, err := arm.ChildrenOf(n, "ipConfigurations", "")
+		if err != nil {
+			return nil, err
+		}
+		for _, cfg := range configs {
+			var ip network.IPConfigurationProperties
+			if json.Unmarshal(cfg.Properties, &ip) == nil && ip.Primary && ip.Subnet != nil {
+				nicSubnet[strings.ToLower(instanceOf(n.ID))] = ip.Subnet.ID
+			}
+		}
+	}
+	for _, s := range of(compute.ScaleSetType) {
+		var sku struct {
+			Name     string `json:"name"`
+			Capacity int    `json:"capacity"`
+		}
+		json.Unmarshal(s.SKU, &sku) //nolint:errcheck // shown as far as it decodes
+		pool := s.Tags["aks-managed-poolName"]
+		detail := fmt.Sprintf("%d × %s", sku.Capacity, sku.Name)
+		if pool != "" {
+			detail = "pool " + pool + " · " + detail
+		}
+		g.add(&Node{ID: s.ID, Kind: "vmss", Label: s.Name, Detail: detail, Column: colScaleSets})
+	}
+	insts := of(compute.InstanceType)
+	sort.Slice(insts, func(i, j int) bool { return insts[i].ID < insts[j].ID })
+	for _, r := range insts {
+		var ip compute.InstanceProperties
+		if err := json.Unmarshal(r.Properties, &ip); err != nil {
+			return nil, err
+		}
+		detail := ip.Localaks.PrivateIP
+		if ip.Localaks.PodCIDR != "" {
+			detail += " · pods " + ip.Localaks.PodCIDR
+		}
+		g.add(&Node{ID: r.ID, Kind: "node", Label: ip.OSProfile.ComputerName, Detail: detail, Column: colNodes})
+		g.link(resourceid.MustParse(r.ID).Parent().String(), r.ID)
+		subnet := nicSubnet[strings.ToLower(r.ID)]
+		if err := addSubnet(tx, g, subnet); err != nil {
+			return nil, err
+		}
+		g.link(r.ID, subnet)
+	}
+
+	// Public IPs, load balancer frontends, rules and the pools they feed.
+	pipTarget := map[string]string{}
+	for _, lb := range of(network.LoadBalancerType) {
+		var lp network.LoadBalancerProperties
+		if err := json.Unmarshal(lb.Properties, &lp); err != nil {
+			return nil, err
+		}
+		members, err := net.PoolMembers(tx, lb)
+		if err != nil {
+			return nil, err
+		}
+		for _, fe := range lp.FrontendIPConfigurations {
+			var fp network.FrontendIPConfigurationProperties
+			if err := json.Unmarshal(fe.Properties, &fp); err != nil {
+				return nil, err
+			}
+			fid := lb.ID + "/frontendIPConfigurations/" + fe.Name
+			g.add(&Node{ID: fid, Kind: "frontend", Label: lb.Name + " · " + fe.Name, Detail: fp.PrivateIPAddress, Column: colFrontends})
+			if fp.PublicIPAddress != nil {
+				pipTarget[strings.ToLower(fp.PublicIPAddress.ID)] = fid
+			}
+			if fp.Subnet != nil {
+				g.link(fid, fp.Subnet.ID)
+			}
+		}
+		rules := map[string][]arm.Child{"rule": lp.LoadBalancingRules, "outbound": lp.OutboundRules}
+		for kind, list := range rules {
+			for _, rule := range list {
+				var rp struct {
+					FrontendIPConfiguration  *network.SubResource  `json:"frontendIPConfiguration"`
+					FrontendIPConfigurations []network.SubResource `json:"frontendIPConfigurations"`
+					BackendAddressPool       *network.SubResource  `json:"backendAddressPool"`
+					Protocol                 string                `json:"protocol"`
+					FrontendPort             int                   `json:"frontendPort"`
+					BackendPort              int                   `json:"backendPort"`
+				}
+				if err := json.Unmarshal(rule.Properties, &rp); err != nil {
+					return nil, err
+				}
+				rid := lb.ID + "/" + map[string]string{"rule": "loadBalancingRules", "outbound": "outboundRules"}[kind] + "/" + rule.Name
+				detail := "outbound (SNAT)"
+				if kind == "rule" {
+					detail = fmt.Sprintf("%s %d → %d", rp.Protocol, rp.FrontendPort, rp.BackendPort)
+				}
+				g.add(&Node{ID: rid, Kind: kind, Label: rule.Name, Detail: detail, Column: colRules})
+				fes := rp.FrontendIPConfigurations
+				if rp.FrontendIPConfiguration != nil {
+					fes = append(fes, *rp.FrontendIPConfiguration)
+				}
+				for _, fe := range fes {
+					g.link(fe.ID, rid)
+				}
+				if rp.BackendAddressPool == nil {
+					continue
+				}
+				seen := map[string]bool{}
+				for _, m := range members[strings.ToLower(rp.BackendAddressPool.ID)] {
+					vmss := scaleSetOf(m.ID)
+					if !seen[strings.ToLower(vmss)] {
+						seen[strings.ToLower(vmss)] = true
+						g.link(rid, vmss)
+					}
+				}
+			}
+		}
+	}
+	for _, gw := range of(network.ApplicationGatewayType) {
+		var gp struct {
+			SKU struct {
+				Name     string `json:"name"`
+				Capacity int    `json:"capacity"`
+			} `json:"sku"`
+			GatewayIPConfigurations  []arm.Child `json:"gatewayIPConfigurations"`
+			FrontendIPConfigurations []arm.Child `json:"frontendIPConfigurations"`
+			HTTPListeners            []arm.Child `json:"httpListeners"`
+			BackendAddressPools      []arm.Child `json:"backendAddressPools"`
+		}
+		if err := json.Unmarshal(gw.Properties, &gp); err != nil {
+			return nil, err
+		}
+		g.add(&Node{ID: gw.ID, Kind: "gateway", Label: gw.Name, Column: colFrontends,
+			Detail: fmt.Sprintf("%s · %d listeners · %d pools", gp.SKU.Name, len(gp.HTTPListeners), len(gp.BackendAddressPools))})
+		for _, fe := range gp.FrontendIPConfigurations {
+			var fp struct {
+				PublicIPAddress *network.SubResource `json:"publicIPAddress"`
+			}
+			if json.Unmarshal(fe.Properties, &fp) == nil && fp.PublicIPAddress != nil {
+				pipTarget[strings.ToLower(fp.PublicIPAddress.ID)] = gw.ID
+			}
+		}
+		for _, ipc := range gp.GatewayIPConfigurations {
+			var ip struct {
+				Subnet *network.SubResource `json:"subnet"`
+			}
+			if json.Unmarshal(ipc.Properties, &ip) == nil && ip.Subnet != nil {
+				g.link(gw.ID, ip.Subnet.ID)
+			}
+		}
+	}
+	for _, r := range of(network.PublicIPType) {
+		var pp network.PublicIPProperties
+		if err := json.Unmarshal(r.Properties, &pp); err != nil {
+			return nil, err
+		}
+		detail := pp.IPAddress
+		if svc := r.Tags["k8s-azure-service"]; svc != "" {
+			detail += " · Service " + svc
+		}
+		if pp.DNSSettings != nil && pp.DNSSettings.FQDN != "" {
+			detail += " · " + pp.DNSSettings.FQDN
+		}
+		g.add(&Node{ID: r.ID, Kind: "pip", Label: r.Name, Detail: detail, Column: colAddresses})
+		g.link(r.ID, pipTarget[strings.ToLower(r.ID)])
+	}
+	// Keep only edges whose ends are drawn (a user's IP in another group
+	// is not).
+	edges := g.Edges[:0]
+	for _, e := range g.Edges {
+		if g.byID[e.From] != nil && g.byID[e.To] != nil {
+			edges = append(edges, e)
+		}
+	}
+	g.Edges = edges
+	return g, nil
+}
+
+// addSubnet draws a subnet outside the node resource group (a user's
+// virtual network) that nodes are in.
+func addSubnet(tx store.Tx, g *Graph, subnetID string) error {
+	if subnetID == "" || g.Node(subnetID) != nil {
+		return nil
+	}
+	id, err := resourceid.Parse(subnetID)
+	if err != nil {
+		return nil
+	}
+	vnet, err := tx.Get(id.Parent().String())
+	if err != nil {
+		return nil // gone: the edge is dropped
+	}
+	var vp network.VirtualNetworkProperties
+	if err := json.Unmarshal(vnet.Properties, &vp); err != nil {
+		return err
+	}
+	for _, s := range vp.Subnets {
+		if strings.EqualFold(s.Name, id.Name()) {
+			var sp network.SubnetProperties
+			if err := json.Unmarshal(s.Properties, &sp); err != nil {
+				return err
+			}
+			g.add(&Node{ID: subnetID, Kind: "subnet", Label: vnet.Name + "/" + s.Name, Detail: sp.AddressPrefix + " · " + id.ResourceGroupName(), Column: colNetwork})
+		}
+	}
+	return nil
+}
+
+// instanceOf is the instance ID of a scale-set NIC ID.
+func instanceOf(nicID string) string {
+	i := strings.Index(strings.ToLower(nicID), "/networkinterfaces/")
+	if i < 0 {
+		return nicID
+	}
+	return nicID[:i]
+}
+
+// scaleSetOf is the scale set of a scale-set NIC IP configuration ID.
+func scaleSetOf(ipConfigID string) string {
+	i := strings.Index(strings.ToLower(ipConfigID), "/virtualmachines/")
+	if i < 0 {
+		return ipConfigID
+	}
+	return ipConfigID[:i]
+}
+
+func shortType(typ string) string { return typ[strings.LastIndex(typ, "/")+1:] }
