@@ -87,19 +87,10 @@ func Topology(tx store.Tx, net *network.Provider, clusterID string) (*Graph, err
 	}
 	of := func(typ string) []*store.Resource { return byType[strings.ToLower(typ)] }
 
-	// Network: subnets (with their NSG and route table).
+	// Network: subnets (linked to their NSG and route table).
 	for _, v := range of(network.VirtualNetworkType) {
-		var vp network.VirtualNetworkProperties
-		if err := json.Unmarshal(v.Properties, &vp); err != nil {
+		if err := g.addSubnets(v, "", ""); err != nil {
 			return nil, err
-		}
-		for _, s := range vp.Subnets {
-			var sp network.SubnetProperties
-			if err := json.Unmarshal(s.Properties, &sp); err != nil {
-				return nil, err
-			}
-			sid := v.ID + "/subnets/" + s.Name
-			g.add(&Node{ID: sid, Kind: "subnet", Label: v.Name + "/" + s.Name, Detail: sp.AddressPrefix, Column: colNetwork})
 		}
 	}
 	for _, typ := range []string{network.NSGType, network.RouteTableType} {
@@ -109,21 +100,6 @@ func Topology(tx store.Tx, net *network.Provider, clusterID string) (*Graph, err
 				kind = "routes"
 			}
 			g.add(&Node{ID: r.ID, Kind: kind, Label: r.Name, Detail: shortType(typ), Column: colNetwork})
-		}
-	}
-	for _, v := range of(network.VirtualNetworkType) {
-		var vp network.VirtualNetworkProperties
-		json.Unmarshal(v.Properties, &vp) //nolint:errcheck // read above
-		for _, s := range vp.Subnets {
-			var sp network.SubnetProperties
-			json.Unmarshal(s.Properties, &sp) //nolint:errcheck // read above
-			sid := v.ID + "/subnets/" + s.Name
-			if sp.NetworkSecurityGroup != nil {
-				g.link(sid, sp.NetworkSecurityGroup.ID)
-			}
-			if sp.RouteTable != nil {
-				g.link(sid, sp.RouteTable.ID)
-			}
 		}
 	}
 
@@ -314,17 +290,30 @@ func addSubnet(tx store.Tx, g *Graph, subnetID string) error {
 	if err != nil {
 		return nil // gone: the edge is dropped
 	}
+	return g.addSubnets(vnet, id.Name(), " · "+id.ResourceGroupName())
+}
+
+// addSubnets draws a virtual network's subnets (only the one named, if
+// only is set), linked to their NSG and route table.
+func (g *Graph) addSubnets(vnet *store.Resource, only, suffix string) error {
 	var vp network.VirtualNetworkProperties
 	if err := json.Unmarshal(vnet.Properties, &vp); err != nil {
 		return err
 	}
 	for _, s := range vp.Subnets {
-		if strings.EqualFold(s.Name, id.Name()) {
-			var sp network.SubnetProperties
-			if err := json.Unmarshal(s.Properties, &sp); err != nil {
-				return err
+		if only != "" && !strings.EqualFold(s.Name, only) {
+			continue
+		}
+		var sp network.SubnetProperties
+		if err := json.Unmarshal(s.Properties, &sp); err != nil {
+			return err
+		}
+		sid := vnet.ID + "/subnets/" + s.Name
+		g.add(&Node{ID: sid, Kind: "subnet", Label: vnet.Name + "/" + s.Name, Detail: sp.AddressPrefix + suffix, Column: colNetwork})
+		for _, ref := range []*network.SubResource{sp.NetworkSecurityGroup, sp.RouteTable} {
+			if ref != nil {
+				g.link(sid, ref.ID)
 			}
-			g.add(&Node{ID: subnetID, Kind: "subnet", Label: vnet.Name + "/" + s.Name, Detail: sp.AddressPrefix + " · " + id.ResourceGroupName(), Column: colNetwork})
 		}
 	}
 	return nil
