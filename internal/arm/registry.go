@@ -32,6 +32,9 @@ type ResourceType struct {
 	Builtin bool
 	// Hidden keeps the type out of the provider's resourceTypes listing.
 	Hidden bool
+	// LenientJSON accepts bodies with comments, trailing commas and bare
+	// keys, as ARM does for deployments (az sends templates that way).
+	LenientJSON bool
 	// Locations lists the regions the type is offered in (provider listing).
 	Locations []string
 

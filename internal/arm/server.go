@@ -192,6 +192,9 @@ func (s *Server) serveARM(r *http.Request, base string) (*Response, error) {
 		}
 		return nil, ErrInvalidRequestContent("The request body could not be read.")
 	}
+	if rt.LenientJSON && !json.Valid(body) {
+		body = standardizeJSONC(body)
+	}
 	if len(bytes.TrimSpace(body)) > 0 && (r.Method == http.MethodPut || r.Method == http.MethodPatch || r.Method == http.MethodPost) &&
 		!json.Valid(body) {
 		var v any

@@ -272,6 +272,11 @@ func (d *Deployment) Parameters() map[string]any {
 // properties…) now, so that reference() sees what was deployed before it.
 func (d *Deployment) Body(r *Resource) (map[string]any, error) {
 	e := &evaluator{d: d, copyIndex: r.copyIndex, copyName: r.copyName}
+	if props, ok := field(r.raw, "properties").(map[string]any); ok {
+		if _, loop := lookup(props, "copy"); loop {
+			return nil, fmt.Errorf("resource '%s': property copy loops are not supported by localaks; write the array out", r.Name)
+		}
+	}
 	out := map[string]any{}
 	for k, v := range r.raw {
 		switch strings.ToLower(k) {

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -166,7 +167,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	reg := arm.NewRegistry()
 	s.engine = arm.NewEngine(s.store, cfg.Log, cfg.RetryAfter)
 	s.engine.SetMinDuration(cfg.MinOperationDuration)
-	resources.Register(resources.Config{Store: s.store, Registry: reg, Engine: s.engine, Directory: dir, Log: cfg.Log})
+	rp := resources.Register(resources.Config{Store: s.store, Registry: reg, Engine: s.engine, Directory: dir, Log: cfg.Log})
 	netp := network.Register(network.Config{Store: s.store, Registry: reg, Log: cfg.Log, PublicIPPool: cfg.PublicIPPool})
 	comp := compute.Register(compute.Config{Store: s.store, Registry: reg, Network: netp, Log: cfg.Log})
 	tenantOf := func(sub string) string {
@@ -178,6 +179,11 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	_, port, _ := net.SplitHostPort(s.listeners[0].Addr().String())
 	s.url = "https://localhost:" + port
+	self, err := selfClient(s.url, d.CAFile(), signer)
+	if err != nil {
+		return nil, err
+	}
+	rp.SetSelf(self)
 	ids := managedidentity.Register(reg, s.store, tenantOf)
 	rec := &aks.Reconciler{Store: s.store, Net: netp, Compute: comp, Identity: ids, Log: cfg.Log}
 	s.rec = rec
@@ -541,4 +547,22 @@ Terraform (azurerm): ARM_METADATA_HOSTNAME=%s with ARM_TENANT_ID, ARM_CLIENT_ID,
 	if len(s.cfg.ServicePrincipals) == 0 {
 		fmt.Fprintln(w, "\nAny client ID and secret get tokens (restrict with --service-principal ID=SECRET).")
 	}
+}
+
+// selfClient lets template deployments call this server's ARM API as the
+// deployment's caller, with tokens this server signs.
+func selfClient(url, caFile string, signer *entra.Signer) (*resources.Self, error) {
+	caPEM, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(caPEM)
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
+	return &resources.Self{BaseURL: url, Client: client, Token: func(c arm.Caller) (string, error) {
+		now := time.Now().UTC()
+		return signer.Sign(&entra.Claims{Audience: "https://management.core.windows.net/", Issuer: url + "/" + c.TenantID + "/",
+			IssuedAt: now.Unix(), NotBefore: now.Unix(), Expiry: now.Add(time.Hour).Unix(), AppID: c.AppID, ObjectID: c.ObjectID,
+			Subject: c.ObjectID, TenantID: c.TenantID, IDType: "app", Version: "1.0"})
+	}}, nil
 }

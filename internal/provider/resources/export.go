@@ -40,7 +40,8 @@ func (p *Provider) exportTemplate(ctx context.Context, req *arm.Request) (*arm.R
 			return err
 		}
 		for _, r := range rs {
-			if strings.EqualFold(r.Type, groupType) || (!all && !want[strings.ToLower(r.ID)]) {
+			// (the group itself, and ARM's own records in it: deployments)
+			if strings.HasPrefix(strings.ToLower(r.Type), "microsoft.resources/") || (!all && !want[strings.ToLower(r.ID)]) {
 				continue
 			}
 			resources = append(resources, templateResource(p.reg, r))

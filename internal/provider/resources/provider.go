@@ -37,7 +37,12 @@ type Provider struct {
 	dir    *arm.Directory
 	log    *slog.Logger
 	now    func() time.Time
+	self   *Self
 }
+
+// SetSelf gives deployments their way to the ARM API (set once serve
+// listens).
+func (p *Provider) SetSelf(s *Self) { p.self = s }
 
 // Config wires a Provider.
 type Config struct {
@@ -99,6 +104,7 @@ func Register(cfg Config) *Provider {
 	t.Get, t.Put, t.Patch, t.Delete = p.getTags, p.putTags, p.patchTags, p.deleteTags
 	reg.Register(t)
 
+	p.registerDeployments(reg)
 	cfg.Engine.RegisterEndpoints(reg, Namespace, APIVersions)
 	cfg.Engine.RegisterKind(&arm.OperationKind{Name: kindDeleteGroup, Run: p.runDeleteGroup, Finish: p.finishDeleteGroup})
 	cfg.Engine.RegisterKind(&arm.OperationKind{Name: kindRegister, Run: noWork, Finish: p.finishRegistration(arm.Registered)})

@@ -1,0 +1,111 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestAzDeployment: az deployment group create with an ARM template (with
+// comments and trailing commas, as az sends them): a VNet, a copy loop of
+// public IPs and an Azure CNI cluster in the VNet's subnet, outputs that
+// use reference(); deployment show/list/operations; a deployment whose
+// resource the provider refuses fails with the provider's error; az
+// commands built on deployments (az network lb create) work.
+func TestAzDeployment(t *testing.T) {
+	needAz(t)
+	s := startServe(t, "")
+	mustAz(t, s.localaksAz("group", "create", "-n", "tpl", "-l", "westeurope"))
+	template := filepath.Join("testdata", "aks-template.json")
+	var d struct {
+		Name       string
+		Properties struct {
+			ProvisioningState string
+			Outputs           map[string]struct{ Value string }
+			OutputResources   []struct{ ID string }
+			Parameters        map[string]struct{ Value any }
+		}
+	}
+	mustAz(t, s.localaksAz("deployment", "group", "validate", "-g", "tpl", "--template-file", template, "--parameters", "prefix=demo"))
+	mustAz(t, s.localaksAz("deployment", "group", "create", "-g", "tpl", "-n", "d1", "--template-file", template,
+		"--parameters", "prefix=demo", "nodeCount=3")).json(t, &d)
+	p := d.Properties
+	if d.Name != "d1" || p.ProvisioningState != "Succeeded" || len(p.OutputResources) != 4 || p.Parameters["nodeCount"].Value != float64(3) {
+		t.Errorf("deployment = %+v", d)
+	}
+	var mc struct {
+		Fqdn, NodeResourceGroup string
+		AgentPoolProfiles       []struct {
+			Count        int
+			VnetSubnetID string
+		}
+	}
+	mustAz(t, s.localaksAz("aks", "show", "-g", "tpl", "-n", "demo-aks")).json(t, &mc)
+	if p.Outputs["fqdn"].Value != mc.Fqdn || p.Outputs["nodeResourceGroup"].Value != "MC_tpl_demo-aks_westeurope" ||
+		mc.AgentPoolProfiles[0].Count != 3 || !strings.HasSuffix(mc.AgentPoolProfiles[0].VnetSubnetID, "/virtualNetworks/demo-vnet/subnets/nodes") {
+		t.Errorf("outputs %+v, cluster %+v", p.Outputs, mc)
+	}
+	var ip string
+	mustAz(t, s.localaksAz("network", "public-ip", "list", "-g", "tpl", "--query", "[?name=='demo-ip0'].ipAddress | [0]")).json(t, &ip)
+	if ip == "" || p.Outputs["ip0"].Value != ip {
+		t.Errorf("ip0 output %q, address %q", p.Outputs["ip0"].Value, ip)
+	}
+	kc := s.credentials(t, "tpl", "demo-aks")
+	if nodes := strings.Fields(mustKubectl(t, kc, "get", "nodes", "-o", "name")); len(nodes) != 3 {
+		t.Errorf("nodes = %v", nodes)
+	}
+	var ops []string
+	mustAz(t, s.localaksAz("deployment", "operation", "group", "list", "-g", "tpl", "-n", "d1",
+		"--query", "[].properties.targetResource.resourceName")).json(t, &ops)
+	if !slices.Equal(ops, []string{"demo-vnet", "demo-ip0", "demo-ip1", "demo-aks"}) {
+		t.Errorf("deployment operations = %v", ops)
+	}
+	var names []string
+	mustAz(t, s.localaksAz("resource", "list", "-g", "tpl", "--query", "[].name")).json(t, &names)
+	if slices.Contains(names, "d1") || len(names) != 4 {
+		t.Errorf("resources in the group = %v (deployments are not resources)", names)
+	}
+
+	// A resource the provider refuses fails the deployment with its error.
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	writeFile(t, bad, `{"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+  "contentVersion": "1.0.0.0", "parameters": {"name": {"type": "string"}},
+  "resources": [{"type": "Microsoft.ContainerService/managedClusters", "apiVersion": "2024-02-01", "name": "[parameters('name')]",
+    "location": "westeurope", "identity": {"type": "SystemAssigned"},
+    "properties": {"dnsPrefix": "bad", "agentPoolProfiles": [{"name": "system", "count": 0, "vmSize": "Standard_DS2_v2", "mode": "System"}]}}]}`)
+	r := s.localaksAz("deployment", "group", "create", "-g", "tpl", "-n", "bad", "--template-file", bad, "--parameters", "name=x")
+	if r.code == 0 || !strings.Contains(r.stderr, "DeploymentFailed") || !strings.Contains(r.stderr, "must have at least 1 node") {
+		t.Errorf("failing deployment: exit %d %s", r.code, r.stderr)
+	}
+	var state []string
+	mustAz(t, s.localaksAz("deployment", "group", "show", "-g", "tpl", "-n", "bad", "--query", "[properties.provisioningState, properties.error.code]")).json(t, &state)
+	if !slices.Equal(state, []string{"Failed", "DeploymentFailed"}) {
+		t.Errorf("failed deployment shows %v", state)
+	}
+	// A template error is InvalidTemplate, before anything is deployed.
+	invalid := filepath.Join(t.TempDir(), "invalid.json")
+	writeFile(t, invalid, `{"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+  "contentVersion": "1.0.0.0", "resources": [{"type": "Microsoft.Network/publicIPAddresses", "apiVersion": "2023-04-01",
+    "name": "[nope('x')]", "location": "westeurope"}]}`)
+	r = s.localaksAz("deployment", "group", "create", "-g", "tpl", "-n", "invalid", "--template-file", invalid)
+	if r.code == 0 || !strings.Contains(r.stderr, "InvalidTemplate") || !strings.Contains(r.stderr, "'nope' is not valid") {
+		t.Errorf("unknown parameter: exit %d %s", r.code, r.stderr)
+	}
+
+	// az commands that deploy templates themselves.
+	mustAz(t, s.localaksAz("network", "lb", "create", "-g", "tpl", "-n", "mylb", "--sku", "Standard"))
+	var lbs []string
+	mustAz(t, s.localaksAz("network", "lb", "list", "-g", "tpl", "--query", "[].name")).json(t, &lbs)
+	if !slices.Equal(lbs, []string{"mylb"}) {
+		t.Errorf("load balancers = %v", lbs)
+	}
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
