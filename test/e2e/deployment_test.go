@@ -1,11 +1,19 @@
 package e2e
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v7"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armdeployments"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armresources/v3"
 )
 
 // TestAzDeployment: az deployment group create with an ARM template (with
@@ -107,5 +115,51 @@ func writeFile(t *testing.T, path, content string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestSDKDeployment deploys a template with armresources' DeploymentsClient
+// and reads its outputs.
+func TestSDKDeployment(t *testing.T) {
+	s := startServe(t, "", "--control-planes=false")
+	ctx := context.Background()
+	cred := s.credential(t, s.Client.TenantID)
+	_, armOpts := s.sdkOptions("https://management.core.windows.net/")
+	groups, _ := armresources.NewResourceGroupsClient(s.Client.SubscriptionID, cred, armOpts)
+	if _, err := groups.CreateOrUpdate(ctx, "sdk-tpl", armresources.ResourceGroup{Location: to.Ptr("northeurope")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	deployments, err := armdeployments.NewDeploymentsClient(s.Client.SubscriptionID, cred, armOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var template map[string]any
+	json.Unmarshal([]byte(`{"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+	  "contentVersion": "1.0.0.0", "parameters": {"name": {"type": "string"}},
+	  "resources": [{"type": "Microsoft.Network/virtualNetworks", "apiVersion": "2023-04-01", "name": "[parameters('name')]",
+	    "location": "[resourceGroup().location]", "properties": {"addressSpace": {"addressPrefixes": ["10.5.0.0/16"]}}}],
+	  "outputs": {"id": {"type": "string", "value": "[resourceId('Microsoft.Network/virtualNetworks', parameters('name'))]"},
+	    "prefixes": {"type": "array", "value": "[reference(parameters('name')).addressSpace.addressPrefixes]"}}}`), &template)
+	poller, err := deployments.BeginCreateOrUpdate(ctx, "sdk-tpl", "vnet", armdeployments.Deployment{Properties: &armdeployments.DeploymentProperties{
+		Mode: to.Ptr(armdeployments.DeploymentModeIncremental), Template: template,
+		Parameters: map[string]*armdeployments.DeploymentParameter{"name": {Value: "net1"}},
+	}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := poller.PollUntilDone(ctx, poll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outputs, _ := res.Properties.Outputs.(map[string]any)
+	id, _ := outputs["id"].(map[string]any)
+	prefixes, _ := outputs["prefixes"].(map[string]any)
+	if *res.Properties.ProvisioningState != armdeployments.ProvisioningStateSucceeded || !strings.HasSuffix(fmt.Sprint(id["value"]), "/virtualNetworks/net1") ||
+		fmt.Sprint(prefixes["value"]) != "[10.5.0.0/16]" {
+		t.Errorf("deployment = %+v, outputs %v", res.Properties, outputs)
+	}
+	vnets, _ := armnetwork.NewVirtualNetworksClient(s.Client.SubscriptionID, cred, armOpts)
+	if _, err := vnets.Get(ctx, "sdk-tpl", "net1", nil); err != nil {
+		t.Errorf("deployed VNet: %v", err)
 	}
 }
