@@ -200,7 +200,55 @@ func benchAKS(ctx context.Context, out io.Writer, sizes []int) error {
 		deleted := time.Since(start)
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", n, fmtDur(answered), fmtDur(created), fmtDur(scaled), fmtDur(deleted))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	d, err := b.deployTemplate(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(out, "\ntemplate deployment (VNet + subnet + public IP + 3-node Azure CNI cluster in the subnet) → Succeeded: %s\n", fmtDur(d))
+	return err
+}
+
+// benchTemplate is the template deployTemplate deploys.
+const benchTemplate = `{"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+  "contentVersion": "1.0.0.0",
+  "resources": [
+    {"type": "Microsoft.Network/virtualNetworks", "apiVersion": "2023-04-01", "name": "tvnet", "location": "[resourceGroup().location]",
+     "properties": {"addressSpace": {"addressPrefixes": ["10.30.0.0/16"]}, "subnets": [{"name": "nodes", "properties": {"addressPrefix": "10.30.0.0/20"}}]}},
+    {"type": "Microsoft.Network/publicIPAddresses", "apiVersion": "2023-04-01", "name": "tip", "location": "[resourceGroup().location]",
+     "sku": {"name": "Standard"}, "properties": {"publicIPAllocationMethod": "Static"}},
+    {"type": "Microsoft.ContainerService/managedClusters", "apiVersion": "2025-10-01", "name": "tcluster", "location": "[resourceGroup().location]",
+     "dependsOn": ["tvnet"], "identity": {"type": "SystemAssigned"},
+     "properties": {"dnsPrefix": "tcluster", "networkProfile": {"networkPlugin": "azure", "serviceCidr": "10.31.0.0/16", "dnsServiceIP": "10.31.0.10"},
+       "agentPoolProfiles": [{"name": "system", "count": 3, "vmSize": "Standard_D2s_v5", "mode": "System",
+         "vnetSubnetID": "[resourceId('Microsoft.Network/virtualNetworks/subnets', 'tvnet', 'nodes')]"}]}}
+  ],
+  "outputs": {"fqdn": {"type": "string", "value": "[reference('tcluster').fqdn]"}}}`
+
+// deployTemplate times a template deployment from PUT to Succeeded.
+func (b *benchInstance) deployTemplate(ctx context.Context) (time.Duration, error) {
+	path := "/subscriptions/" + b.sub + "/resourceGroups/bench/providers/Microsoft.Resources/deployments/bench?api-version=2022-09-01"
+	start := time.Now()
+	status, hdr, resp, err := b.do(ctx, http.MethodPut, path, []byte(`{"properties":{"mode":"Incremental","template":`+benchTemplate+`}}`))
+	if err != nil || status != http.StatusCreated {
+		return 0, fmt.Errorf("deploy template: %d %s %v", status, resp, err)
+	}
+	for poll := hdr.Get("Location"); ; {
+		status, _, resp, err := b.do(ctx, http.MethodGet, poll, nil)
+		if err != nil {
+			return 0, err
+		}
+		switch status {
+		case http.StatusAccepted:
+			sleepCtx(ctx, 5*time.Millisecond)
+			continue
+		case http.StatusOK:
+			return time.Since(start), nil
+		}
+		return 0, fmt.Errorf("deployment: %d %s", status, resp)
+	}
 }
 
 // benchARM starts a throw-away instance in a temporary data dir and

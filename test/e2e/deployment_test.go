@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v7"
@@ -161,5 +162,54 @@ func TestSDKDeployment(t *testing.T) {
 	vnets, _ := armnetwork.NewVirtualNetworksClient(s.Client.SubscriptionID, cred, armOpts)
 	if _, err := vnets.Get(ctx, "sdk-tpl", "net1", nil); err != nil {
 		t.Errorf("deployed VNet: %v", err)
+	}
+}
+
+// TestKillDuringDeployment: serve dies while a deployment's cluster is
+// being created; after the restart both the cluster's operation and the
+// deployment finish, each resource deployed once.
+func TestKillDuringDeployment(t *testing.T) {
+	dataDir := t.TempDir()
+	s := startServeEnv(t, dataDir, []string{"LOCALAKS_FAILPOINTS=aks:after:virtual network"})
+	if status, _, body := s.request("PUT", s.sub()+"/resourcegroups/tk?api-version=2021-04-01", `{"location":"eastus"}`); status != 201 {
+		t.Fatalf("group: %d %v", status, body)
+	}
+	path := s.sub() + "/resourceGroups/tk/providers/Microsoft.Resources/deployments/d?api-version=2022-09-01"
+	status, hdr, body := s.request("PUT", path, `{"properties":{"mode":"Incremental","template":{
+	  "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#", "contentVersion": "1.0.0.0",
+	  "resources": [
+	    {"type": "Microsoft.Network/publicIPAddresses", "apiVersion": "2023-04-01", "name": "ip", "location": "eastus", "sku": {"name": "Standard"},
+	     "properties": {"publicIPAllocationMethod": "Static"}},
+	    {"type": "Microsoft.ContainerService/managedClusters", "apiVersion": "2025-10-01", "name": "c1", "location": "eastus", "dependsOn": ["ip"],
+	     "identity": {"type": "SystemAssigned"}, "properties": {"dnsPrefix": "c1", "agentPoolProfiles": [{"name": "system", "count": 2, "mode": "System"}]}}]}}}`)
+	if status != 201 || hdr.Get("Location") == "" {
+		t.Fatalf("deploy: %d %v", status, body)
+	}
+	s.waitDead()
+	s = startServe(t, dataDir)
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		status, _, body = s.request("GET", path, "")
+		props, _ := body["properties"].(map[string]any)
+		if props["provisioningState"] == "Succeeded" {
+			break
+		}
+		if status != 200 || props["provisioningState"] != "Running" || time.Now().After(deadline) {
+			t.Fatalf("deployment after restart: %d %v", status, body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	_, _, ops := s.request("GET", strings.Replace(path, "?", "/operations?", 1), "")
+	var targets []string
+	for _, o := range ops["value"].([]any) {
+		p := o.(map[string]any)["properties"].(map[string]any)
+		targets = append(targets, p["targetResource"].(map[string]any)["resourceName"].(string)+" "+p["provisioningState"].(string))
+	}
+	if !slices.Equal(targets, []string{"ip Succeeded", "c1 Succeeded"}) {
+		t.Errorf("deployment operations after restart: %v", targets)
+	}
+	_, _, mc := s.request("GET", s.sub()+"/resourceGroups/tk/providers/Microsoft.ContainerService/managedClusters/c1?api-version=2025-10-01", "")
+	if ps := mc["properties"].(map[string]any)["provisioningState"]; ps != "Succeeded" {
+		t.Errorf("cluster after restart: %v", ps)
 	}
 }

@@ -458,9 +458,27 @@ func (p *Provider) runDeployment(ctx context.Context, op *store.Operation) (*arm
 	if err != nil {
 		return nil, templateError(err)
 	}
+	// After a restart, resources already deployed are not deployed again.
 	var records []map[string]any
 	var outputs []map[string]string
+	done := map[string]bool{}
+	for _, rec := range st.Operations {
+		var o struct {
+			Properties struct {
+				ProvisioningState string            `json:"provisioningState"`
+				TargetResource    map[string]string `json:"targetResource"`
+			} `json:"properties"`
+		}
+		if raw, err := json.Marshal(rec); err == nil && json.Unmarshal(raw, &o) == nil && o.Properties.ProvisioningState == "Succeeded" {
+			done[strings.ToLower(o.Properties.TargetResource["id"])] = true
+			records = append(records, rec)
+		}
+	}
 	for _, r := range d.Plan {
+		if done[strings.ToLower(r.ID)] {
+			outputs = append(outputs, map[string]string{"id": r.ID})
+			continue
+		}
 		started := time.Now()
 		rec := map[string]any{"id": id.String() + "/operations/" + uuid.NewString(), "operationId": strings.ToUpper(uuid.NewString()[:16])}
 		opProps := map[string]any{"provisioningOperation": "Create", "timestamp": started.UTC(),
@@ -648,6 +666,33 @@ func (c *selfCall) raw(ctx context.Context, method, url string, body any, out an
 	return resp.StatusCode, resp.Header, nil
 }
 
+// settle waits until a resource's provisioningState is terminal.
+func (c *selfCall) settle(ctx context.Context, id, apiVersion string) (int, *store.OperationError) {
+	for {
+		var r struct {
+			Properties struct {
+				ProvisioningState string `json:"provisioningState"`
+			} `json:"properties"`
+		}
+		status, err := c.do(ctx, http.MethodGet, id+"?api-version="+apiVersion, nil, &r)
+		if err != nil || status != http.StatusOK {
+			return status, &store.OperationError{Code: "ResourceDeploymentFailure", Message: fmt.Sprintf("reading %s: %d %v", id, status, err)}
+		}
+		switch r.Properties.ProvisioningState {
+		case "Succeeded", "":
+			return status, nil
+		case "Failed", "Canceled":
+			return status, &store.OperationError{Code: "ResourceDeploymentFailure",
+				Message: "The resource operation completed with terminal provisioning state '" + r.Properties.ProvisioningState + "'."}
+		}
+		select {
+		case <-ctx.Done():
+			return status, &store.OperationError{Code: "Canceled", Message: ctx.Err().Error()}
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
 // deploy PUTs one resource and waits for its operation, returning the
 // final status and the provider's error, if any.
 func (c *selfCall) deploy(ctx context.Context, id, apiVersion string, body map[string]any) (int, *store.OperationError) {
@@ -661,6 +706,11 @@ func (c *selfCall) deploy(ctx context.Context, id, apiVersion string, body map[s
 	if err != nil {
 		return 0, &store.OperationError{Code: "InternalServerError", Message: err.Error()}
 	}
+	if status == http.StatusConflict && (reply.Code == "OperationNotAllowed" || (reply.Error != nil && reply.Error.Code == "OperationNotAllowed")) {
+		// The resource is still busy with the PUT this deployment made
+		// before a restart: wait for it rather than fail.
+		return c.settle(ctx, id, apiVersion)
+	}
 	if status >= 400 {
 		if reply.Error != nil {
 			return status, reply.Error
@@ -671,12 +721,16 @@ func (c *selfCall) deploy(ctx context.Context, id, apiVersion string, body map[s
 	if poll == "" && status == http.StatusAccepted {
 		poll = hdr.Get("Location")
 	}
+	// Poll quickly at first (most operations here take milliseconds),
+	// then back off to a fifth of a second.
+	wait := 5 * time.Millisecond
 	for poll != "" {
 		select {
 		case <-ctx.Done():
 			return status, &store.OperationError{Code: "Canceled", Message: ctx.Err().Error()}
-		case <-time.After(100 * time.Millisecond):
+		case <-time.After(wait):
 		}
+		wait = min(2*wait, 200*time.Millisecond)
 		var st struct {
 			Status string                `json:"status"`
 			Error  *store.OperationError `json:"error"`
