@@ -73,6 +73,21 @@ func (d *Deployment) plan() error {
 				if err != nil {
 					return err
 				}
+				// An extension resource (a role assignment on a subnet)
+				// names the resource it applies to in "scope".
+				if sc, ok := r["scope"]; ok {
+					v, err := e.value(sc)
+					if err != nil {
+						return invalid("scope of '%s': %v", name, err)
+					}
+					target, _ := v.(string)
+					if !strings.HasPrefix(target, "/subscriptions/") {
+						if target, err = d.idOfRef(target); err != nil {
+							return err
+						}
+					}
+					id = target + id[strings.Index(id, "/providers/"):]
+				}
 				res := &Resource{ID: id, Type: typ, Name: name, APIVersion: version, raw: r, copyIndex: idx, copyName: loopName}
 				var dep []any
 				if list, ok := field(r, "dependsOn").([]any); ok {
@@ -196,6 +211,17 @@ func stringField(e *evaluator, r map[string]any, name string) (string, error) {
 		return "", invalid("the resource %s is required and must be a string", name)
 	}
 	return s, nil
+}
+
+// idOfRef is the ID of a template resource named "type/name" (a scope
+// given by symbolic reference, as Bicep compiles it).
+func (d *Deployment) idOfRef(ref string) (string, error) {
+	parts := strings.Split(ref, "/")
+	if len(parts) < 3 {
+		return "", invalid("the scope '%s' must be a resource ID or a 'type/name' reference", ref)
+	}
+	n := (len(parts) - 1) / 2
+	return d.idOf(strings.Join(parts[:n+1], "/"), strings.Join(parts[n+1:], "/"))
 }
 
 // idOf is the ID of a resource of type "Ns/t1/t2" named "n1/n2" in the

@@ -230,9 +230,10 @@ func (id ID) Parent() ID {
 
 // IsTopLevel reports whether the ID names a top-level resource in a resource
 // group: /subscriptions/s/resourceGroups/rg/providers/ns/type/name. These are
-// what the generic resource listings return — not ARM's own
-// Microsoft.Resources types in a group (deployments), which ARM does not list.
+// what the generic resource listings return — not ARM's own types in a
+// group (Microsoft.Resources deployments, Microsoft.Authorization role
+// assignments), which ARM does not list.
 func (id ID) IsTopLevel() bool {
-	return len(id.pairs) == 4 && id.ResourceGroupName() != "" &&
-		strings.EqualFold(id.pairs[2].key, "providers") && !strings.EqualFold(id.pairs[2].value, "Microsoft.Resources")
+	return len(id.pairs) == 4 && id.ResourceGroupName() != "" && strings.EqualFold(id.pairs[2].key, "providers") &&
+		!strings.EqualFold(id.pairs[2].value, "Microsoft.Resources") && !strings.EqualFold(id.pairs[2].value, "Microsoft.Authorization")
 }

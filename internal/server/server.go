@@ -34,6 +34,7 @@ import (
 	"github.com/localaks/localaks/internal/oidcissuer"
 	"github.com/localaks/localaks/internal/pki"
 	"github.com/localaks/localaks/internal/portal"
+	"github.com/localaks/localaks/internal/provider/authorization"
 	"github.com/localaks/localaks/internal/provider/compute"
 	"github.com/localaks/localaks/internal/provider/containerservice"
 	"github.com/localaks/localaks/internal/provider/managedidentity"
@@ -185,6 +186,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	rp.SetSelf(self)
 	ids := managedidentity.Register(reg, s.store, tenantOf)
+	authorization.Register(reg, s.store)
 	rec := &aks.Reconciler{Store: s.store, Net: netp, Compute: comp, Identity: ids, Log: cfg.Log}
 	s.rec = rec
 	csp := containerservice.Register(containerservice.Config{Store: s.store, Registry: reg, Engine: s.engine, Reconciler: rec,
@@ -354,14 +356,15 @@ func (s *Server) Run(ctx context.Context) error {
 		go s.resumeClusters(opsCtx)
 	}
 	srv := &http.Server{
-		Handler:           s.handler,
+		Handler:           withTLSState(s.handler),
+		ConnContext:       connContext,
 		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{s.tlsCert}, MinVersion: tls.VersionTLS12},
 		ReadHeaderTimeout: 30 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.cfg.Log.Handler(), slog.LevelDebug),
 	}
 	errs := make(chan error, len(s.listeners))
 	for _, l := range s.listeners {
-		go func() { errs <- srv.Serve(tls.NewListener(l, srv.TLSConfig)) }()
+		go func() { errs <- srv.Serve(spaceEncodingListener{tls.NewListener(l, srv.TLSConfig)}) }()
 	}
 	if err := s.cfg.DataDir.WriteServe(datadir.Serve{PID: os.Getpid(), URL: s.url, Addresses: s.Addresses()}); err != nil {
 		return err

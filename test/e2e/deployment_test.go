@@ -41,7 +41,7 @@ func TestAzDeployment(t *testing.T) {
 	mustAz(t, s.localaksAz("deployment", "group", "create", "-g", "tpl", "-n", "d1", "--template-file", template,
 		"--parameters", "prefix=demo", "nodeCount=3")).json(t, &d)
 	p := d.Properties
-	if d.Name != "d1" || p.ProvisioningState != "Succeeded" || len(p.OutputResources) != 4 || p.Parameters["nodeCount"].Value != float64(3) {
+	if d.Name != "d1" || p.ProvisioningState != "Succeeded" || len(p.OutputResources) != 5 || p.Parameters["nodeCount"].Value != float64(3) {
 		t.Errorf("deployment = %+v", d)
 	}
 	var mc struct {
@@ -56,6 +56,14 @@ func TestAzDeployment(t *testing.T) {
 		mc.AgentPoolProfiles[0].Count != 3 || !strings.HasSuffix(mc.AgentPoolProfiles[0].VnetSubnetID, "/virtualNetworks/demo-vnet/subnets/nodes") {
 		t.Errorf("outputs %+v, cluster %+v", p.Outputs, mc)
 	}
+	// The role assignment on the VNet is for the cluster's kubelet identity.
+	var kubelet string
+	mustAz(t, s.localaksAz("aks", "show", "-g", "tpl", "-n", "demo-aks", "--query", "identityProfile.kubeletidentity.objectId")).json(t, &kubelet)
+	_, _, ras := s.request("GET", s.sub()+"/resourceGroups/tpl/providers/Microsoft.Network/virtualNetworks/demo-vnet/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01&$filter=atScope()", "")
+	if list, _ := ras["value"].([]any); len(list) != 1 || kubelet == "" ||
+		list[0].(map[string]any)["properties"].(map[string]any)["principalId"] != kubelet {
+		t.Errorf("role assignments on the VNet: %v (kubelet %s)", ras, kubelet)
+	}
 	var ip string
 	mustAz(t, s.localaksAz("network", "public-ip", "list", "-g", "tpl", "--query", "[?name=='demo-ip0'].ipAddress | [0]")).json(t, &ip)
 	if ip == "" || p.Outputs["ip0"].Value != ip {
@@ -68,7 +76,7 @@ func TestAzDeployment(t *testing.T) {
 	var ops []string
 	mustAz(t, s.localaksAz("deployment", "operation", "group", "list", "-g", "tpl", "-n", "d1",
 		"--query", "[].properties.targetResource.resourceName")).json(t, &ops)
-	if !slices.Equal(ops, []string{"demo-vnet", "demo-ip0", "demo-ip1", "demo-aks"}) {
+	if len(ops) != 5 || !slices.Equal(ops[:4], []string{"demo-vnet", "demo-ip0", "demo-ip1", "demo-aks"}) {
 		t.Errorf("deployment operations = %v", ops)
 	}
 	var names []string

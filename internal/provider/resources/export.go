@@ -40,8 +40,9 @@ func (p *Provider) exportTemplate(ctx context.Context, req *arm.Request) (*arm.R
 			return err
 		}
 		for _, r := range rs {
-			// (the group itself, and ARM's own records in it: deployments)
-			if strings.HasPrefix(strings.ToLower(r.Type), "microsoft.resources/") || (!all && !want[strings.ToLower(r.ID)]) {
+			// (the group itself, and ARM's own records in it: deployments,
+			// role assignments)
+			if t := strings.ToLower(r.Type); strings.HasPrefix(t, "microsoft.resources/") || strings.HasPrefix(t, "microsoft.authorization/") || (!all && !want[strings.ToLower(r.ID)]) {
 				continue
 			}
 			resources = append(resources, templateResource(p.reg, r))

@@ -1,0 +1,356 @@
+// Package authorization is the Microsoft.Authorization resource provider:
+// Azure's built-in role definitions and role assignments at any scope
+// (subscription, resource group, resource), with ARM's validation — what
+// `az role assignment create`, templates and Terraform write when they give
+// a cluster's kubelet identity AcrPull or its identity Network Contributor
+// on a subnet. Assignments are recorded, not enforced: every caller with a
+// valid token may do everything (see the README).
+package authorization
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/localaks/localaks/internal/arm"
+	"github.com/localaks/localaks/internal/resourceid"
+	"github.com/localaks/localaks/internal/store"
+)
+
+// Namespace is this provider's namespace.
+const Namespace = "Microsoft.Authorization"
+
+const assignmentType = Namespace + "/roleAssignments"
+
+// APIVersions are the accepted api-versions.
+var APIVersions = []string{"2022-04-01", "2022-01-01-preview", "2020-10-01-preview", "2020-08-01-preview", "2020-04-01-preview",
+	"2018-09-01-preview", "2018-07-01", "2018-01-01-preview", "2017-05-01", "2015-07-01"}
+
+// Role is a built-in role definition.
+type Role struct {
+	ID, Name, Description string
+	Actions, DataActions  []string
+}
+
+// builtinRoles are the roles AKS set-ups assign, with Azure's IDs.
+var builtinRoles = []Role{
+	{"8e3af657-a8ff-443c-a75c-2fe8c4bcb635", "Owner", "Grants full access to manage all resources, including the ability to assign roles in Azure RBAC.", []string{"*"}, nil},
+	{"b24988ac-6180-42a0-ab88-20f7382dd24c", "Contributor", "Grants full access to manage all resources, but does not allow you to assign roles in Azure RBAC.", []string{"*"}, nil},
+	{"acdd72a7-3385-48ef-bd42-f606fba81ae7", "Reader", "View all resources, but does not allow you to make any changes.", []string{"*/read"}, nil},
+	{"18d7d88d-d35e-4fb5-a5c3-7773c20a72d9", "User Access Administrator", "Lets you manage user access to Azure resources.", []string{"*/read", "Microsoft.Authorization/*"}, nil},
+	{"4d97b98b-1d4f-4787-a291-c67834d212e7", "Network Contributor", "Lets you manage networks, but not access to them.", []string{"Microsoft.Network/*", "Microsoft.Resources/deployments/*"}, nil},
+	{"7f951dda-4ed3-4680-a7ca-43fe172d538d", "AcrPull", "acr pull", []string{"Microsoft.ContainerRegistry/registries/pull/read"}, nil},
+	{"8311e382-0749-4cb8-b61a-304f252e45ec", "AcrPush", "acr push", []string{"Microsoft.ContainerRegistry/registries/pull/read", "Microsoft.ContainerRegistry/registries/push/write"}, nil},
+	{"f1a07417-d97a-45cb-824c-7a7467783830", "Managed Identity Operator", "Read and Assign User Assigned Identity", []string{"Microsoft.ManagedIdentity/userAssignedIdentities/*/read", "Microsoft.ManagedIdentity/userAssignedIdentities/*/assign/action"}, nil},
+}
+
+// Provider serves Microsoft.Authorization.
+type Provider struct {
+	store store.Store
+	now   func() time.Time
+}
+
+// Register creates the provider and registers its types.
+func Register(reg *arm.Registry, st store.Store) *Provider {
+	p := &Provider{store: st, now: time.Now}
+	defs := &arm.ResourceType{Namespace: Namespace, Type: "roleDefinitions", APIVersions: APIVersions, Builtin: true}
+	defs.Get, defs.List = p.getDefinition, p.listDefinitions
+	reg.Register(defs)
+	as := &arm.ResourceType{Namespace: Namespace, Type: "roleAssignments", APIVersions: APIVersions, Builtin: true}
+	as.Get, as.Put, as.Delete, as.List = p.getAssignment, p.putAssignment, p.deleteAssignment, p.listAssignments
+	reg.Register(as)
+	return p
+}
+
+// scopeOf is the scope a provider path hangs off ("" = tenant root).
+func scopeOf(id resourceid.ID, collection bool) string {
+	s := id.String()
+	if !collection {
+		if i := strings.LastIndex(strings.ToLower(s), "/providers/microsoft.authorization/"); i >= 0 {
+			s = s[:i]
+		}
+	}
+	return s
+}
+
+func definitionBody(sub string, r Role) map[string]any {
+	id := "/providers/Microsoft.Authorization/roleDefinitions/" + r.ID
+	if sub != "" {
+		id = "/subscriptions/" + sub + id
+	}
+	return map[string]any{"id": id, "name": r.ID, "type": Namespace + "/roleDefinitions", "properties": map[string]any{
+		"roleName": r.Name, "type": "BuiltInRole", "description": r.Description, "assignableScopes": []string{"/"},
+		"permissions": []map[string]any{{"actions": r.Actions, "notActions": []string{}, "dataActions": orEmpty(r.DataActions), "notDataActions": []string{}}},
+	}}
+}
+
+func orEmpty(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func lookupRole(idOrName string) (Role, bool) {
+	key := idOrName[strings.LastIndex(idOrName, "/")+1:]
+	for _, r := range builtinRoles {
+		if strings.EqualFold(r.ID, key) {
+			return r, true
+		}
+	}
+	return Role{}, false
+}
+
+func (p *Provider) getDefinition(_ context.Context, req *arm.Request) (*arm.Response, error) {
+	r, ok := lookupRole(req.Route.ID.Name())
+	if !ok {
+		return nil, arm.Errorf(http.StatusNotFound, "RoleDefinitionDoesNotExist", "The specified role definition with ID '%s' does not exist.", req.Route.ID.Name())
+	}
+	return arm.OK(definitionBody(req.Subscription(), r)), nil
+}
+
+var roleNameFilter = regexp.MustCompile(`(?i)^\s*roleName\s+eq\s+'(.*)'\s*$`)
+
+// listDefinitions lists the built-in roles; $filter=roleName eq 'X' (what
+// az role assignment create sends) narrows to one.
+func (p *Provider) listDefinitions(_ context.Context, req *arm.Request) (*arm.Response, error) {
+	filter := req.Query().Get("$filter")
+	var name string
+	if filter != "" {
+		m := roleNameFilter.FindStringSubmatch(filter)
+		if m == nil && !strings.Contains(strings.ToLower(filter), "type eq 'builtinrole'") {
+			return nil, arm.Errorf(http.StatusBadRequest, "InvalidFilter", "The filter '%s' is not supported; use roleName eq '{name}'.", filter)
+		}
+		if m != nil {
+			name = m[1]
+		}
+	}
+	out := []map[string]any{}
+	for _, r := range builtinRoles {
+		if name == "" || strings.EqualFold(r.Name, name) {
+			out = append(out, definitionBody(req.Subscription(), r))
+		}
+	}
+	return arm.OK(arm.List{Value: out}), nil
+}
+
+type assignmentProps struct {
+	RoleDefinitionID string    `json:"roleDefinitionId"`
+	PrincipalID      string    `json:"principalId"`
+	PrincipalType    string    `json:"principalType"`
+	Scope            string    `json:"scope"`
+	Description      *string   `json:"description,omitempty"`
+	Condition        *string   `json:"condition"`
+	ConditionVersion *string   `json:"conditionVersion"`
+	CreatedOn        time.Time `json:"createdOn"`
+	UpdatedOn        time.Time `json:"updatedOn"`
+	CreatedBy        string    `json:"createdBy"`
+	UpdatedBy        string    `json:"updatedBy"`
+}
+
+func assignmentBody(r *store.Resource) map[string]any {
+	var props map[string]any
+	json.Unmarshal(r.Properties, &props) //nolint:errcheck // stored by us
+	return map[string]any{"id": r.ID, "name": r.Name, "type": assignmentType, "properties": props}
+}
+
+var principalTypes = map[string]string{"user": "User", "group": "Group", "serviceprincipal": "ServicePrincipal", "foreigngroup": "ForeignGroup", "device": "Device"}
+
+func (p *Provider) putAssignment(ctx context.Context, req *arm.Request) (*arm.Response, error) {
+	id := req.Route.ID
+	if _, err := uuid.Parse(id.Name()); err != nil {
+		return nil, arm.Errorf(http.StatusBadRequest, "InvalidRoleAssignmentId",
+			"The role assignment ID '%s' is not valid. The role assignment ID must be a GUID.", id.Name())
+	}
+	var in struct {
+		Properties struct {
+			RoleDefinitionID string  `json:"roleDefinitionId"`
+			PrincipalID      string  `json:"principalId"`
+			PrincipalType    string  `json:"principalType"`
+			Description      *string `json:"description"`
+			Condition        *string `json:"condition"`
+			ConditionVersion *string `json:"conditionVersion"`
+		} `json:"properties"`
+	}
+	if err := req.DecodeBody(&in, true); err != nil {
+		return nil, err
+	}
+	pr := in.Properties
+	role, ok := lookupRole(pr.RoleDefinitionID)
+	if pr.RoleDefinitionID == "" || !ok {
+		return nil, arm.Errorf(http.StatusBadRequest, "RoleDefinitionDoesNotExist", "The specified role definition with ID '%s' does not exist.",
+			pr.RoleDefinitionID[strings.LastIndex(pr.RoleDefinitionID, "/")+1:])
+	}
+	if _, err := uuid.Parse(pr.PrincipalID); err != nil {
+		return nil, arm.Errorf(http.StatusBadRequest, "InvalidPrincipalId", "A valid principal ID must be provided for role assignment.")
+	}
+	ptype := "User"
+	if pr.PrincipalType != "" {
+		if ptype, ok = principalTypes[strings.ToLower(pr.PrincipalType)]; !ok {
+			return nil, arm.Errorf(http.StatusBadRequest, "InvalidPrincipalType", "The principal type '%s' is not valid.", pr.PrincipalType)
+		}
+	}
+	scope := scopeOf(id, false)
+	sub := id.SubscriptionID()
+	who := req.Caller.ObjectID
+	now := p.now().UTC()
+	props := assignmentProps{RoleDefinitionID: "/subscriptions/" + sub + "/providers/Microsoft.Authorization/roleDefinitions/" + role.ID,
+		PrincipalID: strings.ToLower(pr.PrincipalID), PrincipalType: ptype, Scope: scope, Description: pr.Description,
+		Condition: pr.Condition, ConditionVersion: pr.ConditionVersion, CreatedOn: now, UpdatedOn: now, CreatedBy: who, UpdatedBy: who}
+	status := http.StatusCreated
+	var rec *store.Resource
+	err := p.store.Update(ctx, func(tx store.Tx) error {
+		if err := checkScope(tx, scope); err != nil {
+			return err
+		}
+		existing, err := tx.Get(id.String())
+		if err == nil {
+			var old assignmentProps
+			if err := json.Unmarshal(existing.Properties, &old); err != nil {
+				return err
+			}
+			if !strings.EqualFold(old.PrincipalID, props.PrincipalID) || !strings.EqualFold(old.RoleDefinitionID, props.RoleDefinitionID) {
+				return arm.Errorf(http.StatusBadRequest, "RoleAssignmentUpdateNotPermitted",
+					"Tenant ID, application ID, principal ID, and scope are not allowed to be updated.")
+			}
+			status, props.CreatedOn, props.CreatedBy = http.StatusOK, old.CreatedOn, old.CreatedBy
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		// One assignment per (scope, role, principal).
+		all, err := tx.List(store.Query{Type: assignmentType})
+		if err != nil {
+			return err
+		}
+		for _, a := range all {
+			var ap assignmentProps
+			if strings.EqualFold(a.ID, id.String()) || json.Unmarshal(a.Properties, &ap) != nil {
+				continue
+			}
+			if strings.EqualFold(ap.Scope, scope) && strings.EqualFold(ap.PrincipalID, props.PrincipalID) && strings.EqualFold(ap.RoleDefinitionID, props.RoleDefinitionID) {
+				return arm.Errorf(http.StatusConflict, "RoleAssignmentExists", "The role assignment already exists.")
+			}
+		}
+		raw, err := json.Marshal(props)
+		if err != nil {
+			return err
+		}
+		rec = &store.Resource{ID: id.String(), Type: assignmentType, Name: id.Name(), Properties: raw}
+		return tx.Put(rec)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &arm.Response{Status: status, Body: assignmentBody(rec)}, nil
+}
+
+// checkScope answers 404 when the scope of an assignment does not exist.
+func checkScope(tx store.Tx, scope string) error {
+	id, err := resourceid.Parse(scope)
+	if err != nil {
+		return arm.Errorf(http.StatusBadRequest, "InvalidScope", "The scope '%s' is not valid.", scope)
+	}
+	if id.ResourceGroupName() == "" {
+		return nil // the subscription (checked by the router)
+	}
+	if _, err := tx.Get(id.String()); errors.Is(err, store.ErrNotFound) {
+		if strings.EqualFold(id.Type(), "Microsoft.Resources/resourceGroups") {
+			return arm.ErrResourceGroupNotFound(id.ResourceGroupName())
+		}
+		return arm.Errorf(http.StatusNotFound, "ResourceNotFound", "The Resource '%s' under resource group '%s' was not found.", id.Name(), id.ResourceGroupName())
+	} else if err != nil {
+		return err
+	}
+	return nil
+}
+
+func (p *Provider) getAssignment(ctx context.Context, req *arm.Request) (*arm.Response, error) {
+	var body map[string]any
+	err := p.store.View(ctx, func(tx store.Tx) error {
+		r, err := tx.Get(req.Route.ID.String())
+		if errors.Is(err, store.ErrNotFound) {
+			return arm.Errorf(http.StatusNotFound, "RoleAssignmentNotFound", "The role assignment '%s' is not found.", req.Route.ID.Name())
+		}
+		if err == nil {
+			body = assignmentBody(r)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return arm.OK(body), nil
+}
+
+func (p *Provider) deleteAssignment(ctx context.Context, req *arm.Request) (*arm.Response, error) {
+	var body map[string]any
+	err := p.store.Update(ctx, func(tx store.Tx) error {
+		r, err := tx.Get(req.Route.ID.String())
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		body = assignmentBody(r)
+		_, err = tx.Delete(r.ID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if body == nil {
+		return arm.NoContent(), nil
+	}
+	return arm.OK(body), nil
+}
+
+var (
+	principalFilter = regexp.MustCompile(`(?i)principalId\s+eq\s+'([^']*)'`)
+	assignedTo      = regexp.MustCompile(`(?i)assignedTo\('([^']*)'\)`)
+)
+
+// listAssignments lists the assignments that apply at a scope — at it and
+// above it (and, without atScope(), below it too, as ARM lists them) —
+// filtered by principalId eq / assignedTo().
+func (p *Provider) listAssignments(ctx context.Context, req *arm.Request) (*arm.Response, error) {
+	scope := strings.ToLower(scopeOf(req.Route.ID, true))
+	filter := req.Query().Get("$filter")
+	principal := ""
+	if m := principalFilter.FindStringSubmatch(filter); m != nil {
+		principal = m[1]
+	} else if m := assignedTo.FindStringSubmatch(filter); m != nil {
+		principal = m[1]
+	}
+	atScope := strings.Contains(strings.ToLower(filter), "atscope()")
+	out := []map[string]any{}
+	err := p.store.View(ctx, func(tx store.Tx) error {
+		all, err := tx.List(store.Query{Subscription: req.Subscription(), Type: assignmentType})
+		for _, a := range all {
+			var ap assignmentProps
+			if json.Unmarshal(a.Properties, &ap) != nil {
+				continue
+			}
+			s := strings.ToLower(ap.Scope)
+			above := s == scope || strings.HasPrefix(scope, s+"/")
+			below := strings.HasPrefix(s, scope+"/")
+			if !above && (atScope || !below) {
+				continue
+			}
+			if principal != "" && !strings.EqualFold(ap.PrincipalID, principal) {
+				continue
+			}
+			out = append(out, assignmentBody(a))
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return arm.OK(arm.List{Value: out}), nil
+}

@@ -1,0 +1,98 @@
+package e2e
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/authorization/armauthorization/v2"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armresources/v3"
+	"github.com/google/uuid"
+)
+
+// TestSDKRoleAssignments drives Microsoft.Authorization with
+// armauthorization (az 2.45's role commands are broken client-side):
+// built-in role definitions by name, assignments at a resource group and
+// on a resource, ARM's errors, listing by scope and principal, deletion.
+func TestSDKRoleAssignments(t *testing.T) {
+	s := startServe(t, "", "--control-planes=false")
+	ctx := context.Background()
+	cred := s.credential(t, s.Client.TenantID)
+	_, armOpts := s.sdkOptions("https://management.core.windows.net/")
+	sub := s.Client.SubscriptionID
+	groups, _ := armresources.NewResourceGroupsClient(sub, cred, armOpts)
+	if _, err := groups.CreateOrUpdate(ctx, "rbac", armresources.ResourceGroup{Location: to.Ptr("eastus")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	rg := "/subscriptions/" + sub + "/resourceGroups/rbac"
+	defs, _ := armauthorization.NewRoleDefinitionsClient(cred, armOpts)
+	var acrPull string
+	for pager := defs.NewListPager("/subscriptions/"+sub, &armauthorization.RoleDefinitionsClientListOptions{Filter: to.Ptr("roleName eq 'AcrPull'")}); pager.More(); {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range page.Value {
+			acrPull = *d.ID
+		}
+	}
+	if !strings.HasSuffix(acrPull, "/providers/Microsoft.Authorization/roleDefinitions/7f951dda-4ed3-4680-a7ca-43fe172d538d") {
+		t.Fatalf("AcrPull = %q", acrPull)
+	}
+	assignments, _ := armauthorization.NewRoleAssignmentsClient(sub, cred, armOpts)
+	principal := uuid.NewString()
+	params := armauthorization.RoleAssignmentCreateParameters{Properties: &armauthorization.RoleAssignmentProperties{
+		RoleDefinitionID: to.Ptr(acrPull), PrincipalID: to.Ptr(principal), PrincipalType: to.Ptr(armauthorization.PrincipalTypeServicePrincipal)}}
+	name := uuid.NewString()
+	created, err := assignments.Create(ctx, rg, name, params, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *created.Properties.Scope != rg || *created.Properties.PrincipalID != principal || *created.Type != "Microsoft.Authorization/roleAssignments" {
+		t.Errorf("created = %+v", created.Properties)
+	}
+	// Again under the same name: 200; under another: RoleAssignmentExists.
+	if _, err := assignments.Create(ctx, rg, name, params, nil); err != nil {
+		t.Errorf("idempotent create: %v", err)
+	}
+	for _, c := range []struct {
+		name   string
+		params armauthorization.RoleAssignmentCreateParameters
+		status int
+		code   string
+	}{
+		{uuid.NewString(), params, http.StatusConflict, "RoleAssignmentExists"},
+		{"not-a-guid", params, http.StatusBadRequest, "InvalidRoleAssignmentId"},
+		{uuid.NewString(), armauthorization.RoleAssignmentCreateParameters{Properties: &armauthorization.RoleAssignmentProperties{
+			RoleDefinitionID: to.Ptr("/subscriptions/" + sub + "/providers/Microsoft.Authorization/roleDefinitions/" + uuid.NewString()),
+			PrincipalID:      to.Ptr(principal)}}, http.StatusBadRequest, "RoleDefinitionDoesNotExist"},
+	} {
+		_, err := assignments.Create(ctx, rg, c.name, c.params, nil)
+		if re := respErr(err); re == nil || re.StatusCode != c.status || re.ErrorCode != c.code {
+			t.Errorf("create %s: %v, want %d %s", c.name, err, c.status, c.code)
+		}
+	}
+	if _, err := assignments.Create(ctx, rg+"/providers/Microsoft.Network/virtualNetworks/missing", uuid.NewString(), params, nil); respErr(err) == nil || respErr(err).StatusCode != 404 {
+		t.Errorf("assignment on a missing resource: %v", err)
+	}
+	n := 0
+	for pager := assignments.NewListForResourceGroupPager("rbac", &armauthorization.RoleAssignmentsClientListForResourceGroupOptions{
+		Filter: to.Ptr("principalId eq '" + principal + "'")}); pager.More(); {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += len(page.Value)
+	}
+	if n != 1 {
+		t.Errorf("%d assignments for the principal", n)
+	}
+	if _, err := assignments.Delete(ctx, rg, name, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := assignments.Get(ctx, rg, name, nil); respErr(err) == nil || respErr(err).StatusCode != 404 {
+		t.Errorf("get after delete: %v", err)
+	}
+}
