@@ -294,6 +294,19 @@ func (p *Provider) loadDeployment(tx store.Tx, id resourceid.ID) (*store.Resourc
 	return r, err
 }
 
+// loadDeploymentProps is loadDeployment with the properties decoded.
+func (p *Provider) loadDeploymentProps(tx store.Tx, id resourceid.ID) (*store.Resource, *deploymentProps, error) {
+	r, err := p.loadDeployment(tx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	var props deploymentProps
+	if err := json.Unmarshal(r.Properties, &props); err != nil {
+		return nil, nil, err
+	}
+	return r, &props, nil
+}
+
 func (p *Provider) getDeployment(ctx context.Context, req *arm.Request) (*arm.Response, error) {
 	var body map[string]any
 	err := p.store.View(ctx, func(tx store.Tx) error {
@@ -360,12 +373,8 @@ func (p *Provider) deleteDeployment(ctx context.Context, req *arm.Request) (*arm
 func (p *Provider) cancelDeployment(ctx context.Context, req *arm.Request) (*arm.Response, error) {
 	var opID string
 	err := p.store.View(ctx, func(tx store.Tx) error {
-		r, err := p.loadDeployment(tx, req.Route.ID)
+		_, props, err := p.loadDeploymentProps(tx, req.Route.ID)
 		if err != nil {
-			return err
-		}
-		var props deploymentProps
-		if err := json.Unmarshal(r.Properties, &props); err != nil {
 			return err
 		}
 		if props.ProvisioningState != "Running" || props.Localaks == nil {
@@ -386,12 +395,8 @@ func (p *Provider) cancelDeployment(ctx context.Context, req *arm.Request) (*arm
 func (p *Provider) listDeploymentOperations(ctx context.Context, req *arm.Request) (*arm.Response, error) {
 	ops := []map[string]any{}
 	err := p.store.View(ctx, func(tx store.Tx) error {
-		r, err := p.loadDeployment(tx, req.Route.ID)
+		_, props, err := p.loadDeploymentProps(tx, req.Route.ID)
 		if err != nil {
-			return err
-		}
-		var props deploymentProps
-		if err := json.Unmarshal(r.Properties, &props); err != nil {
 			return err
 		}
 		if props.Localaks != nil {
