@@ -960,6 +960,9 @@ func (r *Reconciler) ensureScaleSet(tx store.Tx, s *state, p *Pool, used *[]neti
 		}
 		rec.Properties = mustJSON(props)
 		rec.SKU = existing.SKU // count changes below
+		if err := keepForeignPools(rec, existing); err != nil {
+			return err
+		}
 	}
 	want := *p.Props.Count
 	if names := p.Props.Localaks.DeleteMachines; len(names) > 0 && existing != nil {
@@ -1097,6 +1100,47 @@ func (r *Reconciler) removeMachines(tx store.Tx, s *state, vmssID string, names 
 		}
 	}
 	return r.removeInstances(tx, s, vmssID, ids)
+}
+
+// keepForeignPools carries over the backend pools that others added to the
+// model's primary IP configuration (the cloud controller puts the nodes in
+// `kubernetes-internal`'s pool), as AKS leaves them when it updates a pool.
+func keepForeignPools(rec, existing *store.Resource) error {
+	var old, now compute.ScaleSetProperties
+	if err := json.Unmarshal(existing.Properties, &old); err != nil {
+		return err
+	}
+	if err := json.Unmarshal(rec.Properties, &now); err != nil {
+		return err
+	}
+	oldNP, nowNP := old.VirtualMachineProfile.NetworkProfile, now.VirtualMachineProfile.NetworkProfile
+	if oldNP == nil || nowNP == nil || len(oldNP.NetworkInterfaceConfigurations) == 0 || len(nowNP.NetworkInterfaceConfigurations) == 0 {
+		return nil
+	}
+	from := &oldNP.NetworkInterfaceConfigurations[0].Properties.IPConfigurations[0].Properties
+	to := &nowNP.NetworkInterfaceConfigurations[0].Properties.IPConfigurations[0].Properties
+	added := false
+	for _, bp := range from.LoadBalancerBackendAddressPools {
+		if strings.Contains(strings.ToLower(bp.ID), "/loadbalancers/"+lbName+"/") {
+			continue // AKS's own
+		}
+		to.LoadBalancerBackendAddressPools = append(to.LoadBalancerBackendAddressPools, bp)
+		added = true
+	}
+	if !added {
+		return nil
+	}
+	// Only the pools change: patch them into the model as built.
+	var props map[string]any
+	if err := json.Unmarshal(rec.Properties, &props); err != nil {
+		return err
+	}
+	vmp := props["virtualMachineProfile"].(map[string]any)
+	nics := vmp["networkProfile"].(map[string]any)["networkInterfaceConfigurations"].([]any)
+	ipc := nics[0].(map[string]any)["properties"].(map[string]any)["ipConfigurations"].([]any)[0].(map[string]any)["properties"].(map[string]any)
+	ipc["loadBalancerBackendAddressPools"] = to.LoadBalancerBackendAddressPools
+	rec.Properties = mustJSON(props)
+	return nil
 }
 
 // scaleSetModel builds a pool's scale set as AKS writes it.

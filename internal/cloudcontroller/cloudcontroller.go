@@ -22,6 +22,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/compute/armcompute/v7"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v7"
 	utilfeature "k8s.io/apiserver/pkg/util/feature"
 	"k8s.io/client-go/informers"
@@ -46,6 +47,8 @@ type Provider struct {
 	pips  *armnetwork.PublicIPAddressesClient
 	rules *armnetwork.SecurityRulesClient
 	nsgs  *armnetwork.SecurityGroupsClient
+	sets  *armcompute.VirtualMachineScaleSetsClient
+	vms   *armcompute.VirtualMachineScaleSetVMsClient
 	// mu serialises changes: Services share the load balancer and NSG.
 	mu sync.Mutex
 }
@@ -56,20 +59,38 @@ func New(cfg clusterspec.Cloud, log *slog.Logger) (*Provider, error) {
 	if err != nil {
 		return nil, err
 	}
+	cred, opts, err := armClient(cfg)
+	if err != nil {
+		return nil, err
+	}
+	c, err := armcompute.NewClientFactory(cfg.SubscriptionID, cred, opts)
+	if err != nil {
+		return nil, err
+	}
 	return &Provider{cfg: cfg, log: log, lbs: f.NewLoadBalancersClient(), pips: f.NewPublicIPAddressesClient(),
-		rules: f.NewSecurityRulesClient(), nsgs: f.NewSecurityGroupsClient()}, nil
+		rules: f.NewSecurityRulesClient(), nsgs: f.NewSecurityGroupsClient(),
+		sets: c.NewVirtualMachineScaleSetsClient(), vms: c.NewVirtualMachineScaleSetVMsClient()}, nil
 }
 
 // NetworkClients are Microsoft.Network clients for localaks's ARM API,
 // signed in with the cluster's cloud credentials (as azure.json gives them
 // to cloud-provider-azure and AGIC).
 func NetworkClients(cfg clusterspec.Cloud) (*armnetwork.ClientFactory, error) {
+	cred, opts, err := armClient(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return armnetwork.NewClientFactory(cfg.SubscriptionID, cred, opts)
+}
+
+// armClient is the credential and client options for localaks's ARM API.
+func armClient(cfg clusterspec.Cloud) (azcore.TokenCredential, *arm.ClientOptions, error) {
 	if cfg.ARMEndpoint == "" || cfg.AADClientID == "" {
-		return nil, fmt.Errorf("cloud config has no ARM endpoint or client")
+		return nil, nil, fmt.Errorf("cloud config has no ARM endpoint or client")
 	}
 	transport, err := httpClient(cfg.CAFile)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	endpoint := strings.TrimSuffix(cfg.ARMEndpoint, "/")
 	opts := azcore.ClientOptions{
@@ -84,9 +105,9 @@ func NetworkClients(cfg clusterspec.Cloud) (*armnetwork.ClientFactory, error) {
 	cred, err := azidentity.NewClientSecretCredential(cfg.TenantID, cfg.AADClientID, cfg.AADClientSecret,
 		&azidentity.ClientSecretCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: true})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return armnetwork.NewClientFactory(cfg.SubscriptionID, cred, &arm.ClientOptions{ClientOptions: opts})
+	return cred, &arm.ClientOptions{ClientOptions: opts}, nil
 }
 
 func httpClient(caFile string) (*http.Client, error) {

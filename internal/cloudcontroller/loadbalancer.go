@@ -14,6 +14,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/compute/armcompute/v7"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v7"
 	v1 "k8s.io/api/core/v1"
 
@@ -212,6 +213,13 @@ func (p *Provider) EnsureLoadBalancer(ctx context.Context, _ string, svc *v1.Ser
 	if err != nil {
 		return nil, err
 	}
+	if c.internal {
+		// The internal load balancer's pool holds the nodes, as
+		// cloud-provider-azure puts scale sets in it.
+		if err := p.setNodePool(ctx, id+"/backendAddressPools/"+backendPool, true); err != nil {
+			return nil, err
+		}
+	}
 	ip, err := p.frontendIP(ctx, res, *fe.Name)
 	if err != nil {
 		return nil, err
@@ -295,6 +303,11 @@ func (p *Provider) removeFrom(ctx context.Context, name string, svc *v1.Service)
 		return nil
 	}
 	if name != ClusterName && len(lb.Properties.FrontendIPConfigurations) == 0 {
+		// Nodes leave the pool first (Azure refuses to delete a load
+		// balancer a scale set still uses).
+		if err := p.setNodePool(ctx, p.lbID(name)+"/backendAddressPools/"+backendPool, false); err != nil {
+			return err
+		}
 		poller, err := p.lbs.BeginDelete(ctx, p.cfg.ResourceGroup, name, nil)
 		if err != nil {
 			return err
@@ -595,4 +608,79 @@ func derefAll(in []*string) []string {
 		}
 	}
 	return out
+}
+
+// setNodePool adds (or removes) a backend pool to every scale set's model,
+// then upgrades the instances to it — cloud-provider-azure's way for
+// Uniform scale sets with a Manual upgrade policy.
+func (p *Provider) setNodePool(ctx context.Context, poolID string, in bool) error {
+	for pager := p.sets.NewListPager(p.cfg.ResourceGroup, nil); pager.More(); {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			return err
+		}
+		for _, set := range page.Value {
+			if !setModelPool(set, poolID, in) {
+				continue
+			}
+			poller, err := p.sets.BeginCreateOrUpdate(ctx, p.cfg.ResourceGroup, *set.Name, *set, nil)
+			if err != nil {
+				return err
+			}
+			if _, err := poller.PollUntilDone(ctx, nil); err != nil {
+				return err
+			}
+			var ids []*string
+			for vms := p.vms.NewListPager(p.cfg.ResourceGroup, *set.Name, nil); vms.More(); {
+				page, err := vms.NextPage(ctx)
+				if err != nil {
+					return err
+				}
+				for _, vm := range page.Value {
+					ids = append(ids, vm.InstanceID)
+				}
+			}
+			if len(ids) == 0 {
+				continue
+			}
+			up, err := p.sets.BeginUpdateInstances(ctx, p.cfg.ResourceGroup, *set.Name,
+				armcompute.VirtualMachineScaleSetVMInstanceRequiredIDs{InstanceIDs: ids}, nil)
+			if err != nil {
+				return err
+			}
+			if _, err := up.PollUntilDone(ctx, nil); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// setModelPool puts the pool into (or out of) a scale set model's primary
+// IP configuration, reporting whether that changed it.
+func setModelPool(set *armcompute.VirtualMachineScaleSet, poolID string, in bool) bool {
+	if set.Properties == nil || set.Properties.VirtualMachineProfile == nil || set.Properties.VirtualMachineProfile.NetworkProfile == nil {
+		return false
+	}
+	for _, nic := range set.Properties.VirtualMachineProfile.NetworkProfile.NetworkInterfaceConfigurations {
+		if nic.Properties == nil || len(nic.Properties.IPConfigurations) == 0 {
+			continue
+		}
+		ipc := nic.Properties.IPConfigurations[0]
+		if ipc.Properties == nil {
+			continue
+		}
+		pools := ipc.Properties.LoadBalancerBackendAddressPools
+		at := slices.IndexFunc(pools, func(r *armcompute.SubResource) bool { return r.ID != nil && strings.EqualFold(*r.ID, poolID) })
+		switch {
+		case in && at < 0:
+			ipc.Properties.LoadBalancerBackendAddressPools = append(pools, &armcompute.SubResource{ID: to.Ptr(poolID)})
+			return true
+		case !in && at >= 0:
+			ipc.Properties.LoadBalancerBackendAddressPools = slices.Delete(pools, at, at+1)
+			return true
+		}
+		return false
+	}
+	return false
 }

@@ -65,6 +65,12 @@ type lbView struct {
 			RequestPath string
 		}
 	}
+	BackendAddressPools []struct {
+		Name       string
+		Properties struct {
+			BackendIPConfigurations []struct{ ID string }
+		}
+	}
 }
 
 // loadBalancer reads a load balancer as ARM returns it (az network lb show
@@ -199,6 +205,22 @@ spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 82, targetPort: 
 	if !ok || len(ilb.FrontendIPConfigurations) != 1 || ilb.FrontendIPConfigurations[0].Properties.PrivateIPAddress != private ||
 		!strings.HasSuffix(ilb.FrontendIPConfigurations[0].Properties.Subnet.ID, "/subnets/aks-subnet") {
 		t.Errorf("internal load balancer = %+v", ilb)
+	}
+	// Its pool holds the nodes' NICs (the scale set model took the pool and
+	// the instances were upgraded to it), and keeps them across a scale.
+	ilbMembers := func() int {
+		ilb, _ := s.loadBalancer(t, mrg, "kubernetes-internal")
+		if len(ilb.BackendAddressPools) != 1 {
+			return -1
+		}
+		return len(ilb.BackendAddressPools[0].Properties.BackendIPConfigurations)
+	}
+	if n := ilbMembers(); n != 2 {
+		t.Errorf("kubernetes-internal pool has %d members, want the 2 nodes", n)
+	}
+	mustAz(t, s.localaksAz("aks", "scale", "-g", "svc", "-n", "c1", "--node-count", "3"))
+	if n := ilbMembers(); n != 3 {
+		t.Errorf("after scaling to 3, kubernetes-internal pool has %d members", n)
 	}
 	named := waitServiceIP(t, kc, "named")
 	var pip struct {

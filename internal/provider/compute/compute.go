@@ -7,6 +7,7 @@ package compute
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -151,7 +152,7 @@ func Register(cfg Config) *Provider {
 	p.ScaleSets.Render = p.renderScaleSet
 	p.ScaleSets.Actions = map[string]arm.HandlerFunc{
 		"start": p.powerAction("running"), "deallocate": p.powerAction("deallocated"), "powerOff": p.powerAction("stopped"),
-		"restart": p.powerAction("running"), "delete": p.deleteInstancesAction,
+		"restart": p.powerAction("running"), "delete": p.deleteInstancesAction, "manualupgrade": p.manualUpgrade,
 	}
 	p.ScaleSets.Install(cfg.Registry)
 
@@ -258,6 +259,11 @@ func (p *Provider) prepareScaleSet(_ context.Context, tx store.Tx, req *arm.Requ
 		return err
 	}
 	r.Properties = raw
+	if existing != nil {
+		if err := p.markModelChanges(tx, r.ID, props); err != nil {
+			return err
+		}
+	}
 	// The instance count follows sku.capacity.
 	current, err := p.InstanceIDs(tx, r.ID)
 	if err != nil {
@@ -630,6 +636,118 @@ func (p *Provider) deleteInstancesAction(ctx context.Context, req *arm.Request) 
 		sku.Capacity = &c
 		vmss.SKU, _ = json.Marshal(sku)
 		return tx.Put(vmss)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &arm.Response{Status: http.StatusOK}, nil
+}
+
+// modelPools are the backend pools of the model's primary IP
+// configuration, which every instance's primary NIC should be in.
+func modelPools(props *ScaleSetProperties) (nicName string, pools []string) {
+	np := props.VirtualMachineProfile.NetworkProfile
+	if np == nil || len(np.NetworkInterfaceConfigurations) == 0 {
+		return "", nil
+	}
+	nic := np.NetworkInterfaceConfigurations[0]
+	pools = []string{}
+	for _, bp := range nic.Properties.IPConfigurations[0].Properties.LoadBalancerBackendAddressPools {
+		pools = append(pools, bp.ID)
+	}
+	return nic.Name, pools
+}
+
+// markModelChanges marks instances whose NIC no longer matches the model's
+// backend pools as not on the latest model (upgrade policy Manual: they
+// take it with manualupgrade, as cloud-provider-azure calls it).
+func (p *Provider) markModelChanges(tx store.Tx, vmssID string, props *ScaleSetProperties) error {
+	nicName, pools := modelPools(props)
+	recs, insts, err := p.Instances(tx, vmssID)
+	if err != nil {
+		return err
+	}
+	for i, r := range recs {
+		have, err := p.net.NICBackendPools(tx, network.InstanceNICID(r.ID, nicName), nil)
+		if err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			}
+			return err
+		}
+		latest := samePools(have, pools)
+		if insts[i].LatestModelApplied == latest {
+			continue
+		}
+		insts[i].LatestModelApplied = latest
+		if r.Properties, err = json.Marshal(insts[i]); err != nil {
+			return err
+		}
+		if err := tx.Put(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func samePools(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !strings.EqualFold(a[i], b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// manualUpgrade brings instances to the scale set's model: their primary
+// NIC joins exactly the model's backend pools.
+func (p *Provider) manualUpgrade(ctx context.Context, req *arm.Request) (*arm.Response, error) {
+	var in struct {
+		InstanceIDs []string `json:"instanceIds"`
+	}
+	if err := req.DecodeBody(&in, true); err != nil {
+		return nil, err
+	}
+	if len(in.InstanceIDs) == 0 {
+		return nil, arm.Errorf(http.StatusBadRequest, "InvalidParameter", "Required parameter 'instanceIds' is missing (null).").WithTarget("instanceIds")
+	}
+	err := p.store.Update(ctx, func(tx store.Tx) error {
+		vmss, err := p.ScaleSets.Load(tx, req.Route.ID)
+		if err != nil {
+			return err
+		}
+		props, _, err := decodeSet(vmss)
+		if err != nil {
+			return err
+		}
+		nicName, pools := modelPools(props)
+		for _, s := range in.InstanceIDs {
+			id := vmss.ID + "/virtualMachines/" + s
+			r, err := tx.Get(id)
+			if errors.Is(err, store.ErrNotFound) {
+				return arm.Errorf(http.StatusBadRequest, "InvalidParameter", "The instance ID %s is not in scale set %s.", s, vmss.Name).WithTarget("instanceIds")
+			} else if err != nil {
+				return err
+			}
+			if _, err := p.net.NICBackendPools(tx, network.InstanceNICID(id, nicName), pools); err != nil {
+				return err
+			}
+			var ip InstanceProperties
+			if err := json.Unmarshal(r.Properties, &ip); err != nil {
+				return err
+			}
+			ip.LatestModelApplied = true
+			if r.Properties, err = json.Marshal(ip); err != nil {
+				return err
+			}
+			if err := tx.Put(r); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err

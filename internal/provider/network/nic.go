@@ -315,3 +315,47 @@ func (p *Provider) PoolMembers(tx store.Tx, lb *store.Resource) (map[string][]Su
 	}
 	return out, nil
 }
+
+// NICBackendPools reads and, with set, replaces the backend pools of a
+// NIC's primary IP configuration (a scale-set instance taking its model's
+// pools on an upgrade). It reports the pools before any change.
+func (p *Provider) NICBackendPools(tx store.Tx, nicID string, set []string) ([]string, error) {
+	r, err := tx.Get(nicID)
+	if err != nil {
+		return nil, err
+	}
+	configs, err := arm.ChildrenOf(r, "ipConfigurations", "")
+	if err != nil {
+		return nil, err
+	}
+	var before []string
+	for i, c := range configs {
+		var cp IPConfigurationProperties
+		if err := json.Unmarshal(c.Properties, &cp); err != nil {
+			return nil, err
+		}
+		if !cp.Primary {
+			continue
+		}
+		for _, bp := range cp.LoadBalancerBackendAddressPools {
+			before = append(before, bp.ID)
+		}
+		if set == nil {
+			return before, nil
+		}
+		cp.LoadBalancerBackendAddressPools = nil
+		for _, id := range set {
+			cp.LoadBalancerBackendAddressPools = append(cp.LoadBalancerBackendAddressPools, SubResource{ID: id})
+		}
+		raw, err := json.Marshal(cp)
+		if err != nil {
+			return nil, err
+		}
+		configs[i].Properties = raw
+		if err := arm.SetChildren(r, "ipConfigurations", configs); err != nil {
+			return nil, err
+		}
+		return before, tx.Put(r)
+	}
+	return before, nil
+}
