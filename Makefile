@@ -36,6 +36,8 @@ fuzz:
 	$(GO) test ./internal/arm -run '^$$' -fuzz FuzzParsePath -fuzztime 30s
 	$(GO) test ./internal/provider/resources -run '^$$' -fuzz FuzzParseFilter -fuzztime 30s
 	$(GO) test ./internal/server -run '^$$' -fuzz FuzzResourceGroupBody -fuzztime 30s
+	$(GO) test ./internal/armtemplate -run '^$$' -fuzz FuzzTemplate -fuzztime 30s
+	$(GO) test ./internal/arm -run '^$$' -fuzz FuzzStandardizeJSONC -fuzztime 30s
 
 clean:
 	rm -rf bin

@@ -24,3 +24,16 @@ func TestStandardizeJSONC(t *testing.T) {
 		t.Errorf("plain JSON changed: %s", out)
 	}
 }
+
+// FuzzStandardizeJSONC: the JSONC fix-up never panics and leaves valid
+// JSON valid.
+func FuzzStandardizeJSONC(f *testing.F) {
+	f.Add(`{"a": 1, b: [1, 2,], /* c */ "d": "e // f"}`)
+	f.Add(`{"properties": {template: {"x": "y"}}}`)
+	f.Fuzz(func(t *testing.T, in string) {
+		out := standardizeJSONC([]byte(in))
+		if json.Valid([]byte(in)) && !json.Valid(out) {
+			t.Errorf("valid JSON became invalid: %q → %q", in, out)
+		}
+	})
+}

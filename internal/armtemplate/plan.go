@@ -7,6 +7,9 @@ import (
 	"strings"
 )
 
+// maxResources is ARM's limit on resources in a template, copies included.
+const maxResources = 800
+
 // plan expands the template's resources — nested children, copy loops,
 // conditions — computes their IDs and orders them by dependsOn.
 func (d *Deployment) plan() error {
@@ -39,6 +42,9 @@ func (d *Deployment) plan() error {
 				count = int(cn)
 			}
 			for i := 0; i < count; i++ {
+				if len(all) >= maxResources {
+					return invalid("the template has more than %d resources (after copy loops), ARM's limit", maxResources)
+				}
 				idx := -1
 				if loopName != "" {
 					idx = i
