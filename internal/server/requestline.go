@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"regexp"
+	"strconv"
 )
 
 // Some clients put query values in the request line unencoded: the Azure
@@ -56,27 +57,32 @@ func withTLSState(next http.Handler) http.Handler {
 // requestLine matches an HTTP/1 request line whose target has spaces.
 var requestLine = regexp.MustCompile(`^(GET|HEAD|PUT|POST|PATCH|DELETE|OPTIONS) (/[^\r\n]* [^\r\n]*) (HTTP/1\.[01])\r?\n$`)
 
-// spaceEncodingConn rewrites request lines as they are read. It works a
-// line at a time: bytes are held back until their line is complete (or the
-// buffer holds more than a request line may be).
+// spaceEncodingConn rewrites request lines as they are read. It follows
+// HTTP/1 framing: request line and headers are read a line at a time (the
+// request line rewritten), then the body's Content-Length bytes pass
+// untouched. A chunked body ends the rewriting for the connection (its
+// framing is not followed), as does anything it does not understand.
 type spaceEncodingConn struct {
 	net.Conn
 	pending []byte // read from the connection, not yet returned
 	out     []byte // ready to return
+	state   int
+	body    int64 // body bytes still to pass through
 }
 
-const maxHeld = 64 << 10
+const (
+	atRequestLine = iota
+	inHeaders
+	inBody
+	passThrough
+)
+
+// maxLine bounds a held line; longer ones end the rewriting.
+const maxLine = 64 << 10
 
 func (c *spaceEncodingConn) Read(p []byte) (int, error) {
 	for len(c.out) == 0 {
-		if i := bytes.IndexByte(c.pending, '\n'); i >= 0 {
-			line := c.pending[:i+1]
-			c.pending = c.pending[i+1:]
-			c.out = append(c.out, fixLine(line)...)
-			continue
-		}
-		if len(c.pending) > maxHeld || (len(c.pending) > 0 && !mayBeRequestLine(c.pending)) {
-			c.out, c.pending = append(c.out, c.pending...), nil
+		if c.step() {
 			continue
 		}
 		buf := make([]byte, 32<<10)
@@ -95,16 +101,62 @@ func (c *spaceEncodingConn) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// mayBeRequestLine reports whether an incomplete line could still become a
-// request line (so it is worth holding back): it starts like one.
-func mayBeRequestLine(b []byte) bool {
-	for _, m := range [][]byte{[]byte("GET /"), []byte("HEAD /"), []byte("PUT /"), []byte("POST /"), []byte("PATCH /"), []byte("DELETE /"), []byte("OPTIONS /")} {
-		n := min(len(b), len(m))
-		if bytes.Equal(b[:n], m[:n]) {
+// step moves what it can from pending to out; false means it needs more
+// bytes.
+func (c *spaceEncodingConn) step() bool {
+	if len(c.pending) == 0 {
+		return false
+	}
+	switch c.state {
+	case passThrough:
+		c.out, c.pending = append(c.out, c.pending...), nil
+		return true
+	case inBody:
+		n := min(int64(len(c.pending)), c.body)
+		c.out = append(c.out, c.pending[:n]...)
+		c.pending, c.body = c.pending[n:], c.body-n
+		if c.body == 0 {
+			c.state = atRequestLine
+		}
+		return true
+	}
+	i := bytes.IndexByte(c.pending, '\n')
+	if i < 0 {
+		if len(c.pending) > maxLine {
+			c.state = passThrough
 			return true
 		}
+		return false
 	}
-	return false
+	line := c.pending[:i+1]
+	c.pending = c.pending[i+1:]
+	switch c.state {
+	case atRequestLine:
+		if len(bytes.TrimSpace(line)) > 0 { // blank lines between requests are allowed
+			line = fixLine(line)
+			c.state, c.body = inHeaders, 0
+		}
+	case inHeaders:
+		name, value, _ := bytes.Cut(bytes.TrimSpace(line), []byte(":"))
+		switch {
+		case len(bytes.TrimSpace(line)) == 0:
+			c.state = inBody
+			if c.body == 0 {
+				c.state = atRequestLine
+			}
+		case bytes.EqualFold(bytes.TrimSpace(name), []byte("Content-Length")):
+			n, err := strconv.ParseInt(string(bytes.TrimSpace(value)), 10, 64)
+			if err != nil || n < 0 {
+				c.state = passThrough
+			} else {
+				c.body = n
+			}
+		case bytes.EqualFold(bytes.TrimSpace(name), []byte("Transfer-Encoding")) || bytes.EqualFold(bytes.TrimSpace(name), []byte("Upgrade")):
+			c.state = passThrough
+		}
+	}
+	c.out = append(c.out, line...)
+	return true
 }
 
 func fixLine(line []byte) []byte {
