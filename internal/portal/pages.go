@@ -42,6 +42,8 @@ dt{color:#605e5c}
 {{range .Resources}}<tr><td>{{if .Cluster}}<a href="{{clusterURL .ID}}">{{.Name}}</a>{{else}}{{.Name}}{{end}}</td><td>{{.Type}}</td><td>{{.Location}}</td><td>{{.State}}</td></tr>
 {{else}}<tr><td colspan="4" class="muted">no resources</td></tr>{{end}}
 </table>
+{{if .Deployments}}<div class="muted">Deployments</div><table><tr><th>Name</th><th>State</th></tr>
+{{range .Deployments}}<tr><td>{{.Name}}</td><td>{{.State}}</td></tr>{{end}}</table>{{end}}
 {{else}}<p>No resource groups yet: <code>az group create</code>, then <code>az aks create</code>.</p>{{end}}
 </main></body></html>{{end}}
 

@@ -26,7 +26,10 @@ import (
 // Prefix is where the portal is served.
 const Prefix = "/portal/"
 
-const groupType = "Microsoft.Resources/resourceGroups"
+const (
+	groupType      = "Microsoft.Resources/resourceGroups"
+	deploymentType = "Microsoft.Resources/deployments"
+)
 
 // Config configures the portal.
 type Config struct {
@@ -46,6 +49,8 @@ func New(cfg Config) *Portal { return &Portal{cfg: cfg} }
 type group struct {
 	ID, Name, Subscription, Location, ManagedBy string
 	Resources                                   []resource
+	// Deployments are the group's template deployments (not resources).
+	Deployments []resource
 }
 
 type resource struct {
@@ -98,6 +103,13 @@ func (p *Portal) index(w http.ResponseWriter, r *http.Request) {
 			for _, rec := range recs {
 				g.Resources = append(g.Resources, resource{ID: rec.ID, Name: rec.Name, Type: rec.Type, Location: rec.Location,
 					State: provisioningState(rec), Cluster: strings.EqualFold(rec.Type, aks.ClusterType)})
+			}
+			deps, err := tx.List(store.Query{Subscription: id.SubscriptionID(), ResourceGroup: rg.Name, Type: deploymentType})
+			if err != nil {
+				return err
+			}
+			for _, rec := range deps {
+				g.Deployments = append(g.Deployments, resource{ID: rec.ID, Name: rec.Name, Type: rec.Type, State: provisioningState(rec)})
 			}
 			groups = append(groups, g)
 		}

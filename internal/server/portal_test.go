@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The portal lists groups and resources and draws a cluster's node
@@ -23,6 +24,22 @@ func TestPortal(t *testing.T) {
 		t.Fatalf("create: %d %s", r.status, r.raw)
 	}
 	in.waitSucceeded(t, r.header.Get("Azure-AsyncOperation"))
+	// A template deployment shows under its group, apart from the resources.
+	r = in.do("PUT", in.sub()+"/resourceGroups/web/providers/Microsoft.Resources/deployments/ipdeploy?api-version=2022-09-01",
+		`{"properties":{"mode":"Incremental","template":{"resources":[{"type":"Microsoft.Network/publicIPAddresses","apiVersion":"2023-04-01",
+		"name":"deployed-ip","location":"westeurope","sku":{"name":"Standard"},"properties":{"publicIPAllocationMethod":"Static"}}]}}}`)
+	if r.status != 201 {
+		t.Fatalf("deployment: %d %s", r.status, r.raw)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		st := in.do("GET", r.header.Get("Location")[len(in.srv.URL()):], "")
+		if st.status == 200 {
+			break
+		}
+		if st.status != 202 || time.Now().After(deadline) {
+			t.Fatalf("deployment: %d %s", st.status, st.raw)
+		}
+	}
 
 	// Without a token: the portal is for a browser.
 	get := func(path string) (int, string, string) {
@@ -30,7 +47,8 @@ func TestPortal(t *testing.T) {
 		return r.status, r.header.Get("Content-Type"), string(r.raw)
 	}
 	status, _, index := get("/portal/")
-	if status != 200 || !strings.Contains(index, `href="cluster?id=`+url.QueryEscape(mc)+`"`) || !strings.Contains(index, "MC_web_pic_westeurope") {
+	if status != 200 || !strings.Contains(index, `href="cluster?id=`+url.QueryEscape(mc)+`"`) || !strings.Contains(index, "MC_web_pic_westeurope") ||
+		!strings.Contains(index, "<td>ipdeploy</td><td>Succeeded</td>") || !strings.Contains(index, "deployed-ip") {
 		t.Errorf("index: %d\n%s", status, index)
 	}
 	status, ctype, svg := get("/portal/topology.svg?id=" + url.QueryEscape(mc))
