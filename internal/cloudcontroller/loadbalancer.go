@@ -148,6 +148,12 @@ func (p *Provider) EnsureLoadBalancer(ctx context.Context, _ string, svc *v1.Ser
 	if err := p.removeFrom(ctx, lbName(!c.internal), svc); err != nil {
 		return nil, err
 	}
+	if c.internal {
+		// Its public IP, if it had one, goes with the public frontend.
+		if err := p.deletePublicIPs(ctx, svc); err != nil {
+			return nil, err
+		}
+	}
 	fe := &armnetwork.FrontendIPConfiguration{Name: to.Ptr(frontendName(svc, c)), Properties: &armnetwork.FrontendIPConfigurationPropertiesFormat{}}
 	if c.internal {
 		subnet := c.internalSubnet

@@ -206,6 +206,17 @@ spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 82, targetPort: 
 		!strings.HasSuffix(ilb.FrontendIPConfigurations[0].Properties.Subnet.ID, "/subnets/aks-subnet") {
 		t.Errorf("internal load balancer = %+v", ilb)
 	}
+	// A public Service turned internal loses its public IP.
+	mustKubectl(t, kc, "expose", "deployment", "web", "--name=flip", "--port=8082", "--target-port=80", "--type=LoadBalancer")
+	waitServiceIP(t, kc, "flip")
+	mustKubectl(t, kc, "annotate", "svc", "flip", "service.beta.kubernetes.io/azure-load-balancer-internal=true")
+	until(t, 60*time.Second, func() bool {
+		ip := mustKubectl(t, kc, "get", "svc", "flip", "-o", "jsonpath={.status.loadBalancer.ingress[0].ip}")
+		var tags []string
+		mustAz(t, s.localaksAz("network", "public-ip", "list", "-g", mrg, "--query", "[].tags.\"k8s-azure-service\"")).json(t, &tags)
+		return strings.HasPrefix(ip, "10.224.") && !slices.Contains(tags, "default/flip")
+	})
+	mustKubectl(t, kc, "delete", "svc", "flip", "--wait=true", "--timeout=60s")
 	// Its pool holds the nodes' NICs (the scale set model took the pool and
 	// the instances were upgraded to it), and keeps them across a scale.
 	ilbMembers := func() int {
