@@ -2,6 +2,7 @@ package arm
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -148,6 +149,20 @@ type Response struct {
 
 // OK is a 200 with a body.
 func OK(body any) *Response { return &Response{Status: http.StatusOK, Body: body} }
+
+// ViewOK answers 200 with the body read in one read transaction.
+func ViewOK(ctx context.Context, st store.Store, read func(tx store.Tx) (any, error)) (*Response, error) {
+	var body any
+	err := st.View(ctx, func(tx store.Tx) error {
+		var err error
+		body, err = read(tx)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return OK(body), nil
+}
 
 // Created is a 201 with a body.
 func Created(body any) *Response { return &Response{Status: http.StatusCreated, Body: body} }

@@ -271,21 +271,15 @@ func checkScope(tx store.Tx, scope string) error {
 }
 
 func (p *Provider) getAssignment(ctx context.Context, req *arm.Request) (*arm.Response, error) {
-	var body map[string]any
-	err := p.store.View(ctx, func(tx store.Tx) error {
+	return arm.ViewOK(ctx, p.store, func(tx store.Tx) (any, error) {
 		r, err := tx.Get(req.Route.ID.String())
 		if errors.Is(err, store.ErrNotFound) {
-			return arm.Errorf(http.StatusNotFound, "RoleAssignmentNotFound", "The role assignment '%s' is not found.", req.Route.ID.Name())
+			return nil, arm.Errorf(http.StatusNotFound, "RoleAssignmentNotFound", "The role assignment '%s' is not found.", req.Route.ID.Name())
+		} else if err != nil {
+			return nil, err
 		}
-		if err == nil {
-			body = assignmentBody(r)
-		}
-		return err
+		return assignmentBody(r), nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return arm.OK(body), nil
 }
 
 func (p *Provider) deleteAssignment(ctx context.Context, req *arm.Request) (*arm.Response, error) {

@@ -91,24 +91,18 @@ func validateMaintenance(name string, raw json.RawMessage) error {
 }
 
 func (p *Provider) getMaintenance(ctx context.Context, req *arm.Request) (*arm.Response, error) {
-	var body map[string]any
-	err := p.store.View(ctx, func(tx store.Tx) error {
+	return arm.ViewOK(ctx, p.store, func(tx store.Tx) (any, error) {
 		if _, _, err := loadCluster(tx, clusterOf(req.Route.ID)); err != nil {
-			return err
+			return nil, err
 		}
 		r, err := tx.Get(req.Route.ID.String())
 		if errors.Is(err, store.ErrNotFound) {
-			return arm.ErrResourceNotFound(maintenanceType, clusterOf(req.Route.ID).Name()+"/"+req.Route.ID.Name(), req.Route.ID.ResourceGroupName())
+			return nil, arm.ErrResourceNotFound(maintenanceType, clusterOf(req.Route.ID).Name()+"/"+req.Route.ID.Name(), req.Route.ID.ResourceGroupName())
 		} else if err != nil {
-			return err
+			return nil, err
 		}
-		body = maintenanceBody(r)
-		return nil
+		return maintenanceBody(r), nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return arm.OK(body), nil
 }
 
 func (p *Provider) listMaintenance(ctx context.Context, req *arm.Request) (*arm.Response, error) {

@@ -308,18 +308,13 @@ func (p *Provider) loadDeploymentProps(tx store.Tx, id resourceid.ID) (*store.Re
 }
 
 func (p *Provider) getDeployment(ctx context.Context, req *arm.Request) (*arm.Response, error) {
-	var body map[string]any
-	err := p.store.View(ctx, func(tx store.Tx) error {
+	return arm.ViewOK(ctx, p.store, func(tx store.Tx) (any, error) {
 		r, err := p.loadDeployment(tx, req.Route.ID)
-		if err == nil {
-			body = deploymentBody(r)
+		if err != nil {
+			return nil, err
 		}
-		return err
+		return deploymentBody(r), nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return arm.OK(body), nil
 }
 
 func (p *Provider) listDeployments(ctx context.Context, req *arm.Request) (*arm.Response, error) {
