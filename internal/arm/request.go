@@ -170,6 +170,15 @@ func Created(body any) *Response { return &Response{Status: http.StatusCreated, 
 // NoContent is a 204.
 func NoContent() *Response { return &Response{Status: http.StatusNoContent} }
 
+// Deleted is ARM's answer to a synchronous DELETE: 200 when something was
+// deleted, 204 when there was nothing to delete.
+func Deleted(existed bool) *Response {
+	if existed {
+		return &Response{Status: http.StatusOK}
+	}
+	return NoContent()
+}
+
 // SetHeader sets a response header and returns the response.
 func (r *Response) SetHeader(k, v string) *Response {
 	if r.Header == nil {

@@ -181,8 +181,5 @@ func (p *Provider) deleteMaintenance(ctx context.Context, req *arm.Request) (*ar
 	if err != nil {
 		return nil, err
 	}
-	if n == 0 {
-		return arm.NoContent(), nil
-	}
-	return &arm.Response{Status: http.StatusOK}, nil
+	return arm.Deleted(n > 0), nil
 }

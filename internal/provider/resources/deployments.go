@@ -359,10 +359,7 @@ func (p *Provider) deleteDeployment(ctx context.Context, req *arm.Request) (*arm
 	if err != nil {
 		return nil, err
 	}
-	if n == 0 {
-		return arm.NoContent(), nil
-	}
-	return &arm.Response{Status: http.StatusOK}, nil
+	return arm.Deleted(n > 0), nil
 }
 
 func (p *Provider) cancelDeployment(ctx context.Context, req *arm.Request) (*arm.Response, error) {
@@ -622,6 +619,21 @@ func defaultAPIVersion(id string) string {
 type selfCall struct {
 	self   *Self
 	caller arm.Caller
+	// token is signed once and reused (tokens last an hour; renewed after
+	// 50 minutes), not once per request of a polling loop.
+	token  string
+	signed time.Time
+}
+
+func (c *selfCall) bearer() (string, error) {
+	if c.token == "" || time.Since(c.signed) > 50*time.Minute {
+		tok, err := c.self.Token(c.caller)
+		if err != nil {
+			return "", err
+		}
+		c.token, c.signed = tok, time.Now()
+	}
+	return c.token, nil
 }
 
 func (c *selfCall) do(ctx context.Context, method, path string, body any, out any) (int, error) {
@@ -645,7 +657,7 @@ func (c *selfCall) raw(ctx context.Context, method, url string, body any, out an
 	if err != nil {
 		return 0, nil, err
 	}
-	tok, err := c.self.Token(c.caller)
+	tok, err := c.bearer()
 	if err != nil {
 		return 0, nil, err
 	}
