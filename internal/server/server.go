@@ -27,6 +27,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/localaks/localaks/internal/aks"
+	"github.com/localaks/localaks/internal/aksapi"
 	"github.com/localaks/localaks/internal/arm"
 	"github.com/localaks/localaks/internal/datadir"
 	"github.com/localaks/localaks/internal/entra"
@@ -36,7 +37,6 @@ import (
 	"github.com/localaks/localaks/internal/portal"
 	"github.com/localaks/localaks/internal/provider/authorization"
 	"github.com/localaks/localaks/internal/provider/compute"
-	"github.com/localaks/localaks/internal/provider/containerservice"
 	"github.com/localaks/localaks/internal/provider/managedidentity"
 	"github.com/localaks/localaks/internal/provider/network"
 	"github.com/localaks/localaks/internal/provider/resources"
@@ -189,7 +189,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	authorization.Register(reg, s.store)
 	rec := &aks.Reconciler{Store: s.store, Net: netp, Compute: comp, Identity: ids, Log: cfg.Log}
 	s.rec = rec
-	csp := containerservice.Register(containerservice.Config{Store: s.store, Registry: reg, Engine: s.engine, Reconciler: rec,
+	csp := aksapi.Register(aksapi.Config{Store: s.store, Registry: reg, Engine: s.engine, Reconciler: rec,
 		Validator: &aks.Validator{Net: netp}, TenantOf: tenantOf, IssuerBase: s.url, Log: cfg.Log})
 	if cfg.ControlPlanes {
 		s.sup, err = supervisor.New(supervisor.Config{Dir: d.Clusters(), Command: cfg.ControlPlaneCommand, Log: cfg.Log,

@@ -1,4 +1,4 @@
-package containerservice
+package aksapi
 
 import (
 	"context"

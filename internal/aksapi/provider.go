@@ -1,8 +1,8 @@
-// Package containerservice is the HTTP face of the AKS resource provider
+// Package aksapi is the HTTP face of the AKS resource provider
 // (Microsoft.ContainerService): managed clusters, agent pools, maintenance
 // configurations, versions, upgrade profiles, machines, and the operations
 // AKS answers with. The model, rules and pipelines are in package aks.
-package containerservice
+package aksapi
 
 import (
 	"context"
