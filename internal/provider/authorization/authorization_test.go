@@ -1,0 +1,273 @@
+package authorization
+
+import (
+	"net/url"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestRoleDefinition(t *testing.T) {
+	e := newEnv(t)
+	acr := func(id string) map[string]any {
+		return map[string]any{"id": id, "name": acrPull, "type": "Microsoft.Authorization/roleDefinitions", "properties": map[string]any{
+			"roleName": "AcrPull", "type": "BuiltInRole", "description": "acr pull", "assignableScopes": []any{"/"},
+			"permissions": []any{map[string]any{"actions": []any{"Microsoft.ContainerRegistry/registries/pull/read"},
+				"notActions": []any{}, "dataActions": []any{}, "notDataActions": []any{}}},
+		}}
+	}
+	for _, tt := range []struct {
+		path string
+		want map[string]any
+	}{
+		{subPath + "/providers/Microsoft.Authorization/roleDefinitions/" + acrPull, acr(roleID(acrPull))},
+		// A role is the same at any scope, and IDs are matched in any case.
+		{rgID + "/providers/Microsoft.Authorization/roleDefinitions/" + strings.ToUpper(acrPull), acr(roleID(acrPull))},
+		{vnetID + "/providers/Microsoft.Authorization/roleDefinitions/" + acrPull, acr(roleID(acrPull))},
+		{"/providers/Microsoft.Authorization/roleDefinitions/" + acrPull, acr("/providers/Microsoft.Authorization/roleDefinitions/" + acrPull)},
+	} {
+		r := e.must("GET", tt.path+apiV, "", 200)
+		if diff := cmp.Diff(tt.want, r.body); diff != "" {
+			t.Errorf("GET %s (-want +got):\n%s", tt.path, diff)
+		}
+	}
+	r := e.do("GET", subPath+"/providers/Microsoft.Authorization/roleDefinitions/00000000-0000-0000-0000-000000000000"+apiV, "")
+	if diff := cmp.Diff(apiError{404, "RoleDefinitionDoesNotExist", "The specified role definition with ID '00000000-0000-0000-0000-000000000000' does not exist."}, r.err()); diff != "" {
+		t.Errorf("unknown role (-want +got):\n%s", diff)
+	}
+	r = e.do("GET", subPath+"/providers/Microsoft.Authorization/roleDefinitions/"+acrPull+"?api-version=2099-01-01", "")
+	if got := r.err(); got.Status != 400 || got.Code != "InvalidApiVersionParameter" {
+		t.Errorf("unknown api-version: %+v", got)
+	}
+}
+
+func TestListRoleDefinitions(t *testing.T) {
+	e := newEnv(t)
+	all := []string{"Owner", "Contributor", "Reader", "User Access Administrator", "Network Contributor", "AcrPull", "AcrPush", "Managed Identity Operator"}
+	for _, tt := range []struct {
+		scope, filter string
+		want          []string
+	}{
+		{subPath, "", all},
+		{subPath, "roleName eq 'AcrPull'", []string{"AcrPull"}},
+		{subPath, "roleName eq 'network contributor'", []string{"Network Contributor"}},
+		{subPath, "  RoleName eq 'Reader'  ", []string{"Reader"}},
+		{subPath, "roleName eq 'Nobody'", []string{}},
+		{subPath, "type eq 'BuiltInRole'", all},
+		{rgID, "roleName eq 'Owner'", []string{"Owner"}},
+		{"", "roleName eq 'AcrPush'", []string{"AcrPush"}},
+	} {
+		q := url.Values{"api-version": {"2022-04-01"}}
+		if tt.filter != "" {
+			q.Set("$filter", tt.filter)
+		}
+		r := e.must("GET", tt.scope+"/providers/Microsoft.Authorization/roleDefinitions?"+q.Encode(), "", 200)
+		got := []string{}
+		for _, v := range r.body["value"].([]any) {
+			got = append(got, v.(map[string]any)["properties"].(map[string]any)["roleName"].(string))
+		}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("%q at %q (-want +got):\n%s", tt.filter, tt.scope, diff)
+		}
+	}
+	q := url.Values{"api-version": {"2022-04-01"}, "$filter": {"startswith(roleName,'Acr')"}}
+	r := e.do("GET", subPath+"/providers/Microsoft.Authorization/roleDefinitions?"+q.Encode(), "")
+	if diff := cmp.Diff(apiError{400, "InvalidFilter", "The filter 'startswith(roleName,'Acr')' is not supported; use roleName eq '{name}'."}, r.err()); diff != "" {
+		t.Errorf("unsupported filter (-want +got):\n%s", diff)
+	}
+}
+
+const (
+	principal  = "5f3c1a2b-8d7e-4f6a-9b0c-1d2e3f4a5b6c"
+	principal2 = "6a4d2b3c-9e8f-4a7b-8c1d-2e3f4a5b6c7d"
+	a1         = "00000000-0000-0000-0000-0000000000a1"
+	a2         = "00000000-0000-0000-0000-0000000000a2"
+	a3         = "00000000-0000-0000-0000-0000000000a3"
+	a4         = "00000000-0000-0000-0000-0000000000a4"
+)
+
+func TestRoleAssignment(t *testing.T) {
+	e := newEnv(t)
+	for _, tt := range []struct {
+		name, scope, role string
+		want              string // the scope in the body
+	}{
+		{a1, subPath, roleID(acrPull), subPath},
+		{a2, rgID, rgID + "/providers/Microsoft.Authorization/roleDefinitions/" + acrPull, rgID},
+		{a3, vnetID, "/providers/Microsoft.Authorization/roleDefinitions/" + strings.ToUpper(acrPull), vnetID},
+		{a4, otherRG, acrPull, otherRG},
+	} {
+		r := e.must("PUT", assignmentPath(tt.scope, tt.name)+apiV, assignment(tt.role, strings.ToUpper(principal), "ServicePrincipal"), 201)
+		want := map[string]any{"id": assignmentPath(tt.scope, tt.name), "name": tt.name, "type": "Microsoft.Authorization/roleAssignments",
+			"properties": map[string]any{
+				"roleDefinitionId": roleID(acrPull), // always the subscription's, whatever form was sent
+				"principalId":      principal,       // lower case
+				"principalType":    "ServicePrincipal",
+				"scope":            tt.want,
+				"condition":        nil, "conditionVersion": nil,
+				"createdOn": "2026-03-01T12:00:00Z", "updatedOn": "2026-03-01T12:00:00Z",
+				"createdBy": callerOID, "updatedBy": callerOID,
+			}}
+		if diff := cmp.Diff(want, r.body); diff != "" {
+			t.Errorf("PUT at %s (-want +got):\n%s", tt.scope, diff)
+		}
+		if diff := cmp.Diff(want, e.must("GET", assignmentPath(tt.scope, tt.name)+apiV, "", 200).body); diff != "" {
+			t.Errorf("GET at %s (-want +got):\n%s", tt.scope, diff)
+		}
+	}
+
+	// A second PUT of the same assignment updates it: 200, creation kept.
+	e.p.now = func() time.Time { return created.Add(time.Hour) }
+	r := e.must("PUT", assignmentPath(subPath, a1)+apiV, `{"properties":{"roleDefinitionId":"`+roleID(acrPull)+`","principalId":"`+principal+`",
+		"principalType":"ServicePrincipal","description":"kubelet pulls images","condition":"true","conditionVersion":"2.0"}}`, 200)
+	props := r.body["properties"].(map[string]any)
+	for k, want := range map[string]any{"createdOn": "2026-03-01T12:00:00Z", "updatedOn": "2026-03-01T13:00:00Z",
+		"description": "kubelet pulls images", "condition": "true", "conditionVersion": "2.0"} {
+		if props[k] != want {
+			t.Errorf("updated %s = %v, want %v", k, props[k], want)
+		}
+	}
+}
+
+func TestPrincipalTypes(t *testing.T) {
+	e := newEnv(t)
+	for i, tt := range []struct{ sent, want string }{
+		{"", "User"},
+		{"user", "User"},
+		{"SERVICEPRINCIPAL", "ServicePrincipal"},
+		{"group", "Group"},
+		{"foreignGroup", "ForeignGroup"},
+		{"Device", "Device"},
+	} {
+		// One principal per case: an assignment exists once per principal.
+		p := strings.Replace(principal, "5f3c", "5f3"+string(rune('0'+i)), 1)
+		name := strings.Replace(a1, "a1", "b"+string(rune('0'+i)), 1)
+		r := e.must("PUT", assignmentPath(subPath, name)+apiV, assignment(roleID(reader), p, tt.sent), 201)
+		if got := r.body["properties"].(map[string]any)["principalType"]; got != tt.want {
+			t.Errorf("principalType %q stored as %v, want %s", tt.sent, got, tt.want)
+		}
+	}
+}
+
+// Every rule of a role assignment PUT; a refused PUT writes nothing.
+func TestRoleAssignmentValidation(t *testing.T) {
+	e := newEnv(t)
+	e.must("PUT", assignmentPath(rgID, a1)+apiV, assignment(roleID(acrPull), principal, ""), 201)
+	for _, tt := range []struct {
+		name, scope, assignment, body string
+		want                          apiError
+	}{
+		{"name not a GUID", subPath, "kubelet-acrpull", assignment(roleID(acrPull), principal, ""),
+			apiError{400, "InvalidRoleAssignmentId", "The role assignment ID 'kubelet-acrpull' is not valid. The role assignment ID must be a GUID."}},
+		{"unknown role", subPath, a2, assignment(roleID("00000000-0000-0000-0000-000000000001"), principal, ""),
+			apiError{400, "RoleDefinitionDoesNotExist", "The specified role definition with ID '00000000-0000-0000-0000-000000000001' does not exist."}},
+		{"role by name", subPath, a2, assignment("AcrPull", principal, ""),
+			apiError{400, "RoleDefinitionDoesNotExist", "The specified role definition with ID 'AcrPull' does not exist."}},
+		{"no role", subPath, a2, assignment("", principal, ""),
+			apiError{400, "RoleDefinitionDoesNotExist", "The specified role definition with ID '' does not exist."}},
+		{"principal not a GUID", subPath, a2, assignment(roleID(acrPull), "kubelet", ""),
+			apiError{400, "InvalidPrincipalId", "A valid principal ID must be provided for role assignment."}},
+		{"no principal", subPath, a2, assignment(roleID(acrPull), "", ""),
+			apiError{400, "InvalidPrincipalId", "A valid principal ID must be provided for role assignment."}},
+		{"unknown principal type", subPath, a2, assignment(roleID(acrPull), principal, "Robot"),
+			apiError{400, "InvalidPrincipalType", "The principal type 'Robot' is not valid."}},
+		{"missing resource group", subPath + "/resourceGroups/nope", a2, assignment(roleID(acrPull), principal, ""),
+			apiError{404, "ResourceGroupNotFound", "Resource group 'nope' could not be found."}},
+		{"missing resource", rgID + "/providers/Microsoft.Network/virtualNetworks/nope", a2, assignment(roleID(acrPull), principal, ""),
+			apiError{404, "ResourceNotFound", "The Resource 'nope' under resource group 'rg' was not found."}},
+		{"no body", subPath, a2, "",
+			apiError{400, "InvalidRequestContent", "The request content was invalid and could not be deserialized: 'The request body is empty.'."}},
+		{"mistyped body", subPath, a2, `{"properties":{"principalId":7}}`, apiError{400, "InvalidRequestContent", ""}},
+		{"same role and principal at the scope, another name", rgID, a2, assignment(roleID(acrPull), strings.ToUpper(principal), "User"),
+			apiError{409, "RoleAssignmentExists", "The role assignment already exists."}},
+		{"changing the principal", rgID, a1, assignment(roleID(acrPull), principal2, ""),
+			apiError{400, "RoleAssignmentUpdateNotPermitted", "Tenant ID, application ID, principal ID, and scope are not allowed to be updated."}},
+		{"changing the role", rgID, a1, assignment(roleID(reader), principal, ""),
+			apiError{400, "RoleAssignmentUpdateNotPermitted", "Tenant ID, application ID, principal ID, and scope are not allowed to be updated."}},
+	} {
+		got := e.do("PUT", assignmentPath(tt.scope, tt.assignment)+apiV, tt.body).err()
+		if tt.want.Message == "" {
+			got.Message = ""
+		}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tt.name, diff)
+		}
+	}
+	// Only a1 exists, unchanged.
+	r := e.must("GET", rgID+"/providers/Microsoft.Authorization/roleAssignments"+apiV, "", 200)
+	if diff := cmp.Diff([]string{a1}, names(r)); diff != "" {
+		t.Errorf("assignments (-want +got):\n%s", diff)
+	}
+	if got := r.body["value"].([]any)[0].(map[string]any)["properties"].(map[string]any)["roleDefinitionId"]; got != roleID(acrPull) {
+		t.Errorf("a1's role = %v", got)
+	}
+	// The same principal and role elsewhere, or another role at the same
+	// scope, is a new assignment.
+	e.must("PUT", assignmentPath(subPath, a2)+apiV, assignment(roleID(acrPull), principal, ""), 201)
+	e.must("PUT", assignmentPath(rgID, a3)+apiV, assignment(roleID(reader), principal, ""), 201)
+}
+
+func TestGetAndDeleteRoleAssignment(t *testing.T) {
+	e := newEnv(t)
+	notFound := apiError{404, "RoleAssignmentNotFound", "The role assignment '" + a1 + "' is not found."}
+	if diff := cmp.Diff(notFound, e.do("GET", assignmentPath(rgID, a1)+apiV, "").err()); diff != "" {
+		t.Errorf("GET before PUT (-want +got):\n%s", diff)
+	}
+	put := e.must("PUT", assignmentPath(rgID, a1)+apiV, assignment(roleID(netContrib), principal, "ServicePrincipal"), 201)
+	del := e.must("DELETE", assignmentPath(rgID, a1)+apiV, "", 200)
+	if diff := cmp.Diff(put.body, del.body); diff != "" {
+		t.Errorf("DELETE answers the deleted assignment (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(notFound, e.do("GET", assignmentPath(rgID, a1)+apiV, "").err()); diff != "" {
+		t.Errorf("GET after DELETE (-want +got):\n%s", diff)
+	}
+	if r := e.do("DELETE", assignmentPath(rgID, a1)+apiV, ""); r.status != 204 || len(r.raw) != 0 {
+		t.Errorf("second DELETE: %d %s", r.status, r.raw)
+	}
+	// The pair is free again.
+	e.must("PUT", assignmentPath(rgID, a2)+apiV, assignment(roleID(netContrib), principal, "ServicePrincipal"), 201)
+}
+
+// Listing at a scope shows what applies there: assignments at and above it,
+// and below it unless atScope(); principalId eq and assignedTo() filter.
+func TestListRoleAssignments(t *testing.T) {
+	e := newEnv(t)
+	for _, a := range []struct{ name, scope, role, principal string }{
+		{a1, subPath, reader, principal},
+		{a2, rgID, acrPull, principal},
+		{a3, vnetID, netContrib, principal2},
+		{a4, otherRG, contributor, principal2},
+	} {
+		e.must("PUT", assignmentPath(a.scope, a.name)+apiV, assignment(roleID(a.role), a.principal, ""), 201)
+	}
+	for _, tt := range []struct {
+		scope, filter string
+		want          []string
+	}{
+		{subPath, "", []string{a1, a2, a3, a4}},
+		{subPath, "atScope()", []string{a1}},
+		{rgID, "", []string{a1, a2, a3}},
+		{rgID, "atScope()", []string{a1, a2}},
+		{vnetID, "", []string{a1, a2, a3}},
+		{otherRG, "", []string{a1, a4}},
+		{subPath, "principalId eq '" + principal2 + "'", []string{a3, a4}},
+		{subPath, "principalId eq '" + strings.ToUpper(principal2) + "'", []string{a3, a4}},
+		{rgID, "assignedTo('" + principal + "')", []string{a1, a2}},
+		{rgID, "atScope() and assignedTo('" + principal2 + "')", []string{}},
+		{"", "", []string{a1, a2, a3, a4}},
+	} {
+		q := url.Values{"api-version": {"2022-04-01"}}
+		if tt.filter != "" {
+			q.Set("$filter", tt.filter)
+		}
+		r := e.must("GET", tt.scope+"/providers/Microsoft.Authorization/roleAssignments?"+q.Encode(), "", 200)
+		got := names(r)
+		sort.Strings(got)
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("list at %q, filter %q (-want +got):\n%s", tt.scope, tt.filter, diff)
+		}
+	}
+}
