@@ -113,7 +113,7 @@ type reply struct {
 
 // apiError is what a test compares of an ARM error answer.
 type apiError struct {
-	Status              int
+	Status                int
 	Code, Target, Message string
 }
 

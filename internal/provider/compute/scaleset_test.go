@@ -52,7 +52,9 @@ func TestScaleSetValidation(t *testing.T) {
 			"The value 1001 of parameter 'sku.capacity' is out of range. The value must be between 0 and 1000, inclusive."}},
 		{"no OS profile", 1, func(b map[string]any) { delete(obj(b, "properties", "virtualMachineProfile"), "osProfile") },
 			apiError{400, "InvalidParameter", "virtualMachineProfile.osProfile.computerNamePrefix", "Required parameter 'osProfile.computerNamePrefix' is missing (null)."}},
-		{"empty computer name prefix", 1, func(b map[string]any) { obj(b, "properties", "virtualMachineProfile", "osProfile")["computerNamePrefix"] = "" },
+		{"empty computer name prefix", 1, func(b map[string]any) {
+			obj(b, "properties", "virtualMachineProfile", "osProfile")["computerNamePrefix"] = ""
+		},
 			apiError{400, "InvalidParameter", "virtualMachineProfile.osProfile.computerNamePrefix", "Required parameter 'osProfile.computerNamePrefix' is missing (null)."}},
 		{"no network profile", 1, func(b map[string]any) { delete(obj(b, "properties", "virtualMachineProfile"), "networkProfile") },
 			apiError{400, "InvalidParameter", "virtualMachineProfile.networkProfile.networkInterfaceConfigurations", "The scale set needs at least one network interface configuration."}},
