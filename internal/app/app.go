@@ -1,5 +1,6 @@
-// Package app is the localaks command line: serve, az, env, bench, version
-// and the hidden commands the server runs itself.
+// Package app is the localaks command line: serve, az, env, version and
+// the hidden commands the server runs itself. (The benchmarks are a test
+// tool: test/bench.)
 package app
 
 import (
@@ -53,6 +54,6 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&g.dataDir, "data-dir", "",
 		"state directory (default $"+datadir.EnvVar+", else ~/.localaks)")
-	root.AddCommand(newServe(g, stdout, stderr), newAz(g, stdout, stderr), newEnv(g, stdout), newVersion(stdout), newBench(stdout, stderr))
+	root.AddCommand(newServe(g, stdout, stderr), newAz(g, stdout, stderr), newEnv(g, stdout), newVersion(stdout))
 	return root
 }
