@@ -57,11 +57,15 @@ func Lookup(location string) (Region, bool) {
 	return r, ok
 }
 
-// Names lists every region name, comma-separated, for error messages.
-func Names() string {
+// List is every region's name, in All's order: the locations resource
+// types are offered in.
+func List() []string {
 	names := make([]string, len(all))
 	for i, r := range all {
 		names[i] = r.Name
 	}
-	return strings.Join(names, ",")
+	return names
 }
+
+// Names lists every region name, comma-separated, for error messages.
+func Names() string { return strings.Join(List(), ",") }

@@ -140,10 +140,7 @@ type SKU struct {
 // Register creates the provider and registers its types.
 func Register(cfg Config) *Provider {
 	p := &Provider{store: cfg.Store, net: cfg.Network, log: cfg.Log, now: time.Now}
-	var locs []string
-	for _, r := range regions.All() {
-		locs = append(locs, r.Name)
-	}
+	locs := regions.List()
 	p.ScaleSets = &arm.Tracked{
 		ResourceType: &arm.ResourceType{Namespace: Namespace, Type: "virtualMachineScaleSets", APIVersions: APIVersions, Locations: locs},
 		Located:      true, ValidateName: validScaleSetName, Store: p.store,

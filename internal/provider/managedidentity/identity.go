@@ -47,10 +47,7 @@ var nameRule = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_-]{2,127}$`)
 // (identities live in the subscription's tenant).
 func Register(reg *arm.Registry, st store.Store, tenantOf func(subscription string) string) *Provider {
 	p := &Provider{tenant: tenantOf}
-	var locs []string
-	for _, r := range regions.All() {
-		locs = append(locs, r.Name)
-	}
+	locs := regions.List()
 	p.Identities = &arm.Tracked{
 		ResourceType: &arm.ResourceType{Namespace: Namespace, Type: "userAssignedIdentities", APIVersions: APIVersions, Locations: locs},
 		Located:      true, Store: st,

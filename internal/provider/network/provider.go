@@ -108,7 +108,7 @@ func Register(cfg Config) *Provider {
 
 func (p *Provider) tracked(typ string, name func(string) error) *arm.Tracked {
 	return &arm.Tracked{
-		ResourceType: &arm.ResourceType{Namespace: Namespace, Type: typ, APIVersions: APIVersions, Locations: allRegions()},
+		ResourceType: &arm.ResourceType{Namespace: Namespace, Type: typ, APIVersions: APIVersions, Locations: regions.List()},
 		Located:      true, ETag: true, ValidateName: name, Store: p.store,
 	}
 }
@@ -118,14 +118,6 @@ func (p *Provider) embedded(parent *arm.Tracked, typ, field string) *arm.Embedde
 		ResourceType: &arm.ResourceType{Namespace: Namespace, Type: parent.Type + "/" + typ, APIVersions: APIVersions, Hidden: true},
 		Parent:       parent, Field: field, ChildType: parent.FullType() + "/" + typ, ValidateName: validName,
 	}
-}
-
-func allRegions() []string {
-	var out []string
-	for _, r := range regions.All() {
-		out = append(out, r.Name)
-	}
-	return out
 }
 
 // nameRule is Microsoft.Network's naming rule for most resources: 1–80
