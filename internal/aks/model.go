@@ -408,6 +408,21 @@ func (p *Pool) Encode() error {
 	return nil
 }
 
+// publicObject is the pool's API properties (no name) as raw JSON members.
+func (p *Pool) publicObject() (jsonx.Object, error) {
+	raw, err := jsonx.Encode(p.extra, &p.Props)
+	if err != nil {
+		return nil, err
+	}
+	var out jsonx.Object
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return nil, err
+	}
+	delete(out, "localaks")
+	delete(out, "name")
+	return out, nil
+}
+
 // Public renders pool properties for the API: without hidden state, with
 // the name when asked (cluster agentPoolProfiles).
 func (p *Pool) Public(withName bool) (map[string]any, error) {
@@ -435,6 +450,20 @@ func (c *Cluster) Public() (map[string]any, error) {
 		return nil, err
 	}
 	var out map[string]any
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return nil, err
+	}
+	delete(out, "localaks")
+	return out, nil
+}
+
+// publicObject is Public as raw JSON members.
+func (c *Cluster) publicObject() (jsonx.Object, error) {
+	raw, err := jsonx.Encode(c.extra, &c.Props)
+	if err != nil {
+		return nil, err
+	}
+	var out jsonx.Object
 	if err := json.Unmarshal(raw, &out); err != nil {
 		return nil, err
 	}

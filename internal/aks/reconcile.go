@@ -71,31 +71,6 @@ type state struct {
 	trimmed []string
 }
 
-// Load reads a cluster and its pools.
-func Load(tx store.Tx, clusterID string) (*Cluster, []*Pool, error) {
-	r, err := tx.Get(clusterID)
-	if err != nil {
-		return nil, nil, err
-	}
-	c, err := DecodeCluster(r)
-	if err != nil {
-		return nil, nil, err
-	}
-	prs, err := tx.List(store.Query{Parent: r.ID, Type: PoolType})
-	if err != nil {
-		return nil, nil, err
-	}
-	var pools []*Pool
-	for _, pr := range prs {
-		p, err := DecodePool(pr)
-		if err != nil {
-			return nil, nil, err
-		}
-		pools = append(pools, p)
-	}
-	return c, pools, nil
-}
-
 func (r *Reconciler) run(ctx context.Context, clusterID string, steps []step) error {
 	for _, st := range steps {
 		if err := ctx.Err(); err != nil {
@@ -177,7 +152,7 @@ func (r *Reconciler) applyControlPlane(ctx context.Context, clusterID string, dr
 		if err != nil {
 			return err
 		}
-		if c.Props.PowerState != nil && c.Props.PowerState.Code == "Stopped" {
+		if c.Stopped() {
 			running = false
 			return nil
 		}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"path/filepath"
 	"sort"
@@ -15,6 +17,7 @@ import (
 	"github.com/localaks/localaks/internal/provider/compute"
 	"github.com/localaks/localaks/internal/provider/managedidentity"
 	"github.com/localaks/localaks/internal/provider/network"
+	"github.com/localaks/localaks/internal/resourceid"
 	"github.com/localaks/localaks/internal/store"
 )
 
@@ -23,7 +26,7 @@ type env struct {
 	t   *testing.T
 	st  store.Store
 	rec *Reconciler
-	val *Validator
+	val *Rules
 }
 
 const sub = "00000000-0000-0000-0000-000000000001"
@@ -40,7 +43,7 @@ func newEnv(t *testing.T) *env {
 	net := network.Register(network.Config{Store: st, Registry: reg, Log: log})
 	comp := compute.Register(compute.Config{Store: st, Registry: reg, Network: net, Log: log})
 	ids := managedidentity.Register(reg, st, func(string) string { return "tenant" })
-	e := &env{t: t, st: st, rec: &Reconciler{Store: st, Net: net, Compute: comp, Identity: ids, Log: log}, val: &Validator{Net: net}}
+	e := &env{t: t, st: st, rec: &Reconciler{Store: st, Net: net, Compute: comp, Identity: ids, Log: log}, val: &Rules{Net: net, Compute: comp, TenantOf: func(string) string { return "tenant" }}}
 	e.update(func(tx store.Tx) error {
 		return tx.Put(&store.Resource{ID: "/subscriptions/" + sub + "/resourceGroups/rg1", Type: "Microsoft.Resources/resourceGroups", Name: "rg1",
 			Location: "eastus", Properties: json.RawMessage(`{"provisioningState":"Succeeded"}`)})
@@ -56,57 +59,27 @@ func (e *env) update(fn func(tx store.Tx) error) {
 }
 
 // create builds, validates and stores a cluster from a managedClusters
-// properties document, then reconciles it.
+// properties document, as a PUT does, then reconciles it.
 func (e *env) create(name, props string) (*Cluster, error) {
 	e.t.Helper()
-	id := "/subscriptions/" + sub + "/resourceGroups/rg1/providers/Microsoft.ContainerService/managedClusters/" + name
-	c, err := DecodeCluster(&store.Resource{ID: id, Type: ClusterType, Name: name, Location: "eastus", Properties: json.RawMessage(props)})
-	if err != nil {
-		return nil, err
-	}
-	err = e.st.Update(context.Background(), func(tx store.Tx) error {
-		e.val.DefaultCluster(c, sub, "rg1")
+	id := resourceid.MustParse("/subscriptions/" + sub + "/resourceGroups/rg1/providers/Microsoft.ContainerService/managedClusters/" + name)
+	loc := "eastus"
+	in := &ClusterInput{Location: &loc, Properties: json.RawMessage(props)}
+	req := &arm.Request{HTTP: httptest.NewRequest(http.MethodPut, id.String(), nil), APIVersion: APIVersions[0]}
+	var c *Cluster
+	err := e.st.Update(context.Background(), func(tx store.Tx) error {
 		var pools []*Pool
-		for _, raw := range c.Props.AgentPoolProfiles {
-			p, err := DecodePoolJSON(raw)
-			if err != nil {
-				return err
-			}
-			p.Record = &store.Resource{ID: id + "/agentPools/" + p.Props.Name, Type: PoolType, Name: p.Props.Name}
-			e.val.DefaultPool(c, p, true)
-			pools = append(pools, p)
-		}
-		if err := e.val.ValidateCluster(tx, c, pools); err != nil {
+		var err error
+		c, pools, _, err = e.val.PutCluster(tx, req, id, in, "op-create")
+		if err != nil {
 			return err
 		}
-		if err := e.val.ValidateIdentity(tx, c, "tenant"); err != nil {
-			return err
-		}
-		if err := e.val.ValidateAddons(tx, c, pools); err != nil {
-			return err
-		}
-		c.Props.Localaks.ID = ClusterID(c.Props.DNSPrefix)
-		c.Props.ResourceUID = RandomHex(12)
-		if err := c.Encode(); err != nil {
-			return err
-		}
-		if err := tx.Put(c.Record); err != nil {
-			return err
-		}
-		for _, p := range pools {
-			if err := p.Encode(); err != nil {
-				return err
-			}
-			if err := tx.Put(p.Record); err != nil {
-				return err
-			}
-		}
-		return nil
+		return Save(tx, c, pools...)
 	})
 	if err != nil {
 		return nil, err
 	}
-	if err := e.rec.Reconcile(context.Background(), id); err != nil {
+	if err := e.rec.Reconcile(context.Background(), id.String()); err != nil {
 		return nil, err
 	}
 	return c, nil

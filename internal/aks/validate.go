@@ -69,12 +69,6 @@ func ValidatePoolName(name, osType string) error {
 	return nil
 }
 
-// Validator checks and completes cluster and pool specs: AKS's defaults and
-// rules, against what already exists (subnets, other pools).
-type Validator struct {
-	Net *network.Provider
-}
-
 // networkModel names the network model of a cluster.
 type networkModel int
 
@@ -112,7 +106,7 @@ func defaultMaxPods(m networkModel, podSubnet bool) int {
 }
 
 // DefaultCluster fills a new cluster's defaults (before validation).
-func (v *Validator) DefaultCluster(c *Cluster, sub, rg string) {
+func (v *Rules) DefaultCluster(c *Cluster, sub, rg string) {
 	p := &c.Props
 	if p.DNSPrefix == "" && p.FQDNSubdomain == "" {
 		p.DNSPrefix = DefaultDNSPrefix(c.Record.Name, rg, sub)
@@ -227,7 +221,7 @@ func (v *Validator) DefaultCluster(c *Cluster, sub, rg string) {
 // DefaultPool fills a pool's defaults for cluster c (before validation).
 // first is true for pools of a cluster's create, where a pool without mode
 // becomes the system pool.
-func (v *Validator) DefaultPool(c *Cluster, p *Pool, inClusterCreate bool) {
+func (v *Rules) DefaultPool(c *Cluster, p *Pool, inClusterCreate bool) {
 	pp := &p.Props
 	if pp.Count == nil {
 		pp.Count = intp(1)
@@ -298,12 +292,12 @@ func (v *Validator) DefaultPool(c *Cluster, p *Pool, inClusterCreate bool) {
 		pp.NodeImageVersion = Versions.NodeImage
 	}
 	if pp.PowerState == nil {
-		pp.PowerState = &PowerState{Code: "Running"}
+		pp.PowerState = &PowerState{Code: PowerRunning}
 	}
 }
 
 // ValidatePool checks a pool (already defaulted) for cluster c.
-func (v *Validator) ValidatePool(c *Cluster, p *Pool) error {
+func (v *Rules) ValidatePool(c *Cluster, p *Pool) error {
 	pp := &p.Props
 	if err := ValidatePoolName(p.Record.Name, pp.OSType); err != nil {
 		return err
@@ -390,7 +384,7 @@ func allSizes() string {
 
 // validatePoolVersion resolves a pool's orchestratorVersion and checks its
 // skew against the control plane.
-func (v *Validator) validatePoolVersion(c *Cluster, p *Pool) error {
+func (v *Rules) validatePoolVersion(c *Cluster, p *Pool) error {
 	pp := &p.Props
 	resolved, ok := Versions.Resolve(pp.OrchestratorVersion)
 	if !ok {
@@ -415,7 +409,7 @@ func (v *Validator) validatePoolVersion(c *Cluster, p *Pool) error {
 }
 
 // ValidateCluster checks a new cluster (defaulted) and its pools.
-func (v *Validator) ValidateCluster(tx store.Tx, c *Cluster, pools []*Pool) error {
+func (v *Rules) ValidateCluster(tx store.Tx, c *Cluster, pools []*Pool) error {
 	p := &c.Props
 	if err := ValidateClusterName(c.Record.Name); err != nil {
 		return err
@@ -490,7 +484,7 @@ func (v *Validator) ValidateCluster(tx store.Tx, c *Cluster, pools []*Pool) erro
 
 // validateNetwork applies the network profile rules and checks address
 // capacity for the pools.
-func (v *Validator) validateNetwork(tx store.Tx, c *Cluster, pools []*Pool) error {
+func (v *Rules) validateNetwork(tx store.Tx, c *Cluster, pools []*Pool) error {
 	np := c.Props.NetworkProfile
 	switch np.NetworkPlugin {
 	case "kubenet", "azure", "none":
@@ -636,7 +630,7 @@ func (v *Validator) validateNetwork(tx store.Tx, c *Cluster, pools []*Pool) erro
 
 // validateCustomSubnets checks BYO subnets: they exist, share one VNet,
 // and do not overlap the service or pod ranges.
-func (v *Validator) validateCustomSubnets(tx store.Tx, c *Cluster, pools []*Pool, svc, pod netip.Prefix) error {
+func (v *Rules) validateCustomSubnets(tx store.Tx, c *Cluster, pools []*Pool, svc, pod netip.Prefix) error {
 	var vnet string
 	for _, p := range pools {
 		sid, err := resourceid.Parse(p.Props.VnetSubnetID)
@@ -673,7 +667,7 @@ func (v *Validator) validateCustomSubnets(tx store.Tx, c *Cluster, pools []*Pool
 // addresses per node, surge included) and the pod range (kubenet and
 // overlay: a /24 per node) can hold the pools. existing are the cluster's
 // other pools when pools are being added or scaled.
-func (v *Validator) checkCapacity(tx store.Tx, c *Cluster, pools []*Pool, existing []*Pool) error {
+func (v *Rules) checkCapacity(tx store.Tx, c *Cluster, pools []*Pool, existing []*Pool) error {
 	np := c.Props.NetworkProfile
 	m := modelOf(np)
 	nodes := func(p *Pool) int {
@@ -729,7 +723,7 @@ func lastSegment(id string) string { return id[strings.LastIndex(id, "/")+1:] }
 
 // ValidateIdentity completes the cluster identity: SystemAssigned gets a
 // principal; UserAssigned must name one existing identity.
-func (v *Validator) ValidateIdentity(tx store.Tx, c *Cluster, tenantID string) error {
+func (v *Rules) ValidateIdentity(tx store.Tx, c *Cluster, tenantID string) error {
 	var ident struct {
 		Type                   string                     `json:"type"`
 		PrincipalID            string                     `json:"principalId,omitempty"`
@@ -821,7 +815,7 @@ func CheckTerminal(c *Cluster, pools []*Pool) error {
 // for new pools). Azure CNI needs node plus maxPods addresses per added
 // node in the node subnet (SubnetIsFull on scale-out, InsufficientSubnetSize
 // for a new pool); kubenet and overlay need a /24 of the pod range per node.
-func (v *Validator) CheckGrowth(tx store.Tx, c *Cluster, pools []*Pool, before map[string]int) error {
+func (v *Rules) CheckGrowth(tx store.Tx, c *Cluster, pools []*Pool, before map[string]int) error {
 	np := c.Props.NetworkProfile
 	m := modelOf(np)
 	if m == modelKubenet || m == modelOverlay {
@@ -894,7 +888,7 @@ func RandomHex(n int) string { return randomHex(n) }
 // Ingress Controller needs an existing gateway (applicationGatewayId), or a
 // name and a subnet for the one AKS creates — subnetCIDR inside the
 // cluster's virtual network, or an existing subnetId.
-func (v *Validator) ValidateAddons(tx store.Tx, c *Cluster, pools []*Pool) error {
+func (v *Rules) ValidateAddons(tx store.Tx, c *Cluster, pools []*Pool) error {
 	key, a := c.Props.Addon(AGICAddon)
 	if a == nil || !a.Enabled {
 		return nil
@@ -960,7 +954,7 @@ func (v *Validator) ValidateAddons(tx store.Tx, c *Cluster, pools []*Pool) error
 }
 
 // vnetPrefixes are the address prefixes of a subnet's virtual network.
-func (v *Validator) vnetPrefixes(tx store.Tx, subnetID string) ([]netip.Prefix, error) {
+func (v *Rules) vnetPrefixes(tx store.Tx, subnetID string) ([]netip.Prefix, error) {
 	sid, err := resourceid.Parse(subnetID)
 	if err != nil {
 		return nil, err

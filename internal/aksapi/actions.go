@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -17,36 +18,21 @@ import (
 	"github.com/localaks/localaks/internal/store"
 )
 
-// clusterOp starts a cluster-wide operation: check may refuse it; the
-// cluster (and its pools) go to state while it runs. 202 with
-// Azure-AsyncOperation and Location, as AKS answers POST actions.
-func (p *Provider) clusterOp(ctx context.Context, req *arm.Request, kind, state string, check func(c *aks.Cluster) error) (*arm.Response, error) {
+// clusterOp starts a cluster-wide operation of kind (202 with
+// Azure-AsyncOperation and Location, as AKS answers POST actions).
+func (p *Provider) clusterOp(ctx context.Context, req *arm.Request, kind string, action aks.ClusterAction) (*arm.Response, error) {
 	id := req.Route.ID
 	op, err := p.engine.NewOperation(kind, id.SubscriptionID(), Namespace, "", id.String(), opInput{Cluster: id.String()})
 	if err != nil {
 		return nil, arm.ErrInternal(err)
 	}
 	err = p.engine.Submit(ctx, op, func(tx store.Tx) error {
-		c, pools, err := loadCluster(tx, id)
+		c, pools, err := aks.BeginClusterAction(tx, id, action, op.ID)
 		if err != nil {
 			return err
 		}
 		op.Location = c.Record.Location
-		if err := aks.CheckTerminal(c, pools); err != nil {
-			return err
-		}
-		if check != nil {
-			if err := check(c); err != nil {
-				return err
-			}
-		}
-		c.Props.ProvisioningState = state
-		c.Props.Localaks.Operation, c.Props.Localaks.OperationKind = op.ID, state
-		for _, pool := range pools {
-			pool.Props.ProvisioningState = state
-			pool.Props.Localaks.Operation, pool.Props.Localaks.OperationKind = op.ID, state
-		}
-		return writeAll(tx, c, pools)
+		return aks.Save(tx, c, pools...)
 	})
 	if err != nil {
 		return nil, err
@@ -54,73 +40,36 @@ func (p *Provider) clusterOp(ctx context.Context, req *arm.Request, kind, state 
 	return p.engine.Accepted(req, op, http.StatusAccepted, nil), nil
 }
 
-func isStopped(c *aks.Cluster) bool {
-	return c.Props.PowerState != nil && c.Props.PowerState.Code == "Stopped"
-}
-
 func (p *Provider) stopCluster(ctx context.Context, req *arm.Request) (*arm.Response, error) {
-	return p.clusterOp(ctx, req, kindClusterStop, aks.StateStopping, func(c *aks.Cluster) error {
-		if isStopped(c) {
-			return conflict("Operation is not allowed: managed cluster is in Provisioning State(%s) and Power State(Stopped), stopping cannot be performed. Please see https://aka.ms/aks/stop for more details",
-				c.Props.ProvisioningState)
-		}
-		return nil
-	})
+	return p.clusterOp(ctx, req, kindClusterStop, aks.Stop)
 }
 
 func (p *Provider) startCluster(ctx context.Context, req *arm.Request) (*arm.Response, error) {
-	return p.clusterOp(ctx, req, kindClusterStart, aks.StateStarting, func(c *aks.Cluster) error {
-		if !isStopped(c) {
-			return conflict("Operation is not allowed: managed cluster is in Provisioning State(%s) and Power State(Running), starting cannot be performed. Please see https://aka.ms/aks/start for more details",
-				c.Props.ProvisioningState)
-		}
-		return nil
-	})
+	return p.clusterOp(ctx, req, kindClusterStart, aks.Start)
 }
 
 func (p *Provider) rotateCertificates(ctx context.Context, req *arm.Request) (*arm.Response, error) {
-	return p.clusterOp(ctx, req, kindClusterRotate, aks.StateUpdating, func(c *aks.Cluster) error { return stoppedRefusal(c, "rotating certificates") })
+	return p.clusterOp(ctx, req, kindClusterRotate, aks.RotateCertificates)
 }
 
 func (p *Provider) rotateServiceAccountKeys(ctx context.Context, req *arm.Request) (*arm.Response, error) {
-	return p.clusterOp(ctx, req, kindClusterRotateKeys, aks.StateUpdating, func(c *aks.Cluster) error {
-		return stoppedRefusal(c, "rotating service account signing keys")
-	})
+	return p.clusterOp(ctx, req, kindClusterRotateKeys, aks.RotateServiceAccountKeys)
 }
 
-func stoppedRefusal(c *aks.Cluster, what string) error {
-	if isStopped(c) {
-		return conflict("Operation is not allowed: managed cluster is in Provisioning State(%s) and Power State(Stopped), %s cannot be performed. Please start the cluster first: https://aka.ms/aks/start",
-			c.Props.ProvisioningState, what)
-	}
-	return nil
-}
-
-// resetServicePrincipal sets a service-principal cluster's credentials;
-// managed-identity clusters have none to reset.
 func (p *Provider) resetServicePrincipal(ctx context.Context, req *arm.Request) (*arm.Response, error) {
 	var in aks.ServicePrincipalProfile
 	if err := req.DecodeBody(&in, true); err != nil {
 		return nil, err
 	}
-	if in.ClientID == "" || in.Secret == "" {
-		return nil, aksNative(http.StatusBadRequest, "InvalidParameter", "servicePrincipalProfile", "Both clientId and secret are required to reset the service principal profile.")
+	action, err := aks.ResetServicePrincipal(in)
+	if err != nil {
+		return nil, err
 	}
-	return p.clusterOp(ctx, req, kindClusterReconcile, aks.StateUpdating, func(c *aks.Cluster) error {
-		if err := stoppedRefusal(c, "resetting the service principal"); err != nil {
-			return err
-		}
-		if len(c.Record.Identity) > 0 {
-			return aksNative(http.StatusBadRequest, "BadRequest", "servicePrincipalProfile",
-				"Resetting the service principal profile is not supported for clusters with managed identity.")
-		}
-		c.Props.ServicePrincipalProfile = &aks.ServicePrincipalProfile{ClientID: in.ClientID}
-		return nil
-	})
+	return p.clusterOp(ctx, req, kindClusterReconcile, action)
 }
 
-func (p *Provider) resetAADProfile(ctx context.Context, req *arm.Request) (*arm.Response, error) {
-	return nil, aksNative(http.StatusBadRequest, "BadRequest", "", "Resetting the AAD profile (legacy Azure AD integration) is deprecated and not supported; use managed Azure AD (aadProfile.managed).")
+func (p *Provider) resetAADProfile(context.Context, *arm.Request) (*arm.Response, error) {
+	return nil, aks.ResetAADProfile()
 }
 
 // abortCluster cancels the cluster's running operation (204); with none
@@ -128,19 +77,12 @@ func (p *Provider) resetAADProfile(ctx context.Context, req *arm.Request) (*arm.
 func (p *Provider) abortCluster(ctx context.Context, req *arm.Request) (*arm.Response, error) {
 	var running string
 	err := p.store.Update(ctx, func(tx store.Tx) error {
-		c, _, err := loadCluster(tx, req.Route.ID)
+		c, op, err := aks.BeginAbortCluster(tx, req.Route.ID)
 		if err != nil {
 			return err
 		}
-		running = c.Props.Localaks.Operation
-		if running == "" || aks.Terminal(c.Props.ProvisioningState) {
-			return conflict("No on-going operation found to abort on managed cluster %s.", c.Record.Name)
-		}
-		if c.Props.ProvisioningState == aks.StateDeleting {
-			return conflict("Abort is not allowed on managed cluster %s: it is being deleted.", c.Record.Name)
-		}
-		c.Props.ProvisioningState = aks.StateCanceling
-		return writeAll(tx, c, nil)
+		running = op
+		return aks.Save(tx, c)
 	})
 	if err != nil {
 		return nil, err
@@ -155,19 +97,12 @@ func (p *Provider) abortCluster(ctx context.Context, req *arm.Request) (*arm.Res
 func (p *Provider) abortPool(ctx context.Context, req *arm.Request) (*arm.Response, error) {
 	var running string
 	err := p.store.Update(ctx, func(tx store.Tx) error {
-		_, _, pool, err := loadPool(tx, req.Route.ID)
+		pool, op, err := aks.BeginAbortPool(tx, req.Route.ID)
 		if err != nil {
 			return err
 		}
-		running = pool.Props.Localaks.Operation
-		if running == "" || aks.Terminal(pool.Props.ProvisioningState) {
-			return conflict("No on-going operation found to abort on agent pool %s.", pool.Record.Name)
-		}
-		pool.Props.ProvisioningState = aks.StateCanceling
-		if err := pool.Encode(); err != nil {
-			return err
-		}
-		return tx.Put(pool.Record)
+		running = op
+		return aks.Save(tx, nil, pool)
 	})
 	if err != nil {
 		return nil, err
@@ -178,58 +113,37 @@ func (p *Provider) abortPool(ctx context.Context, req *arm.Request) (*arm.Respon
 	return arm.NoContent(), nil
 }
 
-// poolOp starts an operation on one pool with state while it runs.
-func (p *Provider) poolOp(ctx context.Context, req *arm.Request, state string, change func(c *aks.Cluster, pools []*aks.Pool, pool *aks.Pool) error) (*arm.Response, *poolBody, error) {
+// poolOp starts an operation on one pool.
+func (p *Provider) poolOp(ctx context.Context, req *arm.Request, action aks.PoolAction) (*arm.Response, error) {
 	id := req.Route.ID
-	cluster := clusterOf(id)
-	op, err := p.engine.NewOperation(kindPoolReconcile, id.SubscriptionID(), Namespace, "", id.String(), opInput{Cluster: cluster.String(), Pool: id.Name()})
+	op, err := p.engine.NewOperation(kindPoolReconcile, id.SubscriptionID(), Namespace, "", id.String(),
+		opInput{Cluster: aks.ClusterOf(id).String(), Pool: id.Name()})
 	if err != nil {
-		return nil, nil, arm.ErrInternal(err)
+		return nil, arm.ErrInternal(err)
 	}
 	var body *poolBody
 	err = p.engine.Submit(ctx, op, func(tx store.Tx) error {
-		c, pools, pool, err := loadPool(tx, id)
+		pool, c, err := p.rules.BeginPoolAction(tx, id, action, op.ID)
 		if err != nil {
 			return err
 		}
 		op.Location = c.Record.Location
-		if err := aks.CheckTerminal(c, []*aks.Pool{pool}); err != nil {
-			return err
-		}
-		if err := stoppedRefusal(c, "agent pool operations"); err != nil {
-			return err
-		}
-		if err := change(c, pools, pool); err != nil {
-			return err
-		}
-		pool.Props.ProvisioningState = state
-		pool.Props.Localaks.Operation, pool.Props.Localaks.OperationKind = op.ID, state
-		if err := pool.Encode(); err != nil {
-			return err
-		}
-		if err := tx.Put(pool.Record); err != nil {
+		if err := aks.Save(tx, nil, pool); err != nil {
 			return err
 		}
 		body, err = renderPool(pool)
 		return err
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return p.engine.Accepted(req, op, http.StatusAccepted, body), body, nil
+	return p.engine.Accepted(req, op, http.StatusAccepted, body), nil
 }
 
-// upgradeNodeImage moves a pool to the latest node image.
 func (p *Provider) upgradeNodeImage(ctx context.Context, req *arm.Request) (*arm.Response, error) {
-	resp, _, err := p.poolOp(ctx, req, aks.StateUpgradingNodeImage, func(c *aks.Cluster, pools []*aks.Pool, pool *aks.Pool) error {
-		pool.Props.NodeImageVersion = aks.Versions.NodeImage
-		return nil
-	})
-	return resp, err
+	return p.poolOp(ctx, req, aks.UpgradeNodeImage)
 }
 
-// deleteMachines removes named machines (nodes) from a pool, lowering its
-// count.
 func (p *Provider) deleteMachines(ctx context.Context, req *arm.Request) (*arm.Response, error) {
 	var in struct {
 		MachineNames []string `json:"machineNames"`
@@ -237,39 +151,22 @@ func (p *Provider) deleteMachines(ctx context.Context, req *arm.Request) (*arm.R
 	if err := req.DecodeBody(&in, true); err != nil {
 		return nil, err
 	}
-	if len(in.MachineNames) == 0 {
-		return nil, aksNative(http.StatusBadRequest, "InvalidParameter", "machineNames", "At least one machine name is required.")
+	action, err := aks.DeleteMachines(in.MachineNames)
+	if err != nil {
+		return nil, err
 	}
-	resp, _, err := p.poolOp(ctx, req, aks.StateScaling, func(c *aks.Cluster, pools []*aks.Pool, pool *aks.Pool) error {
-		names := map[string]bool{}
-		for _, n := range in.MachineNames {
-			names[strings.ToLower(n)] = true
-		}
-		found := 0
-		err := p.store.View(ctx, func(tx store.Tx) error {
-			_, props, err := p.rec.Compute.Instances(tx, pool.Props.Localaks.VMSS)
-			for _, ip := range props {
-				if names[strings.ToLower(ip.OSProfile.ComputerName)] {
-					found++
-				}
-			}
-			return err
-		})
-		if err != nil {
-			return err
-		}
-		if found != len(names) {
-			return aksNative(http.StatusBadRequest, "InvalidParameter", "machineNames", "Some machines in %v are not in agent pool %s.", in.MachineNames, pool.Record.Name)
-		}
-		if *pool.Props.Count-found < 1 && pool.Props.Mode == "System" {
-			return aksNative(http.StatusBadRequest, "InvalidParameter", "machineNames", "System node pool %s must keep at least 1 node.", pool.Record.Name)
-		}
-		n := *pool.Props.Count - found
-		pool.Props.Count = &n
-		pool.Props.Localaks.DeleteMachines = in.MachineNames
-		return nil
+	return p.poolOp(ctx, req, action)
+}
+
+// viewCluster reads the cluster a request addresses.
+func (p *Provider) viewCluster(ctx context.Context, id resourceid.ID) (*aks.Cluster, error) {
+	var c *aks.Cluster
+	err := p.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		c, _, err = aks.Get(tx, id)
+		return err
 	})
-	return resp, err
+	return c, err
 }
 
 // listCredential serves listClusterUser/Admin/MonitoringUserCredential.
@@ -277,29 +174,20 @@ func (p *Provider) deleteMachines(ctx context.Context, req *arm.Request) (*arm.R
 // give, so localaks says so rather than inventing one.
 func (p *Provider) listCredential(role string) arm.HandlerFunc {
 	return func(ctx context.Context, req *arm.Request) (*arm.Response, error) {
-		var c *aks.Cluster
-		err := p.store.View(ctx, func(tx store.Tx) error {
-			var err error
-			c, _, err = loadCluster(tx, req.Route.ID)
-			return err
-		})
+		c, err := p.viewCluster(ctx, req.Route.ID)
 		if err != nil {
 			return nil, err
 		}
-		if role == "clusterAdmin" && c.Props.DisableLocalAccounts != nil && *c.Props.DisableLocalAccounts {
-			return nil, aksNative(http.StatusBadRequest, "BadRequest", "", "Getting static credential isn't allowed because this cluster is set to disable local accounts.")
-		}
-		if isStopped(c) {
-			return nil, conflict("Operation is not allowed: managed cluster %s is stopped; its API server has no credentials to list. Start it first: https://aka.ms/aks/start", c.Record.Name)
+		if err := aks.CheckCredential(c, role); err != nil {
+			return nil, err
 		}
 		if p.Kubeconfig == nil {
-			return nil, aksNative(http.StatusConflict, "ControlPlaneNotAvailable", "",
-				"Managed cluster %s has no Kubernetes control plane in this localaks (serve runs with control planes off), so there is no kubeconfig for %s.", c.Record.Name, role)
+			return nil, aks.ErrNoControlPlane(c, ", so there is no kubeconfig for "+role)
 		}
 		kc, err := p.Kubeconfig(c, role)
 		if err != nil {
 			p.log.Warn("kubeconfig", "cluster", c.Record.ID, "err", err)
-			return nil, aksNative(http.StatusConflict, "ControlPlaneNotReady", "",
+			return nil, aks.Error(http.StatusConflict, "ControlPlaneNotReady", "",
 				"The control plane of managed cluster %s is not provisioned yet (provisioning state %s); try again when the cluster has been created.", c.Record.Name, c.Props.ProvisioningState)
 		}
 		return &arm.Response{Status: http.StatusOK, Body: map[string]any{
@@ -326,39 +214,25 @@ func (p *Provider) runCommand(ctx context.Context, req *arm.Request) (*arm.Respo
 	if err := req.DecodeBody(&in, true); err != nil {
 		return nil, err
 	}
-	if strings.TrimSpace(in.Command) == "" {
-		return nil, aksNative(http.StatusBadRequest, "InvalidParameter", "command", "The command must not be empty.")
+	if err := aks.ValidateRunCommand(in.Command, in.Context); err != nil {
+		return nil, err
 	}
-	if in.Context != "" {
-		if _, err := base64.StdEncoding.DecodeString(in.Context); err != nil {
-			return nil, aksNative(http.StatusBadRequest, "InvalidParameter", "context", "The context must be a base64-encoded zip archive: %v.", err)
-		}
-	}
-	var c *aks.Cluster
-	err := p.store.View(ctx, func(tx store.Tx) error {
-		var err error
-		c, _, err = loadCluster(tx, req.Route.ID)
-		return err
-	})
+	c, err := p.viewCluster(ctx, req.Route.ID)
 	if err != nil {
 		return nil, err
 	}
-	if a := c.Props.APIServerAccessProfile; a != nil && a.DisableRunCommand != nil && *a.DisableRunCommand {
-		return nil, aksNative(http.StatusBadRequest, "BadRequest", "", "Run command is disabled for managed cluster %s (apiServerAccessProfile.disableRunCommand).", c.Record.Name)
-	}
-	if isStopped(c) {
-		return nil, conflict("Operation is not allowed: managed cluster %s is stopped. Start it first: https://aka.ms/aks/start", c.Record.Name)
+	if err := aks.CheckRunCommand(c); err != nil {
+		return nil, err
 	}
 	if p.Exec == nil {
-		return nil, aksNative(http.StatusConflict, "ControlPlaneNotAvailable", "",
-			"Managed cluster %s has no Kubernetes control plane in this localaks (serve runs with control planes off) to run commands against.", c.Record.Name)
+		return nil, aks.ErrNoControlPlane(c, " to run commands against")
 	}
 	op, err := p.engine.NewOperation(kindRunCommand, req.Route.ID.SubscriptionID(), Namespace, c.Record.Location, c.Record.ID,
 		runInput{Cluster: c.Record.ID, Command: in.Command, Context: in.Context})
 	if err != nil {
 		return nil, err
 	}
-	op.ID = randomHex(16)
+	op.ID = aks.RandomHex(16)
 	if err := p.engine.Submit(ctx, op, nil); err != nil {
 		return nil, err
 	}
@@ -406,7 +280,10 @@ func (p *Provider) execCommand(ctx context.Context, op *store.Operation) (*arm.O
 	if err != nil {
 		return nil, err
 	}
-	zipped, _ := base64.StdEncoding.DecodeString(in.Context)
+	zipped, err := base64.StdEncoding.DecodeString(in.Context)
+	if err != nil {
+		return nil, fmt.Errorf("runCommand context: %w", err)
+	}
 	code, logs, err := p.Exec(ctx, c, in.Command, zipped)
 	if err != nil {
 		return nil, err
@@ -449,7 +326,7 @@ func (p *Provider) clusterUpgradeProfile(ctx context.Context, req *arm.Request) 
 	}
 	var body map[string]any
 	err := p.store.View(ctx, func(tx store.Tx) error {
-		c, pools, err := loadCluster(tx, clusterOf(req.Route.ID))
+		c, pools, err := aks.Get(tx, aks.ClusterOf(req.Route.ID))
 		if err != nil {
 			return err
 		}
@@ -485,7 +362,7 @@ func (p *Provider) clusterUpgradeProfile(ctx context.Context, req *arm.Request) 
 func (p *Provider) poolUpgradeProfile(ctx context.Context, req *arm.Request) (*arm.Response, error) {
 	var body map[string]any
 	err := p.store.View(ctx, func(tx store.Tx) error {
-		c, _, pool, err := loadPool(tx, req.Route.ID.Parent())
+		c, _, pool, err := aks.GetPool(tx, req.Route.ID.Parent())
 		if err != nil {
 			return err
 		}
@@ -516,7 +393,7 @@ func (p *Provider) availablePoolVersions(ctx context.Context, req *arm.Request) 
 	var c *aks.Cluster
 	if err := p.store.View(ctx, func(tx store.Tx) error {
 		var err error
-		c, _, err = loadCluster(tx, req.Route.ID)
+		c, _, err = aks.Get(tx, req.Route.ID)
 		return err
 	}); err != nil {
 		return nil, err
@@ -555,7 +432,7 @@ func machine(poolID string, inst *store.Resource, props *compute.InstancePropert
 func (p *Provider) machines(ctx context.Context, poolID resourceid.ID) ([]map[string]any, error) {
 	var out []map[string]any
 	err := p.store.View(ctx, func(tx store.Tx) error {
-		_, _, pool, err := loadPool(tx, poolID)
+		_, _, pool, err := aks.GetPool(tx, poolID)
 		if err != nil {
 			return err
 		}
@@ -647,9 +524,11 @@ func (p *Provider) orchestrators(_ context.Context, req *arm.Request) (*arm.Resp
 }
 
 // maintenanceBody renders a maintenance configuration.
-func maintenanceBody(r *store.Resource) map[string]any {
+func maintenanceBody(r *store.Resource) (map[string]any, error) {
 	var props map[string]any
-	json.Unmarshal(r.Properties, &props) //nolint:errcheck // stored by us
+	if err := json.Unmarshal(r.Properties, &props); err != nil {
+		return nil, fmt.Errorf("maintenance configuration %s: %w", r.ID, err)
+	}
 	return map[string]any{"id": r.ID, "name": r.Name, "type": "Microsoft.ContainerService/managedClusters/maintenanceConfigurations",
-		"properties": props, "systemData": r.SystemData}
+		"properties": props, "systemData": r.SystemData}, nil
 }

@@ -190,7 +190,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	rec := &aks.Reconciler{Store: s.store, Net: netp, Compute: comp, Identity: ids, Log: cfg.Log}
 	s.rec = rec
 	csp := aksapi.Register(aksapi.Config{Store: s.store, Registry: reg, Engine: s.engine, Reconciler: rec,
-		Validator: &aks.Validator{Net: netp}, TenantOf: tenantOf, IssuerBase: s.url, Log: cfg.Log})
+		Rules: &aks.Rules{Net: netp, Compute: comp, TenantOf: tenantOf, IssuerBase: s.url}, Log: cfg.Log})
 	if cfg.ControlPlanes {
 		s.sup, err = supervisor.New(supervisor.Config{Dir: d.Clusters(), Command: cfg.ControlPlaneCommand, Log: cfg.Log,
 			ARMEndpoint: s.url, CAFile: d.CAFile()})
@@ -398,21 +398,9 @@ func (s *Server) Run(ctx context.Context) error {
 func (s *Server) resumeClusters(ctx context.Context) {
 	var ids []string
 	err := s.store.View(ctx, func(tx store.Tx) error {
-		recs, err := tx.List(store.Query{Type: aks.ClusterType})
-		if err != nil {
-			return err
-		}
-		for _, r := range recs {
-			c, err := aks.DecodeCluster(r)
-			if err != nil {
-				return err
-			}
-			running := c.Props.PowerState == nil || c.Props.PowerState.Code == "Running"
-			if running && aks.Terminal(c.Props.ProvisioningState) && c.Props.Localaks.APIServerPort != 0 {
-				ids = append(ids, r.ID)
-			}
-		}
-		return nil
+		var err error
+		ids, err = aks.ResumableClusters(tx)
+		return err
 	})
 	if err != nil {
 		s.cfg.Log.Error("resume clusters", "err", err)
