@@ -1,103 +1,172 @@
 package aks
 
 import (
+	"context"
 	"errors"
 
+	"github.com/localaks/localaks/internal/clusterspec"
+	"github.com/localaks/localaks/internal/resourceid"
 	"github.com/localaks/localaks/internal/store"
 )
 
-// How operations end: the provisioning states AKS shows once an operation
-// is over, and which clusters serve restarts.
+// The pipelines of the other operations: pool removal, stop/start, rotation and teardown.
 
-// TerminalState maps an operation's end to a provisioning state.
-func TerminalState(status string) string {
-	switch status {
-	case store.StatusSucceeded:
-		return StateSucceeded
-	case store.StatusCanceled:
-		return StateCanceled
-	}
-	return StateFailed
-}
-
-// PowerChange is what a finished cluster operation does to the power
-// state: nothing, or Running/Stopped once it has succeeded.
-type PowerChange string
-
-// FinishCluster ends cluster operation op: the cluster and every pool it
-// left mid-way take the terminal state, and the operation marker is
-// cleared; a successful start or stop sets the power state. A cluster that
-// is gone is not an error.
-func FinishCluster(tx store.Tx, clusterID string, op *store.Operation, power PowerChange) error {
-	c, pools, err := Load(tx, clusterID)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	} else if err != nil {
-		return err
-	}
-	state := TerminalState(op.Status)
-	c.end(op.ID, state)
-	if power != "" && op.Status == store.StatusSucceeded {
-		setPower(c, pools, string(power))
-	}
-	for _, p := range pools {
-		p.end(op.ID, state, !Terminal(p.Props.ProvisioningState))
-	}
-	return Save(tx, c, pools...)
-}
-
-// FinishClusterDelete ends a delete: the cluster record goes when it
-// succeeded; otherwise it ends as any cluster operation.
-func FinishClusterDelete(tx store.Tx, clusterID string, op *store.Operation) error {
-	if op.Status == store.StatusSucceeded {
-		_, err := tx.Delete(clusterID)
-		return err
-	}
-	return FinishCluster(tx, clusterID, op, "")
-}
-
-// FinishPool ends pool operation op; a successful delete removes the pool.
-func FinishPool(tx store.Tx, clusterID, pool string, op *store.Operation, deleting bool) error {
-	r, err := tx.Get(clusterID + "/agentPools/" + pool)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	} else if err != nil {
-		return err
-	}
-	if deleting && op.Status == store.StatusSucceeded {
-		_, err := tx.Delete(r.ID)
-		return err
-	}
-	p, err := DecodePool(r)
-	if err != nil {
-		return err
-	}
-	p.end(op.ID, TerminalState(op.Status), false)
-	return Save(tx, nil, p)
-}
-
-// Resumable reports whether serve starts the cluster's control plane when
-// it starts: the cluster runs, no operation works on it (those resume with
-// their operation), and it has had a control plane.
-func (c *Cluster) Resumable() bool {
-	return !c.Stopped() && Terminal(c.Props.ProvisioningState) && c.Props.Localaks.APIServerPort != 0
-}
-
-// ResumableClusters lists the IDs of the clusters to resume.
-func ResumableClusters(tx store.Tx) ([]string, error) {
-	recs, err := tx.List(store.Query{Type: ClusterType})
-	if err != nil {
-		return nil, err
-	}
-	var ids []string
-	for _, r := range recs {
-		c, err := DecodeCluster(r)
+// RemovePool drains a pool's nodes and deletes its scale set (instances,
+// NICs, routes).
+func (r *Reconciler) RemovePool(ctx context.Context, clusterID, pool string) error {
+	if r.ControlPlane != nil {
+		var names []string
+		err := r.Store.View(ctx, func(tx store.Tx) error {
+			c, _, err := Load(tx, clusterID)
+			if err != nil {
+				return err
+			}
+			id := resourceid.MustParse(c.Record.ID)
+			s := &state{c: c, sub: id.SubscriptionID(), rg: c.Props.NodeResourceGroup}
+			_, props, err := r.Compute.Instances(tx, r.vmssID(s, &Pool{Record: &store.Resource{Name: pool}}))
+			for _, ip := range props {
+				names = append(names, ip.OSProfile.ComputerName)
+			}
+			return err
+		})
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if c.Resumable() {
-			ids = append(ids, r.ID)
+		if len(names) > 0 {
+			if err := r.applyControlPlane(ctx, clusterID, names); err != nil {
+				return err
+			}
 		}
 	}
-	return ids, nil
+	err := r.run(ctx, clusterID, []step{{"remove scale set " + pool, func(ctx context.Context, tx store.Tx, s *state) error {
+		p := &Pool{Record: &store.Resource{Name: pool}}
+		id := r.vmssID(s, p)
+		ids, err := r.Compute.InstanceIDs(tx, id)
+		if err != nil {
+			return err
+		}
+		if err := r.removeInstances(ctx, tx, s, id, ids); err != nil {
+			return err
+		}
+		_, err = tx.Delete(id)
+		return err
+	}}})
+	if err != nil {
+		return err
+	}
+	return r.applyControlPlane(ctx, clusterID, nil)
+}
+
+// SetPower starts (running) or deallocates every node; stopping stops the
+// control plane (its data kept), starting starts it again.
+func (r *Reconciler) SetPower(ctx context.Context, clusterID string, running bool) error {
+	power := "deallocated"
+	if running {
+		power = "running"
+	}
+	if !running && r.ControlPlane != nil {
+		uid, err := r.resourceUID(ctx, clusterID)
+		if err != nil {
+			return err
+		}
+		if err := r.ControlPlane.Stop(ctx, uid); err != nil {
+			return err
+		}
+	}
+	err := r.run(ctx, clusterID, []step{{"power " + power, func(ctx context.Context, tx store.Tx, s *state) error {
+		for _, p := range s.pools {
+			if err := r.Compute.SetPowerState(tx, r.vmssID(s, p), power); err != nil {
+				return err
+			}
+		}
+		return nil
+	}}})
+	if err != nil || !running || r.ControlPlane == nil {
+		return err
+	}
+	// The cluster still shows Stopped until the operation finishes; start
+	// its control plane regardless.
+	var spec *clusterspec.Spec
+	err = r.Store.View(ctx, func(tx store.Tx) error {
+		var err error
+		spec, err = r.BuildSpec(tx, clusterID, nil)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return r.ControlPlane.Apply(ctx, spec)
+}
+
+// resourceUID reads a cluster's resourceUID ("" when the cluster is gone).
+func (r *Reconciler) resourceUID(ctx context.Context, clusterID string) (string, error) {
+	var uid string
+	err := r.Store.View(ctx, func(tx store.Tx) error {
+		c, _, err := Load(tx, clusterID)
+		if err == nil {
+			uid = c.Props.ResourceUID
+		}
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil
+	}
+	return uid, err
+}
+
+// Rotate gives the cluster new certificates (rotateClusterCertificates) or
+// service-account signing key (rotateServiceAccountSigningKeys) and
+// restarts its control plane with them.
+func (r *Reconciler) Rotate(ctx context.Context, clusterID string, what clusterspec.Rotation) error {
+	if r.ControlPlane == nil {
+		return nil
+	}
+	uid, err := r.resourceUID(ctx, clusterID)
+	if err != nil {
+		return err
+	}
+	if err := r.ControlPlane.Rotate(ctx, uid, what); err != nil {
+		return err
+	}
+	return r.applyControlPlane(ctx, clusterID, nil)
+}
+
+// Teardown removes everything the cluster holds outside its own records:
+// the control plane, its route table on custom subnets, and the node
+// resource group with all it contains. It is idempotent.
+func (r *Reconciler) Teardown(ctx context.Context, clusterID string) error {
+	if r.ControlPlane != nil {
+		uid, err := r.resourceUID(ctx, clusterID)
+		if err != nil {
+			return err
+		}
+		if uid != "" {
+			if err := r.ControlPlane.Delete(ctx, uid); err != nil {
+				return err
+			}
+		}
+	}
+	return r.Store.Update(ctx, func(tx store.Tx) error {
+		c, pools, err := Load(tx, clusterID)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if rt := c.Props.Localaks.RouteTable; rt != "" {
+			for _, p := range pools {
+				if p.Props.VnetSubnetID != "" {
+					if err := r.dissociateRouteTable(tx, p.Props.VnetSubnetID, rt); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		if c.Props.NodeResourceGroup == "" {
+			return nil
+		}
+		id := resourceid.MustParse(c.Record.ID)
+		_, err = tx.Delete(resourceid.ResourceGroup(id.SubscriptionID(), c.Props.NodeResourceGroup).String())
+		return err
+	})
 }

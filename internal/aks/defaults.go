@@ -1,0 +1,237 @@
+package aks
+
+import (
+	"encoding/json"
+	"strings"
+
+	"github.com/localaks/localaks/internal/vmsizes"
+)
+
+// AKS's defaults for clusters and pools.
+
+// networkModel names the network model of a cluster.
+type networkModel int
+
+const (
+	modelKubenet networkModel = iota
+	modelAzureCNI
+	modelOverlay
+	modelNone
+)
+
+func modelOf(np *NetworkProfile) networkModel {
+	switch {
+	case np.NetworkPlugin == "kubenet":
+		return modelKubenet
+	case np.NetworkPlugin == "azure" && np.NetworkPluginMode == "overlay":
+		return modelOverlay
+	case np.NetworkPlugin == "azure":
+		return modelAzureCNI
+	}
+	return modelNone
+}
+
+// defaultMaxPods per network model (AKS's documented defaults).
+func defaultMaxPods(m networkModel, podSubnet bool) int {
+	switch m {
+	case modelAzureCNI:
+		if podSubnet {
+			return 250
+		}
+		return 30
+	case modelOverlay:
+		return 250
+	}
+	return 110
+}
+
+// DefaultCluster fills a new cluster's defaults (before validation).
+func (v *Rules) DefaultCluster(c *Cluster, sub, rg string) {
+	p := &c.Props
+	if p.DNSPrefix == "" && p.FQDNSubdomain == "" {
+		p.DNSPrefix = DefaultDNSPrefix(c.Record.Name, rg, sub)
+	}
+	if p.EnableRBAC == nil {
+		p.EnableRBAC = boolp(true)
+	}
+	if p.DisableLocalAccounts == nil {
+		p.DisableLocalAccounts = boolp(false)
+	}
+	if p.NodeResourceGroup == "" {
+		p.NodeResourceGroup = NodeResourceGroupName(rg, c.Record.Name, c.Record.Location)
+	}
+	if p.SupportPlan == "" {
+		p.SupportPlan = "KubernetesOfficial"
+	}
+	if p.LinuxProfile != nil && p.LinuxProfile.AdminUsername == "" {
+		p.LinuxProfile.AdminUsername = defaultAdminUsername
+	}
+	if p.NetworkProfile == nil {
+		p.NetworkProfile = &NetworkProfile{}
+	}
+	np := p.NetworkProfile
+	np.NetworkPlugin = strings.ToLower(np.NetworkPlugin)
+	if np.NetworkPlugin == "" {
+		// AKS's REST default when nothing is said (the az CLI sends its
+		// own choice); see README.
+		np.NetworkPlugin = "kubenet"
+	}
+	np.NetworkPluginMode = strings.ToLower(np.NetworkPluginMode)
+	if np.OutboundType == "" {
+		np.OutboundType = "loadBalancer"
+	}
+	np.LoadBalancerSKU = strings.ToLower(np.LoadBalancerSKU)
+	if np.LoadBalancerSKU == "" {
+		np.LoadBalancerSKU = "standard"
+	}
+	m := modelOf(np)
+	if (m == modelKubenet || m == modelOverlay) && np.PodCIDR == "" && len(np.PodCIDRs) == 0 {
+		np.PodCIDR = defaultPodCIDR
+	}
+	if np.PodCIDR == "" && len(np.PodCIDRs) > 0 {
+		np.PodCIDR = np.PodCIDRs[0]
+	}
+	if np.ServiceCIDR == "" && len(np.ServiceCIDRs) > 0 {
+		np.ServiceCIDR = np.ServiceCIDRs[0]
+	}
+	if np.ServiceCIDR == "" {
+		np.ServiceCIDR = defaultServiceCIDR
+		if np.DNSServiceIP == "" {
+			np.DNSServiceIP = defaultDNSServiceIP
+		}
+	}
+	if np.PodCIDR != "" {
+		np.PodCIDRs = []string{np.PodCIDR}
+	}
+	np.ServiceCIDRs = []string{np.ServiceCIDR}
+	if len(np.IPFamilies) == 0 {
+		np.IPFamilies = []string{"IPv4"}
+	}
+	if np.NetworkPolicy == "" && m != modelNone {
+		np.NetworkPolicy = ""
+	}
+	if np.OutboundType == "loadBalancer" && np.LoadBalancerSKU == "standard" {
+		if np.LoadBalancerProfile == nil {
+			np.LoadBalancerProfile = &LoadBalancerProfile{}
+		}
+		lp := np.LoadBalancerProfile
+		if lp.ManagedOutboundIPs == nil && lp.OutboundIPs == nil && len(lp.OutboundIPPrefixes) == 0 {
+			lp.ManagedOutboundIPs = &ManagedOutboundIPs{Count: intp(1)}
+		}
+		if lp.ManagedOutboundIPs != nil && lp.ManagedOutboundIPs.Count == nil {
+			lp.ManagedOutboundIPs.Count = intp(1)
+		}
+		if lp.BackendPoolType == "" {
+			lp.BackendPoolType = "nodeIPConfiguration"
+		}
+	}
+	if np.OutboundType == "managedNATGateway" {
+		if np.NATGatewayProfile == nil {
+			np.NATGatewayProfile = &NATGatewayProfile{}
+		}
+		if np.NATGatewayProfile.ManagedOutboundIPProfile == nil {
+			np.NATGatewayProfile.ManagedOutboundIPProfile = &ManagedOutboundIPs{Count: intp(1)}
+		}
+		if np.NATGatewayProfile.IdleTimeoutInMinutes == nil {
+			np.NATGatewayProfile.IdleTimeoutInMinutes = intp(4)
+		}
+	}
+	// AKS turns the OIDC issuer on for new clusters from Kubernetes 1.34
+	// (every version localaks serves) unless the body says otherwise.
+	if p.OIDCIssuerProfile == nil {
+		p.OIDCIssuerProfile = &OIDCIssuerProfile{}
+	}
+	if p.OIDCIssuerProfile.Enabled == nil {
+		p.OIDCIssuerProfile.Enabled = boolp(true)
+	}
+	if p.MaxAgentPools == 0 {
+		p.MaxAgentPools = defaultMaxAgentPools
+	}
+	if _, ok := c.extra["storageProfile"]; !ok || string(c.extra["storageProfile"]) == "{}" {
+		c.extra["storageProfile"] = json.RawMessage(`{"diskCSIDriver":{"enabled":true},"fileCSIDriver":{"enabled":true},"snapshotController":{"enabled":true}}`)
+	}
+	if _, ok := c.extra["autoUpgradeProfile"]; !ok {
+		c.extra["autoUpgradeProfile"] = json.RawMessage(`{"nodeOSUpgradeChannel":"NodeImage"}`)
+	}
+	if _, ok := c.extra["securityProfile"]; !ok {
+		c.extra["securityProfile"] = json.RawMessage(`{}`)
+	}
+}
+
+// DefaultPool fills a pool's defaults for cluster c (before validation).
+// first is true for pools of a cluster's create, where a pool without mode
+// becomes the system pool.
+func (v *Rules) DefaultPool(c *Cluster, p *Pool, inClusterCreate bool) {
+	pp := &p.Props
+	if pp.Count == nil {
+		pp.Count = intp(1)
+	}
+	if pp.VMSize == "" {
+		pp.VMSize = defaultVMSize
+	}
+	if s, ok := vmsizes.Lookup(pp.VMSize); ok {
+		pp.VMSize = s.Name
+	}
+	if pp.OSDiskSizeGB == nil || *pp.OSDiskSizeGB == 0 {
+		pp.OSDiskSizeGB = intp(defaultOSDiskSizeGB)
+	}
+	if pp.OSDiskType == "" {
+		pp.OSDiskType = "Managed"
+	}
+	if pp.KubeletDiskType == "" {
+		pp.KubeletDiskType = "OS"
+	}
+	if pp.OSType == "" {
+		pp.OSType = "Linux"
+	}
+	if pp.OSSKU == "" && pp.OSType == "Linux" {
+		pp.OSSKU = "Ubuntu"
+	}
+	if pp.Type == "" {
+		pp.Type = "VirtualMachineScaleSets"
+	}
+	if pp.Mode == "" {
+		pp.Mode = "User"
+		if inClusterCreate {
+			pp.Mode = "System"
+		}
+	}
+	if pp.MaxPods == nil || *pp.MaxPods == 0 {
+		pp.MaxPods = intp(defaultMaxPods(modelOf(c.Props.NetworkProfile), pp.PodSubnetID != ""))
+	}
+	if pp.EnableAutoScaling == nil {
+		pp.EnableAutoScaling = boolp(false)
+	}
+	if !isTrue(pp.EnableAutoScaling) {
+		pp.MinCount, pp.MaxCount = nil, nil
+	}
+	if pp.ScaleSetPriority == "" {
+		pp.ScaleSetPriority = "Regular"
+	}
+	if pp.ScaleSetPriority != "Spot" {
+		pp.ScaleSetEvictionPolicy, pp.SpotMaxPrice = "", nil
+	}
+	if pp.UpgradeSettings == nil {
+		pp.UpgradeSettings = &UpgradeSettings{}
+	}
+	if pp.UpgradeSettings.MaxSurge == "" {
+		pp.UpgradeSettings.MaxSurge = "10%"
+	}
+	for _, b := range []**bool{&pp.EnableNodePublicIP, &pp.EnableFIPS, &pp.EnableEncryptionAtHost, &pp.EnableUltraSSD} {
+		if *b == nil {
+			*b = boolp(false)
+		}
+	}
+	if len(pp.NodeTaints) == 0 {
+		pp.NodeTaints = nil
+	}
+	if pp.OrchestratorVersion == "" {
+		pp.OrchestratorVersion = c.Props.KubernetesVersion
+	}
+	if pp.NodeImageVersion == "" {
+		pp.NodeImageVersion = Versions.NodeImage
+	}
+	if pp.PowerState == nil {
+		pp.PowerState = &PowerState{Code: PowerRunning}
+	}
+}

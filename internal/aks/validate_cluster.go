@@ -1,0 +1,149 @@
+package aks
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+
+	"github.com/localaks/localaks/internal/arm"
+	"github.com/localaks/localaks/internal/resourceid"
+	"github.com/localaks/localaks/internal/store"
+)
+
+// AKS's rules for a cluster's spec and identity.
+
+// ValidateCluster checks a new cluster (defaulted) and its pools.
+func (v *Rules) ValidateCluster(tx store.Tx, c *Cluster, pools []*Pool) error {
+	p := &c.Props
+	if err := ValidateClusterName(c.Record.Name); err != nil {
+		return err
+	}
+	if p.DNSPrefix != "" && !dnsPrefixRule.MatchString(p.DNSPrefix) {
+		return invalidParameter("dnsPrefix",
+			"DNS prefix '%s' is invalid. It must contain between 1 and 54 characters: letters, numbers and hyphens, starting and ending with a letter or number", p.DNSPrefix)
+	}
+	if p.DNSPrefix != "" && p.FQDNSubdomain != "" {
+		return invalidParameter("fqdnSubdomain", "dnsPrefix and fqdnSubdomain can not both be set")
+	}
+	resolved, ok := Versions.Resolve(p.KubernetesVersion)
+	if !ok {
+		return badRequest("K8sVersionNotSupported", "kubernetesVersion",
+			"Managed cluster %s has invalid version %s. Please use [az aks get-versions] command to get the supported version list in this region. For more information, please check https://aka.ms/supported-version-list",
+			c.Record.Name, p.KubernetesVersion)
+	}
+	if p.KubernetesVersion == "" {
+		p.KubernetesVersion = resolved
+	}
+	p.CurrentKubernetesVersion = resolved
+	if p.LinuxProfile != nil {
+		if !adminUserRule.MatchString(p.LinuxProfile.AdminUsername) {
+			return invalidParameter("linuxProfile.adminUsername", "Admin username '%s' is invalid", p.LinuxProfile.AdminUsername)
+		}
+		if len(p.LinuxProfile.SSH.PublicKeys) > 1 {
+			return invalidParameter("linuxProfile.ssh.publicKeys", "At most one SSH public key is supported")
+		}
+	}
+	if isTrue(p.DisableLocalAccounts) && len(p.AADProfile) == 0 {
+		return badRequest("BadRequest", "disableLocalAccounts",
+			"Local accounts can only be disabled on clusters with Azure AD integration enabled (aadProfile).")
+	}
+	if p.NodeResourceGroupProfile != nil {
+		switch p.NodeResourceGroupProfile.RestrictionLevel {
+		case "", "Unrestricted", "ReadOnly":
+		default:
+			return invalidParameter("nodeResourceGroupProfile.restrictionLevel", "Restriction level '%s' is not supported; use Unrestricted or ReadOnly", p.NodeResourceGroupProfile.RestrictionLevel)
+		}
+	}
+	cid := resourceid.MustParse(c.Record.ID)
+	if strings.EqualFold(p.NodeResourceGroup, cid.ResourceGroupName()) {
+		return invalidParameter("nodeResourceGroup", "The node resource group can not be the cluster's own resource group '%s'", p.NodeResourceGroup)
+	}
+	if _, err := tx.Get(resourceid.ResourceGroup(cid.SubscriptionID(), p.NodeResourceGroup).String()); err == nil {
+		return badRequest("InvalidParameter", "nodeResourceGroup",
+			"Node resource group '%s' under subscription '%s' already exists, please provide a new one", p.NodeResourceGroup, cid.SubscriptionID())
+	}
+	if len(pools) == 0 {
+		return invalidParameter("agentPoolProfiles", "At least one agent pool is required")
+	}
+	if len(pools) > p.MaxAgentPools {
+		return invalidParameter("agentPoolProfiles", "A cluster can have at most %d agent pools", p.MaxAgentPools)
+	}
+	seen := map[string]bool{}
+	system := false
+	for _, pool := range pools {
+		if seen[pool.Record.Name] {
+			return invalidParameter("agentPoolProfile.name", "Agent pool name '%s' is used more than once", pool.Record.Name)
+		}
+		seen[pool.Record.Name] = true
+		if err := v.ValidatePool(c, pool); err != nil {
+			return err
+		}
+		system = system || pool.Props.Mode == "System"
+	}
+	if !system {
+		return badRequest("InvalidParameter", "agentPoolProfiles", "Must define at least one system pool.")
+	}
+	return v.validateNetwork(tx, c, pools)
+}
+
+// ValidateIdentity completes the cluster identity: SystemAssigned gets a
+// principal; UserAssigned must name one existing identity.
+func (v *Rules) ValidateIdentity(tx store.Tx, c *Cluster, tenantID string) error {
+	var ident struct {
+		Type                   string                     `json:"type"`
+		PrincipalID            string                     `json:"principalId,omitempty"`
+		TenantID               string                     `json:"tenantId,omitempty"`
+		UserAssignedIdentities map[string]json.RawMessage `json:"userAssignedIdentities,omitempty"`
+	}
+	if len(c.Record.Identity) > 0 {
+		if err := json.Unmarshal(c.Record.Identity, &ident); err != nil {
+			return arm.ErrInvalidRequestContent("identity: " + err.Error())
+		}
+	}
+	sp := c.Props.ServicePrincipalProfile
+	switch {
+	case ident.Type == "" && sp != nil && sp.ClientID != "" && sp.ClientID != systemIdentityPrefix:
+		if sp.Secret == "" {
+			return invalidParameter("servicePrincipalProfile.secret", "The service principal secret is required")
+		}
+		if c.Props.AppRoutingEnabled() {
+			return invalidParameter("ingressProfile.webAppRouting.enabled", "The application routing add-on requires a cluster with a managed identity")
+		}
+		c.Record.Identity = nil
+		return nil
+	case ident.Type == "" || strings.EqualFold(ident.Type, "SystemAssigned"):
+		ident.Type = "SystemAssigned"
+		if ident.PrincipalID == "" {
+			ident.PrincipalID = newGUID()
+		}
+		ident.TenantID, ident.UserAssignedIdentities = tenantID, nil
+	case strings.EqualFold(ident.Type, "UserAssigned"):
+		ident.Type = "UserAssigned"
+		if len(ident.UserAssignedIdentities) != 1 {
+			return invalidParameter("identity.userAssignedIdentities", "Exactly one user assigned identity is required with identity type UserAssigned")
+		}
+		for id := range ident.UserAssignedIdentities {
+			r, err := tx.Get(id)
+			if errors.Is(err, store.ErrNotFound) {
+				return badRequest("InvalidParameter", "identity.userAssignedIdentities",
+					"The user assigned identity %s could not be found.", id)
+			} else if err != nil {
+				return err
+			}
+			var props struct {
+				ClientID    string `json:"clientId"`
+				PrincipalID string `json:"principalId"`
+			}
+			json.Unmarshal(r.Properties, &props) //nolint:errcheck // stored by us
+			ident.UserAssignedIdentities = map[string]json.RawMessage{r.ID: mustJSON(map[string]string{"clientId": props.ClientID, "principalId": props.PrincipalID})}
+		}
+		ident.PrincipalID, ident.TenantID = "", ""
+	case strings.EqualFold(ident.Type, "None"):
+		return invalidParameter("identity.type", "Identity type None requires a service principal (servicePrincipalProfile)")
+	default:
+		return invalidParameter("identity.type", "Identity type '%s' is not supported; use SystemAssigned or UserAssigned", ident.Type)
+	}
+	c.Record.Identity = mustJSON(ident)
+	c.Props.ServicePrincipalProfile = &ServicePrincipalProfile{ClientID: systemIdentityPrefix}
+	return nil
+}
