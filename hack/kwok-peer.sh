@@ -3,7 +3,7 @@
 # kube-controller-manager, kube-scheduler and etcd as one multi-call binary
 # from the same module versions localaks uses, plus kwokctl and kwok, and
 # writes a KwokctlConfiguration (binary runtime, loopback only) for
-# `localaks bench clusters --kwokctl-config`. Prints the directory.
+# `go run ./test/bench clusters --kwokctl-config`. Prints the directory.
 #
 #   hack/kwok-peer.sh [DIR]     (default: $TMPDIR/localaks-kwok-peer)
 set -euo pipefail
