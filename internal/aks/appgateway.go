@@ -2,7 +2,6 @@ package aks
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"strings"
 
@@ -34,7 +33,7 @@ func (r *Reconciler) ensureAppGateway(ctx context.Context, tx store.Tx, s *state
 			delete(a.Config, "effectiveApplicationGatewayId")
 			s.dirty = true
 		}
-		if _, err := tx.Delete(identityID.String()); err != nil && !errors.Is(err, store.ErrNotFound) {
+		if err := r.Identity.Identities.RemoveID(tx, identityID.String()); err != nil {
 			return err
 		}
 		return nil
@@ -72,15 +71,13 @@ func (r *Reconciler) ensureAppGateway(ctx context.Context, tx store.Tx, s *state
 			cidr = defaultAGICSubnetCIDR
 		}
 		vnet := resourceid.MustParse(s.c.Props.Localaks.VNetSubnetID).Parent().String()
-		if subnet, err = r.ensureSubnet(ctx, tx, vnet, agicSubnetName, cidr); err != nil {
+		if subnet, err = r.Net.AddSubnet(ctx, tx, vnet, agicSubnetName, network.SubnetProperties{AddressPrefix: cidr}); err != nil {
 			return err
 		}
 	}
 	pipID := resourceid.ResourceGroup(s.sub, s.rg).Child(network.Namespace, "publicIPAddresses", gwName+"-appgwpip")
 	if _, err := tx.Get(pipID.String()); errors.Is(err, store.ErrNotFound) {
-		if err := save(ctx, tx, r.Net.PublicIPs, &store.Resource{ID: pipID.String(), Type: network.PublicIPType, Name: pipID.Name(),
-			Location: s.c.Record.Location, Tags: clusterTags(s.c), SKU: json.RawMessage(`{"name":"Standard","tier":"Regional"}`),
-			Properties: json.RawMessage(`{"publicIPAllocationMethod":"Static","publicIPAddressVersion":"IPv4"}`)}); err != nil {
+		if err := r.writePublicIP(ctx, tx, pipID, s.c.Record.Location, clusterTags(s.c)); err != nil {
 			return err
 		}
 	} else if err != nil {
@@ -88,6 +85,9 @@ func (r *Reconciler) ensureAppGateway(ctx context.Context, tx store.Tx, s *state
 	}
 	gwProps := agicconfig.Build(agicconfig.Gateway{ID: gwID.String(), SubnetID: subnet, PublicIPID: pipID.String()}, nil)
 	gwProps["sku"] = map[string]any{"name": "Standard_v2", "tier": "Standard_v2", "capacity": 2}
-	return save(ctx, tx, r.Net.ApplicationGateways, &store.Resource{ID: gwID.String(), Type: network.ApplicationGatewayType, Name: gwName,
-		Location: s.c.Record.Location, Tags: clusterTags(s.c), Properties: mustJSON(gwProps)})
+	rec, err := record(gwID, network.ApplicationGatewayType, s.c.Record.Location, clusterTags(s.c), gwProps)
+	if err != nil {
+		return err
+	}
+	return r.Net.ApplicationGateways.Write(ctx, tx, rec)
 }

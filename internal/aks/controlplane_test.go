@@ -190,7 +190,7 @@ func TestServiceFrontendsSurviveReconcile(t *testing.T) {
 		pip := &store.Resource{ID: rg + "/providers/Microsoft.Network/publicIPAddresses/kubernetes-" + fe, Type: "Microsoft.Network/publicIPAddresses",
 			Name: "kubernetes-" + fe, Location: "eastus", SKU: json.RawMessage(`{"name":"Standard"}`),
 			Properties: json.RawMessage(`{"publicIPAllocationMethod":"Static"}`)}
-		if err := save(context.Background(), tx, e.rec.Net.PublicIPs, pip); err != nil {
+		if err := e.rec.Net.PublicIPs.Write(context.Background(), tx, pip); err != nil {
 			return err
 		}
 		lb, err := tx.Get(lbID)

@@ -2,7 +2,6 @@ package aks
 
 import (
 	"context"
-	"errors"
 	"strings"
 
 	"github.com/localaks/localaks/internal/provider/managedidentity"
@@ -52,7 +51,7 @@ func (r *Reconciler) ensureAddonIdentities(ctx context.Context, tx store.Tx, s *
 			s.c.Props.IngressProfile.WebAppRouting.Identity = nil
 			s.dirty = true
 		}
-		if _, err := tx.Delete(id.String()); err != nil && !errors.Is(err, store.ErrNotFound) {
+		if err := r.Identity.Identities.RemoveID(tx, id.String()); err != nil {
 			return err
 		}
 		return nil

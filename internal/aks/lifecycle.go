@@ -48,8 +48,7 @@ func (r *Reconciler) RemovePool(ctx context.Context, clusterID, pool string) err
 		if err := r.removeInstances(ctx, tx, s, id, ids); err != nil {
 			return err
 		}
-		_, err = tx.Delete(id)
-		return err
+		return r.Compute.ScaleSets.RemoveID(tx, id)
 	}}})
 	if err != nil {
 		return err
@@ -156,7 +155,7 @@ func (r *Reconciler) Teardown(ctx context.Context, clusterID string) error {
 		if rt := c.Props.Localaks.RouteTable; rt != "" {
 			for _, p := range pools {
 				if p.Props.VnetSubnetID != "" {
-					if err := r.dissociateRouteTable(tx, p.Props.VnetSubnetID, rt); err != nil {
+					if err := r.dissociateRouteTable(ctx, tx, p.Props.VnetSubnetID, rt); err != nil {
 						return err
 					}
 				}

@@ -15,52 +15,14 @@ import (
 
 // Steps: network security group, route table and virtual network of the node resource group.
 
-// ensureSubnet adds a subnet to a virtual network unless it is there, and
-// returns its ID.
-func (r *Reconciler) ensureSubnet(ctx context.Context, tx store.Tx, vnetID, name, prefix string) (string, error) {
-	vnet, err := tx.Get(vnetID)
-	if err != nil {
-		return "", err
-	}
-	subnets, err := arm.ChildrenOf(vnet, "subnets", "")
-	if err != nil {
-		return "", err
-	}
-	for _, c := range subnets {
-		if strings.EqualFold(c.Name, name) {
-			return vnetID + "/subnets/" + c.Name, nil
-		}
-	}
-	subnets = append(subnets, arm.Child{Name: name, Properties: mustJSON(map[string]any{"addressPrefix": prefix})})
-	if err := arm.SetChildren(vnet, "subnets", subnets); err != nil {
-		return "", err
-	}
-	existing, err := tx.Get(vnetID)
-	if err != nil {
-		return "", err
-	}
-	if err := r.Net.VirtualNetworks.Save(ctx, tx, nil, vnet, existing); err != nil {
-		return "", err
-	}
-	return vnetID + "/subnets/" + name, nil
-}
-
-// save writes a node-resource-group resource through its type's Prepare
-// (so it gets the same defaults and checks as a user's PUT), creating or
-// updating.
-func save(ctx context.Context, tx store.Tx, t *arm.Tracked, rec *store.Resource) error {
-	existing, err := tx.Get(rec.ID)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return err
-	}
-	return t.Save(ctx, tx, nil, rec, existing)
-}
-
 func (r *Reconciler) ensureNSG(ctx context.Context, tx store.Tx, s *state) error {
 	id := resourceid.ResourceGroup(s.sub, s.rg).Child(network.Namespace, "networkSecurityGroups", nsgName(s.c.Props.Localaks.ID))
 	if _, err := tx.Get(id.String()); errors.Is(err, store.ErrNotFound) {
-		if err := save(ctx, tx, r.Net.NSGs, &store.Resource{ID: id.String(), Type: network.NSGType, Name: id.Name(),
-			Location: s.c.Record.Location, Tags: clusterTags(s.c), Properties: json.RawMessage(`{"securityRules":[]}`)}); err != nil {
+		rec, err := record(id, network.NSGType, s.c.Record.Location, clusterTags(s.c), network.NSGProperties{SecurityRules: []arm.Child{}})
+		if err != nil {
+			return err
+		}
+		if err := r.Net.NSGs.Write(ctx, tx, rec); err != nil {
 			return err
 		}
 	} else if err != nil {
@@ -77,8 +39,11 @@ func (r *Reconciler) ensureRouteTable(ctx context.Context, tx store.Tx, s *state
 	}
 	id := resourceid.ResourceGroup(s.sub, s.rg).Child(network.Namespace, "routeTables", routeTableName(s.c.Props.Localaks.ID))
 	if _, err := tx.Get(id.String()); errors.Is(err, store.ErrNotFound) {
-		if err := save(ctx, tx, r.Net.RouteTables, &store.Resource{ID: id.String(), Type: network.RouteTableType, Name: id.Name(),
-			Location: s.c.Record.Location, Tags: clusterTags(s.c), Properties: json.RawMessage(`{"routes":[],"disableBgpRoutePropagation":false}`)}); err != nil {
+		rec, err := record(id, network.RouteTableType, s.c.Record.Location, clusterTags(s.c), network.RouteTableProperties{Routes: []arm.Child{}})
+		if err != nil {
+			return err
+		}
+		if err := r.Net.RouteTables.Write(ctx, tx, rec); err != nil {
 			return err
 		}
 	} else if err != nil {
@@ -105,7 +70,7 @@ func (r *Reconciler) ensureVNet(ctx context.Context, tx store.Tx, s *state) erro
 		s.dirty = true
 		if rt := s.c.Props.Localaks.RouteTable; rt != "" {
 			for _, p := range s.pools {
-				if err := r.associateRouteTable(tx, p.Props.VnetSubnetID, rt); err != nil {
+				if err := r.associateRouteTable(ctx, tx, p.Props.VnetSubnetID, rt); err != nil {
 					return err
 				}
 			}
@@ -113,20 +78,24 @@ func (r *Reconciler) ensureVNet(ctx context.Context, tx store.Tx, s *state) erro
 		return nil
 	}
 	id := resourceid.ResourceGroup(s.sub, s.rg).Child(network.Namespace, "virtualNetworks", vnetName(s.c.Props.Localaks.ID))
-	subnet := map[string]any{"addressPrefix": managedSubnetPrefix}
-	if s.c.Props.Localaks.NSG != "" {
-		subnet["networkSecurityGroup"] = map[string]string{"id": s.c.Props.Localaks.NSG}
+	subnet := network.SubnetProperties{AddressPrefix: managedSubnetPrefix}
+	if nsg := s.c.Props.Localaks.NSG; nsg != "" {
+		subnet.NetworkSecurityGroup = &network.SubResource{ID: nsg}
 	}
-	if s.c.Props.Localaks.RouteTable != "" {
-		subnet["routeTable"] = map[string]string{"id": s.c.Props.Localaks.RouteTable}
-	}
-	props := map[string]any{
-		"addressSpace": map[string]any{"addressPrefixes": []string{managedVNetPrefix}},
-		"subnets":      []any{map[string]any{"name": managedSubnetName, "properties": subnet}},
+	if rt := s.c.Props.Localaks.RouteTable; rt != "" {
+		subnet.RouteTable = &network.SubResource{ID: rt}
 	}
 	if _, err := tx.Get(id.String()); errors.Is(err, store.ErrNotFound) {
-		if err := save(ctx, tx, r.Net.VirtualNetworks, &store.Resource{ID: id.String(), Type: network.VirtualNetworkType, Name: id.Name(),
-			Location: s.c.Record.Location, Tags: clusterTags(s.c), Properties: mustJSON(props)}); err != nil {
+		child, err := arm.NewChild(managedSubnetName, subnet)
+		if err != nil {
+			return err
+		}
+		rec, err := record(id, network.VirtualNetworkType, s.c.Record.Location, clusterTags(s.c), network.VirtualNetworkProperties{
+			AddressSpace: network.AddressSpace{AddressPrefixes: []string{managedVNetPrefix}}, Subnets: []arm.Child{child}})
+		if err != nil {
+			return err
+		}
+		if err := r.Net.VirtualNetworks.Write(ctx, tx, rec); err != nil {
 			return err
 		}
 	} else if err != nil {
@@ -139,71 +108,46 @@ func (r *Reconciler) ensureVNet(ctx context.Context, tx store.Tx, s *state) erro
 
 // associateRouteTable puts the route table on a subnet that has none (AKS
 // does this for kubenet clusters in a custom subnet).
-func (r *Reconciler) associateRouteTable(tx store.Tx, subnetID, routeTable string) error {
-	sid := resourceid.MustParse(subnetID)
-	vnet, err := tx.Get(sid.Parent().String())
+func (r *Reconciler) associateRouteTable(ctx context.Context, tx store.Tx, subnetID, routeTable string) error {
+	sid, err := resourceid.Parse(subnetID)
 	if err != nil {
 		return err
 	}
-	subnets, err := arm.ChildrenOf(vnet, "subnets", "")
-	if err != nil {
-		return err
-	}
-	for i, c := range subnets {
-		if !strings.EqualFold(c.Name, sid.Name()) {
-			continue
+	return r.Net.UpdateSubnets(ctx, tx, sid.Parent().String(), func(name string, sp *network.SubnetProperties) bool {
+		if !strings.EqualFold(name, sid.Name()) || sp.RouteTable != nil {
+			return false
 		}
-		var props map[string]any
-		if err := json.Unmarshal(c.Properties, &props); err != nil {
-			return err
-		}
-		if _, has := props["routeTable"]; has {
-			return nil
-		}
-		props["routeTable"] = map[string]string{"id": routeTable}
-		subnets[i].Properties = mustJSON(props)
-		if err := arm.SetChildren(vnet, "subnets", subnets); err != nil {
-			return err
-		}
-		return tx.Put(vnet)
-	}
-	return nil
+		sp.RouteTable = &network.SubResource{ID: routeTable}
+		return true
+	})
 }
 
-// dissociateRouteTable removes the cluster's route table from custom
-// subnets before the node resource group goes.
-func (r *Reconciler) dissociateRouteTable(tx store.Tx, subnetID, routeTable string) error {
+// dissociateRouteTable removes the cluster's route table from the subnets
+// of a custom subnet's VNet before the node resource group goes.
+func (r *Reconciler) dissociateRouteTable(ctx context.Context, tx store.Tx, subnetID, routeTable string) error {
 	sid, err := resourceid.Parse(subnetID)
 	if err != nil {
 		return nil
 	}
-	vnet, err := tx.Get(sid.Parent().String())
+	err = r.Net.UpdateSubnets(ctx, tx, sid.Parent().String(), func(_ string, sp *network.SubnetProperties) bool {
+		if sp.RouteTable == nil || !strings.EqualFold(sp.RouteTable.ID, routeTable) {
+			return false
+		}
+		sp.RouteTable = nil
+		return true
+	})
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
-	} else if err != nil {
-		return err
 	}
-	subnets, err := arm.ChildrenOf(vnet, "subnets", "")
+	return err
+}
+
+// record is a node-resource-group resource with typed properties, for its
+// provider's write path.
+func record(id resourceid.ID, typ, location string, tags map[string]string, props any) (*store.Resource, error) {
+	raw, err := json.Marshal(props)
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("%s: %w", id, err)
 	}
-	changed := false
-	for i, c := range subnets {
-		var props map[string]any
-		if err := json.Unmarshal(c.Properties, &props); err != nil {
-			return err
-		}
-		if rt, ok := props["routeTable"].(map[string]any); ok && strings.EqualFold(fmt.Sprint(rt["id"]), routeTable) {
-			delete(props, "routeTable")
-			subnets[i].Properties = mustJSON(props)
-			changed = true
-		}
-	}
-	if !changed {
-		return nil
-	}
-	if err := arm.SetChildren(vnet, "subnets", subnets); err != nil {
-		return err
-	}
-	return tx.Put(vnet)
+	return &store.Resource{ID: id.String(), Type: typ, Name: id.Name(), Location: location, Tags: tags, Properties: raw}, nil
 }

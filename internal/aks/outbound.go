@@ -67,9 +67,15 @@ func (r *Reconciler) ensureOutbound(ctx context.Context, tx store.Tx, s *state) 
 			pips = append(pips, network.SubResource{ID: id})
 		}
 		natID := rg.Child(network.Namespace, "natGateways", natGatewayName)
-		props := map[string]any{"idleTimeoutInMinutes": intv(np.NATGatewayProfile.IdleTimeoutInMinutes, 4), "publicIpAddresses": pips}
-		if err := save(ctx, tx, r.Net.NATGateways, &store.Resource{ID: natID.String(), Type: network.NATGatewayType, Name: natGatewayName,
-			Location: s.c.Record.Location, Tags: clusterTags(s.c), SKU: json.RawMessage(`{"name":"Standard"}`), Properties: mustJSON(props)}); err != nil {
+		rec, err := record(natID, network.NATGatewayType, s.c.Record.Location, clusterTags(s.c), network.NATGatewayProperties{
+			IdleTimeoutInMinutes: intv(np.NATGatewayProfile.IdleTimeoutInMinutes, 4), PublicIPAddresses: pips})
+		if err != nil {
+			return err
+		}
+		if rec.SKU, err = json.Marshal(network.SKU{Name: "Standard"}); err != nil {
+			return err
+		}
+		if err := r.Net.NATGateways.Write(ctx, tx, rec); err != nil {
 			return err
 		}
 		np.NATGatewayProfile.EffectiveOutboundIPs = nil
@@ -89,26 +95,13 @@ const natGatewayName = "aks-natgateway"
 // attachNATGateway sets the NAT gateway on the managed subnet.
 func (r *Reconciler) attachNATGateway(ctx context.Context, tx store.Tx, s *state, natID string) error {
 	sid := resourceid.MustParse(s.c.Props.Localaks.VNetSubnetID)
-	vnet, err := tx.Get(sid.Parent().String())
-	if err != nil {
-		return err
-	}
-	subnets, err := arm.ChildrenOf(vnet, "subnets", "")
-	if err != nil {
-		return err
-	}
-	for i, c := range subnets {
-		if strings.EqualFold(c.Name, sid.Name()) {
-			var props map[string]any
-			json.Unmarshal(c.Properties, &props) //nolint:errcheck // stored by us
-			props["natGateway"] = map[string]string{"id": natID}
-			subnets[i].Properties = mustJSON(props)
+	return r.Net.UpdateSubnets(ctx, tx, sid.Parent().String(), func(name string, sp *network.SubnetProperties) bool {
+		if !strings.EqualFold(name, sid.Name()) {
+			return false
 		}
-	}
-	if err := arm.SetChildren(vnet, "subnets", subnets); err != nil {
-		return err
-	}
-	return tx.Put(vnet)
+		sp.NATGateway = &network.SubResource{ID: natID}
+		return true
+	})
 }
 
 // managedIPName is the i-th managed outbound IP's name: a GUID, stable for
@@ -127,12 +120,23 @@ func (r *Reconciler) ensureManagedIP(ctx context.Context, tx store.Tx, s *state,
 	}
 	tags := nodeRGTags(s.c)
 	tags["aks-managed-type"] = kind
-	rec := &store.Resource{ID: id.String(), Type: network.PublicIPType, Name: name, Location: s.c.Record.Location, Tags: tags,
-		SKU: json.RawMessage(`{"name":"Standard","tier":"Regional"}`), Properties: json.RawMessage(`{"publicIPAllocationMethod":"Static","publicIPAddressVersion":"IPv4"}`)}
-	if err := save(ctx, tx, r.Net.PublicIPs, rec); err != nil {
+	if err := r.writePublicIP(ctx, tx, id, s.c.Record.Location, tags); err != nil {
 		return "", err
 	}
 	return id.String(), nil
+}
+
+// writePublicIP creates a public IP as AKS makes its own: Standard,
+// static, IPv4.
+func (r *Reconciler) writePublicIP(ctx context.Context, tx store.Tx, id resourceid.ID, location string, tags map[string]string) error {
+	rec, err := record(id, network.PublicIPType, location, tags, network.PublicIPProperties{PublicIPAllocationMethod: "Static", PublicIPAddressVersion: "IPv4"})
+	if err != nil {
+		return err
+	}
+	if rec.SKU, err = json.Marshal(network.SKU{Name: "Standard", Tier: "Regional"}); err != nil {
+		return err
+	}
+	return r.Net.PublicIPs.Write(ctx, tx, rec)
 }
 
 // trimManagedIPs deletes managed outbound IPs beyond count (after a scale
@@ -150,66 +154,61 @@ func (r *Reconciler) trimManagedIPs(ctx context.Context, tx store.Tx, s *state, 
 
 func (r *Reconciler) ensureLoadBalancer(ctx context.Context, tx store.Tx, s *state, lbID string, pipIDs []string) error {
 	lp := s.c.Props.NetworkProfile.LoadBalancerProfile
-	var frontends, outboundFrontends []map[string]any
+	props := network.LoadBalancerProperties{LoadBalancingRules: []arm.Child{}, Probes: []arm.Child{}}
+	managed := map[string]bool{}
+	var outboundFrontends []network.SubResource
 	for _, pip := range pipIDs {
 		name := resourceid.MustParse(pip).Name()
-		frontends = append(frontends, map[string]any{"name": name, "properties": map[string]any{"publicIPAddress": map[string]string{"id": pip}}})
-		outboundFrontends = append(outboundFrontends, map[string]any{"id": lbID + "/frontendIPConfigurations/" + name})
+		fe, err := arm.NewChild(name, network.FrontendIPConfigurationProperties{PublicIPAddress: &network.SubResource{ID: pip}})
+		if err != nil {
+			return err
+		}
+		props.FrontendIPConfigurations = append(props.FrontendIPConfigurations, fe)
+		outboundFrontends = append(outboundFrontends, network.SubResource{ID: lbID + "/frontendIPConfigurations/" + name})
+		managed[strings.ToLower(name)] = true
 	}
-	props := map[string]any{
-		"frontendIPConfigurations": frontends,
-		"backendAddressPools": []any{
-			map[string]any{"name": lbBackendPool, "properties": map[string]any{}},
-			map[string]any{"name": lbOutboundPool, "properties": map[string]any{}},
-		},
-		"loadBalancingRules": []any{},
-		"probes":             []any{},
-		"outboundRules": []any{map[string]any{"name": lbOutboundRule, "properties": map[string]any{
-			"allocatedOutboundPorts":   intv(lp.AllocatedOutboundPorts, 0),
-			"protocol":                 "All",
-			"enableTcpReset":           true,
-			"idleTimeoutInMinutes":     intv(lp.IdleTimeoutInMinutes, 30),
-			"backendAddressPool":       map[string]string{"id": lbID + "/backendAddressPools/" + lbOutboundPool},
-			"frontendIPConfigurations": outboundFrontends,
-		}}},
+	for _, pool := range []string{lbBackendPool, lbOutboundPool} {
+		props.BackendAddressPools = append(props.BackendAddressPools, arm.Child{Name: pool, Properties: json.RawMessage(`{}`)})
 	}
+	rule, err := arm.NewChild(lbOutboundRule, network.OutboundRuleProperties{
+		AllocatedOutboundPorts: intv(lp.AllocatedOutboundPorts, 0), Protocol: "All", EnableTCPReset: true,
+		IdleTimeoutInMinutes: intv(lp.IdleTimeoutInMinutes, 30), BackendAddressPool: &network.SubResource{ID: lbID + "/backendAddressPools/" + lbOutboundPool},
+		FrontendIPConfigurations: outboundFrontends,
+	})
+	if err != nil {
+		return err
+	}
+	props.OutboundRules = []arm.Child{rule}
 	existing, err := tx.Get(lbID)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
 	if existing != nil {
 		// Keep what Services added (rules, probes, their frontends).
-		var cur map[string]json.RawMessage
-		json.Unmarshal(existing.Properties, &cur) //nolint:errcheck // stored by us
-		for _, k := range []string{"loadBalancingRules", "probes", "inboundNatRules"} {
-			if v, ok := cur[k]; ok {
-				props[k] = v
-			}
+		var cur network.LoadBalancerProperties
+		if err := json.Unmarshal(existing.Properties, &cur); err != nil {
+			return fmt.Errorf("load balancer %s: %w", lbID, err)
 		}
-		fes, err := arm.ChildrenOf(existing, "frontendIPConfigurations", "")
-		if err != nil {
-			return err
-		}
-		managed := map[string]bool{}
-		for _, f := range frontends {
-			managed[strings.ToLower(f["name"].(string))] = true
-		}
-		for _, f := range fes {
+		props.LoadBalancingRules, props.Probes, props.InboundNatRules = cur.LoadBalancingRules, cur.Probes, cur.InboundNatRules
+		for _, f := range cur.FrontendIPConfigurations {
 			if !managed[strings.ToLower(f.Name)] && !isManagedOutboundName(f.Name) {
-				frontends = append(frontends, map[string]any{"name": f.Name, "properties": f.Properties})
+				props.FrontendIPConfigurations = append(props.FrontendIPConfigurations, arm.Child{Name: f.Name, Properties: f.Properties})
 			}
 		}
-		props["frontendIPConfigurations"] = frontends
 	}
-	tags := nodeRGTags(s.c)
-	rec := &store.Resource{ID: lbID, Type: network.LoadBalancerType, Name: lbName, Location: s.c.Record.Location, Tags: tags,
-		SKU: json.RawMessage(`{"name":"Standard","tier":"Regional"}`), Properties: mustJSON(props)}
+	rec, err := record(resourceid.MustParse(lbID), network.LoadBalancerType, s.c.Record.Location, nodeRGTags(s.c), props)
+	if err != nil {
+		return err
+	}
+	if rec.SKU, err = json.Marshal(network.SKU{Name: "Standard", Tier: "Regional"}); err != nil {
+		return err
+	}
 	if err := r.Net.LoadBalancers.Save(ctx, tx, nil, rec, existing); err != nil {
 		return err
 	}
 	// Managed IPs dropped from the load balancer can go now.
 	for _, id := range s.trimmed {
-		if _, err := tx.Delete(id); err != nil {
+		if err := r.Net.PublicIPs.RemoveID(tx, id); err != nil {
 			return err
 		}
 	}

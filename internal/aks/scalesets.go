@@ -65,23 +65,22 @@ func (r *Reconciler) ensureScaleSet(ctx context.Context, tx store.Tx, s *state, 
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	rec := r.scaleSetModel(s, p, id)
+	rec, model, err := r.scaleSetModel(s, p, id)
+	if err != nil {
+		return err
+	}
 	if existing != nil {
 		// Keep instance bookkeeping; the model is rewritten.
-		var old map[string]json.RawMessage
-		json.Unmarshal(existing.Properties, &old) //nolint:errcheck // stored by us
-		var props map[string]json.RawMessage
-		json.Unmarshal(rec.Properties, &props) //nolint:errcheck // just built
-		for _, k := range []string{"localaksNextInstanceId", "uniqueId", "timeCreated"} {
-			if v, ok := old[k]; ok {
-				props[k] = v
-			}
+		var old compute.ScaleSetProperties
+		if err := json.Unmarshal(existing.Properties, &old); err != nil {
+			return fmt.Errorf("scale set %s: %w", id, err)
 		}
-		rec.Properties = mustJSON(props)
-		rec.SKU = existing.SKU // count changes below
-		if err := keepForeignPools(rec, existing); err != nil {
+		model.NextInstanceID, model.UniqueID, model.TimeCreated = old.NextInstanceID, old.UniqueID, old.TimeCreated
+		keepForeignPools(model, &old)
+		if rec.Properties, err = json.Marshal(model); err != nil {
 			return err
 		}
+		rec.SKU = existing.SKU // count changes below
 	}
 	want := *p.Props.Count
 	if names := p.Props.Localaks.DeleteMachines; len(names) > 0 && existing != nil {
@@ -89,10 +88,7 @@ func (r *Reconciler) ensureScaleSet(ctx context.Context, tx store.Tx, s *state, 
 			return err
 		}
 		p.Props.Localaks.DeleteMachines = nil
-		if err := p.Encode(); err != nil {
-			return err
-		}
-		if err := tx.Put(p.Record); err != nil {
+		if err := Save(tx, nil, p); err != nil {
 			return err
 		}
 	}
@@ -103,7 +99,9 @@ func (r *Reconciler) ensureScaleSet(ctx context.Context, tx store.Tx, s *state, 
 	if existing == nil {
 		// Write the model with no instances; instances are added below so
 		// that each gets its pod range and route.
-		rec.SKU = mustJSON(map[string]any{"name": p.Props.VMSize, "tier": "Standard", "capacity": 0})
+		if rec.SKU, err = json.Marshal(compute.SKU{Name: p.Props.VMSize, Tier: "Standard", Capacity: new(int)}); err != nil {
+			return err
+		}
 		if err := r.Compute.ScaleSets.Save(ctx, tx, nil, rec, nil); err != nil {
 			return err
 		}
@@ -156,21 +154,22 @@ func (r *Reconciler) ensureScaleSet(ctx context.Context, tx store.Tx, s *state, 
 			return err
 		}
 	}
-	n := want
-	var sku map[string]any
-	json.Unmarshal(rec.SKU, &sku) //nolint:errcheck // stored by us
-	sku["capacity"] = n
-	sku["name"] = p.Props.VMSize
-	rec.SKU = mustJSON(sku)
+	var sku compute.SKU
+	if err := json.Unmarshal(rec.SKU, &sku); err != nil {
+		return fmt.Errorf("scale set %s sku: %w", id, err)
+	}
+	sku.Capacity, sku.Name = &want, p.Props.VMSize
+	if rec.SKU, err = json.Marshal(sku); err != nil {
+		return err
+	}
+	// The instances are in step already: the model and count are recorded
+	// as they are (the scale set's Prepare would scale it a second time).
 	if err := tx.Put(rec); err != nil {
 		return err
 	}
 	if p.Props.Localaks.VMSS != id {
 		p.Props.Localaks.VMSS = id
-		if err := p.Encode(); err != nil {
-			return err
-		}
-		return tx.Put(p.Record)
+		return Save(tx, nil, p)
 	}
 	return nil
 }
@@ -224,104 +223,103 @@ func (r *Reconciler) removeMachines(ctx context.Context, tx store.Tx, s *state, 
 // keepForeignPools carries over the backend pools that others added to the
 // model's primary IP configuration (the cloud controller puts the nodes in
 // `kubernetes-internal`'s pool), as AKS leaves them when it updates a pool.
-func keepForeignPools(rec, existing *store.Resource) error {
-	var old, now compute.ScaleSetProperties
-	if err := json.Unmarshal(existing.Properties, &old); err != nil {
-		return err
-	}
-	if err := json.Unmarshal(rec.Properties, &now); err != nil {
-		return err
-	}
-	oldNP, nowNP := old.VirtualMachineProfile.NetworkProfile, now.VirtualMachineProfile.NetworkProfile
-	if oldNP == nil || nowNP == nil || len(oldNP.NetworkInterfaceConfigurations) == 0 || len(nowNP.NetworkInterfaceConfigurations) == 0 {
-		return nil
+func keepForeignPools(model, old *compute.ScaleSetProperties) {
+	oldNP, nowNP := old.VirtualMachineProfile.NetworkProfile, model.VirtualMachineProfile.NetworkProfile
+	if oldNP == nil || nowNP == nil || len(oldNP.NetworkInterfaceConfigurations) == 0 || len(nowNP.NetworkInterfaceConfigurations) == 0 ||
+		len(oldNP.NetworkInterfaceConfigurations[0].Properties.IPConfigurations) == 0 || len(nowNP.NetworkInterfaceConfigurations[0].Properties.IPConfigurations) == 0 {
+		return
 	}
 	from := &oldNP.NetworkInterfaceConfigurations[0].Properties.IPConfigurations[0].Properties
 	to := &nowNP.NetworkInterfaceConfigurations[0].Properties.IPConfigurations[0].Properties
-	added := false
 	for _, bp := range from.LoadBalancerBackendAddressPools {
 		if strings.Contains(strings.ToLower(bp.ID), "/loadbalancers/"+lbName+"/") {
 			continue // AKS's own
 		}
 		to.LoadBalancerBackendAddressPools = append(to.LoadBalancerBackendAddressPools, bp)
-		added = true
 	}
-	if !added {
-		return nil
-	}
-	// Only the pools change: patch them into the model as built.
-	var props map[string]any
-	if err := json.Unmarshal(rec.Properties, &props); err != nil {
-		return err
-	}
-	vmp := props["virtualMachineProfile"].(map[string]any)
-	nics := vmp["networkProfile"].(map[string]any)["networkInterfaceConfigurations"].([]any)
-	ipc := nics[0].(map[string]any)["properties"].(map[string]any)["ipConfigurations"].([]any)[0].(map[string]any)["properties"].(map[string]any)
-	ipc["loadBalancerBackendAddressPools"] = to.LoadBalancerBackendAddressPools
-	rec.Properties = mustJSON(props)
-	return nil
 }
 
-// scaleSetModel builds a pool's scale set as AKS writes it.
-func (r *Reconciler) scaleSetModel(s *state, p *Pool, id string) *store.Resource {
+// scaleSetModel builds a pool's scale set as AKS writes it: the record and
+// its typed properties.
+func (r *Reconciler) scaleSetModel(s *state, p *Pool, id string) (*store.Resource, *compute.ScaleSetProperties, error) {
 	c := s.c
 	name := resourceid.MustParse(id).Name()
 	admin := defaultAdminUsername
-	var keys []map[string]string
+	var keys []compute.SSHPublicKey
 	if c.Props.LinuxProfile != nil {
 		admin = c.Props.LinuxProfile.AdminUsername
 		for _, k := range c.Props.LinuxProfile.SSH.PublicKeys {
-			keys = append(keys, map[string]string{"path": "/home/" + admin + "/.ssh/authorized_keys", "keyData": k.KeyData})
+			keys = append(keys, compute.SSHPublicKey{Path: "/home/" + admin + "/.ssh/authorized_keys", KeyData: k.KeyData})
 		}
 	}
 	subnet := p.Props.VnetSubnetID
 	if subnet == "" {
 		subnet = c.Props.Localaks.VNetSubnetID
 	}
-	primary := map[string]any{"primary": true, "subnet": map[string]string{"id": subnet}, "privateIPAddressVersion": "IPv4"}
+	ipconfig := func(name string, primary bool) compute.IPConfigurationModel {
+		ip := compute.IPConfigurationModel{Name: name}
+		ip.Properties.Primary = primary
+		ip.Properties.Subnet = &network.SubResource{ID: subnet}
+		ip.Properties.PrivateIPAddressVersion = "IPv4"
+		return ip
+	}
+	primary := ipconfig("ipconfig1", true)
 	lbID := resourceid.ResourceGroup(s.sub, s.rg).Child(network.Namespace, "loadBalancers", lbName).String()
 	np := c.Props.NetworkProfile
 	if np.OutboundType == "loadBalancer" && np.LoadBalancerSKU == "standard" {
-		primary["loadBalancerBackendAddressPools"] = []map[string]string{
-			{"id": lbID + "/backendAddressPools/" + lbBackendPool}, {"id": lbID + "/backendAddressPools/" + lbOutboundPool}}
+		primary.Properties.LoadBalancerBackendAddressPools = []network.SubResource{
+			{ID: lbID + "/backendAddressPools/" + lbBackendPool}, {ID: lbID + "/backendAddressPools/" + lbOutboundPool}}
 	}
-	ipconfigs := []map[string]any{{"name": "ipconfig1", "properties": primary}}
+	ipconfigs := []compute.IPConfigurationModel{primary}
 	if modelOf(np) == modelAzureCNI && p.Props.PodSubnetID == "" {
 		for i := 0; i < *p.Props.MaxPods; i++ {
-			ipconfigs = append(ipconfigs, map[string]any{"name": fmt.Sprintf("ipconfig%d", i+2),
-				"properties": map[string]any{"subnet": map[string]string{"id": subnet}, "privateIPAddressVersion": "IPv4"}})
+			ipconfigs = append(ipconfigs, ipconfig(fmt.Sprintf("ipconfig%d", i+2), false))
 		}
 	}
 	size, _ := vmsizes.Lookup(p.Props.VMSize)
-	nic := map[string]any{"name": name, "properties": map[string]any{
-		"primary": true, "enableAcceleratedNetworking": size.AcceleratedNetworking, "enableIPForwarding": true,
-		"networkSecurityGroup": map[string]string{"id": c.Props.Localaks.NSG}, "dnsSettings": map[string]any{"dnsServers": []string{}},
-		"ipConfigurations": ipconfigs,
-	}}
+	nic := compute.NICConfiguration{Name: name}
+	nic.Properties.Primary = true
+	nic.Properties.EnableAcceleratedNetworking = size.AcceleratedNetworking
+	nic.Properties.EnableIPForwarding = true
+	nic.Properties.NetworkSecurityGroup = &network.SubResource{ID: c.Props.Localaks.NSG}
+	nic.Properties.IPConfigurations = ipconfigs
 	image := strings.TrimPrefix(p.Props.NodeImageVersion, "AKSUbuntu-2204gen2containerd-")
-	props := map[string]any{
-		"singlePlacementGroup": false, "orchestrationMode": "Uniform", "upgradePolicy": map[string]string{"mode": "Manual"},
-		"overprovision": false, "doNotRunExtensionsOnOverprovisionedVMs": false, "platformFaultDomainCount": 1,
-		"virtualMachineProfile": map[string]any{
-			"osProfile": map[string]any{
-				"computerNamePrefix": name, "adminUsername": admin, "secrets": []any{}, "allowExtensionOperations": true,
-				"linuxConfiguration": map[string]any{"disablePasswordAuthentication": true, "ssh": map[string]any{"publicKeys": keys}, "provisionVMAgent": true},
+	extension := func(name, publisher, typ, version string) compute.Extension {
+		return compute.Extension{Name: name, Properties: compute.ExtensionProperties{Publisher: publisher, Type: typ,
+			TypeHandlerVersion: version, AutoUpgradeMinorVersion: true, Settings: map[string]string{}}}
+	}
+	var err error
+	raw := func(v any) json.RawMessage {
+		out, e := compute.Raw(v)
+		if e != nil && err == nil {
+			err = e
+		}
+		return out
+	}
+	nic.Properties.DNSSettings = raw(compute.NICDNSSettings{DNSServers: []string{}})
+	model := &compute.ScaleSetProperties{
+		OrchestrationMode: "Uniform", UpgradePolicy: raw(compute.UpgradePolicy{Mode: "Manual"}), PlatformFaultDomain: 1,
+		VirtualMachineProfile: compute.VMProfile{
+			OSProfile: &compute.OSProfile{
+				ComputerNamePrefix: name, AdminUsername: admin, Secrets: []any{}, AllowExtensionOperations: true,
+				LinuxConfiguration: raw(compute.LinuxConfiguration{DisablePasswordAuthentication: true, SSH: compute.SSHKeys{PublicKeys: keys}, ProvisionVMAgent: true}),
 			},
-			"storageProfile": map[string]any{
-				"imageReference": map[string]string{"id": nodeImageGalleryOwner + image},
-				"osDisk": map[string]any{"osType": p.Props.OSType, "createOption": "FromImage", "caching": "ReadOnly",
-					"managedDisk": map[string]string{"storageAccountType": "Premium_LRS"}, "diskSizeGB": *p.Props.OSDiskSizeGB},
-				"dataDisks": []any{},
-			},
-			"networkProfile": map[string]any{"networkInterfaceConfigurations": []any{nic}},
-			"extensionProfile": map[string]any{"extensions": []any{
-				map[string]any{"name": "vmssCSE", "properties": map[string]any{"publisher": "Microsoft.Azure.Extensions", "type": "CustomScript",
-					"typeHandlerVersion": "2.0", "autoUpgradeMinorVersion": true, "settings": map[string]any{}}},
-				map[string]any{"name": name + "-AKSLinuxBilling", "properties": map[string]any{"publisher": "Microsoft.AKS", "type": "Compute.AKS.Linux.Billing",
-					"typeHandlerVersion": "1.0", "autoUpgradeMinorVersion": true, "settings": map[string]any{}}},
-			}},
-			"priority": p.Props.ScaleSetPriority,
+			StorageProfile: raw(compute.StorageProfile{
+				ImageReference: compute.ImageReference{ID: nodeImageGalleryOwner + image},
+				OSDisk: compute.OSDisk{OSType: p.Props.OSType, CreateOption: "FromImage", Caching: "ReadOnly",
+					ManagedDisk: compute.ManagedDisk{StorageAccountType: "Premium_LRS"}, DiskSizeGB: *p.Props.OSDiskSizeGB},
+				DataDisks: []json.RawMessage{},
+			}),
+			NetworkProfile: &compute.NetworkProfile{NetworkInterfaceConfigurations: []compute.NICConfiguration{nic}},
+			ExtensionProfile: raw(compute.ExtensionProfile{Extensions: []compute.Extension{
+				extension("vmssCSE", "Microsoft.Azure.Extensions", "CustomScript", "2.0"),
+				extension(name+"-AKSLinuxBilling", "Microsoft.AKS", "Compute.AKS.Linux.Billing", "1.0"),
+			}}),
+			Priority: p.Props.ScaleSetPriority,
 		},
+	}
+	if err != nil {
+		return nil, nil, err
 	}
 	tags := map[string]string{
 		"aks-managed-createOperationID": c.Props.Localaks.Operation, "aks-managed-creationSource": "vmssclient-" + name,
@@ -337,10 +335,16 @@ func (r *Reconciler) scaleSetModel(s *state, p *Pool, id string) *store.Resource
 	for k, v := range p.Props.Tags {
 		tags[k] = v
 	}
-	rec := &store.Resource{ID: id, Type: compute.ScaleSetType, Name: name, Location: c.Record.Location, Tags: tags,
-		Zones: p.Props.AvailabilityZones, Properties: mustJSON(props)}
-	if k := c.Props.Localaks.KubeletIdentity; k != "" {
-		rec.Identity = mustJSON(map[string]any{"type": "UserAssigned", "userAssignedIdentities": map[string]any{k: map[string]any{}}})
+	props, err := json.Marshal(model)
+	if err != nil {
+		return nil, nil, err
 	}
-	return rec
+	rec := &store.Resource{ID: id, Type: compute.ScaleSetType, Name: name, Location: c.Record.Location, Tags: tags,
+		Zones: p.Props.AvailabilityZones, Properties: props}
+	if k := c.Props.Localaks.KubeletIdentity; k != "" {
+		if rec.Identity, err = json.Marshal(compute.Identity{Type: "UserAssigned", UserAssignedIdentities: map[string]struct{}{k: {}}}); err != nil {
+			return nil, nil, err
+		}
+	}
+	return rec, model, nil
 }

@@ -84,6 +84,15 @@ func ChildrenOf(parent *store.Resource, field, childType string) ([]Child, error
 	return out, nil
 }
 
+// NewChild is a child named name with typed properties.
+func NewChild(name string, props any) (Child, error) {
+	raw, err := json.Marshal(props)
+	if err != nil {
+		return Child{}, fmt.Errorf("child %s: %w", name, err)
+	}
+	return Child{Name: name, Properties: raw}, nil
+}
+
 // SetChildren writes the array field of a record's properties; IDs, ETags
 // and types are derived, so they are not stored.
 func SetChildren(parent *store.Resource, field string, children []Child) error {

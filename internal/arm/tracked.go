@@ -240,18 +240,56 @@ func nullToEmpty(raw json.RawMessage) json.RawMessage {
 	return raw
 }
 
-// Save validates r with Prepare and writes it in tx: the path of PUTs and of
-// resources other providers create (the AKS reconciler).
+// PlatformAppID is the application that systemData names for writes the
+// platform makes on its own: resources a resource provider creates for the
+// user, such as the AKS resource provider's node resource group. Azure
+// names the resource provider's first-party application there; its exact
+// ID for AKS is not documented [unverified], so localaks uses this fixed
+// one (see the README).
+const PlatformAppID = "7319c514-987d-4e9b-ac3d-d38c4f427f4c"
+
+// Platform is the caller of the platform's own writes.
+var Platform = Caller{AppID: PlatformAppID}
+
+// Save validates r with Prepare and writes it in tx, stamped with the
+// request's caller (the platform's when req is nil): the one write path of
+// PUTs and of resources other providers create (the AKS reconciler).
 func (t *Tracked) Save(ctx context.Context, tx store.Tx, req *Request, r, existing *store.Resource) error {
 	if t.Prepare != nil {
 		if err := t.Prepare(ctx, tx, req, r, existing); err != nil {
 			return err
 		}
 	}
+	caller := Platform
 	if req != nil {
-		Stamp(r, req.Caller, t.Now())
+		caller = req.Caller
 	}
+	if t.Now == nil {
+		t.Now = time.Now
+	}
+	Stamp(r, caller, t.Now())
 	return tx.Put(r)
+}
+
+// Write creates or updates r as the platform, through Save.
+func (t *Tracked) Write(ctx context.Context, tx store.Tx, r *store.Resource) error {
+	existing, err := tx.Get(r.ID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	return t.Save(ctx, tx, nil, r, existing)
+}
+
+// RemoveID deletes the resource with this ID through Remove (its
+// BeforeDelete runs); a missing one is not an error.
+func (t *Tracked) RemoveID(tx store.Tx, id string) error {
+	r, err := tx.Get(id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	return t.Remove(tx, r)
 }
 
 // CheckParent answers 404 when the parent of a nested resource (or the

@@ -3,6 +3,7 @@ package network
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -374,4 +375,69 @@ func (p *Provider) SubnetPrefixes(tx store.Tx, vnetID string) (map[string]netip.
 		}
 	}
 	return out, nil
+}
+
+// UpdateSubnets changes subnets of a virtual network through the VNet's
+// write path (defaults, validation, references), as the platform: change
+// edits a subnet's properties and reports whether it changed them. Nothing
+// is written when no subnet changed.
+func (p *Provider) UpdateSubnets(ctx context.Context, tx store.Tx, vnetID string, change func(name string, sp *SubnetProperties) bool) error {
+	vnet, err := tx.Get(vnetID)
+	if err != nil {
+		return err
+	}
+	existing := *vnet
+	subnets, err := arm.ChildrenOf(vnet, "subnets", "")
+	if err != nil {
+		return err
+	}
+	changed := false
+	for i, c := range subnets {
+		var sp SubnetProperties
+		if err := json.Unmarshal(c.Properties, &sp); err != nil {
+			return fmt.Errorf("subnet %s of %s: %w", c.Name, vnetID, err)
+		}
+		if !change(c.Name, &sp) {
+			continue
+		}
+		if subnets[i], err = arm.NewChild(c.Name, sp); err != nil {
+			return err
+		}
+		changed = true
+	}
+	if !changed {
+		return nil
+	}
+	if err := arm.SetChildren(vnet, "subnets", subnets); err != nil {
+		return err
+	}
+	return p.VirtualNetworks.Save(ctx, tx, nil, vnet, &existing)
+}
+
+// AddSubnet adds a subnet to a virtual network unless one of that name
+// exists, through the VNet's write path, and returns its ID.
+func (p *Provider) AddSubnet(ctx context.Context, tx store.Tx, vnetID, name string, sp SubnetProperties) (string, error) {
+	vnet, err := tx.Get(vnetID)
+	if err != nil {
+		return "", err
+	}
+	existing := *vnet
+	subnets, err := arm.ChildrenOf(vnet, "subnets", "")
+	if err != nil {
+		return "", err
+	}
+	if i := indexOf(subnets, name); i >= 0 {
+		return vnetID + "/subnets/" + subnets[i].Name, nil
+	}
+	c, err := arm.NewChild(name, sp)
+	if err != nil {
+		return "", err
+	}
+	if err := arm.SetChildren(vnet, "subnets", append(subnets, c)); err != nil {
+		return "", err
+	}
+	if err := p.VirtualNetworks.Save(ctx, tx, nil, vnet, &existing); err != nil {
+		return "", err
+	}
+	return vnetID + "/subnets/" + name, nil
 }
