@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/google/uuid"
@@ -72,7 +73,11 @@ func (r *Reconciler) ensureLockdown(ctx context.Context, tx store.Tx, s *state) 
 	var ident struct {
 		PrincipalID string `json:"principalId"`
 	}
-	json.Unmarshal(s.c.Record.Identity, &ident) //nolint:errcheck // clusters without identity exclude none
+	if len(s.c.Record.Identity) > 0 { // clusters without identity exclude none
+		if err := json.Unmarshal(s.c.Record.Identity, &ident); err != nil {
+			return fmt.Errorf("decode identity of %s: %w", s.c.Record.ID, err)
+		}
+	}
 	if ident.PrincipalID != "" {
 		exclude = append(exclude, arm.DenyPrincipal{ID: ident.PrincipalID, Type: "ServicePrincipal"})
 	}

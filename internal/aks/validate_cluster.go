@@ -3,6 +3,7 @@ package aks
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/localaks/localaks/internal/arm"
@@ -134,7 +135,9 @@ func (v *Rules) ValidateIdentity(tx store.Tx, c *Cluster, tenantID string) error
 				ClientID    string `json:"clientId"`
 				PrincipalID string `json:"principalId"`
 			}
-			json.Unmarshal(r.Properties, &props) //nolint:errcheck // stored by us
+			if err := json.Unmarshal(r.Properties, &props); err != nil {
+				return fmt.Errorf("decode identity %s: %w", r.ID, err)
+			}
 			ident.UserAssignedIdentities = map[string]json.RawMessage{r.ID: mustJSON(map[string]string{"clientId": props.ClientID, "principalId": props.PrincipalID})}
 		}
 		ident.PrincipalID, ident.TenantID = "", ""
