@@ -3,6 +3,8 @@ package controlplane
 import (
 	"context"
 	"fmt"
+	"path/filepath"
+	"strconv"
 
 	"github.com/spf13/pflag"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
@@ -14,12 +16,107 @@ import (
 	kcmoptions "k8s.io/kubernetes/cmd/kube-controller-manager/app/options"
 	scheduler "k8s.io/kubernetes/cmd/kube-scheduler/app"
 	scheduleroptions "k8s.io/kubernetes/cmd/kube-scheduler/app/options"
+
+	"github.com/localaks/localaks/internal/clusterspec"
+	"github.com/localaks/localaks/internal/oidcissuer"
 )
 
 // The three upstream components run as goroutines of this process, started
 // the way their commands start them but without their cobra commands (which
 // install process-wide signal handlers, once per process). Flags go through
 // each component's own flag sets, so defaults and validation are upstream's.
+
+// Their arguments are pure functions of the spec and the cluster's layout
+// (and, for the API server, of where etcd listens and whether a rotated-out
+// service-account key remains), so that they are reviewed as data: the
+// golden files in testdata/ (components_test.go).
+
+// apiServerArgs are kube-apiserver's flags for the cluster, whose etcd
+// serves etcdURL; previousKey says the key a service-account key rotation
+// replaced is still on disk, and trusted.
+func apiServerArgs(l clusterspec.Layout, s *clusterspec.Spec, etcdURL string, previousKey bool) []string {
+	args := []string{
+		"--etcd-servers=" + etcdURL,
+		"--bind-address=127.0.0.1",
+		"--secure-port=" + strconv.Itoa(s.APIServerPort),
+		"--advertise-address=" + s.AdvertiseAddress,
+		"--tls-cert-file=" + l.Cert(clusterspec.APIServerCert),
+		"--tls-private-key-file=" + l.Key(clusterspec.APIServerCert),
+		"--client-ca-file=" + l.CACert(),
+		"--service-account-issuer=" + s.ServiceAccountIssuer,
+		"--service-account-key-file=" + l.ServiceAccountPub(),
+		"--service-account-signing-key-file=" + l.ServiceAccountKey(),
+		"--service-cluster-ip-range=" + s.Network.ServiceCIDR,
+		"--emulated-version=" + s.EmulatedVersion(),
+		"--allow-privileged=true",
+		"--anonymous-auth=true",
+		"--profiling=false",
+		"--cert-dir=" + filepath.Join(string(l), "apiserver"),
+		"--enable-admission-plugins=NodeRestriction",
+		"--endpoint-reconciler-type=lease",
+	}
+	// AKS: tokens live at most a day and are not extended (1.30+); with the
+	// OIDC issuer on, the issuer's own URL publishes the keys and is the
+	// default audience, the in-cluster one still accepted.
+	args = append(args, "--service-account-max-token-expiration=24h", "--service-account-extend-token-expiration=false")
+	if previousKey {
+		args = append(args, "--service-account-key-file="+l.PreviousServiceAccountPub())
+	}
+	if s.ServiceAccountIssuer != clusterspec.DefaultServiceAccountIssuer {
+		args = append(args, "--service-account-jwks-uri="+oidcissuer.JWKSURL(s.ServiceAccountIssuer),
+			"--api-audiences="+s.ServiceAccountIssuer+","+clusterspec.DefaultServiceAccountIssuer)
+	}
+	if s.EnableRBAC {
+		args = append(args, "--authorization-mode=Node,RBAC")
+	} else {
+		args = append(args, "--authorization-mode=AlwaysAllow")
+	}
+	return args
+}
+
+// clientComponentArgs are the flags kube-controller-manager and
+// kube-scheduler share: their kubeconfig, no serving port, no leader
+// election (one of each per cluster), the cluster's emulated version, and
+// client rate limits above what the API server takes, so that a
+// 1000-replica Deployment does not queue on client QPS.
+func clientComponentArgs(s *clusterspec.Spec, kubeconfig string) []string {
+	return []string{
+		"--kubeconfig=" + kubeconfig,
+		"--authentication-kubeconfig=" + kubeconfig,
+		"--authorization-kubeconfig=" + kubeconfig,
+		"--secure-port=0",
+		"--leader-elect=false",
+		"--emulated-version=" + s.EmulatedVersion(),
+		"--profiling=false",
+		"--kube-api-qps=1000",
+		"--kube-api-burst=2000",
+	}
+}
+
+// controllerManagerArgs are kube-controller-manager's flags. Node IPAM is
+// off: the network model, not the controller-manager, gives nodes their pod
+// ranges.
+func controllerManagerArgs(l clusterspec.Layout, s *clusterspec.Spec) []string {
+	return append(clientComponentArgs(s, kubeconfigPath(l, clusterspec.ControllerManagerClient)),
+		"--controllers=*,bootstrapsigner,tokencleaner,-nodeipam",
+		"--use-service-account-credentials=true",
+		"--service-account-private-key-file="+l.ServiceAccountKey(),
+		"--root-ca-file="+l.CACert(),
+		"--cluster-signing-cert-file="+l.CACert(),
+		"--cluster-signing-key-file="+l.CAKey(),
+		"--cluster-name="+s.Name,
+		"--service-cluster-ip-range="+s.Network.ServiceCIDR,
+		"--allocate-node-cidrs=false",
+		"--node-monitor-grace-period="+strconv.Itoa(leaseDuration)+"s",
+		"--concurrent-replicaset-syncs=10",
+		"--concurrent-deployment-syncs=10",
+	)
+}
+
+// schedulerArgs are kube-scheduler's flags.
+func schedulerArgs(l clusterspec.Layout, s *clusterspec.Spec) []string {
+	return clientComponentArgs(s, kubeconfigPath(l, clusterspec.SchedulerClient))
+}
 
 // parseFlags parses args into a component's named flag sets.
 func parseFlags(name string, sets cliflag.NamedFlagSets, args []string) error {

@@ -36,7 +36,6 @@ import (
 	"github.com/localaks/localaks/internal/clusterspec"
 	"github.com/localaks/localaks/internal/ingress"
 	"github.com/localaks/localaks/internal/nodesim"
-	"github.com/localaks/localaks/internal/oidcissuer"
 	"github.com/localaks/localaks/internal/wiwebhook"
 )
 
@@ -106,7 +105,8 @@ func Run(ctx context.Context, cfg Config) error {
 		}()
 	}
 	started := time.Now()
-	run("kube-apiserver", runAPIServer, apiServerArgs(l, spec, etcdURL))
+	_, prevErr := os.Stat(l.PreviousServiceAccountPub())
+	run("kube-apiserver", runAPIServer, apiServerArgs(l, spec, etcdURL, prevErr == nil))
 	admin, err := restConfig(kubeconfigs[clusterspec.NodeSimulatorClient])
 	if err != nil {
 		return err
@@ -135,8 +135,8 @@ func Run(ctx context.Context, cfg Config) error {
 		close(ready)
 	}()
 
-	run("kube-controller-manager", runControllerManager, controllerManagerArgs(l, spec, kubeconfigs[clusterspec.ControllerManagerClient]))
-	run("kube-scheduler", runScheduler, schedulerArgs(spec, kubeconfigs[clusterspec.SchedulerClient]))
+	run("kube-controller-manager", runControllerManager, controllerManagerArgs(l, spec))
+	run("kube-scheduler", runScheduler, schedulerArgs(l, spec))
 
 	sim, err := nodesim.New(nodesim.Config{Kubeconfig: kubeconfigs[clusterspec.NodeSimulatorClient], LeaseDurationSeconds: leaseDuration, Log: cfg.Log})
 	if err != nil {
@@ -245,91 +245,6 @@ func (e *events) send(ev clusterspec.Event) {
 	e.w.Write(b) //nolint:errcheck // serve gone: stdin closes too, and we stop
 }
 
-// apiServerArgs are kube-apiserver's flags for the cluster.
-func apiServerArgs(l clusterspec.Layout, s *clusterspec.Spec, etcdURL string) []string {
-	args := []string{
-		"--etcd-servers=" + etcdURL,
-		"--bind-address=127.0.0.1",
-		"--secure-port=" + strconv.Itoa(s.APIServerPort),
-		"--advertise-address=" + s.AdvertiseAddress,
-		"--tls-cert-file=" + l.Cert(clusterspec.APIServerCert),
-		"--tls-private-key-file=" + l.Key(clusterspec.APIServerCert),
-		"--client-ca-file=" + l.CACert(),
-		"--service-account-issuer=" + s.ServiceAccountIssuer,
-		"--service-account-key-file=" + l.ServiceAccountPub(),
-		"--service-account-signing-key-file=" + l.ServiceAccountKey(),
-		"--service-cluster-ip-range=" + s.Network.ServiceCIDR,
-		"--emulated-version=" + s.EmulatedVersion(),
-		"--allow-privileged=true",
-		"--anonymous-auth=true",
-		"--profiling=false",
-		"--cert-dir=" + filepath.Join(string(l), "apiserver"),
-		"--enable-admission-plugins=NodeRestriction",
-		"--endpoint-reconciler-type=lease",
-	}
-	// AKS: tokens live at most a day and are not extended (1.30+); with the
-	// OIDC issuer on, the issuer's own URL publishes the keys and is the
-	// default audience, the in-cluster one still accepted.
-	args = append(args, "--service-account-max-token-expiration=24h", "--service-account-extend-token-expiration=false")
-	if _, err := os.Stat(l.PreviousServiceAccountPub()); err == nil {
-		args = append(args, "--service-account-key-file="+l.PreviousServiceAccountPub())
-	}
-	if s.ServiceAccountIssuer != clusterspec.DefaultServiceAccountIssuer {
-		args = append(args, "--service-account-jwks-uri="+oidcissuer.JWKSURL(s.ServiceAccountIssuer),
-			"--api-audiences="+s.ServiceAccountIssuer+","+clusterspec.DefaultServiceAccountIssuer)
-	}
-	if s.EnableRBAC {
-		args = append(args, "--authorization-mode=Node,RBAC")
-	} else {
-		args = append(args, "--authorization-mode=AlwaysAllow")
-	}
-	return args
-}
-
-// clientComponentArgs are the flags kube-controller-manager and
-// kube-scheduler share: their kubeconfig, no serving port, no leader
-// election (one of each per cluster), the cluster's emulated version, and
-// client rate limits above what the API server takes, so that a
-// 1000-replica Deployment does not queue on client QPS.
-func clientComponentArgs(s *clusterspec.Spec, kubeconfig string) []string {
-	return []string{
-		"--kubeconfig=" + kubeconfig,
-		"--authentication-kubeconfig=" + kubeconfig,
-		"--authorization-kubeconfig=" + kubeconfig,
-		"--secure-port=0",
-		"--leader-elect=false",
-		"--emulated-version=" + s.EmulatedVersion(),
-		"--profiling=false",
-		"--kube-api-qps=1000",
-		"--kube-api-burst=2000",
-	}
-}
-
-// controllerManagerArgs are kube-controller-manager's flags. Node IPAM is
-// off: the network model, not the controller-manager, gives nodes their pod
-// ranges.
-func controllerManagerArgs(l clusterspec.Layout, s *clusterspec.Spec, kubeconfig string) []string {
-	return append(clientComponentArgs(s, kubeconfig),
-		"--controllers=*,bootstrapsigner,tokencleaner,-nodeipam",
-		"--use-service-account-credentials=true",
-		"--service-account-private-key-file="+l.ServiceAccountKey(),
-		"--root-ca-file="+l.CACert(),
-		"--cluster-signing-cert-file="+l.CACert(),
-		"--cluster-signing-key-file="+l.CAKey(),
-		"--cluster-name="+s.Name,
-		"--service-cluster-ip-range="+s.Network.ServiceCIDR,
-		"--allocate-node-cidrs=false",
-		"--node-monitor-grace-period="+strconv.Itoa(leaseDuration)+"s",
-		"--concurrent-replicaset-syncs=10",
-		"--concurrent-deployment-syncs=10",
-	)
-}
-
-// schedulerArgs are kube-scheduler's flags.
-func schedulerArgs(s *clusterspec.Spec, kubeconfig string) []string {
-	return clientComponentArgs(s, kubeconfig)
-}
-
 // writeKubeconfigs writes the in-process components' kubeconfigs (client
 // certificates from the cluster PKI) and returns their paths by identity.
 func writeKubeconfigs(l clusterspec.Layout, s *clusterspec.Spec) (map[string]string, error) {
@@ -345,13 +260,18 @@ func writeKubeconfigs(l clusterspec.Layout, s *clusterspec.Spec) (map[string]str
 		cfg.AuthInfos[who] = &clientcmdapi.AuthInfo{ClientCertificate: l.Cert(who), ClientKey: l.Key(who)}
 		cfg.Contexts["local"] = &clientcmdapi.Context{Cluster: "local", AuthInfo: who}
 		cfg.CurrentContext = "local"
-		path := filepath.Join(dir, who+".conf")
+		path := kubeconfigPath(l, who)
 		if err := clientcmd.WriteToFile(*cfg, path); err != nil {
 			return nil, err
 		}
 		out[who] = path
 	}
 	return out, nil
+}
+
+// kubeconfigPath is where writeKubeconfigs puts an identity's kubeconfig.
+func kubeconfigPath(l clusterspec.Layout, who string) string {
+	return filepath.Join(string(l), "kubeconfigs", who+".conf")
 }
 
 func restConfig(kubeconfig string) (*rest.Config, error) {
