@@ -170,7 +170,7 @@ func (p *Provider) prepareApplicationGateway(_ context.Context, tx store.Tx, req
 	}
 	for field, refs := range appGatewayRefs {
 		for _, item := range children[field] {
-			owner := r.ID + "/" + field + "/" + item["name"].(string)
+			owner := r.ID + "/" + field + "/" + childName(item)
 			cp := childProps(item)
 			for key, target := range refs {
 				if id, ok := refID(cp, key); ok {
@@ -193,7 +193,7 @@ func (p *Provider) prepareApplicationGateway(_ context.Context, tx store.Tx, req
 			if err := validName(name); err != nil {
 				return err
 			}
-			owner := r.ID + "/urlPathMaps/" + m["name"].(string) + "/pathRules/" + name
+			owner := r.ID + "/urlPathMaps/" + childName(m) + "/pathRules/" + name
 			pp := childProps(pr)
 			if paths, _ := pp["paths"].([]any); len(paths) == 0 {
 				return badRequest("ApplicationGatewayPathRuleMustHavePaths", "Path rule %s has no paths.", owner)
@@ -214,7 +214,7 @@ func (p *Provider) prepareApplicationGateway(_ context.Context, tx store.Tx, req
 	priorities := map[float64]string{}
 	for _, rr := range children["requestRoutingRules"] {
 		cp := childProps(rr)
-		owner := r.ID + "/requestRoutingRules/" + rr["name"].(string)
+		owner := r.ID + "/requestRoutingRules/" + childName(rr)
 		if _, ok := refID(cp, "httpListener"); !ok {
 			return badRequest("ApplicationGatewayRequestRoutingRuleMustReferenceListener", "Request routing rule %s must reference an HTTP listener.", owner)
 		}
@@ -263,7 +263,7 @@ func (p *Provider) prepareApplicationGateway(_ context.Context, tx store.Tx, req
 	usedPIPs := map[string]string{}
 	for _, f := range children["frontendIPConfigurations"] {
 		cp := childProps(f)
-		owner := r.ID + "/frontendIPConfigurations/" + f["name"].(string)
+		owner := r.ID + "/frontendIPConfigurations/" + childName(f)
 		if pip, ok := refID(cp, "publicIPAddress"); ok {
 			rec, err := tx.Get(pip)
 			if err != nil {
@@ -271,7 +271,9 @@ func (p *Provider) prepareApplicationGateway(_ context.Context, tx store.Tx, req
 					"Resource %s referenced by resource %s was not found. Please make sure that the referenced resource exists, and that both resources are in the same region.", pip, owner)
 			}
 			var pipSKU SKU
-			json.Unmarshal(orEmpty(rec.SKU), &pipSKU) //nolint:errcheck // stored by us
+			if err := decodeStored("sku", rec.ID, rec.SKU, &pipSKU); err != nil {
+				return err
+			}
 			if s.Name != "Basic" && !strings.EqualFold(pipSKU.Name, "Standard") {
 				return badRequest("ApplicationGatewayV2SkuMustHaveStandardPublicIP", "Application gateway %s (%s) needs a Standard public IP, %s is %s.", r.Name, s.Name, pip, pipSKU.Name)
 			}
@@ -299,7 +301,7 @@ func (p *Provider) prepareApplicationGateway(_ context.Context, tx store.Tx, req
 	for _, field := range appGatewayChildren {
 		arr := make([]any, 0, len(children[field]))
 		for _, item := range children[field] {
-			item["id"] = r.ID + "/" + field + "/" + item["name"].(string)
+			item["id"] = r.ID + "/" + field + "/" + childName(item)
 			item["type"] = ApplicationGatewayType + "/" + childSingular(field)
 			childProps(item)["provisioningState"] = "Succeeded"
 			arr = append(arr, item)
@@ -311,7 +313,9 @@ func (p *Provider) prepareApplicationGateway(_ context.Context, tx store.Tx, req
 	guidOld := ""
 	if existing != nil {
 		var old map[string]any
-		json.Unmarshal(existing.Properties, &old) //nolint:errcheck // stored by us
+		if err := decodeStored("properties", existing.ID, existing.Properties, &old); err != nil {
+			return err
+		}
 		guidOld, _ = old["resourceGuid"].(string)
 		// Public IPs no longer used are released.
 		for _, v := range asList(old["frontendIPConfigurations"]) {
@@ -342,7 +346,7 @@ func (p *Provider) prepareApplicationGateway(_ context.Context, tx store.Tx, req
 
 func (p *Provider) renderApplicationGateway(tx store.Tx, req *arm.Request, r *store.Resource) (any, error) {
 	var props map[string]any
-	if err := json.Unmarshal(orEmpty(r.Properties), &props); err != nil {
+	if err := decodeStored("properties", r.ID, orEmpty(r.Properties), &props); err != nil {
 		return nil, err
 	}
 	return p.ApplicationGateways.Envelope(r, props), nil
@@ -350,7 +354,9 @@ func (p *Provider) renderApplicationGateway(tx store.Tx, req *arm.Request, r *st
 
 func (p *Provider) beforeDeleteApplicationGateway(tx store.Tx, r *store.Resource) error {
 	var props map[string]any
-	json.Unmarshal(orEmpty(r.Properties), &props) //nolint:errcheck // stored by us
+	if err := decodeStored("properties", r.ID, r.Properties, &props); err != nil {
+		return err
+	}
 	for _, v := range asList(props["frontendIPConfigurations"]) {
 		if pip, ok := refID(asMap(asMap(v)["properties"]), "publicIPAddress"); ok {
 			if err := p.setPublicIPUser(tx, pip, "", false); err != nil {
@@ -411,7 +417,9 @@ func (p *Provider) prepareWAFPolicy(_ context.Context, tx store.Tx, req *arm.Req
 	guidOld := ""
 	if existing != nil {
 		var old map[string]any
-		json.Unmarshal(existing.Properties, &old) //nolint:errcheck // stored by us
+		if err := decodeStored("properties", existing.ID, existing.Properties, &old); err != nil {
+			return err
+		}
 		guidOld, _ = old["resourceGuid"].(string)
 	}
 	props["provisioningState"], props["resourceState"], props["resourceGuid"] = "Succeeded", "Enabled", guid(guidOld)
@@ -424,7 +432,7 @@ func (p *Provider) prepareWAFPolicy(_ context.Context, tx store.Tx, req *arm.Req
 // renderWAFPolicy adds the gateways that use the policy.
 func (p *Provider) renderWAFPolicy(tx store.Tx, req *arm.Request, r *store.Resource) (any, error) {
 	var props map[string]any
-	if err := json.Unmarshal(orEmpty(r.Properties), &props); err != nil {
+	if err := decodeStored("properties", r.ID, orEmpty(r.Properties), &props); err != nil {
 		return nil, err
 	}
 	users, err := p.wafPolicyUsers(tx, r.ID)
@@ -436,6 +444,9 @@ func (p *Provider) renderWAFPolicy(tx store.Tx, req *arm.Request, r *store.Resou
 		gws = append(gws, map[string]string{"id": u})
 	}
 	if gws != nil {
+		if props == nil { // stored as null
+			props = map[string]any{}
+		}
 		props["applicationGateways"] = gws
 	}
 	return p.WAFPolicies.Envelope(r, props), nil
@@ -449,7 +460,9 @@ func (p *Provider) wafPolicyUsers(tx store.Tx, policyID string) ([]string, error
 	var out []string
 	for _, g := range gws {
 		var props map[string]any
-		json.Unmarshal(orEmpty(g.Properties), &props) //nolint:errcheck // stored by us
+		if err := decodeStored("properties", g.ID, g.Properties, &props); err != nil {
+			return nil, err
+		}
 		if id, ok := refID(props, "firewallPolicy"); ok && strings.EqualFold(id, policyID) {
 			out = append(out, g.ID)
 		}
@@ -474,6 +487,13 @@ func orEmpty(b json.RawMessage) json.RawMessage {
 		return json.RawMessage(`{}`)
 	}
 	return b
+}
+
+// childName is a child's name; prepareApplicationGateway has checked that
+// every child has one (validName).
+func childName(item map[string]any) string {
+	name, _ := item["name"].(string)
+	return name
 }
 
 func asMap(v any) map[string]any {

@@ -168,19 +168,27 @@ func (p *Provider) prepareLoadBalancer(_ context.Context, tx store.Tx, req *arm.
 		}
 	}
 
-	// Frontends: a public IP of the same SKU, or a private address in a
-	// subnet (allocated when not given).
-	var oldFrontends map[string]string
+	// What the load balancer was: its frontends keep their dynamic
+	// addresses, and public IPs they no longer use are released below.
+	var (
+		old          = &LoadBalancerProperties{}
+		oldFrontends []FrontendIPConfigurationProperties // as old.FrontendIPConfigurations
+		oldPrivate   = map[string]string{}               // lower-case frontend name → private address
+	)
 	if existing != nil {
-		oldFrontends = map[string]string{}
-		if old, err := decode[LoadBalancerProperties](existing); err == nil {
-			for _, c := range old.FrontendIPConfigurations {
-				var fp FrontendIPConfigurationProperties
-				json.Unmarshal(c.Properties, &fp) //nolint:errcheck // stored by us
-				oldFrontends[strings.ToLower(c.Name)] = fp.PrivateIPAddress
-			}
+		if old, err = decode[LoadBalancerProperties](existing); err != nil {
+			return err
+		}
+		if oldFrontends, err = frontendProperties(old.FrontendIPConfigurations, existing.ID); err != nil {
+			return err
+		}
+		for i, c := range old.FrontendIPConfigurations {
+			oldPrivate[strings.ToLower(c.Name)] = oldFrontends[i].PrivateIPAddress
 		}
 	}
+
+	// Frontends: a public IP of the same SKU, or a private address in a
+	// subnet (allocated when not given).
 	usedPIPs := map[string]string{}
 	for i, c := range props.FrontendIPConfigurations {
 		var fp FrontendIPConfigurationProperties
@@ -199,12 +207,17 @@ func (p *Provider) prepareLoadBalancer(_ context.Context, tx store.Tx, req *arm.
 					"Resource %s referenced by resource %s was not found. Please make sure that the referenced resource exists, and that both resources are in the same region.", fp.PublicIPAddress.ID, frontendID)
 			}
 			var pipSKU SKU
-			json.Unmarshal(pip.SKU, &pipSKU) //nolint:errcheck // stored by us
+			if err := decodeStored("sku", pip.ID, pip.SKU, &pipSKU); err != nil {
+				return err
+			}
 			if !strings.EqualFold(pipSKU.Name, sku.Name) {
 				return badRequest("LoadBalancerReferencesPublicIPAddressWithDifferentSku",
 					"Load balancer %s with %s sku references public IP %s with %s sku. Load balancer and public IP must have the same sku.", r.ID, sku.Name, pip.ID, pipSKU.Name)
 			}
-			pipProps, _ := decode[PublicIPProperties](pip)
+			pipProps, err := decode[PublicIPProperties](pip)
+			if err != nil {
+				return err
+			}
 			if pipProps.IPConfiguration != nil && !strings.EqualFold(pipProps.IPConfiguration.ID, frontendID) {
 				return badRequest("PublicIPAddressInUse",
 					"Resource %s is referencing public IP address %s that is already allocated to resource %s.", frontendID, pip.ID, pipProps.IPConfiguration.ID)
@@ -224,7 +237,7 @@ func (p *Provider) prepareLoadBalancer(_ context.Context, tx store.Tx, req *arm.
 				}
 			}
 			if fp.PrivateIPAllocationMethod == "Dynamic" {
-				fp.PrivateIPAddress = oldFrontends[strings.ToLower(c.Name)]
+				fp.PrivateIPAddress = oldPrivate[strings.ToLower(c.Name)]
 			}
 			if fp.PrivateIPAddress == "" || !prefixContains(prefix, fp.PrivateIPAddress) {
 				pool, err := p.SubnetPool(tx, fp.Subnet.ID, frontendID)
@@ -240,7 +253,7 @@ func (p *Provider) prepareLoadBalancer(_ context.Context, tx store.Tx, req *arm.
 					return badRequest("SubnetIsFull", "Subnet %s with address prefix %s does not have enough capacity for 1 IP addresses.", fp.Subnet.ID, prefix)
 				}
 				fp.PrivateIPAddress = addr.String()
-			} else if fp.PrivateIPAllocationMethod == "Static" && fp.PrivateIPAddress != oldFrontends[strings.ToLower(c.Name)] {
+			} else if fp.PrivateIPAllocationMethod == "Static" && fp.PrivateIPAddress != oldPrivate[strings.ToLower(c.Name)] {
 				pool, err := p.SubnetPool(tx, fp.Subnet.ID, frontendID)
 				if err != nil {
 					return err
@@ -390,16 +403,11 @@ func (p *Provider) prepareLoadBalancer(_ context.Context, tx store.Tx, req *arm.
 
 	// Public IPs now used get the frontend as their user; those no longer
 	// used are released.
-	if existing != nil {
-		old, _ := decode[LoadBalancerProperties](existing)
-		for _, c := range old.FrontendIPConfigurations {
-			var fp FrontendIPConfigurationProperties
-			json.Unmarshal(c.Properties, &fp) //nolint:errcheck // stored by us
-			if fp.PublicIPAddress != nil {
-				if _, still := usedPIPs[strings.ToLower(fp.PublicIPAddress.ID)]; !still {
-					if err := p.setPublicIPUser(tx, fp.PublicIPAddress.ID, "", false); err != nil {
-						return err
-					}
+	for _, fp := range oldFrontends {
+		if fp.PublicIPAddress != nil {
+			if _, still := usedPIPs[strings.ToLower(fp.PublicIPAddress.ID)]; !still {
+				if err := p.setPublicIPUser(tx, fp.PublicIPAddress.ID, "", false); err != nil {
+					return err
 				}
 			}
 		}
@@ -410,13 +418,7 @@ func (p *Provider) prepareLoadBalancer(_ context.Context, tx store.Tx, req *arm.
 		}
 	}
 
-	guidOld := ""
-	if existing != nil {
-		if o, err := decode[LoadBalancerProperties](existing); err == nil {
-			guidOld = o.ResourceGUID
-		}
-	}
-	if err := encode(r, LoadBalancerProperties{ProvisioningState: "Succeeded", ResourceGUID: guid(guidOld)}); err != nil {
+	if err := encode(r, LoadBalancerProperties{ProvisioningState: "Succeeded", ResourceGUID: guid(old.ResourceGUID)}); err != nil {
 		return err
 	}
 	for field, arr := range arrays {
@@ -435,6 +437,18 @@ func unmarshalChild(c arm.Child, v any) error {
 		return arm.ErrInvalidRequestContent(c.Name + ": " + err.Error())
 	}
 	return nil
+}
+
+// frontendProperties decodes the properties of a stored load balancer's
+// frontends, in order; lbID names the record in errors.
+func frontendProperties(frontends []arm.Child, lbID string) ([]FrontendIPConfigurationProperties, error) {
+	out := make([]FrontendIPConfigurationProperties, len(frontends))
+	for i, c := range frontends {
+		if err := decodeStored("properties", lbID+"/frontendIPConfigurations/"+c.Name, c.Properties, &out[i]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 func prefixContains(p netip.Prefix, addr string) bool {
@@ -469,14 +483,18 @@ func (p *Provider) renderLoadBalancer(tx store.Tx, req *arm.Request, r *store.Re
 	}
 	for _, c := range children["loadBalancingRules"] {
 		var rp LoadBalancingRuleProperties
-		json.Unmarshal(c.Properties, &rp) //nolint:errcheck // stored by us
+		if err := decodeStored("properties", c.ID, c.Properties, &rp); err != nil {
+			return nil, err
+		}
 		add(rp.FrontendIPConfiguration, "lbr", c.ID)
 		add(rp.BackendAddressPool, "lbr", c.ID)
 		add(rp.Probe, "lbr", c.ID)
 	}
 	for _, c := range children["outboundRules"] {
 		var op OutboundRuleProperties
-		json.Unmarshal(c.Properties, &op) //nolint:errcheck // stored by us
+		if err := decodeStored("properties", c.ID, c.Properties, &op); err != nil {
+			return nil, err
+		}
 		add(op.BackendAddressPool, "out", c.ID)
 		for _, f := range op.FrontendIPConfigurations {
 			add(&f, "out", c.ID)
@@ -494,7 +512,9 @@ func (p *Provider) renderLoadBalancer(tx store.Tx, req *arm.Request, r *store.Re
 	for i := range children["frontendIPConfigurations"] {
 		c := &children["frontendIPConfigurations"][i]
 		var fp FrontendIPConfigurationProperties
-		json.Unmarshal(c.Properties, &fp) //nolint:errcheck // stored by us
+		if err := decodeStored("properties", c.ID, c.Properties, &fp); err != nil {
+			return nil, err
+		}
 		fp.LoadBalancingRules, fp.OutboundRules = back[strings.ToLower(c.ID)+"|lbr"], back[strings.ToLower(c.ID)+"|out"]
 		if err := set(c, fp); err != nil {
 			return nil, err
@@ -503,7 +523,9 @@ func (p *Provider) renderLoadBalancer(tx store.Tx, req *arm.Request, r *store.Re
 	for i := range children["backendAddressPools"] {
 		c := &children["backendAddressPools"][i]
 		var bp BackendAddressPoolProperties
-		json.Unmarshal(c.Properties, &bp) //nolint:errcheck // stored by us
+		if err := decodeStored("properties", c.ID, c.Properties, &bp); err != nil {
+			return nil, err
+		}
 		bp.LoadBalancingRules, bp.OutboundRules = back[strings.ToLower(c.ID)+"|lbr"], back[strings.ToLower(c.ID)+"|out"]
 		if len(bp.OutboundRules) > 0 {
 			bp.OutboundRule = &bp.OutboundRules[0]
@@ -516,7 +538,9 @@ func (p *Provider) renderLoadBalancer(tx store.Tx, req *arm.Request, r *store.Re
 	for i := range children["probes"] {
 		c := &children["probes"][i]
 		var pp ProbeProperties
-		json.Unmarshal(c.Properties, &pp) //nolint:errcheck // stored by us
+		if err := decodeStored("properties", c.ID, c.Properties, &pp); err != nil {
+			return nil, err
+		}
 		pp.LoadBalancingRules = back[strings.ToLower(c.ID)+"|lbr"]
 		if err := set(c, pp); err != nil {
 			return nil, err
@@ -543,9 +567,11 @@ func (p *Provider) beforeDeleteLoadBalancer(tx store.Tx, r *store.Resource) erro
 	if err != nil {
 		return err
 	}
-	for _, c := range frontends {
-		var fp FrontendIPConfigurationProperties
-		json.Unmarshal(c.Properties, &fp) //nolint:errcheck // stored by us
+	props, err := frontendProperties(frontends, r.ID)
+	if err != nil {
+		return err
+	}
+	for _, fp := range props {
 		if fp.PublicIPAddress != nil {
 			if err := p.setPublicIPUser(tx, fp.PublicIPAddress.ID, "", false); err != nil {
 				return err

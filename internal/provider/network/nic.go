@@ -215,7 +215,9 @@ func (p *Provider) ipUsers(tx store.Tx, subscription string) ([]ipUser, error) {
 	}
 	for _, g := range gws {
 		var props map[string]any
-		json.Unmarshal(orEmpty(g.Properties), &props) //nolint:errcheck // stored by us
+		if err := decodeStored("properties", g.ID, g.Properties, &props); err != nil {
+			return nil, err
+		}
 		for _, v := range asList(props["gatewayIPConfigurations"]) {
 			c := asMap(v)
 			if sn, ok := refID(asMap(c["properties"]), "subnet"); ok {

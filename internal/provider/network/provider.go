@@ -152,6 +152,20 @@ func decode[T any](r *store.Resource) (*T, error) {
 	return &v, nil
 }
 
+// decodeStored reads JSON this provider stored (a record's properties, SKU,
+// or one child's properties) into v. Nothing stored leaves v as it is: an
+// absent field means none. Anything else that does not decode is a broken
+// record, not the client's mistake, and the error names it.
+func decodeStored(what, id string, raw json.RawMessage, v any) error {
+	if len(raw) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return fmt.Errorf("decode %s of %s: %w", what, id, err)
+	}
+	return nil
+}
+
 // encode writes typed properties into a record.
 func encode(r *store.Resource, v any) error {
 	raw, err := json.Marshal(v)

@@ -83,7 +83,11 @@ func (p *Provider) prepareVirtualNetwork(_ context.Context, tx store.Tx, req *ar
 	}
 	// A PUT without "subnets" keeps the existing subnets.
 	var raw map[string]json.RawMessage
-	json.Unmarshal(r.Properties, &raw) //nolint:errcheck // decode above already succeeded
+	if len(r.Properties) > 0 {
+		if err := json.Unmarshal(r.Properties, &raw); err != nil {
+			return arm.ErrInvalidRequestContent("properties: " + err.Error())
+		}
+	}
 	_, hasSubnets := raw["subnets"]
 	var old *VirtualNetworkProperties
 	if existing != nil {
