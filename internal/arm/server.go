@@ -293,7 +293,9 @@ func peekLocation(r *http.Request) string {
 	var v struct {
 		Location string `json:"location"`
 	}
-	json.Unmarshal(data, &v) //nolint:errcheck // best effort, for a message
+	if err := json.Unmarshal(data, &v); err != nil {
+		return "" // best effort, for a message: it names no location then
+	}
 	return strings.ToLower(strings.ReplaceAll(v.Location, " ", ""))
 }
 

@@ -11,6 +11,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
@@ -154,10 +155,23 @@ type assignmentProps struct {
 	UpdatedBy        string    `json:"updatedBy"`
 }
 
-func assignmentBody(r *store.Resource) map[string]any {
+func assignmentBody(r *store.Resource) (map[string]any, error) {
 	var props map[string]any
-	json.Unmarshal(r.Properties, &props) //nolint:errcheck // stored by us
-	return map[string]any{"id": r.ID, "name": r.Name, "type": assignmentType, "properties": props}
+	if len(r.Properties) > 0 {
+		if err := json.Unmarshal(r.Properties, &props); err != nil {
+			return nil, fmt.Errorf("decode properties of %s: %w", r.ID, err)
+		}
+	}
+	return map[string]any{"id": r.ID, "name": r.Name, "type": assignmentType, "properties": props}, nil
+}
+
+// decodeAssignment reads a stored assignment's properties.
+func decodeAssignment(r *store.Resource) (*assignmentProps, error) {
+	var ap assignmentProps
+	if err := json.Unmarshal(r.Properties, &ap); err != nil {
+		return nil, fmt.Errorf("decode properties of %s: %w", r.ID, err)
+	}
+	return &ap, nil
 }
 
 var principalTypes = map[string]string{"user": "User", "group": "Group", "serviceprincipal": "ServicePrincipal", "foreigngroup": "ForeignGroup", "device": "Device"}
@@ -211,8 +225,8 @@ func (p *Provider) putAssignment(ctx context.Context, req *arm.Request) (*arm.Re
 		}
 		existing, err := tx.Get(id.String())
 		if err == nil {
-			var old assignmentProps
-			if err := json.Unmarshal(existing.Properties, &old); err != nil {
+			old, err := decodeAssignment(existing)
+			if err != nil {
 				return err
 			}
 			if !strings.EqualFold(old.PrincipalID, props.PrincipalID) || !strings.EqualFold(old.RoleDefinitionID, props.RoleDefinitionID) {
@@ -229,9 +243,12 @@ func (p *Provider) putAssignment(ctx context.Context, req *arm.Request) (*arm.Re
 			return err
 		}
 		for _, a := range all {
-			var ap assignmentProps
-			if strings.EqualFold(a.ID, id.String()) || json.Unmarshal(a.Properties, &ap) != nil {
+			if strings.EqualFold(a.ID, id.String()) {
 				continue
+			}
+			ap, err := decodeAssignment(a)
+			if err != nil {
+				return err
 			}
 			if strings.EqualFold(ap.Scope, scope) && strings.EqualFold(ap.PrincipalID, props.PrincipalID) && strings.EqualFold(ap.RoleDefinitionID, props.RoleDefinitionID) {
 				return arm.Errorf(http.StatusConflict, "RoleAssignmentExists", "The role assignment already exists.")
@@ -247,7 +264,11 @@ func (p *Provider) putAssignment(ctx context.Context, req *arm.Request) (*arm.Re
 	if err != nil {
 		return nil, err
 	}
-	return &arm.Response{Status: status, Body: assignmentBody(rec)}, nil
+	body, err := assignmentBody(rec)
+	if err != nil {
+		return nil, err
+	}
+	return &arm.Response{Status: status, Body: body}, nil
 }
 
 // checkScope answers 404 when the scope of an assignment does not exist.
@@ -278,7 +299,7 @@ func (p *Provider) getAssignment(ctx context.Context, req *arm.Request) (*arm.Re
 		} else if err != nil {
 			return nil, err
 		}
-		return assignmentBody(r), nil
+		return assignmentBody(r)
 	})
 }
 
@@ -291,7 +312,9 @@ func (p *Provider) deleteAssignment(ctx context.Context, req *arm.Request) (*arm
 		} else if err != nil {
 			return err
 		}
-		body = assignmentBody(r)
+		if body, err = assignmentBody(r); err != nil {
+			return err
+		}
 		_, err = tx.Delete(r.ID)
 		return err
 	})
@@ -325,10 +348,13 @@ func (p *Provider) listAssignments(ctx context.Context, req *arm.Request) (*arm.
 	out := []map[string]any{}
 	err := p.store.View(ctx, func(tx store.Tx) error {
 		all, err := tx.List(store.Query{Subscription: req.Subscription(), Type: assignmentType})
+		if err != nil {
+			return err
+		}
 		for _, a := range all {
-			var ap assignmentProps
-			if json.Unmarshal(a.Properties, &ap) != nil {
-				continue
+			ap, err := decodeAssignment(a)
+			if err != nil {
+				return err
 			}
 			s := strings.ToLower(ap.Scope)
 			above := s == scope || strings.HasPrefix(scope, s+"/")
@@ -339,9 +365,13 @@ func (p *Provider) listAssignments(ctx context.Context, req *arm.Request) (*arm.
 			if principal != "" && !strings.EqualFold(ap.PrincipalID, principal) {
 				continue
 			}
-			out = append(out, assignmentBody(a))
+			body, err := assignmentBody(a)
+			if err != nil {
+				return err
+			}
+			out = append(out, body)
 		}
-		return err
+		return nil
 	})
 	if err != nil {
 		return nil, err

@@ -229,6 +229,14 @@ func (p *Provider) prepareScaleSet(_ context.Context, tx store.Tx, req *arm.Requ
 	if props.VirtualMachineProfile.OSProfile.Secrets == nil {
 		props.VirtualMachineProfile.OSProfile.Secrets = []any{}
 	}
+	// Instances copy the storage profile (instanceStorage), so it must be
+	// an object when there is one.
+	if sp := props.VirtualMachineProfile.StorageProfile; len(sp) > 0 {
+		var profile map[string]any
+		if err := json.Unmarshal(sp, &profile); err != nil {
+			return arm.ErrInvalidRequestContent("virtualMachineProfile.storageProfile: " + err.Error())
+		}
+	}
 	if props.VirtualMachineProfile.NetworkProfile == nil || len(props.VirtualMachineProfile.NetworkProfile.NetworkInterfaceConfigurations) == 0 {
 		return arm.Errorf(http.StatusBadRequest, "InvalidParameter", "The scale set needs at least one network interface configuration.").
 			WithTarget("virtualMachineProfile.networkProfile.networkInterfaceConfigurations")
@@ -438,7 +446,11 @@ func (p *Provider) putInstance(tx store.Tx, vmss *store.Resource, props *ScaleSe
 		ProvisioningState: "Succeeded", TimeCreated: p.now().UTC(), Localaks: state,
 	}
 	ip.HardwareProfile, _ = json.Marshal(map[string]string{"vmSize": sku.Name})
-	ip.StorageProfile = instanceStorage(props.VirtualMachineProfile.StorageProfile, vmss.Name, inst.InstanceID)
+	storage, err := instanceStorage(props.VirtualMachineProfile.StorageProfile, vmss, inst.InstanceID)
+	if err != nil {
+		return err
+	}
+	ip.StorageProfile = storage
 	for _, nc := range props.VirtualMachineProfile.NetworkProfile.NetworkInterfaceConfigurations {
 		ip.NetworkProfile.NetworkInterfaces = append(ip.NetworkProfile.NetworkInterfaces, struct {
 			ID string `json:"id"`
@@ -458,10 +470,15 @@ func (p *Provider) putInstance(tx store.Tx, vmss *store.Resource, props *ScaleSe
 }
 
 // instanceStorage gives an instance its OS disk: the model's, named as
-// Azure names scale-set OS disks ({vmss}_{instance}_{32 hex}).
-func instanceStorage(model json.RawMessage, vmss string, n int) json.RawMessage {
+// Azure names scale-set OS disks ({vmss}_{instance}_{32 hex}). A model
+// without a storage profile gives one with just that disk.
+func instanceStorage(model json.RawMessage, vmss *store.Resource, n int) (json.RawMessage, error) {
 	var sp map[string]any
-	json.Unmarshal(model, &sp) //nolint:errcheck // a missing model gives an empty profile
+	if len(model) > 0 {
+		if err := json.Unmarshal(model, &sp); err != nil {
+			return nil, fmt.Errorf("decode storageProfile of %s: %w", vmss.ID, err)
+		}
+	}
 	if sp == nil {
 		sp = map[string]any{}
 	}
@@ -469,10 +486,9 @@ func instanceStorage(model json.RawMessage, vmss string, n int) json.RawMessage 
 	if disk == nil {
 		disk = map[string]any{}
 	}
-	disk["name"] = fmt.Sprintf("%s_%d_%s", vmss, n, strings.ReplaceAll(uuid.NewString(), "-", ""))
+	disk["name"] = fmt.Sprintf("%s_%d_%s", vmss.Name, n, strings.ReplaceAll(uuid.NewString(), "-", ""))
 	sp["osDisk"] = disk
-	raw, _ := json.Marshal(sp)
-	return raw
+	return json.Marshal(sp)
 }
 
 // RemoveInstances deletes instances (and their NICs) from a scale set.

@@ -247,7 +247,10 @@ func (p *Provider) putDeployment(ctx context.Context, req *arm.Request) (*arm.Re
 		if err == nil {
 			status = http.StatusOK
 			var old deploymentProps
-			if json.Unmarshal(existing.Properties, &old) == nil && old.Localaks != nil {
+			if err := json.Unmarshal(existing.Properties, &old); err != nil {
+				return fmt.Errorf("decode properties of %s: %w", existing.ID, err)
+			}
+			if old.Localaks != nil {
 				if running, err := tx.GetOperation(old.Localaks.Operation); err == nil && !running.Terminal() {
 					return arm.Errorf(http.StatusConflict, "DeploymentActive",
 						"Unable to edit or replace deployment '%s': previous deployment from '%s' is still active (please see https://aka.ms/arm-deploy for usage details).",
@@ -268,19 +271,27 @@ func (p *Provider) putDeployment(ctx context.Context, req *arm.Request) (*arm.Re
 	if err != nil {
 		return nil, err
 	}
-	return p.engine.Accepted(req, op, status, deploymentBody(rec)), nil
+	body, err := deploymentBody(rec)
+	if err != nil {
+		return nil, err
+	}
+	return p.engine.Accepted(req, op, status, body), nil
 }
 
 // deploymentBody is a deployment as ARM shows it (without the template).
-func deploymentBody(r *store.Resource) map[string]any {
+func deploymentBody(r *store.Resource) (map[string]any, error) {
 	var props map[string]any
-	json.Unmarshal(r.Properties, &props) //nolint:errcheck // stored by us
+	if len(r.Properties) > 0 {
+		if err := json.Unmarshal(r.Properties, &props); err != nil {
+			return nil, fmt.Errorf("decode properties of %s: %w", r.ID, err)
+		}
+	}
 	delete(props, "localaks")
 	body := map[string]any{"id": r.ID, "name": r.Name, "type": deploymentType, "properties": props}
 	if len(r.Tags) > 0 {
 		body["tags"] = r.Tags
 	}
-	return body
+	return body, nil
 }
 
 func (p *Provider) loadDeployment(tx store.Tx, id resourceid.ID) (*store.Resource, error) {
@@ -313,7 +324,7 @@ func (p *Provider) getDeployment(ctx context.Context, req *arm.Request) (*arm.Re
 		if err != nil {
 			return nil, err
 		}
-		return deploymentBody(r), nil
+		return deploymentBody(r)
 	})
 }
 
@@ -325,10 +336,17 @@ func (p *Provider) listDeployments(ctx context.Context, req *arm.Request) (*arm.
 			return err
 		}
 		rs, err := tx.List(store.Query{Subscription: id.SubscriptionID(), ResourceGroup: id.ResourceGroupName(), Type: deploymentType})
-		for _, r := range rs {
-			out = append(out, deploymentBody(r))
+		if err != nil {
+			return err
 		}
-		return err
+		for _, r := range rs {
+			body, err := deploymentBody(r)
+			if err != nil {
+				return err
+			}
+			out = append(out, body)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -350,7 +368,10 @@ func (p *Provider) deleteDeployment(ctx context.Context, req *arm.Request) (*arm
 			return err
 		}
 		var props deploymentProps
-		if json.Unmarshal(r.Properties, &props) == nil && props.ProvisioningState == "Running" {
+		if err := json.Unmarshal(r.Properties, &props); err != nil {
+			return fmt.Errorf("decode properties of %s: %w", r.ID, err)
+		}
+		if props.ProvisioningState == "Running" {
 			return arm.Errorf(http.StatusConflict, "DeploymentActive", "The deployment '%s' is still running; cancel it first.", req.Route.ID.Name())
 		}
 		n, err = tx.Delete(r.ID)
@@ -406,7 +427,10 @@ func (p *Provider) listDeploymentOperations(ctx context.Context, req *arm.Reques
 // ARM API, waiting for its operation; reference() reads what is deployed.
 // A rerun after a restart deploys them again (PUTs are idempotent).
 func (p *Provider) runDeployment(ctx context.Context, op *store.Operation) (*arm.Outcome, error) {
-	id := resourceid.MustParse(op.ResourceID)
+	id, err := resourceid.Parse(op.ResourceID)
+	if err != nil {
+		return nil, fmt.Errorf("deployment of operation %s: %w", op.ID, err)
+	}
 	var props deploymentProps
 	if err := p.store.View(ctx, func(tx store.Tx) error {
 		r, err := tx.Get(id.String())
@@ -459,14 +483,21 @@ func (p *Provider) runDeployment(ctx context.Context, op *store.Operation) (*arm
 	var records []map[string]any
 	var outputs []map[string]string
 	done := map[string]bool{}
-	for _, rec := range st.Operations {
+	for i, rec := range st.Operations {
 		var o struct {
 			Properties struct {
 				ProvisioningState string            `json:"provisioningState"`
 				TargetResource    map[string]string `json:"targetResource"`
 			} `json:"properties"`
 		}
-		if raw, err := json.Marshal(rec); err == nil && json.Unmarshal(raw, &o) == nil && o.Properties.ProvisioningState == "Succeeded" {
+		raw, err := json.Marshal(rec)
+		if err == nil {
+			err = json.Unmarshal(raw, &o)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("decode operation %d of %s: %w", i, id, err)
+		}
+		if o.Properties.ProvisioningState == "Succeeded" {
 			done[strings.ToLower(o.Properties.TargetResource["id"])] = true
 			records = append(records, rec)
 		}
@@ -525,8 +556,8 @@ func (p *Provider) runDeployment(ctx context.Context, op *store.Operation) (*arm
 		if r.Properties, err = json.Marshal(props); err != nil {
 			return err
 		}
-		final = deploymentBody(r)
-		return nil
+		final, err = deploymentBody(r)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -577,7 +608,13 @@ func (p *Provider) finishDeployment(tx store.Tx, op *store.Operation) error {
 				OutputResources []map[string]string `json:"outputResources"`
 			} `json:"properties"`
 		}
-		json.Unmarshal(op.Result, &out) //nolint:errcheck // ours
+		// The result is the deployment body runDeployment ended with; an
+		// operation that ended without one has no outputs.
+		if len(op.Result) > 0 {
+			if err := json.Unmarshal(op.Result, &out); err != nil {
+				return fmt.Errorf("decode result of operation %s: %w", op.ID, err)
+			}
+		}
 		props.Outputs, props.OutputResources = out.Properties.Outputs, out.Properties.OutputResources
 	case store.StatusCanceled:
 		props.ProvisioningState = "Canceled"
@@ -673,7 +710,11 @@ func (c *selfCall) raw(ctx context.Context, method, url string, body any, out an
 		return 0, nil, err
 	}
 	if out != nil && len(raw) > 0 {
-		json.Unmarshal(raw, out) //nolint:errcheck // callers check status
+		// An error answer is decoded best effort, for its message: callers
+		// check the status first. A success must have the shape asked for.
+		if err := json.Unmarshal(raw, out); err != nil && resp.StatusCode < http.StatusBadRequest {
+			return resp.StatusCode, resp.Header, fmt.Errorf("decode %s %s answer: %w", method, req.URL.Path, err)
+		}
 	}
 	return resp.StatusCode, resp.Header, nil
 }

@@ -3,6 +3,7 @@ package resources
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"sort"
 	"strings"
 
@@ -66,11 +67,14 @@ func (p *Provider) listResources(ctx context.Context, req *arm.Request) (*arm.Re
 			if strings.Contains(expand, "changedtime") && !r.SystemData.LastModifiedAt.IsZero() {
 				g.ChangedTime = r.SystemData.LastModifiedAt.Format("2006-01-02T15:04:05.0000000Z")
 			}
-			if strings.Contains(expand, "provisioningstate") {
+			if strings.Contains(expand, "provisioningstate") && len(r.Properties) > 0 {
+				// Resources without the field (or without properties) have none.
 				var props struct {
 					ProvisioningState string `json:"provisioningState"`
 				}
-				json.Unmarshal(r.Properties, &props) //nolint:errcheck // resources without the field have none
+				if err := json.Unmarshal(r.Properties, &props); err != nil {
+					return fmt.Errorf("decode properties of %s: %w", r.ID, err)
+				}
 				g.ProvisioningState = props.ProvisioningState
 			}
 			out = append(out, g)
