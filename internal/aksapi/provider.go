@@ -101,8 +101,7 @@ func Register(cfg Config) *Provider {
 	reg.Register(results)
 
 	mc := rt("managedClusters/maintenanceConfigurations", aks.APIVersions)
-	mc.Get, mc.Put, mc.Delete, mc.List = p.getMaintenance, p.putMaintenance, p.deleteMaintenance, p.listMaintenance
-	reg.Register(mc)
+	p.registerMaintenance(reg, mc)
 
 	kv := rt("locations/kubernetesVersions", aks.APIVersions)
 	kv.List = p.kubernetesVersions

@@ -40,6 +40,10 @@ type Tracked struct {
 	// BeforeDelete refuses (in-use) or releases what the resource holds, in
 	// the deleting transaction.
 	BeforeDelete func(tx store.Tx, r *store.Resource) error
+	// Parent, when set, reads the parent of a nested resource for every
+	// request and answers its own 404s (an AKS cluster's); without it a
+	// missing parent is ARM's generic ParentResourceNotFound.
+	Parent func(tx store.Tx, id resourceid.ID) error
 	// ReadOnly types are written by the platform only: GET and list.
 	ReadOnly bool
 	// Store is where the records live.
@@ -162,6 +166,9 @@ func (t *Tracked) missing(tx store.Tx, id resourceid.ID) error {
 func (t *Tracked) get(ctx context.Context, req *Request) (*Response, error) {
 	var body any
 	err := t.view(ctx, func(tx store.Tx) error {
+		if err := t.parent(tx, req.Route.ID); err != nil {
+			return err
+		}
 		r, err := t.Load(tx, req.Route.ID)
 		if err != nil {
 			return err
@@ -173,6 +180,14 @@ func (t *Tracked) get(ctx context.Context, req *Request) (*Response, error) {
 		return nil, err
 	}
 	return OK(body), nil
+}
+
+// parent runs the Parent hook, if any.
+func (t *Tracked) parent(tx store.Tx, id resourceid.ID) error {
+	if t.Parent == nil {
+		return nil
+	}
+	return t.Parent(tx, id.Parent())
 }
 
 var errNoStore = errors.New("tracked type used without a store")
@@ -295,6 +310,9 @@ func (t *Tracked) RemoveID(tx store.Tx, id string) error {
 // CheckParent answers 404 when the parent of a nested resource (or the
 // resource group of a top-level one) does not exist.
 func (t *Tracked) CheckParent(tx store.Tx, id resourceid.ID) error {
+	if t.Parent != nil {
+		return t.Parent(tx, id.Parent())
+	}
 	parent := id.Parent()
 	if _, err := tx.Get(parent.String()); err != nil {
 		if !errors.Is(err, store.ErrNotFound) {
@@ -392,6 +410,9 @@ func (t *Tracked) patch(ctx context.Context, req *Request) (*Response, error) {
 func (t *Tracked) delete(ctx context.Context, req *Request) (*Response, error) {
 	gone := false
 	err := t.update(ctx, func(tx store.Tx) error {
+		if err := t.parent(tx, req.Route.ID); err != nil {
+			return err
+		}
 		r, err := tx.Get(req.Route.ID.String())
 		if errors.Is(err, store.ErrNotFound) {
 			gone = true
@@ -448,7 +469,11 @@ func (t *Tracked) list(ctx context.Context, req *Request) (*Response, error) {
 		next string
 	)
 	err := t.view(ctx, func(tx store.Tx) error {
-		if !strings.EqualFold(scope.Type(), "Microsoft.Resources/subscriptions") {
+		if t.Parent != nil {
+			if err := t.Parent(tx, scope); err != nil {
+				return err
+			}
+		} else if !strings.EqualFold(scope.Type(), "Microsoft.Resources/subscriptions") {
 			if _, err := tx.Get(scope.String()); errors.Is(err, store.ErrNotFound) {
 				return t.missingScope(scope)
 			}
