@@ -721,28 +721,55 @@ func (c *selfCall) raw(ctx context.Context, method, url string, body any, out an
 
 // settle waits until a resource's provisioningState is terminal.
 func (c *selfCall) settle(ctx context.Context, id, apiVersion string) (int, *store.OperationError) {
-	for {
+	var status int
+	var failed *store.OperationError
+	err := poll(ctx, func() (bool, error) {
 		var r struct {
 			Properties struct {
 				ProvisioningState string `json:"provisioningState"`
 			} `json:"properties"`
 		}
-		status, err := c.do(ctx, http.MethodGet, id+"?api-version="+apiVersion, nil, &r)
+		var err error
+		status, err = c.do(ctx, http.MethodGet, id+"?api-version="+apiVersion, nil, &r)
 		if err != nil || status != http.StatusOK {
-			return status, &store.OperationError{Code: "ResourceDeploymentFailure", Message: fmt.Sprintf("reading %s: %d %v", id, status, err)}
+			failed = &store.OperationError{Code: "ResourceDeploymentFailure", Message: fmt.Sprintf("reading %s: %d %v", id, status, err)}
+			return true, nil
 		}
 		switch r.Properties.ProvisioningState {
 		case "Succeeded", "":
-			return status, nil
+			return true, nil
 		case "Failed", "Canceled":
-			return status, &store.OperationError{Code: "ResourceDeploymentFailure",
+			failed = &store.OperationError{Code: "ResourceDeploymentFailure",
 				Message: "The resource operation completed with terminal provisioning state '" + r.Properties.ProvisioningState + "'."}
+			return true, nil
 		}
+		return false, nil
+	})
+	if err != nil {
+		return status, &store.OperationError{Code: "Canceled", Message: err.Error()}
+	}
+	return status, failed
+}
+
+// poll calls check until it reports done or ctx ends: at once, then after
+// 5 ms, doubling to a fifth of a second (most operations here take
+// milliseconds). It is how deployments wait on what they started.
+func poll(ctx context.Context, check func() (done bool, err error)) error {
+	wait := 5 * time.Millisecond
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
 		select {
 		case <-ctx.Done():
-			return status, &store.OperationError{Code: "Canceled", Message: ctx.Err().Error()}
-		case <-time.After(200 * time.Millisecond):
+			return ctx.Err()
+		case <-timer.C:
 		}
+		done, err := check()
+		if done || err != nil {
+			return err
+		}
+		timer.Reset(wait)
+		wait = min(2*wait, 200*time.Millisecond)
 	}
 }
 
@@ -770,47 +797,49 @@ func (c *selfCall) deploy(ctx context.Context, id, apiVersion string, body map[s
 		}
 		return status, &store.OperationError{Code: reply.Code, Message: reply.Msg, Target: reply.Tgt} // AKS's unwrapped errors
 	}
-	poll := hdr.Get("Azure-AsyncOperation")
-	if poll == "" && status == http.StatusAccepted {
-		poll = hdr.Get("Location")
+	url := hdr.Get("Azure-AsyncOperation")
+	if url == "" && status == http.StatusAccepted {
+		url = hdr.Get("Location")
 	}
-	// Poll quickly at first (most operations here take milliseconds),
-	// then back off to a fifth of a second.
-	wait := 5 * time.Millisecond
-	for poll != "" {
-		select {
-		case <-ctx.Done():
-			return status, &store.OperationError{Code: "Canceled", Message: ctx.Err().Error()}
-		case <-time.After(wait):
-		}
-		wait = min(2*wait, 200*time.Millisecond)
+	if url == "" {
+		return status, nil
+	}
+	var failed *store.OperationError
+	err = poll(ctx, func() (bool, error) {
 		var st struct {
 			Status string                `json:"status"`
 			Error  *store.OperationError `json:"error"`
 		}
-		code, h, err := c.raw(ctx, http.MethodGet, poll, nil, &st)
+		code, h, err := c.raw(ctx, http.MethodGet, url, nil, &st)
 		if err != nil {
-			return status, &store.OperationError{Code: "InternalServerError", Message: err.Error()}
+			failed = &store.OperationError{Code: "InternalServerError", Message: err.Error()}
+			return true, nil
 		}
 		switch {
 		case code == http.StatusAccepted:
 			if next := h.Get("Location"); next != "" {
-				poll = next
+				url = next
 			}
-			continue
+			return false, nil
 		case code >= 400:
-			if st.Error != nil {
-				return code, st.Error
+			if st.Error == nil {
+				st.Error = &store.OperationError{Code: "ResourceDeploymentFailure", Message: http.StatusText(code)}
 			}
-			return code, &store.OperationError{Code: "ResourceDeploymentFailure", Message: http.StatusText(code)}
+			status, failed = code, st.Error
+			return true, nil
 		case st.Status == "" || strings.EqualFold(st.Status, "Succeeded"):
-			return status, nil
+			return true, nil
 		case strings.EqualFold(st.Status, "Failed") || strings.EqualFold(st.Status, "Canceled"):
 			if st.Error == nil {
 				st.Error = &store.OperationError{Code: "ResourceDeploymentFailure", Message: "The resource operation completed with terminal provisioning state '" + st.Status + "'."}
 			}
-			return status, st.Error
+			failed = st.Error
+			return true, nil
 		}
+		return false, nil
+	})
+	if err != nil {
+		return status, &store.OperationError{Code: "Canceled", Message: err.Error()}
 	}
-	return status, nil
+	return status, failed
 }
