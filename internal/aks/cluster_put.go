@@ -76,14 +76,13 @@ func (v *Rules) prepareCreate(tx store.Tx, req *arm.Request, id resourceid.ID, i
 	} else if err != nil {
 		return nil, nil, err
 	}
-	if in.Location == nil || strings.TrimSpace(*in.Location) == "" {
-		return nil, nil, arm.Errorf(http.StatusBadRequest, "LocationRequired", "The location property is required for this definition.")
-	}
-	region, ok := regions.Lookup(*in.Location)
-	if !ok {
-		return nil, nil, arm.Errorf(http.StatusBadRequest, "NoRegisteredProviderFound",
+	region, err := arm.RequireLocation(in.Location, func(loc string) error {
+		return arm.Errorf(http.StatusBadRequest, "NoRegisteredProviderFound",
 			"No registered resource provider found for location '%s' and API version '%s' for type 'managedClusters'. The supported api-versions are '%s'. The supported locations are '%s'.",
-			*in.Location, req.APIVersion, strings.Join(APIVersions, ", "), strings.Join(regions.List(), ", "))
+			loc, req.APIVersion, strings.Join(APIVersions, ", "), strings.Join(regions.List(), ", "))
+	})
+	if err != nil {
+		return nil, nil, err
 	}
 	if err := arm.ValidateTags(in.Tags); err != nil {
 		return nil, nil, err

@@ -231,14 +231,13 @@ func (t *Tracked) Decode(req *Request, id resourceid.ID) (*store.Resource, error
 		ManagedBy: in.ManagedBy, Tags: in.Tags, SKU: nullToEmpty(in.SKU), Identity: nullToEmpty(in.Identity), Plan: nullToEmpty(in.Plan),
 		Zones: in.Zones, Properties: nullToEmpty(in.Properties)}
 	if t.Located {
-		if in.Location == nil || strings.TrimSpace(*in.Location) == "" {
-			return nil, Errorf(http.StatusBadRequest, "LocationRequired", "The location property is required for this definition.")
-		}
-		region, ok := regions.Lookup(*in.Location)
-		if !ok {
-			return nil, Errorf(http.StatusBadRequest, "LocationNotAvailableForResourceType",
+		region, err := RequireLocation(in.Location, func(loc string) error {
+			return Errorf(http.StatusBadRequest, "LocationNotAvailableForResourceType",
 				"The provided location '%s' is not available for resource type '%s'. List of available regions for the resource type is '%s'.",
-				*in.Location, t.FullType(), regions.Names())
+				loc, t.FullType(), regions.Names())
+		})
+		if err != nil {
+			return nil, err
 		}
 		r.Location = region.Name
 	}
@@ -246,6 +245,20 @@ func (t *Tracked) Decode(req *Request, id resourceid.ID) (*store.Resource, error
 		return nil, err
 	}
 	return r, nil
+}
+
+// RequireLocation checks a PUT body's location, as ARM does for every
+// located resource: present (LocationRequired), and a known region (else
+// unknown's error, whose code depends on the type).
+func RequireLocation(location *string, unknown func(location string) error) (regions.Region, error) {
+	if location == nil || strings.TrimSpace(*location) == "" {
+		return regions.Region{}, Errorf(http.StatusBadRequest, "LocationRequired", "The location property is required for this definition.")
+	}
+	region, ok := regions.Lookup(*location)
+	if !ok {
+		return regions.Region{}, unknown(*location)
+	}
+	return region, nil
 }
 
 func nullToEmpty(raw json.RawMessage) json.RawMessage {

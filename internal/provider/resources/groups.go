@@ -143,20 +143,19 @@ func (p *Provider) putGroup(ctx context.Context, req *arm.Request) (*arm.Respons
 	if err := req.DecodeBody(&in, true); err != nil {
 		return nil, err
 	}
-	if in.Location == nil || strings.TrimSpace(*in.Location) == "" {
-		return nil, arm.Errorf(http.StatusBadRequest, "LocationRequired", "The location property is required for this definition.")
-	}
-	region, ok := regions.Lookup(*in.Location)
-	if !ok {
-		return nil, arm.Errorf(http.StatusBadRequest, "LocationNotAvailableForResourceGroup",
-			"The provided location '%s' is not available for resource group. List of available regions is '%s'.", *in.Location, regions.Names())
+	region, err := arm.RequireLocation(in.Location, func(loc string) error {
+		return arm.Errorf(http.StatusBadRequest, "LocationNotAvailableForResourceGroup",
+			"The provided location '%s' is not available for resource group. List of available regions is '%s'.", loc, regions.Names())
+	})
+	if err != nil {
+		return nil, err
 	}
 	if err := arm.ValidateTags(in.Tags); err != nil {
 		return nil, err
 	}
 	status := http.StatusOK
 	var body *groupBody
-	err := p.store.Update(ctx, func(tx store.Tx) error {
+	err = p.store.Update(ctx, func(tx store.Tx) error {
 		existing, err := tx.Get(id.String())
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
