@@ -58,7 +58,7 @@ func ResetServicePrincipal(sp ServicePrincipalProfile) (ClusterAction, error) {
 			return badRequest("BadRequest", "servicePrincipalProfile",
 				"Resetting the service principal profile is not supported for clusters with managed identity.")
 		}
-		c.Props.ServicePrincipalProfile = &ServicePrincipalProfile{ClientID: sp.ClientID}
+		c.Props.ServicePrincipalProfile = &ServicePrincipalProfile{ClientID: sp.ClientID, Secret: sp.Secret}
 		return nil
 	}}, nil
 }

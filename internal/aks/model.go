@@ -443,7 +443,8 @@ func (p *Pool) Public(withName bool) (map[string]any, error) {
 	return out, nil
 }
 
-// Public renders cluster properties for the API, without hidden state.
+// Public renders cluster properties for the API, without hidden state and
+// without the service principal's secret, which AKS takes but never shows.
 func (c *Cluster) Public() (map[string]any, error) {
 	raw, err := jsonx.Encode(c.extra, &c.Props)
 	if err != nil {
@@ -454,6 +455,9 @@ func (c *Cluster) Public() (map[string]any, error) {
 		return nil, err
 	}
 	delete(out, "localaks")
+	if sp, ok := out["servicePrincipalProfile"].(map[string]any); ok {
+		delete(sp, "secret")
+	}
 	return out, nil
 }
 
