@@ -12,6 +12,7 @@ import (
 	"github.com/localaks/localaks/internal/arm"
 	"github.com/localaks/localaks/internal/jsonx"
 	"github.com/localaks/localaks/internal/oidcissuer"
+	"github.com/localaks/localaks/internal/provider/resources"
 	"github.com/localaks/localaks/internal/regions"
 	"github.com/localaks/localaks/internal/resourceid"
 	"github.com/localaks/localaks/internal/store"
@@ -504,8 +505,11 @@ func (v *Rules) PatchTags(tx store.Tx, req *arm.Request, id resourceid.ID, tags 
 	} else if err != nil {
 		return nil, nil, err
 	}
-	rg.Tags = nodeRGTags(c)
-	if err := tx.Put(rg); err != nil {
+	// The node resource group is AKS's (managedBy the cluster): the
+	// platform writes it.
+	next := *rg
+	next.Tags = nodeRGTags(c)
+	if err := resources.SaveGroup(tx, &next, rg, arm.Platform, v.now()); err != nil {
 		return nil, nil, err
 	}
 	return c, pools, nil

@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/localaks/localaks/internal/arm"
+	"github.com/localaks/localaks/internal/provider/resources"
 	"github.com/localaks/localaks/internal/resourceid"
 	"github.com/localaks/localaks/internal/store"
 )
@@ -18,22 +20,14 @@ import (
 
 func (r *Reconciler) ensureNodeRG(ctx context.Context, tx store.Tx, s *state) error {
 	id := resourceid.ResourceGroup(s.sub, s.rg)
-	rec, err := tx.Get(id.String())
-	if err == nil {
-		// It exists (a retry): keep it, refresh tags.
-		rec.Tags = nodeRGTags(s.c)
-		return tx.Put(rec)
-	}
-	if !errors.Is(err, store.ErrNotFound) {
+	existing, err := tx.Get(id.String())
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
 	cid := resourceid.MustParse(s.c.Record.ID)
-	return tx.Put(&store.Resource{
-		ID: id.String(), Type: "Microsoft.Resources/resourceGroups", Name: s.rg, Location: s.c.Record.Location,
-		ManagedBy:  rgResourceID(s.sub, cid.ResourceGroupName(), Namespace, "managedClusters", cid.Name()),
-		Tags:       nodeRGTags(s.c),
-		Properties: json.RawMessage(`{"provisioningState":"Succeeded"}`),
-	})
+	rg := &store.Resource{ID: id.String(), Name: s.rg, Location: s.c.Record.Location,
+		ManagedBy: rgResourceID(s.sub, cid.ResourceGroupName(), Namespace, "managedClusters", cid.Name()), Tags: nodeRGTags(s.c)}
+	return resources.SaveGroup(tx, rg, existing, arm.Platform, time.Now())
 }
 
 // nodeRGTags are the cluster's tags plus AKS's own.

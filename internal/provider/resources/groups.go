@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"sort"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/localaks/localaks/internal/arm"
@@ -169,26 +171,8 @@ func (p *Provider) putGroup(ctx context.Context, req *arm.Request) (*arm.Respons
 		}
 		if existing == nil {
 			status = http.StatusCreated
-		} else {
-			var props groupProps
-			if err := json.Unmarshal(existing.Properties, &props); err != nil {
-				return err
-			}
-			if props.ProvisioningState == stateDeleting {
-				return errBeingDeleted(existing.Name)
-			}
-			if !strings.EqualFold(existing.Location, region.Name) {
-				return arm.Errorf(http.StatusConflict, "InvalidResourceGroupLocation",
-					"Invalid resource group location '%s'. The Resource group already exists in location '%s'.", region.Name, existing.Location)
-			}
-			if err := checkManagedBy(existing, r.ManagedBy); err != nil {
-				return err
-			}
-			r.Name = existing.Name
 		}
-		r.Properties, _ = json.Marshal(groupProps{ProvisioningState: stateSucceeded})
-		arm.Stamp(r, req.Caller, p.now())
-		if err := tx.Put(r); err != nil {
+		if err := SaveGroup(tx, r, existing, req.Caller, p.now()); err != nil {
 			return err
 		}
 		body, err = renderGroup(r)
@@ -198,6 +182,38 @@ func (p *Provider) putGroup(ctx context.Context, req *arm.Request) (*arm.Respons
 		return nil, err
 	}
 	return &arm.Response{Status: status, Body: body}, nil
+}
+
+// SaveGroup writes resource group r (existing: its current record, nil on
+// create) as caller at now: the one write path of a user's PUT and of the groups
+// the platform makes (an AKS node resource group). A group being deleted,
+// another location and another managedBy are refused, as ARM does.
+func SaveGroup(tx store.Tx, r, existing *store.Resource, caller arm.Caller, now time.Time) error {
+	r.Type = groupType
+	if existing != nil {
+		var props groupProps
+		if err := json.Unmarshal(existing.Properties, &props); err != nil {
+			return fmt.Errorf("decode resource group %s: %w", existing.ID, err)
+		}
+		if props.ProvisioningState == stateDeleting {
+			return errBeingDeleted(existing.Name)
+		}
+		if !strings.EqualFold(existing.Location, r.Location) {
+			return arm.Errorf(http.StatusConflict, "InvalidResourceGroupLocation",
+				"Invalid resource group location '%s'. The Resource group already exists in location '%s'.", r.Location, existing.Location)
+		}
+		if err := checkManagedBy(existing, r.ManagedBy); err != nil {
+			return err
+		}
+		r.Name = existing.Name
+	}
+	raw, err := json.Marshal(groupProps{ProvisioningState: stateSucceeded})
+	if err != nil {
+		return err
+	}
+	r.Properties = raw
+	arm.Stamp(r, caller, now)
+	return tx.Put(r)
 }
 
 // checkManagedBy refuses to change the managedBy of a group that has one,
