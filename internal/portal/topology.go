@@ -175,9 +175,15 @@ func Topology(tx store.Tx, net *network.Provider, clusterID string) (*Graph, err
 				g.link(fid, fp.Subnet.ID)
 			}
 		}
-		rules := map[string][]arm.Child{"rule": lp.LoadBalancingRules, "outbound": lp.OutboundRules}
-		for kind, list := range rules {
-			for _, rule := range list {
+		// Load-balancing rules above outbound rules, in a fixed order: the
+		// order of the boxes is their place in the picture.
+		rules := []struct {
+			kind, field string
+			list        []arm.Child
+		}{{"rule", "loadBalancingRules", lp.LoadBalancingRules}, {"outbound", "outboundRules", lp.OutboundRules}}
+		for _, rs := range rules {
+			kind := rs.kind
+			for _, rule := range rs.list {
 				var rp struct {
 					FrontendIPConfiguration  *network.SubResource  `json:"frontendIPConfiguration"`
 					FrontendIPConfigurations []network.SubResource `json:"frontendIPConfigurations"`
@@ -189,7 +195,7 @@ func Topology(tx store.Tx, net *network.Provider, clusterID string) (*Graph, err
 				if err := json.Unmarshal(rule.Properties, &rp); err != nil {
 					return nil, err
 				}
-				rid := lb.ID + "/" + map[string]string{"rule": "loadBalancingRules", "outbound": "outboundRules"}[kind] + "/" + rule.Name
+				rid := lb.ID + "/" + rs.field + "/" + rule.Name
 				detail := "outbound (SNAT)"
 				if kind == "rule" {
 					detail = fmt.Sprintf("%s %d → %d", rp.Protocol, rp.FrontendPort, rp.BackendPort)
