@@ -31,33 +31,47 @@ var colours = map[string][2]string{
 	"routes":   {"#f5f5f5", "#605e5c"},
 }
 
-// SVG draws the graph: one column per layer, boxes stacked in each, and a
-// curve for every edge. Every box carries its resource ID as a tooltip.
-func (g *Graph) SVG() []byte {
+// box is a node's place in the picture (its top-left corner).
+type box struct {
+	node *Node
+	x, y int
+}
+
+// curve is an edge's path: from (x1, y1) to (x2, y2), a cubic Bézier curve
+// whose control points share the vertical line x = mid.
+type curve struct {
+	edge                Edge
+	x1, y1, mid, x2, y2 int
+}
+
+// picture is the graph laid out: one column per layer, boxes stacked in
+// each in the graph's order, and a curve for every edge.
+type picture struct {
+	width, height int
+	boxes         []box
+	curves        []curve
+}
+
+// layout places the graph's boxes and edges.
+func (g *Graph) layout() picture {
 	type pos struct{ x, y int }
 	at := map[string]pos{}
 	rows := [columns]int{}
+	var p picture
 	for _, n := range g.Nodes {
 		x := marginX + n.Column*(boxW+colGap)
 		y := topY + rows[n.Column]*(boxH+rowGap)
 		rows[n.Column]++
 		at[strings.ToLower(n.ID)] = pos{x, y}
+		p.boxes = append(p.boxes, box{node: n, x: x, y: y})
 	}
 	maxRows := 1
 	for _, r := range rows {
 		maxRows = max(maxRows, r)
 	}
 	// (room on the right for edges within the last column)
-	width := 2*marginX + columns*boxW + columns*colGap
-	height := topY + maxRows*(boxH+rowGap) + marginX
-
-	var b bytes.Buffer
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="Segoe UI, Helvetica, Arial, sans-serif">`+"\n",
-		width, height, width, height)
-	b.WriteString(`<rect width="100%" height="100%" fill="#ffffff"/>` + "\n")
-	for i, title := range columnTitles {
-		fmt.Fprintf(&b, `<text x="%d" y="32" font-size="14" font-weight="600" fill="#323130">%s</text>`+"\n", marginX+i*(boxW+colGap), html.EscapeString(title))
-	}
+	p.width = 2*marginX + columns*boxW + columns*colGap
+	p.height = topY + maxRows*(boxH+rowGap) + marginX
 	for _, e := range g.Edges {
 		from, to := at[e.From], at[e.To]
 		x1, y1 := from.x+boxW, from.y+boxH/2
@@ -69,19 +83,36 @@ func (g *Graph) SVG() []byte {
 		if x2 <= x1 {
 			mid = max(x1, x2) + colGap/2
 		}
-		fmt.Fprintf(&b, `<path class="edge" data-from="%s" data-to="%s" d="M%d,%d C%d,%d %d,%d %d,%d" fill="none" stroke="#a19f9d" stroke-width="1.5"/>`+"\n",
-			html.EscapeString(e.From), html.EscapeString(e.To), x1, y1, mid, y1, mid, y2, x2, y2)
+		p.curves = append(p.curves, curve{edge: e, x1: x1, y1: y1, mid: mid, x2: x2, y2: y2})
 	}
-	for _, n := range g.Nodes {
-		p := at[strings.ToLower(n.ID)]
+	return p
+}
+
+// SVG draws the graph as layout places it. Every box carries its resource
+// ID as a tooltip.
+func (g *Graph) SVG() []byte {
+	p := g.layout()
+	var b bytes.Buffer
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="Segoe UI, Helvetica, Arial, sans-serif">`+"\n",
+		p.width, p.height, p.width, p.height)
+	b.WriteString(`<rect width="100%" height="100%" fill="#ffffff"/>` + "\n")
+	for i, title := range columnTitles {
+		fmt.Fprintf(&b, `<text x="%d" y="32" font-size="14" font-weight="600" fill="#323130">%s</text>`+"\n", marginX+i*(boxW+colGap), html.EscapeString(title))
+	}
+	for _, c := range p.curves {
+		fmt.Fprintf(&b, `<path class="edge" data-from="%s" data-to="%s" d="M%d,%d C%d,%d %d,%d %d,%d" fill="none" stroke="#a19f9d" stroke-width="1.5"/>`+"\n",
+			html.EscapeString(c.edge.From), html.EscapeString(c.edge.To), c.x1, c.y1, c.mid, c.y1, c.mid, c.y2, c.x2, c.y2)
+	}
+	for _, bx := range p.boxes {
+		n := bx.node
 		c, ok := colours[n.Kind]
 		if !ok {
 			c = [2]string{"#ffffff", "#605e5c"}
 		}
 		fmt.Fprintf(&b, `<g class="node" data-kind="%s" data-id="%s"><title>%s</title>`, n.Kind, html.EscapeString(n.ID), html.EscapeString(n.ID))
-		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="%d" rx="4" fill="%s" stroke="%s"/>`, p.x, p.y, boxW, boxH, c[0], c[1])
-		fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="12" font-weight="600" fill="#201f1e">%s</text>`, p.x+8, p.y+17, html.EscapeString(clip(n.Label, 34)))
-		fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="11" fill="#605e5c">%s</text></g>`+"\n", p.x+8, p.y+33, html.EscapeString(clip(n.Detail, 38)))
+		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="%d" rx="4" fill="%s" stroke="%s"/>`, bx.x, bx.y, boxW, boxH, c[0], c[1])
+		fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="12" font-weight="600" fill="#201f1e">%s</text>`, bx.x+8, bx.y+17, html.EscapeString(clip(n.Label, 34)))
+		fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="11" fill="#605e5c">%s</text></g>`+"\n", bx.x+8, bx.y+33, html.EscapeString(clip(n.Detail, 38)))
 	}
 	b.WriteString("</svg>\n")
 	return b.Bytes()
