@@ -1,0 +1,432 @@
+package portal
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/localaks/localaks/internal/aks"
+	"github.com/localaks/localaks/internal/arm"
+	"github.com/localaks/localaks/internal/logging"
+	"github.com/localaks/localaks/internal/provider/compute"
+	"github.com/localaks/localaks/internal/provider/managedidentity"
+	"github.com/localaks/localaks/internal/provider/network"
+	"github.com/localaks/localaks/internal/resourceid"
+	"github.com/localaks/localaks/internal/store"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+const sub = "00000000-0000-0000-0000-000000000001"
+
+// env is a store with the providers AKS's reconciler writes through, as in
+// internal/aks's tests: clusters are created the way a PUT creates them.
+type env struct {
+	t   *testing.T
+	st  store.Store
+	net *network.Provider
+	rec *aks.Reconciler
+	val *aks.Rules
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "t.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	reg := arm.NewRegistry()
+	log := logging.Discard()
+	net := network.Register(network.Config{Store: st, Registry: reg, Log: log})
+	comp := compute.Register(compute.Config{Store: st, Registry: reg, Network: net, Log: log})
+	ids := managedidentity.Register(reg, st, func(string) string { return "tenant" })
+	e := &env{t: t, st: st, net: net,
+		rec: &aks.Reconciler{Store: st, Net: net, Compute: comp, Identity: ids, Log: log},
+		val: &aks.Rules{Net: net, Compute: comp, TenantOf: func(string) string { return "tenant" }}}
+	e.update(func(tx store.Tx) error {
+		return tx.Put(&store.Resource{ID: "/subscriptions/" + sub + "/resourceGroups/rg1", Type: groupType, Name: "rg1",
+			Location: "eastus", Properties: json.RawMessage(`{"provisioningState":"Succeeded"}`)})
+	})
+	return e
+}
+
+func (e *env) update(fn func(tx store.Tx) error) {
+	e.t.Helper()
+	if err := e.st.Update(context.Background(), fn); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func clusterID(name string) string {
+	return "/subscriptions/" + sub + "/resourceGroups/rg1/providers/Microsoft.ContainerService/managedClusters/" + name
+}
+
+// create stores a cluster from a managedClusters properties document, as
+// a PUT does, and reconciles it: its node resource group is complete.
+func (e *env) create(name, props string) {
+	e.t.Helper()
+	id := resourceid.MustParse(clusterID(name))
+	loc := "eastus"
+	in := &aks.ClusterInput{Location: &loc, Properties: json.RawMessage(props)}
+	req := &arm.Request{HTTP: httptest.NewRequest(http.MethodPut, id.String(), nil), APIVersion: aks.APIVersions[0]}
+	e.update(func(tx store.Tx) error {
+		c, pools, _, err := e.val.PutCluster(tx, req, id, in, "op-create")
+		if err != nil {
+			return err
+		}
+		return aks.Save(tx, c, pools...)
+	})
+	if err := e.rec.Reconcile(context.Background(), id.String()); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// userVNet is a virtual network of the user's, in rg1.
+func (e *env) userVNet(name, props string) {
+	e.update(func(tx store.Tx) error {
+		return e.net.VirtualNetworks.Write(context.Background(), tx, &store.Resource{
+			ID:   "/subscriptions/" + sub + "/resourceGroups/rg1/providers/Microsoft.Network/virtualNetworks/" + name,
+			Type: network.VirtualNetworkType, Name: name, Location: "eastus", Properties: json.RawMessage(props)})
+	})
+}
+
+// exposeService does what the cloud controller does for a Service of type
+// LoadBalancer: a public IP, and a frontend, probe and rule on the
+// `kubernetes` load balancer feeding its backend pool.
+func (e *env) exposeService(nodeRG, service, fe string, port int) {
+	rg := "/subscriptions/" + sub + "/resourceGroups/" + nodeRG
+	lbID := rg + "/providers/Microsoft.Network/loadBalancers/kubernetes"
+	rule := fmt.Sprintf("%s-TCP-%d", fe, port)
+	e.update(func(tx store.Tx) error {
+		pip := &store.Resource{ID: rg + "/providers/Microsoft.Network/publicIPAddresses/kubernetes-" + fe, Type: network.PublicIPType,
+			Name: "kubernetes-" + fe, Location: "eastus", SKU: json.RawMessage(`{"name":"Standard"}`),
+			Tags:       map[string]string{"k8s-azure-service": service},
+			Properties: json.RawMessage(`{"publicIPAllocationMethod":"Static"}`)}
+		if err := e.net.PublicIPs.Write(context.Background(), tx, pip); err != nil {
+			return err
+		}
+		lb, err := tx.Get(lbID)
+		if err != nil {
+			return err
+		}
+		var props map[string]any
+		if err := json.Unmarshal(lb.Properties, &props); err != nil {
+			return err
+		}
+		add := func(key string, v any) {
+			list, _ := props[key].([]any)
+			props[key] = append(list, v)
+		}
+		add("frontendIPConfigurations", map[string]any{"name": fe, "properties": map[string]any{"publicIPAddress": map[string]string{"id": pip.ID}}})
+		add("probes", map[string]any{"name": rule, "properties": map[string]any{"protocol": "Tcp", "port": 31000 + port, "intervalInSeconds": 5}})
+		add("loadBalancingRules", map[string]any{"name": rule, "properties": map[string]any{
+			"frontendIPConfiguration": map[string]string{"id": lbID + "/frontendIPConfigurations/" + fe},
+			"backendAddressPool":      map[string]string{"id": lbID + "/backendAddressPools/kubernetes"},
+			"probe":                   map[string]string{"id": lbID + "/probes/" + rule},
+			"protocol":                "Tcp", "frontendPort": port, "backendPort": port}})
+		if lb.Properties, err = json.Marshal(props); err != nil {
+			return err
+		}
+		return e.net.LoadBalancers.Write(context.Background(), tx, lb)
+	})
+}
+
+func (e *env) topology(name string) *Graph {
+	e.t.Helper()
+	var g *Graph
+	err := e.st.View(context.Background(), func(tx store.Tx) error {
+		var err error
+		g, err = Topology(tx, e.net, clusterID(name))
+		return err
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return g
+}
+
+// The clusters the golden files show, each built as AKS builds it.
+var topologyCases = []struct {
+	name  string
+	build func(e *env) string // returns the cluster's name
+}{
+	{
+		// az aks create (kubenet, one pool of two) and one Service of type
+		// LoadBalancer: outbound IP → frontend → outbound rule, service IP
+		// → frontend → rule, both → the scale set → its nodes → the
+		// managed subnet → NSG and route table.
+		name: "kubenet-service",
+		build: func(e *env) string {
+			e.create("c1", `{"dnsPrefix":"c1","agentPoolProfiles":[{"name":"nodepool1","count":2,"mode":"System"}]}`)
+			e.exposeService("MC_rg1_c1_eastus", "default/web", "a3a46f54bcde9474e95f0b598a2306f7", 80)
+			return "c1"
+		},
+	},
+	{
+		// Azure CNI in a subnet of the user's (another resource group),
+		// two pools, and the application gateway add-on with its subnet in
+		// that network.
+		name: "azure-cni-user-vnet-agic",
+		build: func(e *env) string {
+			e.userVNet("v", `{"addressSpace":{"addressPrefixes":["10.10.0.0/16"]},"subnets":[{"name":"s","properties":{"addressPrefix":"10.10.0.0/24"}}]}`)
+			subnet := "/subscriptions/" + sub + "/resourceGroups/rg1/providers/Microsoft.Network/virtualNetworks/v/subnets/s"
+			e.create("cni", `{"dnsPrefix":"cni","networkProfile":{"networkPlugin":"azure"},
+				"agentPoolProfiles":[{"name":"system","count":1,"mode":"System","vnetSubnetID":"`+subnet+`"},
+					{"name":"user","count":2,"mode":"User","vnetSubnetID":"`+subnet+`"}],
+				"addonProfiles":{"ingressApplicationGateway":{"enabled":true,"config":{"applicationGatewayName":"gw","subnetCIDR":"10.10.1.0/24"}}}}`)
+			return "cni"
+		},
+	},
+	{
+		// Azure CNI overlay in the managed network, with the application
+		// gateway add-on's gateway and subnet in the node resource group.
+		name: "overlay-agic",
+		build: func(e *env) string {
+			e.create("ov", `{"dnsPrefix":"ov","networkProfile":{"networkPlugin":"azure","networkPluginMode":"overlay"},
+				"agentPoolProfiles":[{"name":"nodepool1","count":1,"mode":"System"}],
+				"addonProfiles":{"ingressApplicationGateway":{"enabled":true,"config":{"applicationGatewayName":"gw","subnetCIDR":"10.225.0.0/16"}}}}`)
+			return "ov"
+		},
+	},
+	{
+		// A managed NAT gateway instead of the load balancer.
+		name: "kubenet-nat-gateway",
+		build: func(e *env) string {
+			e.create("nat", `{"dnsPrefix":"nat","networkProfile":{"networkPlugin":"kubenet","outboundType":"managedNATGateway"},
+				"agentPoolProfiles":[{"name":"nodepool1","count":1,"mode":"System"}]}`)
+			return "nat"
+		},
+	},
+}
+
+// TestTopology compares each cluster's picture, as data, with
+// testdata/<case>.golden: the boxes column by column in drawing order,
+// then the edges.
+func TestTopology(t *testing.T) {
+	for _, tc := range topologyCases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			g := e.topology(tc.build(e))
+			golden(t, filepath.Join("testdata", tc.name+".golden"), describe(g))
+			for _, edge := range g.Edges {
+				if g.Node(edge.From) == nil || g.Node(edge.To) == nil {
+					t.Errorf("edge %s → %s has an end that is not drawn", edge.From, edge.To)
+				}
+			}
+		})
+	}
+}
+
+// TestTopologySVG pins the drawing of one cluster.
+func TestTopologySVG(t *testing.T) {
+	e := newEnv(t)
+	g := e.topology(topologyCases[0].build(e))
+	golden(t, filepath.Join("testdata", topologyCases[0].name+".svg"), normalize(string(g.SVG())))
+}
+
+// describe renders a graph as text: one line a box ("kind  label  detail
+// [ID]") under its column's title, then one line an edge.
+func describe(g *Graph) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "cluster %s\n", g.Cluster.Record.ID)
+	short := func(id string) string {
+		_, rest, ok := strings.Cut(id, "/resourcegroups/")
+		if !ok {
+			_, rest, _ = strings.Cut(id, "/resourceGroups/")
+		}
+		return rest
+	}
+	for col, title := range columnTitles {
+		fmt.Fprintf(&b, "\n%s\n", title)
+		for _, n := range g.Nodes {
+			if n.Column == col {
+				fmt.Fprintf(&b, "  %-8s %s  %s  [%s]\n", n.Kind, n.Label, n.Detail, short(n.ID))
+			}
+		}
+	}
+	b.WriteString("\nEdges\n")
+	for _, e := range g.Edges {
+		from, to := g.Node(e.From), g.Node(e.To)
+		fmt.Fprintf(&b, "  %s %s → %s %s\n", from.Kind, from.Label, to.Kind, to.Label)
+	}
+	return normalize(b.String())
+}
+
+var guid = regexp.MustCompile(`(?i)[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
+
+// normalize numbers the random GUIDs (the managed outbound IPs' names) in
+// order of appearance, so that the same GUID reads the same everywhere;
+// the test subscription stays.
+func normalize(s string) string {
+	seen := map[string]string{}
+	return guid.ReplaceAllStringFunc(s, func(g string) string {
+		g = strings.ToLower(g)
+		if g == sub {
+			return g
+		}
+		if _, ok := seen[g]; !ok {
+			seen[g] = fmt.Sprintf("<guid-%d>", len(seen)+1)
+		}
+		return seen[g]
+	})
+}
+
+// golden compares got with the file at path, or rewrites it with -update.
+func golden(t *testing.T, path, got string) {
+	t.Helper()
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (go test -update creates it)", err)
+	}
+	if !bytes.Equal(want, []byte(got)) {
+		t.Errorf("%s differs (-want +got; go test -update rewrites it):\n%s", path, cmp.Diff(strings.Split(string(want), "\n"), strings.Split(got, "\n")))
+	}
+}
+
+// TestLayout places boxes column by column in the graph's order and routes
+// edges: forward from the right side of one box to the left side of the
+// next, within a column (or backwards) out and in on the right, around a
+// line half a gap to the right.
+func TestLayout(t *testing.T) {
+	col := func(c int) int { return marginX + c*(boxW+colGap) }
+	row := func(r int) int { return topY + r*(boxH+rowGap) }
+	g := &Graph{byID: map[string]*Node{}}
+	for _, n := range []*Node{
+		{ID: "pip", Column: colAddresses},
+		{ID: "FE", Column: colFrontends},
+		{ID: "subnet", Column: colNetwork},
+		{ID: "nsg", Column: colNetwork},
+		{ID: "vmss", Column: colScaleSets},
+	} {
+		g.add(n)
+	}
+	g.link("pip", "FE")
+	g.link("subnet", "nsg")
+	g.link("nsg", "vmss")
+	p := g.layout()
+
+	type place struct {
+		ID   string
+		X, Y int
+	}
+	var boxes []place
+	for _, b := range p.boxes {
+		boxes = append(boxes, place{b.node.ID, b.x, b.y})
+	}
+	wantBoxes := []place{
+		{"pip", col(colAddresses), row(0)},
+		{"FE", col(colFrontends), row(0)},
+		{"subnet", col(colNetwork), row(0)},
+		{"nsg", col(colNetwork), row(1)},
+		{"vmss", col(colScaleSets), row(0)},
+	}
+	if d := cmp.Diff(wantBoxes, boxes); d != "" {
+		t.Errorf("boxes (-want +got):\n%s", d)
+	}
+	tests := []struct {
+		from, to            string
+		x1, y1, mid, x2, y2 int
+	}{
+		{"pip", "fe", col(colAddresses) + boxW, row(0) + boxH/2, (col(colAddresses) + boxW + col(colFrontends)) / 2, col(colFrontends), row(0) + boxH/2},
+		{"subnet", "nsg", col(colNetwork) + boxW, row(0) + boxH/2, col(colNetwork) + boxW + colGap/2, col(colNetwork) + boxW, row(1) + boxH/2},
+		{"nsg", "vmss", col(colNetwork) + boxW, row(1) + boxH/2, col(colNetwork) + boxW + colGap/2, col(colScaleSets) + boxW, row(0) + boxH/2},
+	}
+	if len(p.curves) != len(tests) {
+		t.Fatalf("%d curves, want %d", len(p.curves), len(tests))
+	}
+	for i, tt := range tests {
+		c := p.curves[i]
+		got := []int{c.x1, c.y1, c.mid, c.x2, c.y2}
+		want := []int{tt.x1, tt.y1, tt.mid, tt.x2, tt.y2}
+		if c.edge.From != tt.from || c.edge.To != tt.to || !cmp.Equal(got, want) {
+			t.Errorf("curve %d: %s → %s %v, want %s → %s %v", i, c.edge.From, c.edge.To, got, tt.from, tt.to, want)
+		}
+	}
+	// Two rows in the tallest column; the width leaves room right of the
+	// last column.
+	if p.width != 2*marginX+columns*(boxW+colGap) || p.height != row(2)+marginX {
+		t.Errorf("size %d×%d", p.width, p.height)
+	}
+	// An empty graph still has a row's height.
+	if e := (&Graph{byID: map[string]*Node{}}).layout(); e.height != row(1)+marginX || len(e.boxes) != 0 {
+		t.Errorf("empty graph: %+v", e)
+	}
+}
+
+// TestAddOnce: a box is added once whatever the case of its ID, and
+// edges compare IDs in lower case.
+func TestAddOnce(t *testing.T) {
+	g := &Graph{byID: map[string]*Node{}}
+	g.add(&Node{ID: "/A/b", Label: "first"})
+	g.add(&Node{ID: "/a/B", Label: "second"})
+	g.link("/A/B", "")
+	g.link("/A/B", "/X")
+	if len(g.Nodes) != 1 || g.Node("/a/b").Label != "first" {
+		t.Errorf("nodes %+v", g.Nodes)
+	}
+	if d := cmp.Diff([]Edge{{From: "/a/b", To: "/x"}}, g.Edges); d != "" {
+		t.Errorf("edges (-want +got):\n%s", d)
+	}
+}
+
+// TestServeHTTP: the pages answer from the store, read-only.
+func TestServeHTTP(t *testing.T) {
+	e := newEnv(t)
+	name := topologyCases[0].build(e)
+	p := New(Config{Store: e.st, Network: e.net, Log: logging.Discard()})
+	get := func(method, target string) *httptest.ResponseRecorder {
+		w := httptest.NewRecorder()
+		p.ServeHTTP(w, httptest.NewRequest(method, target, nil))
+		return w
+	}
+	svg := get("GET", "/portal/topology.svg?id="+clusterID(name))
+	if svg.Code != 200 || svg.Header().Get("Content-Type") != "image/svg+xml" || !bytes.Equal(svg.Body.Bytes(), e.topology(name).SVG()) {
+		t.Errorf("topology.svg: %d %s", svg.Code, svg.Header().Get("Content-Type"))
+	}
+	page := get("GET", "/portal/cluster?id="+clusterID(name)).Body.String()
+	for _, want := range []string{"<svg", "MC_rg1_c1_eastus", "kubenet"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("cluster page lacks %q", want)
+		}
+	}
+	index := get("GET", "/portal/").Body.String()
+	if !strings.Contains(index, `href="cluster?id=`) || !strings.Contains(index, "MC_rg1_c1_eastus") {
+		t.Errorf("index:\n%s", index)
+	}
+	for _, tt := range []struct {
+		method, target string
+		code           int
+	}{
+		{"POST", "/portal/", http.StatusMethodNotAllowed},
+		{"DELETE", "/portal/cluster?id=" + clusterID(name), http.StatusMethodNotAllowed},
+		{"GET", "/portal/cluster?id=" + clusterID("none"), http.StatusNotFound},
+		{"GET", "/portal/topology.svg", http.StatusNotFound},
+		{"GET", "/portal/elsewhere", http.StatusNotFound},
+		{"HEAD", "/portal/", http.StatusOK},
+	} {
+		if w := get(tt.method, tt.target); w.Code != tt.code {
+			t.Errorf("%s %s: %d, want %d", tt.method, tt.target, w.Code, tt.code)
+		}
+	}
+}
