@@ -122,7 +122,11 @@ func Topology(tx store.Tx, net *network.Provider, clusterID string) (*Graph, err
 			Name     string `json:"name"`
 			Capacity int    `json:"capacity"`
 		}
-		json.Unmarshal(s.SKU, &sku) //nolint:errcheck // shown as far as it decodes
+		if len(s.SKU) > 0 {
+			if err := json.Unmarshal(s.SKU, &sku); err != nil {
+				return nil, fmt.Errorf("decode sku of %s: %w", s.ID, err)
+			}
+		}
 		pool := s.Tags["aks-managed-poolName"]
 		detail := fmt.Sprintf("%d × %s", sku.Capacity, sku.Name)
 		if pool != "" {
