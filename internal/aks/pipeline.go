@@ -83,10 +83,7 @@ func (r *Reconciler) run(ctx context.Context, clusterID string, steps []step) er
 				return err
 			}
 			if s.dirty {
-				if err := c.Encode(); err != nil {
-					return err
-				}
-				return tx.Put(c.Record)
+				return Save(tx, c)
 			}
 			return nil
 		})
