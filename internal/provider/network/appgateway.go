@@ -89,259 +89,48 @@ func refID(props map[string]any, key string) (string, bool) {
 	return id, ok && id != ""
 }
 
+// prepareApplicationGateway validates and completes an application gateway
+// PUT, kept as JSON so that whatever localaks does not model is stored as
+// sent. The order of the steps is the precedence of their errors, and
+// public IPs change hands only once every check has passed.
 func (p *Provider) prepareApplicationGateway(_ context.Context, tx store.Tx, req *arm.Request, r, existing *store.Resource) error {
-	var props map[string]any
-	if err := json.Unmarshal(orEmpty(r.Properties), &props); err != nil {
-		return arm.ErrInvalidRequestContent("properties: " + err.Error())
-	}
-	if props == nil {
-		props = map[string]any{}
-	}
-	sku, ok := props["sku"].(map[string]any)
-	if !ok {
-		return badRequest("ApplicationGatewaySkuMissing", "Application gateway %s must have a sku.", r.Name)
-	}
-	var s gatewaySKU
-	raw, _ := json.Marshal(sku)
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return arm.ErrInvalidRequestContent("sku: " + err.Error())
-	}
-	if s.Name, ok = canonicalOf(s.Name, "Standard_v2", "WAF_v2", "Basic"); !ok {
-		return badRequest("ApplicationGatewaySkuNameInvalid",
-			"Application gateway SKU name %s is not supported. Supported values: Basic, Standard_v2, WAF_v2 (the v1 SKUs are retired).", s.Name)
-	}
-	if s.Tier == "" {
-		s.Tier = s.Name
-	}
-	if !strings.EqualFold(s.Tier, s.Name) {
-		return badRequest("ApplicationGatewaySkuTierMismatch", "Application gateway SKU tier %s does not match SKU name %s.", s.Tier, s.Name)
-	}
-	s.Tier = s.Name
-	if _, autoscale := props["autoscaleConfiguration"]; s.Capacity == nil && !autoscale {
-		s.Capacity = intPtr(1)
-	}
-	if s.Capacity != nil && (*s.Capacity < 0 || *s.Capacity > 125) {
-		return badRequest("ApplicationGatewayInvalidCapacity", "Application gateway capacity %d is outside 0–125.", *s.Capacity)
-	}
-	props["sku"] = s
+	gw := &gatewayPreparation{p: p, tx: tx, req: req, r: r, existing: existing}
+	return runSteps(
+		gw.decode,
+		gw.validateSKU,
+		gw.checkChildNames,
+		gw.requireOneGatewayIPConfiguration,
+		gw.checkReferences,
+		gw.preparePathRules,
+		gw.prepareRoutingRules,
+		gw.checkGatewaySubnet,
+		gw.prepareFrontends,
+		gw.prepareFirewall,
+		gw.stampChildren,
+		gw.recallPrevious,
+		gw.assignPublicIPs,
+		gw.store,
+	)
+}
 
-	children := map[string][]map[string]any{}
-	names := map[string]map[string]bool{}
-	for _, field := range appGatewayChildren {
-		arr, _ := props[field].([]any)
-		names[field] = map[string]bool{}
-		var items []map[string]any
-		for i, v := range arr {
-			item, ok := v.(map[string]any)
-			if !ok {
-				return arm.ErrInvalidRequestContent(fmt.Sprintf("properties.%s[%d] is not an object", field, i))
-			}
-			name, _ := item["name"].(string)
-			if err := validName(name); err != nil {
-				return err
-			}
-			if names[field][strings.ToLower(name)] {
-				return badRequest("DuplicateResourceName", "Application gateway %s has two %s named %s.", r.Name, field, name)
-			}
-			names[field][strings.ToLower(name)] = true
-			items = append(items, item)
-		}
-		children[field] = items
-	}
-	if n := len(children["gatewayIPConfigurations"]); n != 1 {
-		return badRequest("ApplicationGatewayMustHaveOneGatewayIPConfiguration",
-			"Application gateway %s must have exactly one gateway IP configuration, it has %d.", r.Name, n)
-	}
-	check := func(owner, target, id string) error {
-		prefix := strings.ToLower(r.ID + "/" + target + "/")
-		if !strings.HasPrefix(strings.ToLower(id), prefix) || !names[target][strings.TrimPrefix(strings.ToLower(id), prefix)] {
-			return badRequest("InvalidResourceReference",
-				"Resource %s referenced by resource %s was not found. Please make sure that the referenced resource exists, and that both resources are in the same region.", id, owner)
-		}
-		return nil
-	}
-	childProps := func(item map[string]any) map[string]any {
-		cp, _ := item["properties"].(map[string]any)
-		if cp == nil {
-			cp = map[string]any{}
-			item["properties"] = cp
-		}
-		return cp
-	}
-	for field, refs := range appGatewayRefs {
-		for _, item := range children[field] {
-			owner := r.ID + "/" + field + "/" + childName(item)
-			cp := childProps(item)
-			for key, target := range refs {
-				if id, ok := refID(cp, key); ok {
-					if err := check(owner, target, id); err != nil {
-						return err
-					}
-				}
-			}
-		}
-	}
-	for _, m := range children["urlPathMaps"] {
-		mp := childProps(m)
-		rules, _ := mp["pathRules"].([]any)
-		for i, v := range rules {
-			pr, ok := v.(map[string]any)
-			if !ok {
-				return arm.ErrInvalidRequestContent(fmt.Sprintf("pathRules[%d] is not an object", i))
-			}
-			name, _ := pr["name"].(string)
-			if err := validName(name); err != nil {
-				return err
-			}
-			owner := r.ID + "/urlPathMaps/" + childName(m) + "/pathRules/" + name
-			pp := childProps(pr)
-			if paths, _ := pp["paths"].([]any); len(paths) == 0 {
-				return badRequest("ApplicationGatewayPathRuleMustHavePaths", "Path rule %s has no paths.", owner)
-			}
-			for key, target := range pathRuleRefs {
-				if id, ok := refID(pp, key); ok {
-					if err := check(owner, target, id); err != nil {
-						return err
-					}
-				}
-			}
-			pr["id"], pr["type"] = owner, ApplicationGatewayType+"/urlPathMaps/pathRules"
-			pp["provisioningState"] = "Succeeded"
-		}
-	}
-	// Routing rules: a listener each; v2 SKUs need unique priorities from
-	// api-version 2021-08-01.
-	priorities := map[float64]string{}
-	for _, rr := range children["requestRoutingRules"] {
-		cp := childProps(rr)
-		owner := r.ID + "/requestRoutingRules/" + childName(rr)
-		if _, ok := refID(cp, "httpListener"); !ok {
-			return badRequest("ApplicationGatewayRequestRoutingRuleMustReferenceListener", "Request routing rule %s must reference an HTTP listener.", owner)
-		}
-		if cp["ruleType"] == nil {
-			cp["ruleType"] = "Basic"
-		}
-		prio, hasPrio := cp["priority"].(float64)
-		if !hasPrio && req != nil && req.APIVersion >= "2021-08-01" && s.Name != "Basic" {
-			return badRequest("ApplicationGatewayRequestRoutingRulePriorityCannotBeEmpty",
-				"Priority for the request routing rule %s cannot be empty. All request routing rules should have a priority defined starting from api-version 2021-08-01.", owner)
-		}
-		if hasPrio {
-			if prio < 1 || prio > 20000 {
-				return badRequest("ApplicationGatewayRequestRoutingRulePriorityOutOfRange", "Priority %v of request routing rule %s is outside 1–20000.", prio, owner)
-			}
-			if other, dup := priorities[prio]; dup {
-				return badRequest("ApplicationGatewayRequestRoutingRulesCannotHaveSamePriority",
-					"Request routing rules %s and %s have the same priority %v.", other, owner, prio)
-			}
-			priorities[prio] = owner
-		}
-	}
+// gatewayPreparation is one application gateway PUT on its way to the
+// store: the request's record, the stored one it replaces, and what the
+// steps of prepareApplicationGateway learn for the steps after them.
+type gatewayPreparation struct {
+	p        *Provider
+	tx       store.Tx
+	req      *arm.Request // nil when the platform writes
+	r        *store.Resource
+	existing *store.Resource // nil on create
 
-	// The gateway's subnet: it must exist, and hold nothing but gateways.
-	gip := childProps(children["gatewayIPConfigurations"][0])
-	subnet, ok := refID(gip, "subnet")
-	if !ok {
-		return badRequest("ApplicationGatewayGatewayIPConfigurationMustReferenceSubnet", "The gateway IP configuration of %s must reference a subnet.", r.Name)
-	}
-	if _, _, err := p.Subnet(tx, subnet); err != nil {
-		return err
-	}
-	users, err := p.SubnetUsers(tx, subnet)
-	if err != nil {
-		return err
-	}
-	for _, u := range users {
-		// Other application gateways may share the subnet; nothing else.
-		if strings.Contains(strings.ToLower(u), "/providers/microsoft.network/applicationgateways/") {
-			continue
-		}
-		return badRequest("ApplicationGatewaySubnetCannotBeUsedByOtherResources",
-			"Subnet %s cannot be used for application gateway %s since it is already used by %s.", subnet, r.ID, u)
-	}
-	// Public frontends take a Standard static public IP.
-	usedPIPs := map[string]string{}
-	for _, f := range children["frontendIPConfigurations"] {
-		cp := childProps(f)
-		owner := r.ID + "/frontendIPConfigurations/" + childName(f)
-		if pip, ok := refID(cp, "publicIPAddress"); ok {
-			rec, err := tx.Get(pip)
-			if err != nil {
-				return badRequest("InvalidResourceReference",
-					"Resource %s referenced by resource %s was not found. Please make sure that the referenced resource exists, and that both resources are in the same region.", pip, owner)
-			}
-			var pipSKU SKU
-			if err := decodeStored("sku", rec.ID, rec.SKU, &pipSKU); err != nil {
-				return err
-			}
-			if s.Name != "Basic" && !strings.EqualFold(pipSKU.Name, "Standard") {
-				return badRequest("ApplicationGatewayV2SkuMustHaveStandardPublicIP", "Application gateway %s (%s) needs a Standard public IP, %s is %s.", r.Name, s.Name, pip, pipSKU.Name)
-			}
-			usedPIPs[strings.ToLower(pip)] = owner
-		} else if _, ok := refID(cp, "subnet"); ok {
-			if cp["privateIPAllocationMethod"] == nil {
-				cp["privateIPAllocationMethod"] = "Dynamic"
-			}
-		}
-	}
-	if fp, ok := props["firewallPolicy"].(map[string]any); ok {
-		if id, _ := fp["id"].(string); id != "" {
-			if _, err := tx.Get(id); err != nil {
-				return badRequest("InvalidResourceReference", "Firewall policy %s referenced by application gateway %s was not found.", id, r.ID)
-			}
-		}
-	}
-	if s.Name == "WAF_v2" && props["webApplicationFirewallConfiguration"] == nil && props["firewallPolicy"] == nil {
-		props["webApplicationFirewallConfiguration"] = map[string]any{"enabled": false, "firewallMode": "Detection",
-			"ruleSetType": "OWASP", "ruleSetVersion": "3.2", "disabledRuleGroups": []any{}, "requestBodyCheck": true,
-			"maxRequestBodySizeInKb": 128, "fileUploadLimitInMb": 100}
-	}
+	props    map[string]any
+	sku      gatewaySKU
+	children map[string][]map[string]any // child field → its items
+	refs     childRefs
+	usedPIPs map[string]string // lower-case public IP ID → frontend ID
 
-	// Children get their IDs, types and states; the gateway its own.
-	for _, field := range appGatewayChildren {
-		arr := make([]any, 0, len(children[field]))
-		for _, item := range children[field] {
-			item["id"] = r.ID + "/" + field + "/" + childName(item)
-			item["type"] = ApplicationGatewayType + "/" + childSingular(field)
-			childProps(item)["provisioningState"] = "Succeeded"
-			arr = append(arr, item)
-		}
-		if len(arr) > 0 || props[field] != nil {
-			props[field] = arr
-		}
-	}
-	guidOld := ""
-	if existing != nil {
-		var old map[string]any
-		if err := decodeStored("properties", existing.ID, existing.Properties, &old); err != nil {
-			return err
-		}
-		guidOld, _ = old["resourceGuid"].(string)
-		// Public IPs no longer used are released.
-		for _, v := range asList(old["frontendIPConfigurations"]) {
-			if pip, ok := refID(asMap(asMap(v)["properties"]), "publicIPAddress"); ok {
-				if _, still := usedPIPs[strings.ToLower(pip)]; !still {
-					if err := p.setPublicIPUser(tx, pip, "", false); err != nil {
-						return err
-					}
-				}
-			}
-		}
-	}
-	for pip, owner := range usedPIPs {
-		if err := p.setPublicIPUser(tx, pip, owner, false); err != nil {
-			return err
-		}
-	}
-	props["provisioningState"] = "Succeeded"
-	props["operationalState"] = "Running"
-	props["resourceGuid"] = guid(guidOld)
-	out, err := json.Marshal(props)
-	if err != nil {
-		return err
-	}
-	r.Properties = out
-	return nil
+	guidOld string
+	oldPIPs []string // public IP IDs of the old frontends
 }
 
 func (p *Provider) renderApplicationGateway(tx store.Tx, req *arm.Request, r *store.Resource) (any, error) {
@@ -494,6 +283,17 @@ func orEmpty(b json.RawMessage) json.RawMessage {
 func childName(item map[string]any) string {
 	name, _ := item["name"].(string)
 	return name
+}
+
+// childProperties is a child's properties object; one the request left out
+// is made and attached, so that the steps can fill it in.
+func childProperties(item map[string]any) map[string]any {
+	cp, _ := item["properties"].(map[string]any)
+	if cp == nil {
+		cp = map[string]any{}
+		item["properties"] = cp
+	}
+	return cp
 }
 
 func asMap(v any) map[string]any {
