@@ -115,7 +115,7 @@ func TestPutClusterCreateDefaults(t *testing.T) {
 		Mode: "System", OrchestratorVersion: "1.36.3", CurrentOrchestratorVersion: "1.36.3", NodeImageVersion: Versions.NodeImage,
 		UpgradeSettings: &UpgradeSettings{MaxSurge: "10%"}, ProvisioningState: StateCreating, PowerState: &PowerState{Code: PowerRunning},
 		EnableNodePublicIP: boolp(false), ScaleSetPriority: "Regular", EnableFIPS: boolp(false), EnableEncryptionAtHost: boolp(false),
-		EnableUltraSSD: boolp(false), Localaks: &PoolState{Operation: "op-create", OperationKind: StateCreating},
+		EnableUltraSSD: boolp(false), Localaks: &PoolState{Operation: "op-create", OperationKind: StateCreating, Nodes: NodesSimulated},
 	}
 	if diff := cmp.Diff(wantPool, p.Props); diff != "" {
 		t.Errorf("pool properties (-want +got):\n%s", diff)

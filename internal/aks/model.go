@@ -316,6 +316,17 @@ type PoolState struct {
 	OperationKind string `json:"operationKind,omitempty"`
 	// DeleteMachines names machines a running deleteMachines removes.
 	DeleteMachines []string `json:"deleteMachines,omitempty"`
+	// Nodes is the pool's node mode, NodesSimulated or NodesReal ("" in
+	// records from before modes: simulated), fixed at creation.
+	Nodes string `json:"nodes,omitempty"`
+}
+
+// State is the pool's hidden state (made if absent).
+func (p *Pool) State() *PoolState {
+	if p.Props.Localaks == nil {
+		p.Props.Localaks = &PoolState{}
+	}
+	return p.Props.Localaks
 }
 
 // Cluster is a decoded managed cluster record.

@@ -281,7 +281,7 @@ func TestPutPoolChange(t *testing.T) {
 			}
 			want := before.Props
 			want.ProvisioningState = tt.state
-			want.Localaks = &PoolState{Operation: "op-change", OperationKind: tt.state}
+			want.Localaks = &PoolState{Operation: "op-change", OperationKind: tt.state, Nodes: NodesSimulated}
 			if tt.change != nil {
 				tt.change(&want)
 			}

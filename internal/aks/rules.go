@@ -20,6 +20,12 @@ type Rules struct {
 	// IssuerBase is the URL clusters' OIDC issuers are served under
 	// (localaks's own, e.g. https://localhost:7443).
 	IssuerBase string
+	// DefaultNodes is the node mode of pools that ask for none (NodesSimulated
+	// when empty).
+	DefaultNodes string
+	// HostMissing lists what this host lacks to run real nodes (nil: not
+	// checked).
+	HostMissing func() []string
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 }

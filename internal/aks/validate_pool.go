@@ -83,6 +83,9 @@ func (v *Rules) ValidatePool(c *Cluster, p *Pool) error {
 			return invalidParameter("agentPoolProfile.nodeTaints", "Taint '%s' is not of the form key=value:NoSchedule|PreferNoSchedule|NoExecute", t)
 		}
 	}
+	if err := v.settleNodes(c, p); err != nil {
+		return err
+	}
 	return v.validatePoolVersion(c, p)
 }
 

@@ -24,6 +24,7 @@ func newServe(g *globals, stdout, stderr io.Writer) *cobra.Command {
 		publicIPPool             string
 		tenantID, subscriptionID string
 		controlPlanes            bool
+		nodes                    string
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -49,6 +50,9 @@ func newServe(g *globals, stdout, stderr io.Writer) *cobra.Command {
 			if retryAfter < 1 {
 				return fmt.Errorf("--retry-after must be at least 1 second (clients wait 30 s or more when it is 0)")
 			}
+			if nodes != "simulated" && nodes != "real" {
+				return fmt.Errorf("--nodes %q: want simulated or real", nodes)
+			}
 			pool, err := netip.ParsePrefix(publicIPPool)
 			if err != nil {
 				return fmt.Errorf("--public-ip-pool: %w", err)
@@ -57,6 +61,7 @@ func newServe(g *globals, stdout, stderr io.Writer) *cobra.Command {
 				DataDir: d, Listen: listen, Hosts: hosts, RetryAfter: retryAfter, ServicePrincipals: creds,
 				TenantID: tenantID, SubscriptionID: subscriptionID, PageSize: pageSize, Log: log,
 				MinOperationDuration: minOpDuration, PublicIPPool: pool, ControlPlanes: controlPlanes,
+				Nodes: nodes,
 			})
 			if err != nil {
 				return err
@@ -79,6 +84,7 @@ func newServe(g *globals, stdout, stderr io.Writer) *cobra.Command {
 	f.DurationVar(&minOpDuration, "operation-min-duration", 0, "make every long-running operation take at least this long (e.g. 30s), to exercise polling and --no-wait code")
 	f.StringVar(&publicIPPool, "public-ip-pool", network.DefaultPublicIPPool.String(), "CIDR that public IP addresses are allocated from (loopback by default, so they can be bound on this machine)")
 	f.BoolVar(&controlPlanes, "control-planes", true, "run a real Kubernetes control plane for every managed cluster (false: clusters are ARM resources only)")
+	f.StringVar(&nodes, "nodes", "simulated", "node mode of pools that ask for none (tag localaks.io/nodes on the pool or cluster): simulated (KWOK) or real (kubelet + containerd; needs root)")
 	f.IntVar(&pageSize, "page-size", 1000, "items per page of list responses")
 	f.MarkHidden("page-size") //nolint:errcheck // the flag exists
 	return cmd

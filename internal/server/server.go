@@ -32,6 +32,7 @@ import (
 	"github.com/localaks/localaks/internal/datadir"
 	"github.com/localaks/localaks/internal/entra"
 	"github.com/localaks/localaks/internal/fsutil"
+	"github.com/localaks/localaks/internal/nodehost"
 	"github.com/localaks/localaks/internal/oidcissuer"
 	"github.com/localaks/localaks/internal/pki"
 	"github.com/localaks/localaks/internal/portal"
@@ -77,7 +78,10 @@ type Config struct {
 	// ControlPlaneCommand starts a control-plane process (default: this
 	// binary's `controlplane` command).
 	ControlPlaneCommand []string
-	Log                 *slog.Logger
+	// Nodes is the node mode of pools that ask for none: "simulated" (the
+	// default) or "real".
+	Nodes string
+	Log   *slog.Logger
 }
 
 // Server is a running localaks instance.
@@ -189,8 +193,14 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	authorization.Register(reg, s.store)
 	rec := &aks.Reconciler{Store: s.store, Net: netp, Compute: comp, Identity: ids, Log: cfg.Log}
 	s.rec = rec
+	rules := &aks.Rules{Net: netp, Compute: comp, TenantOf: tenantOf, IssuerBase: s.url, DefaultNodes: cfg.Nodes}
+	if cfg.ControlPlanes {
+		// Real nodes need this host's namespaces and container runtime;
+		// without control planes nothing runs, so nothing is needed.
+		rules.HostMissing = nodehost.Missing
+	}
 	csp := aksapi.Register(aksapi.Config{Store: s.store, Registry: reg, Engine: s.engine, Reconciler: rec,
-		Rules: &aks.Rules{Net: netp, Compute: comp, TenantOf: tenantOf, IssuerBase: s.url}, Log: cfg.Log})
+		Rules: rules, Log: cfg.Log})
 	if cfg.ControlPlanes {
 		s.sup, err = supervisor.New(supervisor.Config{Dir: d.Clusters(), Command: cfg.ControlPlaneCommand, Log: cfg.Log,
 			ARMEndpoint: s.url, CAFile: d.CAFile()})

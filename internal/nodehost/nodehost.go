@@ -1,0 +1,112 @@
+// Package nodehost says whether this machine can run real nodes (a kubelet
+// with its own containerd in namespaces localaks makes) and where the host
+// programs they need are. It links no Kubernetes code: serve asks it when a
+// pool asks for real nodes, and answers a PUT it cannot honour with a 400
+// that names what is missing.
+package nodehost
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// Tools are the host programs a real node runs.
+type Tools struct {
+	Containerd string
+	Shim       string
+	Runc       string
+	// CNIDir holds the CNI plugins (bridge, host-local, ptp, loopback,
+	// portmap).
+	CNIDir string
+	// IPTables is iptables; kube-proxy also runs iptables-save and
+	// iptables-restore from the same directory.
+	IPTables string
+}
+
+// cniPlugins are the plugins real nodes' CNI configurations name.
+var cniPlugins = []string{"bridge", "host-local", "ptp", "loopback", "portmap"}
+
+// cniDirs are where distributions put the CNI plugins (Debian's
+// containernetworking-plugins: /usr/lib/cni).
+var cniDirs = []string{"/usr/lib/cni", "/opt/cni/bin", "/usr/libexec/cni"}
+
+// Find locates the tools and lists what is missing, in words a user can act
+// on; an empty list means real nodes can run here.
+func Find() (Tools, []string) {
+	var t Tools
+	var missing []string
+	if os.Geteuid() != 0 {
+		missing = append(missing, "root privileges (real nodes make network and mount namespaces)")
+	}
+	if !hasFilesystem("overlay") {
+		missing = append(missing, "the overlay filesystem (containerd's snapshotter)")
+	}
+	look := func(name, pkg string) string {
+		p, err := exec.LookPath(name)
+		if err != nil {
+			for _, dir := range []string{"/usr/sbin", "/sbin", "/usr/local/sbin"} {
+				if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+					return filepath.Join(dir, name)
+				}
+			}
+			missing = append(missing, fmt.Sprintf("%s (Debian package %s)", name, pkg))
+			return ""
+		}
+		return p
+	}
+	t.Containerd = look("containerd", "containerd")
+	t.Shim = look("containerd-shim-runc-v2", "containerd")
+	t.Runc = look("runc", "runc")
+	t.IPTables = look("iptables", "iptables")
+	if t.IPTables != "" {
+		for _, n := range []string{"iptables-save", "iptables-restore"} {
+			look(n, "iptables")
+		}
+	}
+	for _, dir := range cniDirs {
+		if hasAll(dir, cniPlugins) {
+			t.CNIDir = dir
+			break
+		}
+	}
+	if t.CNIDir == "" {
+		missing = append(missing, fmt.Sprintf("the CNI plugins %s (Debian package containernetworking-plugins)", strings.Join(cniPlugins, ", ")))
+	}
+	return t, missing
+}
+
+// Missing is Find's list alone.
+func Missing() []string {
+	_, m := Find()
+	return m
+}
+
+func hasAll(dir string, names []string) bool {
+	for _, n := range names {
+		if _, err := os.Stat(filepath.Join(dir, n)); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// hasFilesystem reports whether the kernel offers a filesystem type.
+func hasFilesystem(name string) bool {
+	f, err := os.Open("/proc/filesystems")
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) > 0 && fields[len(fields)-1] == name {
+			return true
+		}
+	}
+	return false
+}
