@@ -10,12 +10,13 @@ import (
 
 	"github.com/localaks/localaks/internal/app"
 	"github.com/localaks/localaks/internal/controlplane"
+	"github.com/localaks/localaks/internal/controlplane/realnode"
 	"github.com/localaks/localaks/internal/kubectlcmd"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := app.Run(ctx, os.Args[1:], os.Stdout, os.Stderr, controlplane.Command(), kubectlcmd.Command())
+	err := app.Run(ctx, os.Args[1:], os.Stdout, os.Stderr, controlplane.Command(), realnode.Command(), kubectlcmd.Command())
 	stop()
 	var exit *app.ExitError
 	switch {

@@ -2,12 +2,15 @@ package aks
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
 
+	"github.com/localaks/localaks/internal/arm"
 	"github.com/localaks/localaks/internal/clusterspec"
 	"github.com/localaks/localaks/internal/ipam"
+	"github.com/localaks/localaks/internal/provider/network"
 	"github.com/localaks/localaks/internal/resourceid"
 	"github.com/localaks/localaks/internal/store"
 )
@@ -73,8 +76,20 @@ func (r *Reconciler) BuildSpec(tx store.Tx, clusterID string, drain []string) (*
 			Version: pp.CurrentOrchestratorVersion, NodeImageVersion: pp.NodeImageVersion,
 			MaxPods: intValue(pp.MaxPods), OSDiskSizeGB: intValue(pp.OSDiskSizeGB),
 			Labels: pp.NodeLabels, Taints: pp.NodeTaints, Spot: spot,
-			UpgradeBatch: batch, DrainTimeoutSeconds: drainMin * 60,
+			UpgradeBatch: batch, DrainTimeoutSeconds: drainMin * 60, Real: p.Real(),
 		})
+		subnetPrefix := ""
+		if p.Real() {
+			subnetID := pp.VnetSubnetID
+			if subnetID == "" {
+				subnetID = st.VNetSubnetID
+			}
+			_, pfx, err := r.Net.Subnet(tx, subnetID)
+			if err != nil {
+				return nil, fmt.Errorf("pool %s: subnet: %w", p.Record.Name, err)
+			}
+			subnetPrefix = pfx.String()
+		}
 		if pp.Localaks.VMSS == "" {
 			continue
 		}
@@ -95,7 +110,7 @@ func (r *Reconciler) BuildSpec(tx store.Tx, clusterID string, drain []string) (*
 			}
 			s.Nodes = append(s.Nodes, clusterspec.Node{
 				Name: name, Pool: p.Record.Name, InternalIP: ip.Localaks.PrivateIP,
-				PodCIDR: ip.Localaks.PodCIDR, PodIPs: ip.Localaks.PodIPs, Zone: ip.Localaks.Zone,
+				PodCIDR: ip.Localaks.PodCIDR, PodIPs: ip.Localaks.PodIPs, Zone: ip.Localaks.Zone, Subnet: subnetPrefix,
 				ProviderID: fmt.Sprintf("azure:///subscriptions/%s/resourceGroups/%s/providers/Microsoft.Compute/virtualMachineScaleSets/%s/virtualMachines/%s",
 					vmss.SubscriptionID(), nrg, vmss.Name(), r.Name),
 			})
@@ -110,7 +125,45 @@ func (r *Reconciler) BuildSpec(tx store.Tx, clusterID string, drain []string) (*
 	}
 	s.DrainTimeoutSeconds = timeout * 60
 	s.Cloud = r.cloudConfig(c, pools)
+	if len(s.RealNodes()) > 0 {
+		if s.Fabric, err = r.fabric(tx, c); err != nil {
+			return nil, err
+		}
+	}
 	return s, nil
+}
+
+// fabric is the network real nodes are wired into: the cluster's virtual
+// network, and the routes of its route table that name a next hop.
+func (r *Reconciler) fabric(tx store.Tx, c *Cluster) (clusterspec.Fabric, error) {
+	st := c.Props.Localaks
+	var f clusterspec.Fabric
+	if sn, err := resourceid.Parse(st.VNetSubnetID); err == nil {
+		f.VNetID = sn.Parent().String()
+	}
+	if st.RouteTable == "" {
+		return f, nil
+	}
+	rt, err := tx.Get(st.RouteTable)
+	if errors.Is(err, store.ErrNotFound) {
+		return f, nil
+	} else if err != nil {
+		return f, err
+	}
+	routes, err := arm.ChildrenOf(rt, "routes", "")
+	if err != nil {
+		return f, err
+	}
+	for _, ch := range routes {
+		var rp network.RouteProperties
+		if err := json.Unmarshal(ch.Properties, &rp); err != nil {
+			return f, fmt.Errorf("route table %s: route %s: %w", st.RouteTable, ch.Name, err)
+		}
+		if rp.NextHopIPAddress != "" {
+			f.Routes = append(f.Routes, clusterspec.Route{Name: ch.Name, Prefix: rp.AddressPrefix, NextHop: rp.NextHopIPAddress})
+		}
+	}
+	return f, nil
 }
 
 // cloudConfig is the cluster's azure.json.

@@ -73,6 +73,26 @@ type Spec struct {
 	DrainTimeoutSeconds int `json:"drainTimeoutSeconds,omitempty"`
 	// Cloud configures the cluster's cloud controller.
 	Cloud Cloud `json:"cloud"`
+	// Fabric is the Azure network real nodes are wired into.
+	Fabric Fabric `json:"fabric,omitempty"`
+}
+
+// Fabric is what real nodes need of the node resource group's network:
+// the virtual network they sit in and the routes of their subnets' route
+// table (kubenet's pod routes).
+type Fabric struct {
+	// VNetID is the virtual network's resource ID (one network namespace
+	// per virtual network).
+	VNetID string `json:"vnetId,omitempty"`
+	// Routes are the route table's routes with a next-hop address.
+	Routes []Route `json:"routes,omitempty"`
+}
+
+// Route is one route table entry: traffic to Prefix goes to NextHop.
+type Route struct {
+	Name    string `json:"name"`
+	Prefix  string `json:"prefix"`
+	NextHop string `json:"nextHop"`
 }
 
 // AGIC is the ingress-appgw add-on's gateway.
@@ -156,6 +176,9 @@ type Pool struct {
 	// pool's max surge, resolved); DrainTimeoutSeconds bounds each drain.
 	UpgradeBatch        int `json:"upgradeBatch,omitempty"`
 	DrainTimeoutSeconds int `json:"drainTimeoutSeconds,omitempty"`
+	// Real says the pool's nodes are real (a kubelet and containerd each),
+	// not simulated.
+	Real bool `json:"real,omitempty"`
 }
 
 // Node is one VMSS instance, registered as a Node.
@@ -169,6 +192,8 @@ type Node struct {
 	// PodIPs are the addresses pre-allocated to the node (Azure CNI).
 	PodIPs []string `json:"podIPs,omitempty"`
 	Zone   string   `json:"zone,omitempty"`
+	// Subnet is the address prefix of the node's subnet.
+	Subnet string `json:"subnet,omitempty"`
 }
 
 // Pool returns the named pool.
@@ -179,6 +204,17 @@ func (s *Spec) Pool(name string) (Pool, bool) {
 		}
 	}
 	return Pool{}, false
+}
+
+// RealNodes are the nodes of real pools.
+func (s *Spec) RealNodes() []Node {
+	var out []Node
+	for _, n := range s.Nodes {
+		if p, ok := s.Pool(n.Pool); ok && p.Real {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // EmulatedVersion is the major.minor every component emulates.

@@ -34,6 +34,7 @@ import (
 
 	"github.com/localaks/localaks/internal/cloudcontroller"
 	"github.com/localaks/localaks/internal/clusterspec"
+	"github.com/localaks/localaks/internal/controlplane/realnode"
 	"github.com/localaks/localaks/internal/ingress"
 	"github.com/localaks/localaks/internal/nodesim"
 	"github.com/localaks/localaks/internal/wiwebhook"
@@ -143,6 +144,12 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	sim.SetSpec(spec)
+	nodes, err := realnode.NewManager(l, cfg.Log)
+	if err != nil {
+		return err
+	}
+	defer nodes.Close() //nolint:errcheck // logged by the manager; the process ends
+	sim.Registered = nodes.Sync
 	if err := sim.Start(ctx); err != nil {
 		return fmt.Errorf("node simulator: %w", err)
 	}

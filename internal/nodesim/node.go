@@ -120,6 +120,13 @@ func zone(spec *clusterspec.Spec, n clusterspec.Node) string {
 	return "0"
 }
 
+// SimulatedAnnotation marks the nodes KWOK plays (KWOK's own convention);
+// real nodes, whose kubelets report for themselves, lack it.
+const SimulatedAnnotation = "kwok.x-k8s.io/node"
+
+// Simulated reports whether a node is one the simulator plays.
+func Simulated(n *corev1.Node) bool { return n.Annotations[SimulatedAnnotation] == "fake" }
+
 // BuildNode is a VMSS instance as it registers: AKS's labels and taints,
 // the pool's own, the instance's addresses and pod range, and the status a
 // kubelet reports at registration (the Ready condition is the simulator's to
@@ -237,6 +244,9 @@ func BuildNode(spec *clusterspec.Spec, n clusterspec.Node) (*corev1.Node, error)
 				Architecture:            a,
 			},
 		},
+	}
+	if !pool.Real {
+		node.Annotations[SimulatedAnnotation] = "fake"
 	}
 	if n.PodCIDR != "" {
 		node.Spec.PodCIDR = n.PodCIDR

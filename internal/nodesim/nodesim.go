@@ -58,6 +58,11 @@ type Simulator struct {
 
 	mu   sync.Mutex
 	spec *clusterspec.Spec
+
+	// Registered, when set, runs in every Sync once the spec's nodes exist
+	// as objects and before Sync waits for them to be Ready: the real nodes'
+	// kubelets start there, and find their Node made as AKS's are.
+	Registered func(context.Context, *clusterspec.Spec) error
 }
 
 // New builds a simulator; Start runs it.
@@ -151,6 +156,8 @@ func (s *Simulator) Start(ctx context.Context) error {
 		ImpersonatingTypedClient:     cs.ToImpersonatingTypedClient(),
 		TypedClient:                  s.client,
 		ManageNodesWithLabelSelector: ManagedLabel,
+		// Real nodes carry the label too: their kubelets play themselves.
+		ManageNodesWithAnnotationSelector: SimulatedAnnotation + "=fake",
 		LocalStages:                  stages,
 		NodeLeaseDurationSeconds:     s.cfg.LeaseDurationSeconds,
 		// Enough parallelism that a 1000-node scale-out or a 1000-pod

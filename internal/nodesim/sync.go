@@ -106,7 +106,7 @@ func (s *Simulator) Sync(ctx context.Context, spec *clusterspec.Spec) (ready int
 	for _, name := range names {
 		node := want[name]
 		if cur, ok := have[name]; ok {
-			if reimage(cur, node) {
+			if Simulated(node) && reimage(cur, node) {
 				pool := node.Labels["agentpool"]
 				upgrades[pool] = append(upgrades[pool], name)
 				continue
@@ -139,6 +139,11 @@ func (s *Simulator) Sync(ctx context.Context, spec *clusterspec.Spec) (ready int
 	if err := runParallel(jobs); err != nil {
 		return 0, err
 	}
+	if s.Registered != nil {
+		if err := s.Registered(ctx, spec); err != nil {
+			return 0, err
+		}
+	}
 	for pool, nodes := range upgrades {
 		if err := s.upgradePool(ctx, spec, pool, nodes, have, want); err != nil {
 			return 0, err
@@ -164,8 +169,14 @@ func (s *Simulator) updateJob(ctx context.Context, cur, want *corev1.Node) func(
 	if cur.Spec.ProviderID != want.Spec.ProviderID || !sameTaints(cur.Spec.Taints, want.Spec.Taints) {
 		needMeta = true
 	}
-	needStatus := cur.Status.NodeInfo.KubeletVersion != want.Status.NodeInfo.KubeletVersion ||
-		cur.Status.NodeInfo.OSImage != want.Status.NodeInfo.OSImage
+	for k, v := range want.Annotations {
+		if k == SimulatedAnnotation && cur.Annotations[k] != v {
+			needMeta = true
+		}
+	}
+	// A real node's kubelet owns its status.
+	needStatus := Simulated(want) && (cur.Status.NodeInfo.KubeletVersion != want.Status.NodeInfo.KubeletVersion ||
+		cur.Status.NodeInfo.OSImage != want.Status.NodeInfo.OSImage)
 	if !needMeta && !needStatus {
 		return nil
 	}
@@ -177,6 +188,12 @@ func (s *Simulator) updateJob(ctx context.Context, cur, want *corev1.Node) func(
 		if needMeta {
 			for k, v := range want.Labels {
 				node.Labels[k] = v
+			}
+			if v, ok := want.Annotations[SimulatedAnnotation]; ok {
+				if node.Annotations == nil {
+					node.Annotations = map[string]string{}
+				}
+				node.Annotations[SimulatedAnnotation] = v
 			}
 			node.Spec.Taints = mergeTaints(node.Spec.Taints, want.Spec.Taints)
 			if node, err = s.client.CoreV1().Nodes().Update(ctx, node, metav1.UpdateOptions{}); err != nil {

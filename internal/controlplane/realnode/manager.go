@@ -1,0 +1,489 @@
+// Package realnode runs a cluster's real nodes: for every VMSS instance of
+// a pool whose nodes are real, a node process (kubelet, kube-proxy and the
+// node's own containerd) in namespaces of its own, wired into its virtual
+// network's namespace (the fabric). The control-plane process owns the
+// Manager; the node process is `localaks node`.
+package realnode
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/localaks/localaks/internal/clusterspec"
+	"github.com/localaks/localaks/internal/nodehost"
+	"github.com/localaks/localaks/internal/nodesim"
+	"github.com/localaks/localaks/internal/pki"
+)
+
+// Manager keeps a cluster's real nodes running as its spec says.
+type Manager struct {
+	layout clusterspec.Layout
+	log    *slog.Logger
+	// Self is the localaks binary (the node command's).
+	self string
+
+	mu      sync.Mutex
+	nodes   map[string]*nodeProc
+	fab     *fabric
+	fwd     []net.Listener
+	fwdAddr string
+	closed  bool
+}
+
+// nodeProc is one running node.
+type nodeProc struct {
+	name   string
+	dir    string
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// NewManager makes the manager of the cluster at layout.
+func NewManager(l clusterspec.Layout, log *slog.Logger) (*Manager, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	return &Manager{layout: l, log: log, self: self, nodes: map[string]*nodeProc{}}, nil
+}
+
+func (m *Manager) nodesDir() string { return filepath.Join(string(m.layout), "nodes") }
+
+// Sync starts the real nodes spec has and are not running, stops those it
+// no longer has, and sets the fabric's routes. It returns once every
+// node's process runs (their kubelets register and report Ready on their
+// own).
+func (m *Manager) Sync(ctx context.Context, s *clusterspec.Spec) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return errors.New("real nodes are shut down")
+	}
+	want := map[string]clusterspec.Node{}
+	for _, n := range s.RealNodes() {
+		want[n.Name] = n
+	}
+	for name, p := range m.nodes {
+		if _, ok := want[name]; !ok {
+			m.stopNode(p)
+			if err := os.RemoveAll(p.dir); err != nil {
+				return err
+			}
+			delete(m.nodes, name)
+		}
+	}
+	if len(want) == 0 {
+		return m.releaseFabric()
+	}
+	tools, missing := nodehost.Find()
+	if len(missing) > 0 {
+		return fmt.Errorf("this host cannot run real nodes: it lacks %s", strings.Join(missing, "; "))
+	}
+	if err := m.ensureFabric(s); err != nil {
+		return err
+	}
+	for _, n := range want {
+		prefix, err := netip.ParsePrefix(n.Subnet)
+		if err != nil {
+			return fmt.Errorf("node %s: subnet %q: %w", n.Name, n.Subnet, err)
+		}
+		if _, err := m.fab.ensureSubnet(prefix); err != nil {
+			return err
+		}
+	}
+	if err := m.setRoutes(s); err != nil {
+		return err
+	}
+	images, err := m.ensureImages()
+	if err != nil {
+		return err
+	}
+	for name, n := range want {
+		if _, ok := m.nodes[name]; ok {
+			continue
+		}
+		cfg, err := m.prepareNode(s, n, tools, images)
+		if err != nil {
+			return fmt.Errorf("node %s: %w", name, err)
+		}
+		pctx, cancel := context.WithCancel(context.Background())
+		p := &nodeProc{name: name, dir: cfg.Dir, cancel: cancel, done: make(chan struct{})}
+		started := make(chan error, 1)
+		go m.keepRunning(pctx, p, cfg, n, started)
+		if err := <-started; err != nil {
+			cancel()
+			<-p.done
+			return fmt.Errorf("node %s: %w", name, err)
+		}
+		m.nodes[name] = p
+	}
+	return nil
+}
+
+// Close stops every node and removes the fabric if nothing else uses it.
+// Node directories stay (a restart re-creates the nodes there).
+func (m *Manager) Close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.closed = true
+	for name, p := range m.nodes {
+		m.stopNode(p)
+		delete(m.nodes, name)
+	}
+	return m.releaseFabric()
+}
+
+// stopNode kills a node's namespace (its init) and cleans what the kernel
+// does not: the NIC's fabric end and the node's cgroups.
+func (m *Manager) stopNode(p *nodeProc) {
+	p.cancel()
+	<-p.done
+}
+
+// keepRunning runs a node process, and again after it dies (the node goes
+// NotReady meanwhile, as a VM whose kubelet crashed), until ctx ends. The
+// first start's outcome goes to started.
+func (m *Manager) keepRunning(ctx context.Context, p *nodeProc, cfg *Config, n clusterspec.Node, started chan<- error) {
+	defer close(p.done)
+	backoff := 500 * time.Millisecond
+	first := true
+	for {
+		cmd, err := m.startNode(cfg, n)
+		if first {
+			started <- err
+			first = false
+			if err != nil {
+				return
+			}
+		}
+		if err == nil {
+			exited := make(chan error, 1)
+			go func() { exited <- cmd.Wait() }()
+			select {
+			case err = <-exited:
+				m.log.Warn("real node ended; restarting it", "node", p.name, "err", err, "log", filepath.Join(cfg.Dir, "node.log"))
+			case <-ctx.Done():
+				cmd.Process.Kill() //nolint:errcheck // it may have just ended
+				<-exited
+			}
+		} else {
+			m.log.Warn("real node did not start", "node", p.name, "err", err)
+		}
+		m.cleanNode(cfg)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 10*time.Second)
+	}
+}
+
+// cleanNode removes what a dead node process leaves: its NIC's fabric end
+// (the kernel removed the pair with the namespace; this is for a
+// half-plugged one) and its cgroups.
+func (m *Manager) cleanNode(cfg *Config) {
+	if m.fab != nil {
+		if err := m.fab.unplug(cfg.Name); err != nil {
+			m.log.Warn("unplug", "node", cfg.Name, "err", err)
+		}
+	}
+	if err := removeCgroups(cgroupRoot(m.layout, cfg.Name)); err != nil {
+		m.log.Warn("cgroups", "node", cfg.Name, "err", err)
+	}
+}
+
+// startNode starts a node's init in new namespaces and plugs its NIC.
+func (m *Manager) startNode(cfg *Config, n clusterspec.Node) (*exec.Cmd, error) {
+	m.cleanNode(cfg)
+	if err := makeCgroups(cgroupRoot(m.layout, cfg.Name)); err != nil {
+		return nil, err
+	}
+	logf, err := os.OpenFile(filepath.Join(cfg.Dir, "node.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	defer logf.Close()
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	defer w.Close()
+	cmd := exec.Command(m.self, "node", "--dir", cfg.Dir)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.ExtraFiles = []*os.File{r}
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags: syscall.CLONE_NEWNS | syscall.CLONE_NEWNET | syscall.CLONE_NEWPID | syscall.CLONE_NEWUTS | syscall.CLONE_NEWIPC,
+		Pdeathsig:  syscall.SIGKILL,
+	}
+	err = cmd.Start()
+	r.Close()
+	if err != nil {
+		return nil, fmt.Errorf("start node process: %w", err)
+	}
+	prefix, perr := netip.ParsePrefix(n.Subnet)
+	ip, ierr := netip.ParseAddr(n.InternalIP)
+	if err := errors.Join(perr, ierr); err != nil {
+		cmd.Process.Kill() //nolint:errcheck // it waits for us
+		cmd.Wait()         //nolint:errcheck // killed
+		return nil, err
+	}
+	if err := m.fab.plug(cfg.Name, cmd.Process.Pid, prefix, ip); err != nil {
+		cmd.Process.Kill() //nolint:errcheck // it waits for us
+		cmd.Wait()         //nolint:errcheck // killed
+		return nil, fmt.Errorf("plug the NIC: %w", err)
+	}
+	return cmd, nil
+}
+
+// ensureFabric opens the virtual network's namespace and serves the API
+// server's advertised address in it.
+func (m *Manager) ensureFabric(s *clusterspec.Spec) error {
+	if m.fab == nil {
+		if s.Fabric.VNetID == "" {
+			return errors.New("the spec names no virtual network for real nodes")
+		}
+		f, err := openFabric(fabricName(filepath.Dir(string(m.layout)), s.Fabric.VNetID))
+		if err != nil {
+			return err
+		}
+		m.fab = f
+	}
+	adv, err := netip.ParseAddr(s.AdvertiseAddress)
+	if err != nil {
+		return fmt.Errorf("advertise address %q: %w", s.AdvertiseAddress, err)
+	}
+	if err := m.fab.ensureAddress(adv); err != nil {
+		return err
+	}
+	target := net.JoinHostPort("127.0.0.1", strconv.Itoa(s.APIServerPort))
+	if m.fwdAddr == target {
+		return nil
+	}
+	for _, l := range m.fwd {
+		l.Close()
+	}
+	m.fwd = nil
+	for _, port := range []int{s.APIServerPort, 443} {
+		var ln net.Listener
+		addr := net.JoinHostPort(adv.String(), strconv.Itoa(port))
+		if err := inNetns(m.fab.ns, func() error {
+			var err error
+			ln, err = net.Listen("tcp", addr)
+			return err
+		}); err != nil {
+			return fmt.Errorf("serve the API server at %s in the virtual network: %w", addr, err)
+		}
+		m.fwd = append(m.fwd, ln)
+		go forward(ln, target)
+	}
+	m.fwdAddr = target
+	return nil
+}
+
+// forward relays every connection ln accepts to target (on the host's
+// loopback): the API server as nodes and pods reach it.
+func forward(ln net.Listener, target string) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			defer c.Close()
+			up, err := net.Dial("tcp", target)
+			if err != nil {
+				return
+			}
+			defer up.Close()
+			splice(c, up)
+		}()
+	}
+}
+
+// splice copies both ways until either side ends.
+func splice(a, b net.Conn) {
+	done := make(chan struct{}, 2)
+	cp := func(dst, src net.Conn) {
+		io.Copy(dst, src) //nolint:errcheck // either end closing ends the relay
+		if tc, ok := dst.(interface{ CloseWrite() error }); ok {
+			tc.CloseWrite() //nolint:errcheck // best effort half-close
+		}
+		done <- struct{}{}
+	}
+	go cp(a, b)
+	go cp(b, a)
+	<-done
+	<-done
+}
+
+// releaseFabric closes the forwarders and removes the namespace once no
+// node NIC is plugged into it (another cluster's nodes may share it).
+func (m *Manager) releaseFabric() error {
+	for _, l := range m.fwd {
+		l.Close()
+	}
+	m.fwd, m.fwdAddr = nil, ""
+	if m.fab == nil {
+		return nil
+	}
+	n, err := m.fab.nics()
+	name := m.fab.name
+	m.fab.close()
+	m.fab = nil
+	if err != nil || n > 0 {
+		return err
+	}
+	return removeFabric(name)
+}
+
+// setRoutes makes the fabric's pod routes: the route table's (kubenet),
+// or each node's overlay range to the node.
+func (m *Manager) setRoutes(s *clusterspec.Spec) error {
+	want := map[netip.Prefix]netip.Addr{}
+	add := func(prefix, hop string) {
+		p, err1 := netip.ParsePrefix(prefix)
+		a, err2 := netip.ParseAddr(hop)
+		if err1 == nil && err2 == nil {
+			want[p.Masked()] = a
+		}
+	}
+	switch s.Network.Model() {
+	case "kubenet":
+		for _, r := range s.Fabric.Routes {
+			add(r.Prefix, r.NextHop)
+		}
+	case "overlay":
+		for _, n := range s.RealNodes() {
+			add(n.PodCIDR, n.InternalIP)
+		}
+	}
+	return m.fab.setRoutes(want)
+}
+
+// prepareNode writes a node's directory: credentials, kubeconfig and the
+// kubelet's, containerd's and CNI's configuration.
+func (m *Manager) prepareNode(s *clusterspec.Spec, n clusterspec.Node, tools nodehost.Tools, images []string) (*Config, error) {
+	dir := filepath.Join(m.nodesDir(), n.Name)
+	cfg := &Config{Name: n.Name, IP: n.InternalIP, Dir: dir, Containerd: tools.Containerd, Runc: tools.Runc, CNIDir: tools.CNIDir, Images: images}
+	if err := os.MkdirAll(cfg.cniConfDir(), 0o700); err != nil {
+		return nil, err
+	}
+	ca, err := pki.LoadOrCreateCA(m.layout.PKI(), clusterspec.CAName, "ca")
+	if err != nil {
+		return nil, err
+	}
+	pkiDir := filepath.Join(dir, "pki")
+	if err := os.MkdirAll(pkiDir, 0o700); err != nil {
+		return nil, err
+	}
+	if _, err := ca.ClientCert(pkiDir, "kubelet", "system:node:"+n.Name, []string{"system:nodes"}); err != nil {
+		return nil, err
+	}
+	if _, err := ca.ClientCert(pkiDir, "kube-proxy", "system:kube-proxy", nil); err != nil {
+		return nil, err
+	}
+	server := "https://" + net.JoinHostPort(s.AdvertiseAddress, strconv.Itoa(s.APIServerPort))
+	for who, file := range map[string]string{"kubelet": cfg.kubeconfig(), "kube-proxy": filepath.Join(dir, "kube-proxy.conf")} {
+		kc := clientcmdapi.NewConfig()
+		kc.Clusters["cluster"] = &clientcmdapi.Cluster{Server: server, CertificateAuthority: m.layout.CACert()}
+		kc.AuthInfos[who] = &clientcmdapi.AuthInfo{ClientCertificate: filepath.Join(pkiDir, who+".pem"), ClientKey: filepath.Join(pkiDir, who+"-key.pem")}
+		kc.Contexts["cluster"] = &clientcmdapi.Context{Cluster: "cluster", AuthInfo: who}
+		kc.CurrentContext = "cluster"
+		if err := clientcmd.WriteToFile(*kc, file); err != nil {
+			return nil, err
+		}
+	}
+	pool, _ := s.Pool(n.Pool)
+	node, err := nodesim.BuildNode(s, n)
+	if err != nil {
+		return nil, err
+	}
+	resolv := filepath.Join(dir, "resolv.conf")
+	// Azure's DNS address inside the virtual network; nothing on the host
+	// is ever asked.
+	if err := os.WriteFile(resolv, []byte("nameserver 168.63.129.16\noptions timeout:1 attempts:1\n"), 0o644); err != nil {
+		return nil, err
+	}
+	files := map[string]string{
+		cfg.kubeletConf():    kubeletConfig(pool.MaxPods, s.Network.DNSServiceIP, cgroupRoot(m.layout, n.Name), resolv, n.ProviderID, filepath.Join(dir, "pods")),
+		cfg.containerdConf(): containerdConfig(cfg),
+	}
+	if n.PodCIDR != "" {
+		conf, err := cniConfig(n.PodCIDR)
+		if err != nil {
+			return nil, err
+		}
+		files[filepath.Join(cfg.cniConfDir(), "10-kubenet.conflist")] = conf
+	} else {
+		return nil, fmt.Errorf("network model %s: real nodes need a pod range (kubenet or overlay)", s.Network.Model())
+	}
+	for path, body := range files {
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			return nil, err
+		}
+	}
+	cfg.KubeletArgs = []string{
+		"--config=" + cfg.kubeletConf(),
+		"--kubeconfig=" + cfg.kubeconfig(),
+		"--hostname-override=" + n.Name,
+		"--node-ip=" + n.InternalIP,
+		"--root-dir=" + kubeletRoot,
+		"--cert-dir=" + filepath.Join(dir, "kubelet", "pki"),
+		"--container-runtime-endpoint=unix://" + cfg.socket(),
+		"--node-labels=" + nodeLabelsFlag(node.Labels),
+		"--register-with-taints=" + taintsFlag(node.Spec.Taints),
+		"--v=1",
+	}
+	clusterCIDR := s.Network.PodCIDR
+	if clusterCIDR == "" {
+		clusterCIDR = n.PodCIDR
+	}
+	cfg.ProxyArgs = []string{
+		"--kubeconfig=" + filepath.Join(dir, "kube-proxy.conf"),
+		"--hostname-override=" + n.Name,
+		"--proxy-mode=iptables",
+		"--cluster-cidr=" + clusterCIDR,
+		"--detect-local-mode=ClusterCIDR",
+		"--metrics-bind-address=127.0.0.1:10249",
+		"--healthz-bind-address=" + net.JoinHostPort(n.InternalIP, "10256"),
+		// The host's conntrack table is everyone's: leave its sizes alone.
+		"--conntrack-max-per-core=0",
+		"--conntrack-tcp-timeout-established=0",
+		"--conntrack-tcp-timeout-close-wait=0",
+		"--v=1",
+	}
+	raw, err := jsonIndent(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "node.json"), raw, 0o600); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+func taintsFlag(ts []corev1.Taint) string {
+	var parts []string
+	for _, t := range ts {
+		parts = append(parts, t.Key+"="+t.Value+":"+string(t.Effect))
+	}
+	return strings.Join(parts, ",")
+}
