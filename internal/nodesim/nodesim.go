@@ -158,8 +158,8 @@ func (s *Simulator) Start(ctx context.Context) error {
 		ManageNodesWithLabelSelector: ManagedLabel,
 		// Real nodes carry the label too: their kubelets play themselves.
 		ManageNodesWithAnnotationSelector: SimulatedAnnotation + "=fake",
-		LocalStages:                  stages,
-		NodeLeaseDurationSeconds:     s.cfg.LeaseDurationSeconds,
+		LocalStages:                       stages,
+		NodeLeaseDurationSeconds:          s.cfg.LeaseDurationSeconds,
 		// Enough parallelism that a 1000-node scale-out or a 1000-pod
 		// Deployment is not queued behind a handful of workers.
 		PodPlayStageParallelism:   16,
