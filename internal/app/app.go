@@ -54,6 +54,6 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&g.dataDir, "data-dir", "",
 		"state directory (default $"+datadir.EnvVar+", else ~/.localaks)")
-	root.AddCommand(newServe(g, stdout, stderr), newAz(g, stdout, stderr), newEnv(g, stdout), newVersion(stdout))
+	root.AddCommand(newServe(g, stdout, stderr), newAz(g, stdout, stderr), newEnv(g, stdout), newImage(g, stdout), newVersion(stdout))
 	return root
 }

@@ -35,6 +35,28 @@ func (l Layout) ServiceAccountPub() string { return filepath.Join(l.PKI(), "sa.p
 // tokens it signed stay valid until the next rotation.
 func (l Layout) PreviousServiceAccountPub() string { return filepath.Join(l.PKI(), "sa-previous.pem") }
 
+// TunnelSocket is where the control-plane process takes the API server's
+// cluster-bound connections (HTTP CONNECT); EgressConfig points it there.
+func (l Layout) TunnelSocket() string { return filepath.Join(string(l), "tunnel.sock") }
+
+// EgressConfig is the API server's egress selector configuration.
+func (l Layout) EgressConfig() string { return filepath.Join(string(l), "egress.yaml") }
+
+// Identity is the cluster's resource ID file (cluster.json), by which
+// local commands (image load) find the cluster's directory.
+func (l Layout) Identity() string { return filepath.Join(string(l), "cluster.json") }
+
+// Images holds the image archives loaded into the cluster: every real node
+// imports them when it starts.
+func (l Layout) Images() string { return filepath.Join(string(l), "images") }
+
+// Nodes holds the real nodes' directories.
+func (l Layout) Nodes() string { return filepath.Join(string(l), "nodes") }
+
+// NodePID is the file holding a running real node's process ID (as the
+// host sees it).
+func (l Layout) NodePID(node string) string { return filepath.Join(l.Nodes(), node, "pid") }
+
 // Log is the control-plane process's log.
 func (l Layout) Log() string { return filepath.Join(string(l), "controlplane.log") }
 
@@ -53,4 +75,6 @@ const (
 	ControllerManagerClient = "kube-controller-manager"
 	SchedulerClient         = "kube-scheduler"
 	NodeSimulatorClient     = "node-simulator"
+	// KubeletClient is the API server's client certificate at kubelets.
+	KubeletClient = "apiserver-kubelet-client"
 )

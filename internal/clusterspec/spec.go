@@ -252,6 +252,11 @@ func (s *Spec) Validate() error {
 	return nil
 }
 
+// Identity is a cluster directory's cluster.json.
+type Identity struct {
+	ResourceID string `json:"resourceId"`
+}
+
 // Event kinds the child reports.
 const (
 	// EventStarted: the API server answers; Endpoint is set.

@@ -54,6 +54,9 @@ func apiServerArgs(l clusterspec.Layout, s *clusterspec.Spec, etcdURL string, pr
 		"--cert-dir=" + filepath.Join(string(l), "apiserver"),
 		"--enable-admission-plugins=NodeRestriction",
 		"--endpoint-reconciler-type=lease",
+		"--egress-selector-config-file=" + l.EgressConfig(),
+		"--kubelet-client-certificate=" + l.Cert(clusterspec.KubeletClient),
+		"--kubelet-client-key=" + l.Key(clusterspec.KubeletClient),
 	}
 	// AKS: tokens live at most a day and are not extended (1.30+); with the
 	// OIDC issuer on, the issuer's own URL publishes the keys and is the

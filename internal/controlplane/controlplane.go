@@ -90,6 +90,9 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer etcd.Close()
 
+	if err := writeIdentity(l, spec); err != nil {
+		return err
+	}
 	kubeconfigs, err := writeKubeconfigs(l, spec)
 	if err != nil {
 		return err
@@ -107,6 +110,19 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	started := time.Now()
 	_, prevErr := os.Stat(l.PreviousServiceAccountPub())
+	// The API server reaches nodes, pods and services through the real
+	// nodes' tunnel (package realnode), never by a route or DNS.
+	nodes, err := realnode.NewManager(l, cfg.Log)
+	if err != nil {
+		return err
+	}
+	defer nodes.Close() //nolint:errcheck // logged by the manager; the process ends
+	tunnel, err := listenTunnel(l)
+	if err != nil {
+		return err
+	}
+	defer tunnel.Close()
+	go nodes.ServeTunnel(tunnel)
 	run("kube-apiserver", runAPIServer, apiServerArgs(l, spec, etcdURL, prevErr == nil))
 	admin, err := restConfig(kubeconfigs[clusterspec.NodeSimulatorClient])
 	if err != nil {
@@ -144,11 +160,6 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	sim.SetSpec(spec)
-	nodes, err := realnode.NewManager(l, cfg.Log)
-	if err != nil {
-		return err
-	}
-	defer nodes.Close() //nolint:errcheck // logged by the manager; the process ends
 	sim.Registered = nodes.Sync
 	if err := sim.Start(ctx); err != nil {
 		return fmt.Errorf("node simulator: %w", err)
@@ -212,6 +223,32 @@ func Run(ctx context.Context, cfg Config) error {
 			return nil
 		}
 	}
+}
+
+// writeIdentity records which cluster the directory is (clusterspec.Layout.Identity).
+func writeIdentity(l clusterspec.Layout, s *clusterspec.Spec) error {
+	b, err := json.Marshal(clusterspec.Identity{ResourceID: s.ResourceID})
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(l.Identity(), b, 0o600)
+}
+
+// listenTunnel opens the tunnel's socket and writes the API server's
+// egress configuration that points at it.
+func listenTunnel(l clusterspec.Layout) (net.Listener, error) {
+	if err := os.Remove(l.TunnelSocket()); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	ln, err := net.Listen("unix", l.TunnelSocket())
+	if err != nil {
+		return nil, fmt.Errorf("tunnel: %w", err)
+	}
+	if err := os.WriteFile(l.EgressConfig(), []byte(realnode.EgressConfig(l.TunnelSocket())), 0o600); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	return ln, nil
 }
 
 // readSpecs decodes JSON lines into specs until the reader ends.

@@ -27,6 +27,8 @@ var clientIdentities = []struct {
 	{clusterspec.SchedulerClient, "system:kube-scheduler", nil},
 	// The node simulator acts for every node's kubelet.
 	{clusterspec.NodeSimulatorClient, "localaks:node-simulator", []string{"system:masters"}},
+	// The API server's identity at kubelets (logs, exec, port-forward).
+	{clusterspec.KubeletClient, "kube-apiserver-kubelet-client", []string{"system:masters"}},
 }
 
 // ensurePKI creates what is missing of a cluster's PKI: the cluster CA

@@ -123,12 +123,13 @@ func cniConfig(podCIDR string) (string, error) {
 // needs to run in a namespace beside others on one host (cgroup v1
 // allowed, no swap check, its own cgroup root, no host-wide eviction by
 // disk pressure on a shared disk).
-func kubeletConfig(maxPods int, clusterDNS, cgroupRoot, resolvConf, providerID, podLogs string) string {
+func kubeletConfig(maxPods int, clusterDNS, cgroupRoot, resolvConf, providerID, podLogs, clientCA string) string {
 	return fmt.Sprintf(`apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
 authentication:
   anonymous: {enabled: false}
   webhook: {enabled: true}
+  x509: {clientCAFile: %s}
 authorization: {mode: Webhook}
 cgroupDriver: cgroupfs
 cgroupRoot: %s
@@ -152,7 +153,7 @@ makeIPTablesUtilChains: true
 localStorageCapacityIsolation: true
 kernelMemcgNotification: false
 podLogsDir: %s
-`, cgroupRoot, clusterDNS, maxPods, resolvConf, providerID, podLogs)
+`, clientCA, cgroupRoot, clusterDNS, maxPods, resolvConf, providerID, podLogs)
 }
 
 // nodeLabelsFlag renders labels for --node-labels, leaving out those the

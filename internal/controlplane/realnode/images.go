@@ -1,21 +1,15 @@
 package realnode
 
 import (
-	"archive/tar"
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"runtime"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/localaks/localaks/internal/ociimage"
 )
 
 // Images every real node holds from its start, built here: no registry is
@@ -64,55 +58,6 @@ func pauseProgram() []byte {
 	return b.Bytes()
 }
 
-// singleFileLayer is a layer holding one executable.
-func singleFileLayer(path string, body []byte) (v1.Layer, error) {
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	if err := tw.WriteHeader(&tar.Header{Name: path, Mode: 0o755, Size: int64(len(body)), Typeflag: tar.TypeReg}); err != nil {
-		return nil, err
-	}
-	if _, err := tw.Write(body); err != nil {
-		return nil, err
-	}
-	if err := tw.Close(); err != nil {
-		return nil, err
-	}
-	data := buf.Bytes()
-	return tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil })
-}
-
-// writeImage writes an image archive (docker-archive, as `docker save`
-// writes and `ctr images import` reads) of a one-file image.
-func writeImage(path, ref, file string, body []byte, entrypoint []string) error {
-	tag, err := name.NewTag(ref)
-	if err != nil {
-		return err
-	}
-	layer, err := singleFileLayer(file, body)
-	if err != nil {
-		return err
-	}
-	img, err := mutate.AppendLayers(empty.Image, layer)
-	if err != nil {
-		return err
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		return err
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", runtime.GOARCH
-	cf.Config.Entrypoint = entrypoint
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
-		return err
-	}
-	tmp := path + ".tmp"
-	if err := tarball.WriteToFile(tmp, tag, img); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
-}
-
 // ensureImages builds the images every node imports (once per data
 // directory) and returns their archives.
 func (m *Manager) ensureImages() ([]string, error) {
@@ -125,7 +70,7 @@ func (m *Manager) ensureImages() ([]string, error) {
 		if runtime.GOARCH != "amd64" {
 			return nil, fmt.Errorf("the pause image is built for x86-64 only")
 		}
-		if err := writeImage(pause, PauseImage, "pause", pauseProgram(), []string{"/pause"}); err != nil {
+		if err := ociimage.WriteExecutable(pause, PauseImage, "/pause", pauseProgram()); err != nil {
 			return nil, fmt.Errorf("build the pause image: %w", err)
 		}
 	}

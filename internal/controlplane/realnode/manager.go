@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -40,6 +41,7 @@ type Manager struct {
 	self string
 
 	mu      sync.Mutex
+	spec    *clusterspec.Spec
 	nodes   map[string]*nodeProc
 	fab     *fabric
 	fwd     []net.Listener
@@ -53,7 +55,11 @@ type nodeProc struct {
 	dir    string
 	cancel context.CancelFunc
 	done   chan struct{}
+	// initPID is the node's init while it runs (0 between runs).
+	initPID atomic.Int64
 }
+
+func (p *nodeProc) pid() int { return int(p.initPID.Load()) }
 
 // NewManager makes the manager of the cluster at layout.
 func NewManager(l clusterspec.Layout, log *slog.Logger) (*Manager, error) {
@@ -64,7 +70,13 @@ func NewManager(l clusterspec.Layout, log *slog.Logger) (*Manager, error) {
 	return &Manager{layout: l, log: log, self: self, nodes: map[string]*nodeProc{}}, nil
 }
 
-func (m *Manager) nodesDir() string { return filepath.Join(string(m.layout), "nodes") }
+func (m *Manager) nodesDir() string { return m.layout.Nodes() }
+
+// loadedImages lists the archives loaded into the cluster (image load).
+func (m *Manager) loadedImages() []string {
+	out, _ := filepath.Glob(filepath.Join(m.layout.Images(), "*.tar"))
+	return out
+}
 
 // Sync starts the real nodes spec has and are not running, stops those it
 // no longer has, and sets the fabric's routes. It returns once every
@@ -76,6 +88,7 @@ func (m *Manager) Sync(ctx context.Context, s *clusterspec.Spec) error {
 	if m.closed {
 		return errors.New("real nodes are shut down")
 	}
+	m.spec = s
 	want := map[string]clusterspec.Node{}
 	for _, n := range s.RealNodes() {
 		want[n.Name] = n
@@ -119,7 +132,7 @@ func (m *Manager) Sync(ctx context.Context, s *clusterspec.Spec) error {
 		if _, ok := m.nodes[name]; ok {
 			continue
 		}
-		cfg, err := m.prepareNode(s, n, tools, images)
+		cfg, err := m.prepareNode(s, n, tools, append(images, m.loadedImages()...))
 		if err != nil {
 			return fmt.Errorf("node %s: %w", name, err)
 		}
@@ -174,6 +187,10 @@ func (m *Manager) keepRunning(ctx context.Context, p *nodeProc, cfg *Config, n c
 			}
 		}
 		if err == nil {
+			p.initPID.Store(int64(cmd.Process.Pid))
+			if err := os.WriteFile(m.layout.NodePID(p.name), []byte(strconv.Itoa(cmd.Process.Pid)), 0o600); err != nil {
+				m.log.Warn("node pid file", "node", p.name, "err", err)
+			}
 			exited := make(chan error, 1)
 			go func() { exited <- cmd.Wait() }()
 			select {
@@ -186,6 +203,8 @@ func (m *Manager) keepRunning(ctx context.Context, p *nodeProc, cfg *Config, n c
 		} else {
 			m.log.Warn("real node did not start", "node", p.name, "err", err)
 		}
+		p.initPID.Store(0)
+		os.Remove(m.layout.NodePID(p.name)) //nolint:errcheck // gone already is fine
 		m.cleanNode(cfg)
 		select {
 		case <-ctx.Done():
@@ -423,7 +442,7 @@ func (m *Manager) prepareNode(s *clusterspec.Spec, n clusterspec.Node, tools nod
 		return nil, err
 	}
 	files := map[string]string{
-		cfg.kubeletConf():    kubeletConfig(pool.MaxPods, s.Network.DNSServiceIP, cgroupRoot(m.layout, n.Name), resolv, n.ProviderID, filepath.Join(dir, "pods")),
+		cfg.kubeletConf():    kubeletConfig(pool.MaxPods, s.Network.DNSServiceIP, cgroupRoot(m.layout, n.Name), resolv, n.ProviderID, filepath.Join(dir, "pods"), m.layout.CACert()),
 		cfg.containerdConf(): containerdConfig(cfg),
 	}
 	if n.PodCIDR != "" {
