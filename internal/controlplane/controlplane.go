@@ -206,6 +206,9 @@ func Run(ctx context.Context, cfg Config) error {
 		case err := <-readErr:
 			stop()
 			<-done
+			// Nodes first: their kubelets' connections would hold the API
+			// server's shutdown.
+			nodes.Close() //nolint:errcheck // the manager logs what it cannot remove
 			cancel()
 			wg.Wait()
 			if err != nil {
@@ -219,6 +222,7 @@ func Run(ctx context.Context, cfg Config) error {
 		case <-ctx.Done():
 			stop()
 			<-done
+			nodes.Close() //nolint:errcheck // the manager logs what it cannot remove
 			wg.Wait()
 			return nil
 		}

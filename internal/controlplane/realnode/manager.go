@@ -67,8 +67,17 @@ func NewManager(l clusterspec.Layout, log *slog.Logger) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Manager{layout: l, log: log, self: self, nodes: map[string]*nodeProc{}}, nil
+	m := &Manager{layout: l, log: log, self: self, nodes: map[string]*nodeProc{}}
+	// Nodes of an earlier process of this cluster died with it (their
+	// parent-death signal); their cgroups did not.
+	if err := removeCgroups(m.cgroupBase()); err != nil {
+		log.Warn("stale node cgroups", "err", err)
+	}
+	return m, nil
 }
+
+// cgroupBase holds the cluster's nodes' cgroup roots.
+func (m *Manager) cgroupBase() string { return filepath.Dir(cgroupRoot(m.layout, "x")) }
 
 func (m *Manager) nodesDir() string { return m.layout.Nodes() }
 
@@ -155,12 +164,15 @@ func (m *Manager) Sync(ctx context.Context, s *clusterspec.Spec) error {
 func (m *Manager) Close() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.closed {
+		return nil
+	}
 	m.closed = true
 	for name, p := range m.nodes {
 		m.stopNode(p)
 		delete(m.nodes, name)
 	}
-	return m.releaseFabric()
+	return errors.Join(m.releaseFabric(), removeCgroups(m.cgroupBase()))
 }
 
 // stopNode kills a node's namespace (its init) and cleans what the kernel

@@ -68,8 +68,10 @@ func (m *Manager) tunnel(c net.Conn) {
 	up, err := m.dialCluster(ctx, req.Host)
 	cancel()
 	if err != nil {
-		msg := err.Error()
-		fmt.Fprintf(c, "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s", len(msg), msg)
+		// The API server shows the status line, not the body: the reason
+		// goes there.
+		msg := strings.NewReplacer("\r", " ", "\n", " ").Replace(err.Error())
+		fmt.Fprintf(c, "HTTP/1.1 503 %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s", msg, len(msg), msg)
 		return
 	}
 	defer up.Close()

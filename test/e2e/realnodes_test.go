@@ -1,0 +1,262 @@
+package e2e
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/localaks/localaks/internal/nodehost"
+)
+
+// needRealNodes skips the test when this host cannot run real nodes,
+// unless the run requires them (CI sets LOCALAKS_E2E_REQUIRE_REAL_NODES=1).
+func needRealNodes(t *testing.T) {
+	t.Helper()
+	if missing := nodehost.Missing(); len(missing) > 0 {
+		if os.Getenv("LOCALAKS_E2E_REQUIRE_REAL_NODES") != "" {
+			t.Fatalf("real nodes required but this host lacks %s", strings.Join(missing, "; "))
+		}
+		t.Skipf("this host cannot run real nodes (lacks %s); skipping", strings.Join(missing, "; "))
+	}
+}
+
+// netnsNames lists the pinned network namespaces.
+func netnsNames() map[string]bool {
+	out := map[string]bool{}
+	entries, _ := os.ReadDir("/run/netns")
+	for _, e := range entries {
+		out[e.Name()] = true
+	}
+	return out
+}
+
+// clusterUIDs lists a data dir's cluster directories.
+func clusterUIDs(dataDir string) []string {
+	entries, _ := os.ReadDir(filepath.Join(dataDir, "clusters"))
+	var out []string
+	for _, e := range entries {
+		out = append(out, e.Name())
+	}
+	return out
+}
+
+// realNodeLeftovers lists what real nodes of a data dir (clusters uids)
+// left on the host: node processes, network namespaces not in before,
+// cgroups, mounts.
+func realNodeLeftovers(dataDir string, uids []string, before map[string]bool) []string {
+	var left []string
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		raw, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		cmd := strings.ReplaceAll(string(raw), "\x00", " ")
+		if strings.Contains(cmd, " node --dir "+dataDir) {
+			left = append(left, "process "+filepath.Base(filepath.Dir(p))+": "+cmd)
+		}
+	}
+	for name := range netnsNames() {
+		if !before[name] && strings.HasPrefix(name, "lak-") {
+			left = append(left, "network namespace "+name)
+		}
+	}
+	for _, u := range uids {
+		cg, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup/*/localaks", u))
+		for _, c := range cg {
+			left = append(left, "cgroup "+c)
+		}
+	}
+	if raw, err := os.ReadFile("/proc/self/mounts"); err == nil {
+		for _, line := range strings.Split(string(raw), "\n") {
+			if strings.Contains(line, dataDir) {
+				left = append(left, "mount "+line)
+			}
+		}
+	}
+	return left
+}
+
+// removeRealNodeLeftovers cleans up after a test that failed midway (serve
+// killed: its nodes die with it, their namespaces' pins and cgroups stay).
+func removeRealNodeLeftovers(t *testing.T, dataDir string, before map[string]bool) {
+	for name := range netnsNames() {
+		if !before[name] && strings.HasPrefix(name, "lak-") {
+			if out, err := exec.Command("ip", "netns", "delete", name).CombinedOutput(); err != nil {
+				t.Logf("remove network namespace %s: %v: %s", name, err, out)
+			}
+		}
+	}
+	uids, _ := os.ReadDir(filepath.Join(dataDir, "clusters"))
+	for _, u := range uids {
+		tops, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup/*/localaks", u.Name()))
+		for _, top := range tops {
+			var dirs []string
+			filepath.Walk(top, func(p string, info os.FileInfo, err error) error { //nolint:errcheck // best effort
+				if err == nil && info.IsDir() {
+					dirs = append(dirs, p)
+				}
+				return nil
+			})
+			for i := len(dirs) - 1; i >= 0; i-- {
+				os.Remove(dirs[i]) //nolint:errcheck // best effort
+			}
+		}
+	}
+}
+
+// testImages builds the test images (test/images) into a temp dir.
+func testImages(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	_, file, _, _ := runtime.Caller(0)
+	root := filepath.Join(filepath.Dir(file), "..", "..")
+	r := runCmdDir(t, root, nil, "go", "run", "./test/images", "-o", dir)
+	if r.code != 0 {
+		t.Fatalf("build test images: %s%s", r.stdout, r.stderr)
+	}
+	return dir
+}
+
+// eventually retries fn until it returns "", or fails t with its last
+// answer.
+func eventually(t *testing.T, what string, timeout time.Duration, fn func() string) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		msg := fn()
+		if msg == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %s", what, msg)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// TestAzRealNodes: a pool tagged localaks.io/nodes=real gets real nodes
+// (kubelet + containerd): an image loaded with `localaks image load` runs,
+// kubectl logs, exec and port-forward reach its pods through the API
+// server's tunnel, pods reach each other across nodes by pod IP (the route
+// table's routes) and by ClusterIP (kube-proxy); a simulated pool beside it
+// answers logs honestly; the mode cannot change; deleting the cluster
+// leaves no process, namespace, cgroup or mount behind.
+func TestAzRealNodes(t *testing.T) {
+	needAz(t)
+	needRealNodes(t)
+	before := netnsNames()
+	s := startServe(t, "")
+	t.Cleanup(func() { removeRealNodeLeftovers(t, s.dataDir, before) })
+	images := testImages(t)
+
+	mustAz(t, s.localaksAz("group", "create", "-n", "rg1", "-l", "eastus"))
+	mustAz(t, s.aksCreate(t, "-g", "rg1", "-n", "c1", "--node-count", "2", "--nodepool-tags", "localaks.io/nodes=real"))
+	kc := s.credentials(t, "rg1", "c1", "--admin")
+	ns := nodes(t, kc)
+	if len(ns) != 2 {
+		t.Fatalf("%d nodes, want 2", len(ns))
+	}
+	for _, n := range ns {
+		if !n.ready() || !strings.HasPrefix(n.Metadata.Name, "aks-nodepool1-") || n.Metadata.Labels["kubernetes.azure.com/agentpool"] != "nodepool1" || n.Spec.PodCIDR == "" {
+			t.Errorf("node %s: ready %v, labels %v, podCIDR %q", n.Metadata.Name, n.ready(), n.Metadata.Labels, n.Spec.PodCIDR)
+		}
+		ann := mustKubectl(t, kc, "get", "node", n.Metadata.Name, "-o", `jsonpath={.metadata.annotations.kwok\.x-k8s\.io/node}`)
+		if ann != "" {
+			t.Errorf("node %s is marked simulated (%q)", n.Metadata.Name, ann)
+		}
+	}
+
+	load := runCmd(t, nil, binary, "image", "load", "--data-dir", s.dataDir, "-g", "rg1", "-n", "c1", filepath.Join(images, "hello.tar"))
+	if load.code != 0 || !strings.Contains(load.stdout, "onto 2 running real node(s)") {
+		t.Fatalf("image load: exit %d\n%s%s", load.code, load.stdout, load.stderr)
+	}
+	mustKubectl(t, kc, "create", "deployment", "web", "--image=localaks.test/hello:v1", "--replicas=4")
+	mustKubectl(t, kc, "rollout", "status", "deployment/web", "--timeout=90s")
+	web := pods(t, kc, "-l", "app=web")
+	byNode := map[string]k8sPod{}
+	for _, p := range web {
+		byNode[p.Spec.NodeName] = p
+	}
+	if len(byNode) != 2 {
+		t.Fatalf("web pods on %d nodes, want both: %v", len(byNode), web)
+	}
+	var a, b k8sPod
+	for _, p := range byNode {
+		if a.Metadata.Name == "" {
+			a = p
+		} else {
+			b = p
+		}
+	}
+
+	if out := mustKubectl(t, kc, "logs", a.Metadata.Name); !strings.Contains(out, "hello "+a.Metadata.Name+" listening on :8080") {
+		t.Errorf("logs of %s: %q", a.Metadata.Name, out)
+	}
+	// Across nodes by pod IP: the fabric routes b's node's /24 as the route
+	// table says.
+	if out := mustKubectl(t, kc, "exec", a.Metadata.Name, "--", "/hello", "get", "http://"+b.Status.PodIP+":8080/"); out != "hello from "+b.Metadata.Name+"\n" {
+		t.Errorf("%s → %s (%s): %q", a.Metadata.Name, b.Metadata.Name, b.Status.PodIP, out)
+	}
+	mustKubectl(t, kc, "expose", "deployment", "web", "--port=80", "--target-port=8080")
+	svc := mustKubectl(t, kc, "get", "service", "web", "-o", "jsonpath={.spec.clusterIP}")
+	eventually(t, "ClusterIP "+svc, 30*time.Second, func() string {
+		r := kubectl(t, kc, "exec", a.Metadata.Name, "--", "/hello", "get", "http://"+svc+"/")
+		if r.code == 0 && strings.HasPrefix(r.stdout, "hello from web-") {
+			return ""
+		}
+		return r.stdout + r.stderr
+	})
+
+	// port-forward: the tunnel carries the stream to the kubelet.
+	pf := exec.Command("kubectl", "--kubeconfig", kc, "port-forward", "pod/"+b.Metadata.Name, "18089:8080")
+	if _, err := exec.LookPath("kubectl"); err != nil {
+		pf = exec.Command(binary, "kubectl", "--kubeconfig", kc, "port-forward", "pod/"+b.Metadata.Name, "18089:8080")
+	}
+	if err := pf.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pf.Process.Kill(); pf.Wait() }) //nolint:errcheck // a test's helper
+	eventually(t, "port-forward", 30*time.Second, func() string {
+		res, err := http.Get("http://127.0.0.1:18089/")
+		if err != nil {
+			return err.Error()
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		if string(body) != "hello from "+b.Metadata.Name+"\n" {
+			return fmt.Sprintf("%q", body)
+		}
+		return ""
+	})
+
+	// A simulated pool beside the real one: its pods answer honestly.
+	mustAz(t, s.localaksAz("aks", "nodepool", "add", "-g", "rg1", "--cluster-name", "c1", "-n", "sim", "--node-count", "1"))
+	mustKubectl(t, kc, "run", "simpod", "--image=localaks.test/hello:v1", `--overrides={"spec":{"nodeSelector":{"agentpool":"sim"}}}`)
+	mustKubectl(t, kc, "wait", "--for=condition=Ready", "pod/simpod", "--timeout=60s")
+	if r := kubectl(t, kc, "logs", "simpod"); r.code == 0 || !strings.Contains(r.stderr, "is simulated (KWOK)") {
+		t.Errorf("logs of a simulated pod: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+
+	// The node mode is fixed at creation.
+	r := s.localaksAz("aks", "nodepool", "update", "-g", "rg1", "--cluster-name", "c1", "-n", "nodepool1", "--tags", "localaks.io/nodes=simulated")
+	if r.code == 0 || !strings.Contains(r.stderr, "PropertyChangeNotAllowed") {
+		t.Errorf("changing the node mode: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+
+	uids := clusterUIDs(s.dataDir)
+	mustAz(t, s.localaksAz("aks", "delete", "-g", "rg1", "-n", "c1", "--yes"))
+	eventually(t, "leftovers after delete", 30*time.Second, func() string {
+		if left := realNodeLeftovers(s.dataDir, uids, before); len(left) > 0 {
+			return strings.Join(left, "\n")
+		}
+		return ""
+	})
+}
