@@ -1,6 +1,7 @@
 package aks
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -268,4 +269,47 @@ func CloudCredential(tx store.Tx, clientID string) (secret, objectID string, ok 
 		return c.Props.Localaks.CloudSecret, oid, true
 	}
 	return "", "", false
+}
+
+// FollowRouteTable sends the control plane a fresh spec for every running
+// cluster with real nodes whose route table is routeTableID, so that its
+// virtual network's routes become the table's at once (a route deleted
+// with az cuts what it carried, as in Azure). Clusters in the middle of an
+// operation get the table with that operation's own spec.
+func (r *Reconciler) FollowRouteTable(ctx context.Context, routeTableID string) error {
+	if r.ControlPlane == nil {
+		return nil
+	}
+	var specs []*clusterspec.Spec
+	err := r.Store.View(ctx, func(tx store.Tx) error {
+		recs, err := tx.List(store.Query{Type: ClusterType})
+		if err != nil {
+			return err
+		}
+		for _, rec := range recs {
+			c, err := DecodeCluster(rec)
+			if err != nil {
+				return err
+			}
+			if !strings.EqualFold(c.Props.Localaks.RouteTable, routeTableID) || c.Stopped() || !Terminal(c.Props.ProvisioningState) {
+				continue
+			}
+			s, err := r.BuildSpec(tx, rec.ID, nil)
+			if err != nil {
+				return err
+			}
+			if len(s.RealNodes()) > 0 {
+				specs = append(specs, s)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, s := range specs {
+		errs = append(errs, r.ControlPlane.Apply(ctx, s))
+	}
+	return errors.Join(errs...)
 }

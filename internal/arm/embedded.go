@@ -185,7 +185,7 @@ func (e *Embedded) put(ctx context.Context, req *Request) (*Response, error) {
 	in.Name = id.Name()
 	status := http.StatusOK
 	var out Child
-	err := e.Parent.update(ctx, func(tx store.Tx) error {
+	err := e.Parent.update(ctx, id.Parent(), func(tx store.Tx) error {
 		parent, err := e.Parent.Load(tx, id.Parent())
 		if err != nil {
 			return err
@@ -245,7 +245,7 @@ func (e *Embedded) checkChildPreconditions(req *Request, parent *store.Resource,
 func (e *Embedded) delete(ctx context.Context, req *Request) (*Response, error) {
 	id := req.Route.ID
 	gone := false
-	err := e.Parent.update(ctx, func(tx store.Tx) error {
+	err := e.Parent.update(ctx, id.Parent(), func(tx store.Tx) error {
 		parent, err := tx.Get(id.Parent().String())
 		if errors.Is(err, store.ErrNotFound) {
 			gone = true

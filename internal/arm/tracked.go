@@ -46,6 +46,11 @@ type Tracked struct {
 	Parent func(tx store.Tx, id resourceid.ID) error
 	// ReadOnly types are written by the platform only: GET and list.
 	ReadOnly bool
+	// Changed, when set, hears of every committed client write (PUT, PATCH,
+	// DELETE, and writes of embedded children) with the resource's ID: the
+	// platform acts on it at once (a route table's routes become the
+	// virtual network's). It must not block.
+	Changed func(id string)
 	// Store is where the records live.
 	Store store.Store
 	Now   func() time.Time
@@ -199,11 +204,19 @@ func (t *Tracked) view(ctx context.Context, fn func(tx store.Tx) error) error {
 	return t.Store.View(ctx, fn)
 }
 
-func (t *Tracked) update(ctx context.Context, fn func(tx store.Tx) error) error {
+// update runs a client write of resource id and, once it commits, tells
+// Changed.
+func (t *Tracked) update(ctx context.Context, id resourceid.ID, fn func(tx store.Tx) error) error {
 	if t.Store == nil {
 		return errNoStore
 	}
-	return t.Store.Update(ctx, fn)
+	if err := t.Store.Update(ctx, fn); err != nil {
+		return err
+	}
+	if t.Changed != nil {
+		t.Changed(id.String())
+	}
+	return nil
 }
 
 // input is the PUT body of a tracked resource.
@@ -353,7 +366,7 @@ func (t *Tracked) put(ctx context.Context, req *Request) (*Response, error) {
 	}
 	status := http.StatusOK
 	var body any
-	err = t.update(ctx, func(tx store.Tx) error {
+	err = t.update(ctx, id, func(tx store.Tx) error {
 		if err := t.CheckParent(tx, id); err != nil {
 			return err
 		}
@@ -396,7 +409,7 @@ func (t *Tracked) patch(ctx context.Context, req *Request) (*Response, error) {
 		return nil, err
 	}
 	var body any
-	err := t.update(ctx, func(tx store.Tx) error {
+	err := t.update(ctx, req.Route.ID, func(tx store.Tx) error {
 		r, err := t.Load(tx, req.Route.ID)
 		if err != nil {
 			return err
@@ -422,7 +435,7 @@ func (t *Tracked) patch(ctx context.Context, req *Request) (*Response, error) {
 
 func (t *Tracked) delete(ctx context.Context, req *Request) (*Response, error) {
 	gone := false
-	err := t.update(ctx, func(tx store.Tx) error {
+	err := t.update(ctx, req.Route.ID, func(tx store.Tx) error {
 		if err := t.parent(tx, req.Route.ID); err != nil {
 			return err
 		}

@@ -22,6 +22,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -97,6 +98,8 @@ type Server struct {
 	client    datadir.Client
 	sup       *supervisor.Supervisor
 	rec       *aks.Reconciler
+	// ops is the context of work that outlives requests (set by Run).
+	ops atomic.Pointer[context.Context]
 }
 
 // New prepares an instance: takes the data directory's lock, opens the
@@ -201,6 +204,19 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	csp := aksapi.Register(aksapi.Config{Store: s.store, Registry: reg, Engine: s.engine, Reconciler: rec,
 		Rules: rules, Log: cfg.Log})
+	// A route table's routes are real nodes' kernel routes: a change goes
+	// to the clusters using the table as soon as it commits.
+	netp.RouteTables.Changed = func(id string) {
+		ctx := s.ops.Load()
+		if ctx == nil || s.sup == nil {
+			return
+		}
+		go func() {
+			if err := rec.FollowRouteTable(*ctx, id); err != nil && (*ctx).Err() == nil {
+				cfg.Log.Error("route table change", "routeTable", id, "err", err)
+			}
+		}()
+	}
 	if cfg.ControlPlanes {
 		s.sup, err = supervisor.New(supervisor.Config{Dir: d.Clusters(), Command: cfg.ControlPlaneCommand, Log: cfg.Log,
 			ARMEndpoint: s.url, CAFile: d.CAFile()})
@@ -359,6 +375,7 @@ func (s *Server) Run(ctx context.Context) error {
 	defer s.close()
 	opsCtx, stopOps := context.WithCancel(context.Background())
 	defer stopOps()
+	s.ops.Store(&opsCtx)
 	if err := s.engine.Start(opsCtx); err != nil {
 		return err
 	}

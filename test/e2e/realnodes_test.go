@@ -1,9 +1,11 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -112,6 +114,31 @@ func removeRealNodeLeftovers(t *testing.T, dataDir string, before map[string]boo
 	}
 }
 
+// routeTo finds the route of the node resource group's route table whose
+// prefix holds ip, and returns its ID and a PUT body that recreates it.
+func (s *serve) routeTo(t *testing.T, nodeRG, ip string) (string, string) {
+	t.Helper()
+	_, _, body := s.request("GET", s.sub()+"/resourceGroups/"+nodeRG+"/providers/Microsoft.Network/routeTables?api-version=2024-07-01", "")
+	tables, _ := body["value"].([]any)
+	addr := netip.MustParseAddr(ip)
+	for _, tbl := range tables {
+		id := tbl.(map[string]any)["id"].(string)
+		_, _, routes := s.request("GET", id+"/routes?api-version=2024-07-01", "")
+		list, _ := routes["value"].([]any)
+		for _, r := range list {
+			rm := r.(map[string]any)
+			props := rm["properties"].(map[string]any)
+			if p, err := netip.ParsePrefix(fmt.Sprint(props["addressPrefix"])); err == nil && p.Contains(addr) {
+				b, _ := json.Marshal(map[string]any{"properties": map[string]any{
+					"addressPrefix": props["addressPrefix"], "nextHopType": props["nextHopType"], "nextHopIpAddress": props["nextHopIpAddress"]}})
+				return rm["id"].(string), string(b)
+			}
+		}
+	}
+	t.Fatalf("no route in %s's route tables holds %s", nodeRG, ip)
+	return "", ""
+}
+
 // testImages builds the test images (test/images) into a temp dir.
 func testImages(t *testing.T) string {
 	t.Helper()
@@ -205,6 +232,24 @@ func TestAzRealNodes(t *testing.T) {
 	if out := mustKubectl(t, kc, "exec", a.Metadata.Name, "--", "/hello", "get", "http://"+b.Status.PodIP+":8080/"); out != "hello from "+b.Metadata.Name+"\n" {
 		t.Errorf("%s → %s (%s): %q", a.Metadata.Name, b.Metadata.Name, b.Status.PodIP, out)
 	}
+	// The route table is the fabric's: delete b's node's route with az and
+	// a cannot reach b's pods; put it back and it can.
+	route, routeBody := s.routeTo(t, "MC_rg1_c1_eastus", b.Status.PodIP)
+	routeURL := s.URL + route + "?api-version=2024-07-01"
+	mustAz(t, s.localaksAz("rest", "--method", "delete", "--url", routeURL))
+	reach := func(want bool) func() string {
+		return func() string {
+			r := kubectl(t, kc, "exec", a.Metadata.Name, "--", "/hello", "get", "http://"+b.Status.PodIP+":8080/")
+			if (r.code == 0) == want {
+				return ""
+			}
+			return fmt.Sprintf("reachable %v, want %v: %s%s", r.code == 0, want, r.stdout, r.stderr)
+		}
+	}
+	eventually(t, "pod "+b.Status.PodIP+" after its route was deleted", 30*time.Second, reach(false))
+	mustAz(t, s.localaksAz("rest", "--method", "put", "--url", routeURL, "--body", routeBody))
+	eventually(t, "pod "+b.Status.PodIP+" after its route came back", 30*time.Second, reach(true))
+
 	mustKubectl(t, kc, "expose", "deployment", "web", "--port=80", "--target-port=8080")
 	svc := mustKubectl(t, kc, "get", "service", "web", "-o", "jsonpath={.spec.clusterIP}")
 	eventually(t, "ClusterIP "+svc, 30*time.Second, func() string {
