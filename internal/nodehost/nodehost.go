@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -109,4 +110,41 @@ func hasFilesystem(name string) bool {
 		}
 	}
 	return false
+}
+
+// NodeProcess is a running real node's process, as the host sees it.
+type NodeProcess struct {
+	PID int
+	// Dir is the node's directory (its base name is the node's name).
+	Dir string
+	// Role is "init" (the node's namespaces' first process), "main" (the
+	// kubelet's) or "proxy" (kube-proxy's).
+	Role string
+}
+
+// NodeProcesses lists the real node processes whose node directories are
+// under dataDir (`localaks node --dir DIR [--main|--proxy]`).
+func NodeProcesses(dataDir string) []NodeProcess {
+	var out []NodeProcess
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		raw, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		args := strings.Split(strings.TrimRight(string(raw), "\x00"), "\x00")
+		if len(args) < 4 || args[1] != "node" || args[2] != "--dir" || !strings.HasPrefix(args[3], dataDir+string(filepath.Separator)) {
+			continue
+		}
+		role := "init"
+		if len(args) == 5 {
+			role = strings.TrimPrefix(args[4], "--")
+		}
+		pid, err := strconv.Atoi(filepath.Base(filepath.Dir(p)))
+		if err != nil {
+			continue
+		}
+		out = append(out, NodeProcess{PID: pid, Dir: args[3], Role: role})
+	}
+	return out
 }

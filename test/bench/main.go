@@ -84,5 +84,17 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	clusters.Flags().StringVar(&co.kwokConfig, "kwokctl-config", "", "KwokctlConfiguration file (binary runtime): run the same steps with kwokctl (on PATH) and print ratios")
 	clusters.Flags().StringVar(&co.localaks, "localaks", "", "localaks binary whose controlplane command runs the clusters (default: build ./cmd/localaks into a temporary directory)")
 	root.AddCommand(clusters)
+
+	var realBin string
+	real := &cobra.Command{
+		Use:   "realnodes",
+		Short: "Real nodes (kubelet + containerd; needs root): create → node Ready, loaded image → first HTTP 200, scale-out, memory per node",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return benchRealNodes(cmd.Context(), stdout, stderr, realBin)
+		},
+	}
+	real.Flags().StringVar(&realBin, "localaks", "", "localaks binary (default: build ./cmd/localaks into a temporary directory)")
+	root.AddCommand(real)
 	return root
 }

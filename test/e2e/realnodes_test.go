@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -54,16 +55,8 @@ func clusterUIDs(dataDir string) []string {
 // cgroups, mounts.
 func realNodeLeftovers(dataDir string, uids []string, before map[string]bool) []string {
 	var left []string
-	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
-	for _, p := range procs {
-		raw, err := os.ReadFile(p)
-		if err != nil {
-			continue
-		}
-		cmd := strings.ReplaceAll(string(raw), "\x00", " ")
-		if strings.Contains(cmd, " node --dir "+dataDir) {
-			left = append(left, "process "+filepath.Base(filepath.Dir(p))+": "+cmd)
-		}
+	for _, p := range nodehost.NodeProcesses(dataDir) {
+		left = append(left, fmt.Sprintf("process %d: node %s (%s)", p.PID, filepath.Base(p.Dir), p.Role))
 	}
 	for name := range netnsNames() {
 		if !before[name] && strings.HasPrefix(name, "lak-") {
@@ -84,6 +77,19 @@ func realNodeLeftovers(dataDir string, uids []string, before map[string]bool) []
 		}
 	}
 	return left
+}
+
+// nodeProcess finds a node's process with the given role ("main": the
+// kubelet's).
+func nodeProcess(t *testing.T, dataDir, node, role string) int {
+	t.Helper()
+	for _, p := range nodehost.NodeProcesses(dataDir) {
+		if filepath.Base(p.Dir) == node && p.Role == role {
+			return p.PID
+		}
+	}
+	t.Fatalf("no %s process of node %s", role, node)
+	return 0
 }
 
 // removeRealNodeLeftovers cleans up after a test that failed midway (serve
@@ -278,6 +284,47 @@ func TestAzRealNodes(t *testing.T) {
 		body, _ := io.ReadAll(res.Body)
 		if string(body) != "hello from "+b.Metadata.Name+"\n" {
 			return fmt.Sprintf("%q", body)
+		}
+		return ""
+	})
+
+	// kill -9 of a node's kubelet (the node process): the control plane
+	// restarts the node, its pods come back and answer.
+	restarts := func(pod string) string {
+		return mustKubectl(t, kc, "get", "pod", pod, "-o", "jsonpath={.status.containerStatuses[0].restartCount}")
+	}
+	before0 := restarts(b.Metadata.Name)
+	main := nodeProcess(t, s.dataDir, b.Spec.NodeName, "main")
+	if err := syscall.Kill(main, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "pod "+b.Metadata.Name+" back after its node's kubelet was killed", 90*time.Second, func() string {
+		if restarts(b.Metadata.Name) == before0 {
+			return "not restarted"
+		}
+		ip := mustKubectl(t, kc, "get", "pod", b.Metadata.Name, "-o", "jsonpath={.status.podIP}")
+		r := kubectl(t, kc, "exec", a.Metadata.Name, "--", "/hello", "get", "http://"+ip+":8080/")
+		if r.code != 0 || r.stdout != "hello from "+b.Metadata.Name+"\n" {
+			return r.stdout + r.stderr
+		}
+		return ""
+	})
+
+	// Scale out and in: nodes come and go with their processes.
+	mustAz(t, s.localaksAz("aks", "nodepool", "scale", "-g", "rg1", "--cluster-name", "c1", "-n", "nodepool1", "--node-count", "3"))
+	if n := len(nodes(t, kc)); n != 3 {
+		t.Errorf("%d nodes after scaling to 3", n)
+	}
+	mustAz(t, s.localaksAz("aks", "nodepool", "scale", "-g", "rg1", "--cluster-name", "c1", "-n", "nodepool1", "--node-count", "1"))
+	eventually(t, "node processes after scaling to 1", 30*time.Second, func() string {
+		n := 0
+		for _, p := range nodehost.NodeProcesses(s.dataDir) {
+			if p.Role == "init" {
+				n++
+			}
+		}
+		if n != 1 {
+			return fmt.Sprintf("%d node processes", n)
 		}
 		return ""
 	})

@@ -118,6 +118,43 @@ func cniConfig(podCIDR string) (string, error) {
 	return string(b), err
 }
 
+// azureCNIConfig is the node's pod network under Azure CNI: pods take the
+// addresses pre-allocated on the node's NIC (the standard ptp and
+// host-local plugins, one range per address), each reached through a /32
+// route, the node's own address as their gateway; the fabric routes each
+// pod address to its node.
+func azureCNIConfig(subnet, nodeIP string, podIPs []string) (string, error) {
+	pfx, err := netip.ParsePrefix(subnet)
+	if err != nil {
+		return "", fmt.Errorf("subnet %q: %w", subnet, err)
+	}
+	if len(podIPs) == 0 {
+		return "", fmt.Errorf("the node has no pre-allocated pod addresses")
+	}
+	var ranges []map[string]string
+	for _, ip := range podIPs {
+		ranges = append(ranges, map[string]string{"subnet": pfx.Masked().String(), "rangeStart": ip, "rangeEnd": ip, "gateway": nodeIP})
+	}
+	conf := map[string]any{
+		"cniVersion": "0.4.0",
+		"name":       "azure",
+		"plugins": []any{
+			map[string]any{
+				"type": "ptp", "ipMasq": false, "mtu": 1500,
+				"ipam": map[string]any{
+					"type":    "host-local",
+					"dataDir": "/run/cni/networks",
+					"ranges":  [][]map[string]string{ranges},
+					"routes":  []map[string]string{{"dst": "0.0.0.0/0"}},
+				},
+			},
+			map[string]any{"type": "portmap", "capabilities": map[string]bool{"portMappings": true}},
+		},
+	}
+	b, err := json.MarshalIndent(conf, "", "  ")
+	return string(b), err
+}
+
 // kubeletConfig is the node's KubeletConfiguration: AKS's settings where
 // they matter to pods (max pods, cluster DNS, cgroupfs), and what a kubelet
 // needs to run in a namespace beside others on one host (cgroup v1

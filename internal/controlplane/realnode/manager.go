@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -172,7 +173,12 @@ func (m *Manager) Close() error {
 		m.stopNode(p)
 		delete(m.nodes, name)
 	}
-	return errors.Join(m.releaseFabric(), removeCgroups(m.cgroupBase()))
+	err := errors.Join(m.releaseFabric(), removeCgroups(m.cgroupBase()))
+	// The shared parent goes with the last cluster (another's keeps it).
+	for _, h := range hierarchies() {
+		os.Remove(filepath.Join(h, filepath.Dir(m.cgroupBase()))) //nolint:errcheck // busy while others use it
+	}
+	return err
 }
 
 // stopNode kills a node's namespace (its init) and cleans what the kernel
@@ -405,6 +411,12 @@ func (m *Manager) setRoutes(s *clusterspec.Spec) error {
 		for _, n := range s.RealNodes() {
 			add(n.PodCIDR, n.InternalIP)
 		}
+	case "azure":
+		for _, n := range s.RealNodes() {
+			for _, ip := range n.PodIPs {
+				add(ip+"/32", n.InternalIP)
+			}
+		}
 	}
 	return m.fab.setRoutes(want)
 }
@@ -457,14 +469,23 @@ func (m *Manager) prepareNode(s *clusterspec.Spec, n clusterspec.Node, tools nod
 		cfg.kubeletConf():    kubeletConfig(pool.MaxPods, s.Network.DNSServiceIP, cgroupRoot(m.layout, n.Name), resolv, n.ProviderID, filepath.Join(dir, "pods"), m.layout.CACert()),
 		cfg.containerdConf(): containerdConfig(cfg),
 	}
-	if n.PodCIDR != "" {
+	localMode := []string{"--detect-local-mode=ClusterCIDR"}
+	switch model := s.Network.Model(); {
+	case model == "azure":
+		conf, err := azureCNIConfig(n.Subnet, n.InternalIP, n.PodIPs)
+		if err != nil {
+			return nil, err
+		}
+		files[filepath.Join(cfg.cniConfDir(), "10-azure.conflist")] = conf
+		localMode = []string{"--detect-local-mode=InterfaceNamePrefix", "--pod-interface-name-prefix=veth"}
+	case n.PodCIDR != "":
 		conf, err := cniConfig(n.PodCIDR)
 		if err != nil {
 			return nil, err
 		}
 		files[filepath.Join(cfg.cniConfDir(), "10-kubenet.conflist")] = conf
-	} else {
-		return nil, fmt.Errorf("network model %s: real nodes need a pod range (kubenet or overlay)", s.Network.Model())
+	default:
+		return nil, fmt.Errorf("network model %s: real nodes need a pod range or pre-allocated pod addresses", model)
 	}
 	for path, body := range files {
 		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
@@ -492,7 +513,6 @@ func (m *Manager) prepareNode(s *clusterspec.Spec, n clusterspec.Node, tools nod
 		"--hostname-override=" + n.Name,
 		"--proxy-mode=iptables",
 		"--cluster-cidr=" + clusterCIDR,
-		"--detect-local-mode=ClusterCIDR",
 		"--metrics-bind-address=127.0.0.1:10249",
 		"--healthz-bind-address=" + net.JoinHostPort(n.InternalIP, "10256"),
 		// The host's conntrack table is everyone's: leave its sizes alone.
@@ -500,6 +520,10 @@ func (m *Manager) prepareNode(s *clusterspec.Spec, n clusterspec.Node, tools nod
 		"--conntrack-tcp-timeout-established=0",
 		"--conntrack-tcp-timeout-close-wait=0",
 		"--v=1",
+	}
+	cfg.ProxyArgs = append(cfg.ProxyArgs, localMode...)
+	if clusterCIDR == "" {
+		cfg.ProxyArgs = slices.DeleteFunc(cfg.ProxyArgs, func(a string) bool { return a == "--cluster-cidr=" })
 	}
 	raw, err := jsonIndent(cfg)
 	if err != nil {

@@ -1,0 +1,115 @@
+package realnode
+
+import (
+	"bytes"
+	"debug/elf"
+	"encoding/json"
+	"errors"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"syscall"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// The pause program is a valid static executable that stays alive until
+// it is killed.
+func TestPauseProgram(t *testing.T) {
+	body := pauseProgram()
+	f, err := elf.NewFile(bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Machine != elf.EM_X86_64 || f.Type != elf.ET_EXEC || len(f.Progs) != 1 || f.Entry != 0x400078 {
+		t.Fatalf("machine %v type %v progs %d entry %#x", f.Machine, f.Type, len(f.Progs), f.Entry)
+	}
+	if runtime.GOARCH != "amd64" {
+		t.Skip("the program runs on x86-64 only")
+	}
+	path := filepath.Join(t.TempDir(), "pause")
+	if err := os.WriteFile(path, body, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(path)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	err = cmd.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) {
+		t.Fatalf("wait: %v", err)
+	}
+	if ws := exit.Sys().(syscall.WaitStatus); !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+		t.Fatalf("pause ended by itself: %v", ws)
+	}
+}
+
+// kubenet and overlay pods get the node's range on cbr0; Azure CNI pods
+// the node's pre-allocated addresses, one range each, the node as gateway.
+func TestCNIConfigs(t *testing.T) {
+	type rng struct{ Subnet, RangeStart, RangeEnd, Gateway string }
+	decode := func(conf string) (string, [][]rng) {
+		var c struct {
+			Plugins []struct {
+				Type string
+				IPAM struct{ Ranges [][]rng }
+			}
+		}
+		if err := json.Unmarshal([]byte(conf), &c); err != nil {
+			t.Fatal(err)
+		}
+		return c.Plugins[0].Type, c.Plugins[0].IPAM.Ranges
+	}
+	conf, err := cniConfig("10.244.3.0/24")
+	if err != nil {
+		t.Fatal(err)
+	}
+	typ, ranges := decode(conf)
+	if diff := cmp.Diff([][]rng{{{Subnet: "10.244.3.0/24"}}}, ranges); typ != "bridge" || diff != "" {
+		t.Errorf("kubenet: %s %s", typ, diff)
+	}
+	conf, err = azureCNIConfig("10.224.0.0/16", "10.224.0.4", []string{"10.224.0.5", "10.224.0.6"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	typ, ranges = decode(conf)
+	want := [][]rng{{{"10.224.0.0/16", "10.224.0.5", "10.224.0.5", "10.224.0.4"}, {"10.224.0.0/16", "10.224.0.6", "10.224.0.6", "10.224.0.4"}}}
+	if diff := cmp.Diff(want, ranges); typ != "ptp" || diff != "" {
+		t.Errorf("azure: %s %s", typ, diff)
+	}
+	if _, err := azureCNIConfig("10.224.0.0/16", "10.224.0.4", nil); err == nil {
+		t.Error("azure CNI without addresses: no error")
+	}
+}
+
+// Link names fit the kernel's 15 bytes; a namespace's name is stable.
+func TestNames(t *testing.T) {
+	for _, n := range []string{bridgeName(mustPrefix(t, "10.224.0.0/16")), nicName("aks-nodepool1-12345678-vmss00000a")} {
+		if len(n) > 15 {
+			t.Errorf("link name %q is longer than 15 bytes", n)
+		}
+	}
+	a, b := fabricName("/d", "/subscriptions/s/resourceGroups/MC/providers/Microsoft.Network/virtualNetworks/v"), fabricName("/d", "/subscriptions/s/resourcegroups/mc/providers/microsoft.network/virtualnetworks/v")
+	if a != b || fabricName("/e", "x") == fabricName("/d", "x") {
+		t.Errorf("fabric names: %s %s", a, b)
+	}
+	if got := nodeLabelsFlag(map[string]string{"kubernetes.io/hostname": "n", "agentpool": "np", "kubernetes.azure.com/mode": "user"}); got != "agentpool=np,kubernetes.azure.com/mode=user" {
+		t.Errorf("labels flag %q", got)
+	}
+}
+
+func mustPrefix(t *testing.T, s string) netip.Prefix {
+	t.Helper()
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}

@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	goruntime "runtime"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/localaks/localaks/internal/nodehost"
+)
+
+// benchRealNodes measures real nodes (kubelet + containerd): a cluster
+// whose one node is real, from create to Ready; a loaded image's
+// Deployment to its first HTTP 200 through the cluster network; a scale-out
+// by one real node; and the memory of a node's processes.
+func benchRealNodes(ctx context.Context, out, logw io.Writer, localaks string) error {
+	logf := func(format string, args ...any) { fmt.Fprintf(logw, "bench: "+format+"\n", args...) }
+	if missing := nodehost.Missing(); len(missing) > 0 {
+		return fmt.Errorf("this host cannot run real nodes: it lacks %s", strings.Join(missing, "; "))
+	}
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Minute)
+	defer cancel()
+	bin, cleanup, err := localaksBinary(ctx, logf, localaks)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	images, err := os.MkdirTemp("", "localaks-bench-images-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(images)
+	_, file, _, _ := goruntime.Caller(0)
+	build := exec.CommandContext(ctx, "go", "run", "./test/images", "-o", images)
+	build.Dir = filepath.Join(filepath.Dir(file), "..", "..")
+	if out, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("build test images: %v\n%s", err, out)
+	}
+
+	b, err := start(ctx, instanceConfig{conns: 4, controlPlane: []string{bin, "controlplane"}})
+	if err != nil {
+		return err
+	}
+	defer func() { b.stop() }()
+	if err := b.createGroup(ctx, "bench"); err != nil {
+		return err
+	}
+	var rows []measure
+	add := func(m measure) {
+		logf("%s: %s", m.name, m.format(m.ours))
+		rows = append(rows, m)
+	}
+	mc := kubenetCluster("real", 1, false)
+	mc.Properties.AgentPoolProfiles[0].Tags = map[string]*string{"localaks.io/nodes": to.Ptr("real")}
+	logf("create a cluster with one real node")
+	t0 := time.Now()
+	p, err := b.clusters.BeginCreateOrUpdate(ctx, "bench", "real", mc, nil)
+	if err != nil {
+		return err
+	}
+	ended, err := await(ctx, p)
+	if err != nil {
+		return err
+	}
+	add(measure{name: "create → 1 real node Ready", ours: ended.Sub(t0).Seconds(), unit: "s"})
+	defer b.deleteCluster(context.WithoutCancel(ctx), "real") //nolint:errcheck // the instance goes anyway
+
+	load := exec.CommandContext(ctx, bin, "image", "load", "--data-dir", b.dir, "-g", "bench", "-n", "real", filepath.Join(images, "hello.tar"))
+	if out, err := load.CombinedOutput(); err != nil {
+		return fmt.Errorf("image load: %v\n%s", err, out)
+	}
+	rc, err := b.restConfig(ctx, "real")
+	if err != nil {
+		return err
+	}
+	cs, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return err
+	}
+	d, err := firstResponse(ctx, cs)
+	if err != nil {
+		return err
+	}
+	add(measure{name: "Deployment of a loaded image → first HTTP 200 (API server proxy, through the tunnel)", ours: d.Seconds(), unit: "s"})
+
+	pool, err := b.pools.Get(ctx, "bench", "real", "nodepool1", nil)
+	if err != nil {
+		return err
+	}
+	pool.Properties.Count = to.Ptr(int32(2))
+	t0 = time.Now()
+	pp, err := b.pools.BeginCreateOrUpdate(ctx, "bench", "real", "nodepool1", pool.AgentPool, nil)
+	if err != nil {
+		return err
+	}
+	ended, err = await(ctx, pp)
+	if err != nil {
+		return err
+	}
+	add(measure{name: "scale 1 → 2 real nodes Ready", ours: ended.Sub(t0).Seconds(), unit: "s"})
+
+	idle(ctx, 20*time.Second)
+	var inits []int
+	for _, p := range nodehost.NodeProcesses(b.dir) {
+		if p.Role == "init" {
+			inits = append(inits, p.PID)
+		}
+	}
+	var pids []int
+	for _, pid := range inits {
+		pids = append(pids, descendants(pid)...)
+	}
+	rss, pss := processMemory(pids)
+	if len(inits) > 0 {
+		add(measure{name: fmt.Sprintf("memory per real node, RSS (kubelet, kube-proxy, containerd, shims, pods: %d processes)", len(pids)/len(inits)), ours: rss / float64(len(inits)), unit: "MiB"})
+		add(measure{name: "memory per real node, PSS (shared pages split)", ours: pss / float64(len(inits)), unit: "MiB"})
+	}
+
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "real nodes (%s)\tlocalaks\n", machine())
+	for _, m := range rows {
+		fmt.Fprintf(tw, "%s\t%s\n", m.name, m.format(m.ours))
+	}
+	return tw.Flush()
+}
+
+// firstResponse creates a Deployment of the test image and returns the
+// time until one of its pods answers HTTP through the API server's proxy
+// (which reaches the pod through the tunnel and the node's network).
+func firstResponse(ctx context.Context, cs kubernetes.Interface) (time.Duration, error) {
+	labels := map[string]string{"app": "hello"}
+	dep := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "hello", Namespace: "default"},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: to.Ptr(int32(1)),
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "hello", Image: "localaks.test/hello:v1"}}},
+			},
+		},
+	}
+	t0 := time.Now()
+	if _, err := cs.AppsV1().Deployments("default").Create(ctx, dep, metav1.CreateOptions{}); err != nil {
+		return 0, err
+	}
+	var took time.Duration
+	err := wait.PollUntilContextTimeout(ctx, 5*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		pods, err := cs.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=hello"})
+		if err != nil || len(pods.Items) == 0 || pods.Items[0].Status.PodIP == "" {
+			return false, nil
+		}
+		body, err := cs.CoreV1().Pods("default").ProxyGet("http", pods.Items[0].Name, "8080", "/", nil).DoRaw(ctx)
+		if err != nil || !strings.HasPrefix(string(body), "hello from ") {
+			return false, nil
+		}
+		took = time.Since(t0)
+		return true, nil
+	})
+	return took, err
+}
+
+// descendants is pid and every process under it.
+func descendants(pid int) []int {
+	children := map[int][]int{}
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, s := range stats {
+		raw, err := os.ReadFile(s)
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid …; comm may hold spaces.
+		i := strings.LastIndexByte(string(raw), ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(raw)[i+1:])
+		if len(f) < 2 {
+			continue
+		}
+		ppid, _ := strconv.Atoi(f[1])
+		p, _ := strconv.Atoi(filepath.Base(filepath.Dir(s)))
+		children[ppid] = append(children[ppid], p)
+	}
+	out := []int{pid}
+	for i := 0; i < len(out); i++ {
+		out = append(out, children[out[i]]...)
+	}
+	return out
+}
