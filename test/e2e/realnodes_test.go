@@ -352,3 +352,66 @@ func TestAzRealNodes(t *testing.T) {
 		return ""
 	})
 }
+
+// TestRealNodesNetworkModels: Azure CNI (pods on their node's
+// pre-allocated subnet addresses) and CNI Overlay (a /24 of the overlay
+// range per node) carry pod traffic across real nodes, with two clusters
+// side by side whose virtual networks use the same address space (each is
+// its own namespace).
+func TestRealNodesNetworkModels(t *testing.T) {
+	needAz(t)
+	needRealNodes(t)
+	before := netnsNames()
+	s := startServe(t, "")
+	t.Cleanup(func() { removeRealNodeLeftovers(t, s.dataDir, before) })
+	images := testImages(t)
+	mustAz(t, s.localaksAz("group", "create", "-n", "rg1", "-l", "eastus"))
+	// Azure CNI with az; overlay through the REST API (Debian's az 2.45 has
+	// no --network-plugin-mode).
+	mustAz(t, s.aksCreate(t, "-g", "rg1", "-n", "cni", "--node-count", "2", "--network-plugin", "azure", "--nodepool-tags", "localaks.io/nodes=real"))
+	overlay := `{"location":"eastus","identity":{"type":"SystemAssigned"},"properties":{"dnsPrefix":"overlay",
+		"agentPoolProfiles":[{"name":"nodepool1","count":2,"vmSize":"Standard_D2s_v5","mode":"System","tags":{"localaks.io/nodes":"real"}}],
+		"networkProfile":{"networkPlugin":"azure","networkPluginMode":"overlay","podCidr":"192.168.0.0/16"}}}`
+	code, hdr, body := s.request("PUT", s.sub()+"/resourceGroups/rg1/providers/Microsoft.ContainerService/managedClusters/overlay?api-version=2025-10-01", overlay)
+	if code != http.StatusCreated {
+		t.Fatalf("create overlay cluster: %d %v", code, body)
+	}
+	if st := s.waitOperation(hdr.Get("Azure-AsyncOperation")); st != "Succeeded" {
+		t.Fatalf("overlay cluster create: %s", st)
+	}
+	for _, tc := range []struct{ cluster, podRange string }{{"cni", "10.224.0.0/16"}, {"overlay", "192.168.0.0/16"}} {
+		kc := s.credentials(t, "rg1", tc.cluster, "--admin")
+		load := runCmd(t, nil, binary, "image", "load", "--data-dir", s.dataDir, "-g", "rg1", "-n", tc.cluster, filepath.Join(images, "hello.tar"))
+		if load.code != 0 {
+			t.Fatalf("image load: %s%s", load.stdout, load.stderr)
+		}
+		mustKubectl(t, kc, "create", "deployment", "web", "--image=localaks.test/hello:v1", "--replicas=4")
+		mustKubectl(t, kc, "rollout", "status", "deployment/web", "--timeout=90s")
+		web := pods(t, kc, "-l", "app=web")
+		onNodes := map[string]bool{}
+		for _, p := range web {
+			onNodes[p.Spec.NodeName] = true
+			if !netip.MustParsePrefix(tc.podRange).Contains(netip.MustParseAddr(p.Status.PodIP)) {
+				t.Errorf("%s: pod %s has %s, outside %s", tc.cluster, p.Metadata.Name, p.Status.PodIP, tc.podRange)
+			}
+		}
+		if len(onNodes) != 2 {
+			t.Fatalf("%s: pods on %d nodes, want 2", tc.cluster, len(onNodes))
+		}
+		for _, p := range web {
+			if out := mustKubectl(t, kc, "exec", web[0].Metadata.Name, "--", "/hello", "get", "http://"+p.Status.PodIP+":8080/"); out != "hello from "+p.Metadata.Name+"\n" {
+				t.Errorf("%s: %s → %s (%s on %s): %q", tc.cluster, web[0].Metadata.Name, p.Metadata.Name, p.Status.PodIP, p.Spec.NodeName, out)
+			}
+		}
+	}
+	uids := clusterUIDs(s.dataDir)
+	for _, c := range []string{"cni", "overlay"} {
+		mustAz(t, s.localaksAz("aks", "delete", "-g", "rg1", "-n", c, "--yes"))
+	}
+	eventually(t, "leftovers after delete", 30*time.Second, func() string {
+		if left := realNodeLeftovers(s.dataDir, uids, before); len(left) > 0 {
+			return strings.Join(left, "\n")
+		}
+		return ""
+	})
+}
