@@ -335,6 +335,13 @@ func (r *Reconciler) scaleSetModel(s *state, p *Pool, id string) (*store.Resourc
 	for k, v := range p.Props.Tags {
 		tags[k] = v
 	}
+	// The node mode, on the scale set and so on each instance (az vmss
+	// show / list-instances, the portal): ARM's spelling of the tag.
+	mode := p.State().Nodes
+	if mode == "" {
+		mode = NodesSimulated
+	}
+	tags[NodesTagARM] = mode
 	props, err := json.Marshal(model)
 	if err != nil {
 		return nil, nil, err

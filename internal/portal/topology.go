@@ -145,6 +145,10 @@ func Topology(tx store.Tx, net *network.Provider, clusterID string) (*Graph, err
 		if ip.Localaks.PodCIDR != "" {
 			detail += " · pods " + ip.Localaks.PodCIDR
 		}
+		// The node mode the scale set's tag (and so the instance's) records.
+		if mode := r.Tags["localaks.io-nodes"]; mode != "" {
+			detail += " · " + mode
+		}
 		g.add(&Node{ID: r.ID, Kind: "node", Label: ip.OSProfile.ComputerName, Detail: detail, Column: colNodes})
 		g.link(resourceid.MustParse(r.ID).Parent().String(), r.ID)
 		subnet := nicSubnet[strings.ToLower(r.ID)]
