@@ -415,3 +415,52 @@ func TestRealNodesNetworkModels(t *testing.T) {
 		return ""
 	})
 }
+
+// TestRealNodesServeKilled: kill -9 of serve takes the real nodes with it
+// (no node process outlives it); the next serve brings them back on the
+// same data dir, their images kept, and a delete then leaves nothing.
+func TestRealNodesServeKilled(t *testing.T) {
+	needAz(t)
+	needRealNodes(t)
+	before := netnsNames()
+	dir := t.TempDir()
+	s := startServe(t, dir)
+	t.Cleanup(func() { removeRealNodeLeftovers(t, dir, before) })
+	images := testImages(t)
+	mustAz(t, s.localaksAz("group", "create", "-n", "rg1", "-l", "eastus"))
+	mustAz(t, s.aksCreate(t, "-g", "rg1", "-n", "c1", "--node-count", "1", "--nodepool-tags", "localaks.io/nodes=real"))
+	kc := s.credentials(t, "rg1", "c1", "--admin")
+	if r := runCmd(t, nil, binary, "image", "load", "--data-dir", dir, "-g", "rg1", "-n", "c1", filepath.Join(images, "hello.tar")); r.code != 0 {
+		t.Fatalf("image load: %s%s", r.stdout, r.stderr)
+	}
+	mustKubectl(t, kc, "create", "deployment", "web", "--image=localaks.test/hello:v1")
+	mustKubectl(t, kc, "rollout", "status", "deployment/web", "--timeout=90s")
+
+	s.kill(syscall.SIGKILL)
+	eventually(t, "node processes after serve was killed", 10*time.Second, func() string {
+		if n := len(nodehost.NodeProcesses(dir)); n > 0 {
+			return fmt.Sprintf("%d node processes outlive serve", n)
+		}
+		return ""
+	})
+	s = startServe(t, dir)
+	untilAPI(t, kc)
+	eventually(t, "the pod back on its restarted node", 90*time.Second, func() string {
+		web := pods(t, kc, "-l", "app=web")
+		if len(web) != 1 || web[0].Status.Phase != "Running" {
+			return fmt.Sprintf("%v", web)
+		}
+		if r := kubectl(t, kc, "logs", web[0].Metadata.Name); r.code != 0 || !strings.Contains(r.stdout, "listening on :8080") {
+			return r.stdout + r.stderr
+		}
+		return ""
+	})
+	uids := clusterUIDs(dir)
+	mustAz(t, s.localaksAz("aks", "delete", "-g", "rg1", "-n", "c1", "--yes"))
+	eventually(t, "leftovers after delete", 30*time.Second, func() string {
+		if left := realNodeLeftovers(dir, uids, before); len(left) > 0 {
+			return strings.Join(left, "\n")
+		}
+		return ""
+	})
+}
