@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 
@@ -19,8 +20,9 @@ import (
 )
 
 // WriteExecutable writes archive: image ref (a tag) for this machine's
-// architecture, holding body as the executable at path, its entrypoint.
-func WriteExecutable(archive, ref, path string, body []byte) error {
+// architecture, holding body as the executable at path, its entrypoint,
+// and links: symbolic links (path in the image → target) to it or others.
+func WriteExecutable(archive, ref, path string, body []byte, links ...[2]string) error {
 	tag, err := name.NewTag(ref)
 	if err != nil {
 		return err
@@ -32,6 +34,18 @@ func WriteExecutable(archive, ref, path string, body []byte) error {
 	}
 	if _, err := tw.Write(body); err != nil {
 		return err
+	}
+	dirs := map[string]bool{}
+	for _, l := range links {
+		for d := filepath.Dir(strings.TrimPrefix(l[0], "/")); d != "." && !dirs[d]; d = filepath.Dir(d) {
+			dirs[d] = true
+			if err := tw.WriteHeader(&tar.Header{Name: d + "/", Mode: 0o755, Typeflag: tar.TypeDir}); err != nil {
+				return err
+			}
+		}
+		if err := tw.WriteHeader(&tar.Header{Name: strings.TrimPrefix(l[0], "/"), Linkname: l[1], Mode: 0o777, Typeflag: tar.TypeSymlink}); err != nil {
+			return err
+		}
 	}
 	if err := tw.Close(); err != nil {
 		return err
@@ -52,6 +66,7 @@ func WriteExecutable(archive, ref, path string, body []byte) error {
 	cf = cf.DeepCopy()
 	cf.OS, cf.Architecture = "linux", runtime.GOARCH
 	cf.Config.Entrypoint = []string{path}
+	cf.Config.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
 	if img, err = mutate.ConfigFile(img, cf); err != nil {
 		return err
 	}

@@ -177,7 +177,7 @@ func eventually(t *testing.T, what string, timeout time.Duration, fn func() stri
 
 // TestAzRealNodes: a pool tagged localaks.io/nodes=real gets real nodes
 // (kubelet + containerd): an image loaded with `localaks image load` runs,
-// kubectl logs, exec and port-forward reach its pods through the API
+// kubectl logs, exec, cp and port-forward reach its pods through the API
 // server's tunnel, pods reach each other across nodes by pod IP (the route
 // table's routes) and by ClusterIP (kube-proxy); a simulated pool beside it
 // answers logs honestly; the mode cannot change; deleting the cluster
@@ -265,6 +265,18 @@ func TestAzRealNodes(t *testing.T) {
 		}
 		return r.stdout + r.stderr
 	})
+
+	// cp, both ways: kubectl runs tar in the container through exec.
+	local := filepath.Join(t.TempDir(), "note.txt")
+	if err := os.WriteFile(local, []byte("through the tunnel\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mustKubectl(t, kc, "cp", local, a.Metadata.Name+":/tmp/note.txt")
+	back := filepath.Join(t.TempDir(), "back.txt")
+	mustKubectl(t, kc, "cp", a.Metadata.Name+":/tmp/note.txt", back)
+	if got, err := os.ReadFile(back); err != nil || string(got) != "through the tunnel\n" {
+		t.Errorf("kubectl cp round trip: %q, %v", got, err)
+	}
 
 	// port-forward: the tunnel carries the stream to the kubelet.
 	pf := exec.Command("kubectl", "--kubeconfig", kc, "port-forward", "pod/"+b.Metadata.Name, "18089:8080")

@@ -20,6 +20,10 @@ import (
 // Images are the test images: program directory → image reference.
 var Images = map[string]string{"hello": "localaks.test/hello:v1"}
 
+// links are each image's symbolic links to its program (the hello program
+// is also the image's tar, for kubectl cp).
+var links = map[string][][2]string{"hello": {{"/bin/tar", "/hello"}}}
+
 func main() {
 	out := flag.String("o", ".", "directory for the archives")
 	flag.Parse()
@@ -48,7 +52,7 @@ func build(out string) error {
 		if err != nil {
 			return err
 		}
-		if err := ociimage.WriteExecutable(filepath.Join(out, prog+".tar"), ref, "/"+prog, body); err != nil {
+		if err := ociimage.WriteExecutable(filepath.Join(out, prog+".tar"), ref, "/"+prog, body, links[prog]...); err != nil {
 			return err
 		}
 		os.Remove(bin) //nolint:errcheck // a build leftover

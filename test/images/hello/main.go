@@ -1,6 +1,7 @@
 // Command hello is the test image's program: an HTTP server that answers
-// with its pod's name (and logs each request), and a client for tests that
-// exec into pods ("hello get URL" prints what URL answers).
+// with its pod's name (and logs each request), a client for tests that
+// exec into pods ("hello get URL" prints what URL answers), and, called as
+// tar, the tar `kubectl cp` runs.
 package main
 
 import (
@@ -9,10 +10,18 @@ import (
 	"log"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 )
 
 func main() {
+	if filepath.Base(os.Args[0]) == "tar" {
+		if err := runTar(os.Args[1:]); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
 	if len(os.Args) == 3 && os.Args[1] == "get" {
 		c := http.Client{Timeout: 5 * time.Second}
 		res, err := c.Get(os.Args[2])
