@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 )
@@ -42,6 +43,9 @@ func Find() (Tools, []string) {
 	var missing []string
 	if os.Geteuid() != 0 {
 		missing = append(missing, "root privileges (real nodes make network and mount namespaces)")
+	}
+	if runtime.GOARCH != "amd64" {
+		missing = append(missing, "an x86-64 host (the sandbox image localaks builds is x86-64)")
 	}
 	if !hasFilesystem("overlay") {
 		missing = append(missing, "the overlay filesystem (containerd's snapshotter)")

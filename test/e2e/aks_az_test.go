@@ -17,6 +17,7 @@ func (s *serve) aksCreate(t *testing.T, args ...string) azResult {
 // defaults, the node resource group as AKS builds it, scale, node pools,
 // stop and start, upgrades and versions, delete.
 func TestAzAKSLifecycle(t *testing.T) {
+	t.Parallel()
 	needAz(t)
 	s := startServe(t, "")
 	mustAz(t, s.localaksAz("group", "create", "-n", "rg1", "-l", "eastus"))

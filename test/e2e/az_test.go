@@ -87,6 +87,7 @@ func TestAzResourceGroups(t *testing.T) {
 
 // TestAzProviders registers and unregisters a provider with az.
 func TestAzProviders(t *testing.T) {
+	t.Parallel()
 	needAz(t)
 	s := startServe(t, "")
 	var p struct {

@@ -1,5 +1,11 @@
 // Package e2e drives a built localaks binary with real clients: the az CLI,
 // the Azure SDK for Go, and plain HTTPS.
+//
+// Every test runs its own serve on its own data dir and port, so tests are
+// independent; the longest ones run in parallel (t.Parallel), two at a time
+// on two cores, because `go test ./...` gives the package ten minutes. A
+// parallel test must not depend on host-wide state other tests change
+// (fixed ports, all network namespaces): the real-node tests track their own.
 package e2e
 
 import (

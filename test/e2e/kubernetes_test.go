@@ -160,6 +160,7 @@ func controlPlanePIDs(dataDir string) []int {
 // addresses, system workloads, scale with drain, stop/start, upgrade,
 // command invoke, certificate rotation, delete.
 func TestAzKubernetesCluster(t *testing.T) {
+	t.Parallel()
 	needAz(t)
 	s := startServe(t, "")
 	mustAz(t, s.localaksAz("group", "create", "-n", "k", "-l", "eastus"))

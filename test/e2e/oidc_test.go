@@ -98,6 +98,7 @@ func verifyToken(t *testing.T, token, issuer string, keys map[string]*rsa.Public
 // cluster created without it gets it with az aks update
 // --enable-oidc-issuer and its API server issues tokens under the new URL.
 func TestOIDCIssuer(t *testing.T) {
+	t.Parallel()
 	needAz(t)
 	s := startServe(t, "")
 	kc := s.smallCluster(t, "oi")

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/netip"
 	"os"
@@ -30,14 +31,27 @@ func needRealNodes(t *testing.T) {
 	}
 }
 
-// netnsNames lists the pinned network namespaces.
-func netnsNames() map[string]bool {
-	out := map[string]bool{}
+// fabrics are the virtual networks' namespaces a test's clusters made
+// (other tests' run beside them).
+type fabrics map[string]bool
+
+// track records the namespace that answers for a cluster's API server
+// address (the `kubernetes` endpoint): its virtual network's.
+func (f fabrics) track(t *testing.T, kc string) {
+	t.Helper()
+	ip := mustKubectl(t, kc, "get", "endpoints", "kubernetes", "-o", "jsonpath={.subsets[0].addresses[0].ip}")
 	entries, _ := os.ReadDir("/run/netns")
 	for _, e := range entries {
-		out[e.Name()] = true
+		if !strings.HasPrefix(e.Name(), "lak-") {
+			continue
+		}
+		out, err := exec.Command("ip", "-n", e.Name(), "-4", "addr", "show", "dev", "lo").CombinedOutput()
+		if err == nil && strings.Contains(string(out), " "+ip+"/32") {
+			f[e.Name()] = true
+			return
+		}
 	}
-	return out
+	t.Fatalf("no virtual network namespace answers for %s", ip)
 }
 
 // clusterUIDs lists a data dir's cluster directories.
@@ -51,15 +65,15 @@ func clusterUIDs(dataDir string) []string {
 }
 
 // realNodeLeftovers lists what real nodes of a data dir (clusters uids)
-// left on the host: node processes, network namespaces not in before,
+// left on the host: node processes, the clusters' network namespaces,
 // cgroups, mounts.
-func realNodeLeftovers(dataDir string, uids []string, before map[string]bool) []string {
+func realNodeLeftovers(dataDir string, uids []string, ours fabrics) []string {
 	var left []string
 	for _, p := range nodehost.NodeProcesses(dataDir) {
 		left = append(left, fmt.Sprintf("process %d: node %s (%s)", p.PID, filepath.Base(p.Dir), p.Role))
 	}
-	for name := range netnsNames() {
-		if !before[name] && strings.HasPrefix(name, "lak-") {
+	for name := range ours {
+		if _, err := os.Stat(filepath.Join("/run/netns", name)); err == nil {
 			left = append(left, "network namespace "+name)
 		}
 	}
@@ -94,12 +108,13 @@ func nodeProcess(t *testing.T, dataDir, node, role string) int {
 
 // removeRealNodeLeftovers cleans up after a test that failed midway (serve
 // killed: its nodes die with it, their namespaces' pins and cgroups stay).
-func removeRealNodeLeftovers(t *testing.T, dataDir string, before map[string]bool) {
-	for name := range netnsNames() {
-		if !before[name] && strings.HasPrefix(name, "lak-") {
-			if out, err := exec.Command("ip", "netns", "delete", name).CombinedOutput(); err != nil {
-				t.Logf("remove network namespace %s: %v: %s", name, err, out)
-			}
+func removeRealNodeLeftovers(t *testing.T, dataDir string, ours fabrics) {
+	for name := range ours {
+		if _, err := os.Stat(filepath.Join("/run/netns", name)); err != nil {
+			continue
+		}
+		if out, err := exec.Command("ip", "netns", "delete", name).CombinedOutput(); err != nil {
+			t.Logf("remove network namespace %s: %v: %s", name, err, out)
 		}
 	}
 	uids, _ := os.ReadDir(filepath.Join(dataDir, "clusters"))
@@ -145,6 +160,18 @@ func (s *serve) routeTo(t *testing.T, nodeRG, ip string) (string, string) {
 	return "", ""
 }
 
+// freeLoopbackPort is a loopback TCP port free a moment ago.
+func freeLoopbackPort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	_, port, _ := net.SplitHostPort(l.Addr().String())
+	return port
+}
+
 // testImages builds the test images (test/images) into a temp dir.
 func testImages(t *testing.T) string {
 	t.Helper()
@@ -183,16 +210,18 @@ func eventually(t *testing.T, what string, timeout time.Duration, fn func() stri
 // answers logs honestly; the mode cannot change; deleting the cluster
 // leaves no process, namespace, cgroup or mount behind.
 func TestAzRealNodes(t *testing.T) {
+	t.Parallel()
 	needAz(t)
 	needRealNodes(t)
-	before := netnsNames()
+	ours := fabrics{}
 	s := startServe(t, "")
-	t.Cleanup(func() { removeRealNodeLeftovers(t, s.dataDir, before) })
+	t.Cleanup(func() { removeRealNodeLeftovers(t, s.dataDir, ours) })
 	images := testImages(t)
 
 	mustAz(t, s.localaksAz("group", "create", "-n", "rg1", "-l", "eastus"))
 	mustAz(t, s.aksCreate(t, "-g", "rg1", "-n", "c1", "--node-count", "2", "--nodepool-tags", "localaks.io/nodes=real"))
 	kc := s.credentials(t, "rg1", "c1", "--admin")
+	ours.track(t, kc)
 	ns := nodes(t, kc)
 	if len(ns) != 2 {
 		t.Fatalf("%d nodes, want 2", len(ns))
@@ -279,16 +308,17 @@ func TestAzRealNodes(t *testing.T) {
 	}
 
 	// port-forward: the tunnel carries the stream to the kubelet.
-	pf := exec.Command("kubectl", "--kubeconfig", kc, "port-forward", "pod/"+b.Metadata.Name, "18089:8080")
+	port := freeLoopbackPort(t)
+	pf := exec.Command("kubectl", "--kubeconfig", kc, "port-forward", "pod/"+b.Metadata.Name, port+":8080")
 	if _, err := exec.LookPath("kubectl"); err != nil {
-		pf = exec.Command(binary, "kubectl", "--kubeconfig", kc, "port-forward", "pod/"+b.Metadata.Name, "18089:8080")
+		pf = exec.Command(binary, "kubectl", "--kubeconfig", kc, "port-forward", "pod/"+b.Metadata.Name, port+":8080")
 	}
 	if err := pf.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { pf.Process.Kill(); pf.Wait() }) //nolint:errcheck // a test's helper
 	eventually(t, "port-forward", 30*time.Second, func() string {
-		res, err := http.Get("http://127.0.0.1:18089/")
+		res, err := http.Get("http://127.0.0.1:" + port + "/")
 		if err != nil {
 			return err.Error()
 		}
@@ -358,7 +388,7 @@ func TestAzRealNodes(t *testing.T) {
 	uids := clusterUIDs(s.dataDir)
 	mustAz(t, s.localaksAz("aks", "delete", "-g", "rg1", "-n", "c1", "--yes"))
 	eventually(t, "leftovers after delete", 30*time.Second, func() string {
-		if left := realNodeLeftovers(s.dataDir, uids, before); len(left) > 0 {
+		if left := realNodeLeftovers(s.dataDir, uids, ours); len(left) > 0 {
 			return strings.Join(left, "\n")
 		}
 		return ""
@@ -371,11 +401,12 @@ func TestAzRealNodes(t *testing.T) {
 // side by side whose virtual networks use the same address space (each is
 // its own namespace).
 func TestRealNodesNetworkModels(t *testing.T) {
+	t.Parallel()
 	needAz(t)
 	needRealNodes(t)
-	before := netnsNames()
+	ours := fabrics{}
 	s := startServe(t, "")
-	t.Cleanup(func() { removeRealNodeLeftovers(t, s.dataDir, before) })
+	t.Cleanup(func() { removeRealNodeLeftovers(t, s.dataDir, ours) })
 	images := testImages(t)
 	mustAz(t, s.localaksAz("group", "create", "-n", "rg1", "-l", "eastus"))
 	// Azure CNI with az; overlay through the REST API (Debian's az 2.45 has
@@ -393,6 +424,7 @@ func TestRealNodesNetworkModels(t *testing.T) {
 	}
 	for _, tc := range []struct{ cluster, podRange string }{{"cni", "10.224.0.0/16"}, {"overlay", "192.168.0.0/16"}} {
 		kc := s.credentials(t, "rg1", tc.cluster, "--admin")
+		ours.track(t, kc)
 		load := runCmd(t, nil, binary, "image", "load", "--data-dir", s.dataDir, "-g", "rg1", "-n", tc.cluster, filepath.Join(images, "hello.tar"))
 		if load.code != 0 {
 			t.Fatalf("image load: %s%s", load.stdout, load.stderr)
@@ -421,7 +453,7 @@ func TestRealNodesNetworkModels(t *testing.T) {
 		mustAz(t, s.localaksAz("aks", "delete", "-g", "rg1", "-n", c, "--yes"))
 	}
 	eventually(t, "leftovers after delete", 30*time.Second, func() string {
-		if left := realNodeLeftovers(s.dataDir, uids, before); len(left) > 0 {
+		if left := realNodeLeftovers(s.dataDir, uids, ours); len(left) > 0 {
 			return strings.Join(left, "\n")
 		}
 		return ""
@@ -432,16 +464,18 @@ func TestRealNodesNetworkModels(t *testing.T) {
 // (no node process outlives it); the next serve brings them back on the
 // same data dir, their images kept, and a delete then leaves nothing.
 func TestRealNodesServeKilled(t *testing.T) {
+	t.Parallel()
 	needAz(t)
 	needRealNodes(t)
-	before := netnsNames()
+	ours := fabrics{}
 	dir := t.TempDir()
 	s := startServe(t, dir)
-	t.Cleanup(func() { removeRealNodeLeftovers(t, dir, before) })
+	t.Cleanup(func() { removeRealNodeLeftovers(t, dir, ours) })
 	images := testImages(t)
 	mustAz(t, s.localaksAz("group", "create", "-n", "rg1", "-l", "eastus"))
 	mustAz(t, s.aksCreate(t, "-g", "rg1", "-n", "c1", "--node-count", "1", "--nodepool-tags", "localaks.io/nodes=real"))
 	kc := s.credentials(t, "rg1", "c1", "--admin")
+	ours.track(t, kc)
 	if r := runCmd(t, nil, binary, "image", "load", "--data-dir", dir, "-g", "rg1", "-n", "c1", filepath.Join(images, "hello.tar")); r.code != 0 {
 		t.Fatalf("image load: %s%s", r.stdout, r.stderr)
 	}
@@ -470,7 +504,7 @@ func TestRealNodesServeKilled(t *testing.T) {
 	uids := clusterUIDs(dir)
 	mustAz(t, s.localaksAz("aks", "delete", "-g", "rg1", "-n", "c1", "--yes"))
 	eventually(t, "leftovers after delete", 30*time.Second, func() string {
-		if left := realNodeLeftovers(dir, uids, before); len(left) > 0 {
+		if left := realNodeLeftovers(dir, uids, ours); len(left) > 0 {
 			return strings.Join(left, "\n")
 		}
 		return ""

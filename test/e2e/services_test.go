@@ -93,6 +93,7 @@ func (s *serve) loadBalancer(t *testing.T, rg, name string) (lbView, bool) {
 // TestAzServiceLoadBalancer: Services of type LoadBalancer change the node
 // resource group as cloud-provider-azure does, and get their address.
 func TestAzServiceLoadBalancer(t *testing.T) {
+	t.Parallel()
 	needAz(t)
 	dataDir := t.TempDir()
 	s := startServe(t, dataDir)
