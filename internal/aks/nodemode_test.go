@@ -1,7 +1,9 @@
 package aks
 
 import (
+	"context"
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -80,4 +82,38 @@ func TestNodeModeRefusals(t *testing.T) {
 	_, _, _, err = e.putPool(request(http.MethodPut, poolRID("c", "win")), "c", "win", `{"count":1,"osType":"Windows","tags":{"localaks.io/nodes":"real"}}`, "op-3")
 	checkError(t, err, aksError(http.StatusBadRequest, "InvalidParameter", "agentPoolProfile.tags",
 		"Agent pool 'win' cannot have real nodes: real nodes run Linux only (osType is Windows)."))
+}
+
+// A cluster with real nodes gets the virtual network and the route table's
+// routes in its spec; a change to that table re-sends it, one to another
+// table does not.
+func TestFollowRouteTable(t *testing.T) {
+	e := newEnv(t)
+	cp := &fakeControlPlane{}
+	e.rec.ControlPlane = cp
+	if _, err := e.create("c1", `{"dnsPrefix":"c1","agentPoolProfiles":[{"name":"nodepool1","count":2,"mode":"System","tags":{"localaks.io/nodes":"real"}}]}`); err != nil {
+		t.Fatal(err)
+	}
+	e.finish("c1", "op-create", "Succeeded", "")
+	c, _ := e.load("c1")
+	cp.applied = nil
+	if err := e.rec.FollowRouteTable(context.Background(), strings.ToUpper(c.Props.Localaks.RouteTable)); err != nil {
+		t.Fatal(err)
+	}
+	if len(cp.applied) != 1 {
+		t.Fatalf("%d specs applied, want 1", len(cp.applied))
+	}
+	s := cp.applied[0]
+	if !s.Pools[0].Real || len(s.RealNodes()) != 2 || s.Fabric.VNetID == "" || len(s.Fabric.Routes) != 2 {
+		t.Errorf("spec: real %v, real nodes %d, vnet %q, routes %v", s.Pools[0].Real, len(s.RealNodes()), s.Fabric.VNetID, s.Fabric.Routes)
+	}
+	for _, n := range s.Nodes {
+		if n.Subnet == "" {
+			t.Errorf("node %s has no subnet prefix", n.Name)
+		}
+	}
+	cp.applied = nil
+	if err := e.rec.FollowRouteTable(context.Background(), c.Props.Localaks.RouteTable+"-other"); err != nil || len(cp.applied) != 0 {
+		t.Errorf("another table: %v, %d specs", err, len(cp.applied))
+	}
 }
