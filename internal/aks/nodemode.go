@@ -52,6 +52,10 @@ func (v *Rules) settleNodes(c *Cluster, p *Pool) error {
 		return err
 	}
 	st := p.State()
+	if st.Nodes == "" && p.Props.ProvisioningState != "" {
+		// A pool recorded before node modes: its nodes were simulated.
+		st.Nodes = NodesSimulated
+	}
 	if st.Nodes != "" {
 		if asked != "" && asked != st.Nodes {
 			return Error(http.StatusBadRequest, "PropertyChangeNotAllowed", "agentPoolProfile.tags",

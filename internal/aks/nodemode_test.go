@@ -66,6 +66,22 @@ func TestNodeModeImmutable(t *testing.T) {
 		"Changing the node mode of agent pool 'np' from simulated to real is not allowed: it is fixed when the pool is created. Create a new pool with tag localaks.io/nodes=real instead."))
 }
 
+// A pool recorded before node modes stays simulated, whatever the server's
+// default is now.
+func TestNodeModeOfOldPools(t *testing.T) {
+	e := newEnv(t)
+	e.ready("c", `{"kubernetesVersion":"1.36","agentPoolProfiles":[{"name":"np","count":1,"mode":"System"}]}`)
+	e.edit("c", func(c *Cluster, pools []*Pool) { pools[0].Props.Localaks.Nodes = "" })
+	e.val.DefaultNodes = NodesReal
+	p, _, _, err := e.putPool(request(http.MethodPut, poolRID("c", "np")), "c", "np", `{"count":2,"mode":"System"}`, "op-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.State().Nodes != NodesSimulated {
+		t.Errorf("old pool's nodes = %q, want simulated", p.State().Nodes)
+	}
+}
+
 // A host that cannot run real nodes says what it lacks; a bad tag value and
 // a Windows pool are refused.
 func TestNodeModeRefusals(t *testing.T) {
