@@ -134,7 +134,7 @@ func importOnNodes(cmd *cobra.Command, l clusterspec.Layout, ctr, archive string
 		if err != nil {
 			continue
 		}
-		sock := fmt.Sprintf("/proc/%d/root/run/containerd/containerd.sock", pid)
+		sock := nodehost.ContainerdSocket(pid)
 		if _, err := os.Stat(sock); err != nil {
 			continue // the node is restarting: it imports the archive when up
 		}

@@ -152,3 +152,10 @@ func NodeProcesses(dataDir string) []NodeProcess {
 	}
 	return out
 }
+
+// ContainerdSocket is a running real node's containerd socket as the host
+// reaches it, through the node process's root (the socket lives in the
+// node's own /run), given the node's init PID.
+func ContainerdSocket(pid int) string {
+	return fmt.Sprintf("/proc/%d/root/run/containerd/containerd.sock", pid)
+}

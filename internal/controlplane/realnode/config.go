@@ -18,7 +18,7 @@ type Config struct {
 	// Dir is the node's directory (absolute): containerd's and the
 	// kubelet's state, the node's kubeconfig and logs.
 	Dir string `json:"dir"`
-	// Containerd, Shim, Runc, CNIDir are the host's programs.
+	// Containerd, Runc and CNIDir are the host's programs.
 	Containerd string `json:"containerd"`
 	Runc       string `json:"runc"`
 	CNIDir     string `json:"cniDir"`
@@ -39,15 +39,11 @@ func (c *Config) kubeletConf() string    { return filepath.Join(c.Dir, "kubelet.
 
 // nodeSocket is where a node's containerd listens, in the node's own /run
 // (socket paths are short; the host reaches it through the node process's
-// root, /proc/PID/root/run/...); its state and runc's are there too.
+// root: nodehost.ContainerdSocket); its state and runc's are there too.
 const nodeSocket = "/run/containerd/containerd.sock"
 
 // kubeletRoot is the kubelet's root directory in the node's namespace.
 const kubeletRoot = "/run/kubelet"
-
-// Socket is a node's containerd socket as the host reaches it, given the
-// node process's PID.
-func Socket(pid int) string { return fmt.Sprintf("/proc/%d/root%s", pid, nodeSocket) }
 
 // PauseImage is the sandbox image, named as AKS's node images name it
 // [unverified: the tag AKS's current node images pin].

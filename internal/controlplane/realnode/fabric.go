@@ -226,8 +226,8 @@ func (f *fabric) plug(node string, pid int, prefix netip.Prefix, ip netip.Addr) 
 	if err := nh.RouteAdd(&netlink.Route{LinkIndex: eth.Attrs().Index, Gw: gw}); err != nil {
 		return fmt.Errorf("default route: %w", err)
 	}
-	// The fabric reaches the node by its address on the bridge (ARP); the
-	// node's address is outside nothing else.
+	// The fabric reaches the node by ARP on the subnet's bridge; the node
+	// reaches everything else through the gateway, as an Azure VM does.
 	if lo, err := nh.LinkByName("lo"); err == nil {
 		if err := nh.LinkSetUp(lo); err != nil {
 			return err
