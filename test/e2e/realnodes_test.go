@@ -172,6 +172,34 @@ func freeLoopbackPort(t *testing.T) string {
 	return port
 }
 
+// startRealNodes skips without az or real nodes, else starts serve on dir
+// with the test images built; what its clusters leave is removed at the end.
+func startRealNodes(t *testing.T, dir string) (*serve, fabrics, string) {
+	t.Helper()
+	needAz(t)
+	needRealNodes(t)
+	ours := fabrics{}
+	s := startServe(t, dir)
+	t.Cleanup(func() { removeRealNodeLeftovers(t, dir, ours) })
+	return s, ours, testImages(t)
+}
+
+// deleteLeavesNothing deletes clusters in rg1 with az and waits until their
+// real nodes have left nothing on the host.
+func (s *serve) deleteLeavesNothing(t *testing.T, ours fabrics, clusters ...string) {
+	t.Helper()
+	uids := clusterUIDs(s.dataDir)
+	for _, c := range clusters {
+		mustAz(t, s.localaksAz("aks", "delete", "-g", "rg1", "-n", c, "--yes"))
+	}
+	eventually(t, "leftovers after delete", 30*time.Second, func() string {
+		if left := realNodeLeftovers(s.dataDir, uids, ours); len(left) > 0 {
+			return strings.Join(left, "\n")
+		}
+		return ""
+	})
+}
+
 // testImages builds the test images (test/images) into a temp dir.
 func testImages(t *testing.T) string {
 	t.Helper()
@@ -211,12 +239,7 @@ func eventually(t *testing.T, what string, timeout time.Duration, fn func() stri
 // leaves no process, namespace, cgroup or mount behind.
 func TestAzRealNodes(t *testing.T) {
 	t.Parallel()
-	needAz(t)
-	needRealNodes(t)
-	ours := fabrics{}
-	s := startServe(t, "")
-	t.Cleanup(func() { removeRealNodeLeftovers(t, s.dataDir, ours) })
-	images := testImages(t)
+	s, ours, images := startRealNodes(t, t.TempDir())
 
 	mustAz(t, s.localaksAz("group", "create", "-n", "rg1", "-l", "eastus"))
 	mustAz(t, s.aksCreate(t, "-g", "rg1", "-n", "c1", "--node-count", "2", "--nodepool-tags", "localaks.io/nodes=real"))
@@ -385,14 +408,7 @@ func TestAzRealNodes(t *testing.T) {
 		t.Errorf("changing the node mode: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 
-	uids := clusterUIDs(s.dataDir)
-	mustAz(t, s.localaksAz("aks", "delete", "-g", "rg1", "-n", "c1", "--yes"))
-	eventually(t, "leftovers after delete", 30*time.Second, func() string {
-		if left := realNodeLeftovers(s.dataDir, uids, ours); len(left) > 0 {
-			return strings.Join(left, "\n")
-		}
-		return ""
-	})
+	s.deleteLeavesNothing(t, ours, "c1")
 }
 
 // TestRealNodesNetworkModels: Azure CNI (pods on their node's
@@ -402,12 +418,7 @@ func TestAzRealNodes(t *testing.T) {
 // its own namespace).
 func TestRealNodesNetworkModels(t *testing.T) {
 	t.Parallel()
-	needAz(t)
-	needRealNodes(t)
-	ours := fabrics{}
-	s := startServe(t, "")
-	t.Cleanup(func() { removeRealNodeLeftovers(t, s.dataDir, ours) })
-	images := testImages(t)
+	s, ours, images := startRealNodes(t, t.TempDir())
 	mustAz(t, s.localaksAz("group", "create", "-n", "rg1", "-l", "eastus"))
 	// Azure CNI with az; overlay through the REST API (Debian's az 2.45 has
 	// no --network-plugin-mode).
@@ -448,16 +459,7 @@ func TestRealNodesNetworkModels(t *testing.T) {
 			}
 		}
 	}
-	uids := clusterUIDs(s.dataDir)
-	for _, c := range []string{"cni", "overlay"} {
-		mustAz(t, s.localaksAz("aks", "delete", "-g", "rg1", "-n", c, "--yes"))
-	}
-	eventually(t, "leftovers after delete", 30*time.Second, func() string {
-		if left := realNodeLeftovers(s.dataDir, uids, ours); len(left) > 0 {
-			return strings.Join(left, "\n")
-		}
-		return ""
-	})
+	s.deleteLeavesNothing(t, ours, "cni", "overlay")
 }
 
 // TestRealNodesServeKilled: kill -9 of serve takes the real nodes with it
@@ -465,13 +467,8 @@ func TestRealNodesNetworkModels(t *testing.T) {
 // same data dir, their images kept, and a delete then leaves nothing.
 func TestRealNodesServeKilled(t *testing.T) {
 	t.Parallel()
-	needAz(t)
-	needRealNodes(t)
-	ours := fabrics{}
 	dir := t.TempDir()
-	s := startServe(t, dir)
-	t.Cleanup(func() { removeRealNodeLeftovers(t, dir, ours) })
-	images := testImages(t)
+	s, ours, images := startRealNodes(t, dir)
 	mustAz(t, s.localaksAz("group", "create", "-n", "rg1", "-l", "eastus"))
 	mustAz(t, s.aksCreate(t, "-g", "rg1", "-n", "c1", "--node-count", "1", "--nodepool-tags", "localaks.io/nodes=real"))
 	kc := s.credentials(t, "rg1", "c1", "--admin")
@@ -501,12 +498,5 @@ func TestRealNodesServeKilled(t *testing.T) {
 		}
 		return ""
 	})
-	uids := clusterUIDs(dir)
-	mustAz(t, s.localaksAz("aks", "delete", "-g", "rg1", "-n", "c1", "--yes"))
-	eventually(t, "leftovers after delete", 30*time.Second, func() string {
-		if left := realNodeLeftovers(dir, uids, ours); len(left) > 0 {
-			return strings.Join(left, "\n")
-		}
-		return ""
-	})
+	s.deleteLeavesNothing(t, ours, "c1")
 }

@@ -64,13 +64,9 @@ func Command() *cobra.Command {
 }
 
 func runNode(ctx context.Context, dir string, log *slog.Logger) error {
-	raw, err := os.ReadFile(filepath.Join(dir, "node.json"))
+	c, err := readConfig(dir)
 	if err != nil {
 		return err
-	}
-	var c Config
-	if err := json.Unmarshal(raw, &c); err != nil {
-		return fmt.Errorf("node.json: %w", err)
 	}
 	// Wait for the NIC.
 	start := os.NewFile(startFD, "start")
@@ -155,15 +151,24 @@ func setupMounts() error {
 	return nil
 }
 
-// runProxy runs the node's kube-proxy.
-func runProxy(ctx context.Context, dir string) error {
+// readConfig reads the node.json the control plane wrote in dir.
+func readConfig(dir string) (Config, error) {
+	var c Config
 	raw, err := os.ReadFile(filepath.Join(dir, "node.json"))
 	if err != nil {
-		return err
+		return c, err
 	}
-	var c Config
 	if err := json.Unmarshal(raw, &c); err != nil {
-		return fmt.Errorf("node.json: %w", err)
+		return c, fmt.Errorf("node.json: %w", err)
+	}
+	return c, nil
+}
+
+// runProxy runs the node's kube-proxy.
+func runProxy(ctx context.Context, dir string) error {
+	c, err := readConfig(dir)
+	if err != nil {
+		return err
 	}
 	pc := proxy.NewProxyCommand()
 	pc.SetArgs(c.ProxyArgs)
@@ -179,13 +184,9 @@ func runInit(dir string) error {
 	if os.Getpid() != 1 {
 		return errors.New("a node process must be the first process of its own PID namespace (the control plane starts it)")
 	}
-	raw, err := os.ReadFile(filepath.Join(dir, "node.json"))
+	c, err := readConfig(dir)
 	if err != nil {
 		return err
-	}
-	var c Config
-	if err := json.Unmarshal(raw, &c); err != nil {
-		return fmt.Errorf("node.json: %w", err)
 	}
 	if err := setupMounts(); err != nil {
 		return err
