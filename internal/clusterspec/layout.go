@@ -77,4 +77,9 @@ const (
 	NodeSimulatorClient     = "node-simulator"
 	// KubeletClient is the API server's client certificate at kubelets.
 	KubeletClient = "apiserver-kubelet-client"
+	// FrontProxyCA signs FrontProxyClient, the API server's certificate
+	// at aggregated API servers (metrics-server), which trust the user
+	// it names in request headers.
+	FrontProxyCA     = "front-proxy-ca"
+	FrontProxyClient = "front-proxy-client"
 )

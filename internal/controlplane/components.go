@@ -57,6 +57,15 @@ func apiServerArgs(l clusterspec.Layout, s *clusterspec.Spec, etcdURL string, pr
 		"--egress-selector-config-file=" + l.EgressConfig(),
 		"--kubelet-client-certificate=" + l.Cert(clusterspec.KubeletClient),
 		"--kubelet-client-key=" + l.Key(clusterspec.KubeletClient),
+		// Aggregated APIs (metrics-server) trust the user the API server
+		// names in these headers, from its front-proxy certificate.
+		"--requestheader-client-ca-file=" + l.Cert(clusterspec.FrontProxyCA),
+		"--requestheader-allowed-names=" + clusterspec.FrontProxyClient,
+		"--requestheader-username-headers=X-Remote-User",
+		"--requestheader-group-headers=X-Remote-Group",
+		"--requestheader-extra-headers-prefix=X-Remote-Extra-",
+		"--proxy-client-cert-file=" + l.Cert(clusterspec.FrontProxyClient),
+		"--proxy-client-key-file=" + l.Key(clusterspec.FrontProxyClient),
 	}
 	// AKS: tokens live at most a day and are not extended (1.30+); with the
 	// OIDC issuer on, the issuer's own URL publishes the keys and is the

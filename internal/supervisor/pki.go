@@ -33,7 +33,8 @@ var clientIdentities = []struct {
 
 // ensurePKI creates what is missing of a cluster's PKI: the cluster CA
 // (CN "ca", as AKS's), the API server's serving certificate for the
-// cluster's names, client certificates, and the service-account key.
+// cluster's names, client certificates, the front proxy's CA and client
+// certificate, and the service-account key.
 func ensurePKI(l clusterspec.Layout, s *clusterspec.Spec) (*pki.CA, error) {
 	ca, err := pki.LoadOrCreateCA(l.PKI(), clusterspec.CAName, "ca")
 	if err != nil {
@@ -60,6 +61,13 @@ func ensurePKI(l clusterspec.Layout, s *clusterspec.Spec) (*pki.CA, error) {
 		if _, err := ca.ClientCert(l.PKI(), id.name, id.cn, id.groups); err != nil {
 			return nil, err
 		}
+	}
+	fp, err := pki.LoadOrCreateCA(l.PKI(), clusterspec.FrontProxyCA, clusterspec.FrontProxyCA)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := fp.ClientCert(l.PKI(), clusterspec.FrontProxyClient, clusterspec.FrontProxyClient, nil); err != nil {
+		return nil, err
 	}
 	if err := ensureServiceAccountKey(l); err != nil {
 		return nil, err

@@ -10,6 +10,7 @@ import (
 	"crypto/sha256"
 	_ "embed"
 	"fmt"
+	"sort"
 	"strings"
 	"sync"
 	"text/template"
@@ -28,6 +29,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/localaks/localaks/internal/clusterspec"
+	"github.com/localaks/localaks/internal/nodeapps"
 )
 
 //go:embed workloads.yaml
@@ -44,6 +46,10 @@ type workloadData struct {
 	AGIC                     bool
 	AGICGateway              string
 	WorkloadIdentity         bool
+	Registry                 string
+	// MetricsAPI registers metrics-server's API: its pods run (a real
+	// system pool) and the API server can reach them.
+	MetricsAPI bool
 }
 
 func agicGateway(s *clusterspec.Spec) string {
@@ -64,7 +70,7 @@ func Render(s *clusterspec.Spec) ([]*unstructured.Unstructured, error) {
 		Model: s.Network.Model(), Policy: s.Network.Policy, Dataplane: s.Network.Dataplane,
 		DNSServiceIP: s.Network.DNSServiceIP, PodCIDR: s.Network.PodCIDR,
 		Version: strings.TrimPrefix(s.KubernetesVersion, "v"), FQDN: s.FQDN, Name: s.Name, AppRouting: s.AppRouting, AGIC: s.AGIC != nil, AGICGateway: agicGateway(s),
-		WorkloadIdentity: s.WorkloadIdentity,
+		WorkloadIdentity: s.WorkloadIdentity, Registry: nodeapps.Registry, MetricsAPI: realSystemPool(s),
 	})
 	if err != nil {
 		return nil, err
@@ -80,6 +86,43 @@ func Render(s *clusterspec.Spec) ([]*unstructured.Unstructured, error) {
 		}
 		out = append(out, &unstructured.Unstructured{Object: m})
 	}
+	return out, nil
+}
+
+// realSystemPool tells whether a system pool's nodes are real: AKS's
+// manifests place CoreDNS and metrics-server there.
+func realSystemPool(s *clusterspec.Spec) bool {
+	for _, p := range s.Pools {
+		if p.Real && strings.EqualFold(p.Mode, "System") {
+			return true
+		}
+	}
+	return false
+}
+
+// ImageRefs lists the images the system workloads name for s, sorted,
+// each once.
+func ImageRefs(s *clusterspec.Spec) ([]string, error) {
+	objs, err := Render(s)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, o := range objs {
+		for _, field := range [][]string{{"spec", "template", "spec", "containers"}, {"spec", "template", "spec", "initContainers"}} {
+			cs, _, _ := unstructured.NestedSlice(o.Object, field...)
+			for _, c := range cs {
+				if m, ok := c.(map[string]any); ok {
+					if ref, _ := m["image"].(string); ref != "" && !seen[ref] {
+						seen[ref] = true
+						out = append(out, ref)
+					}
+				}
+			}
+		}
+	}
+	sort.Strings(out)
 	return out, nil
 }
 
@@ -200,7 +243,7 @@ func allKinds() ([]schema.GroupVersionKind, error) {
 	seen := map[schema.GroupVersionKind]bool{}
 	var out []schema.GroupVersionKind
 	for _, s := range []*clusterspec.Spec{
-		{Network: clusterspec.Network{Plugin: "kubenet"}, AppRouting: true, AGIC: &clusterspec.AGIC{}, WorkloadIdentity: true},
+		{Network: clusterspec.Network{Plugin: "kubenet"}, AppRouting: true, AGIC: &clusterspec.AGIC{}, WorkloadIdentity: true, Pools: []clusterspec.Pool{{Mode: "System", Real: true}}},
 		{Network: clusterspec.Network{Plugin: "azure", PluginMode: "overlay", Policy: "azure", Dataplane: "cilium"}, AppRouting: true, AGIC: &clusterspec.AGIC{}},
 	} {
 		objs, err := Render(s)

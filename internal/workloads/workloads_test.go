@@ -1,9 +1,11 @@
 package workloads
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/localaks/localaks/internal/clusterspec"
+	"github.com/localaks/localaks/internal/nodeapps"
 )
 
 func names(t *testing.T, s *clusterspec.Spec) map[string]bool {
@@ -77,7 +79,7 @@ func TestRenderUsesSpec(t *testing.T) {
 			}
 		case "DaemonSet/kube-proxy":
 			c := o.Object["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)["containers"].([]any)[0].(map[string]any)
-			if c["image"] != "oss/kubernetes/kube-proxy:v1.35.4" {
+			if c["image"] != "mcr.microsoft.com/oss/kubernetes/kube-proxy:v1.35.4" {
 				t.Errorf("kube-proxy image = %v", c["image"])
 			}
 		}
@@ -110,5 +112,43 @@ func TestRenderAppRouting(t *testing.T) {
 		if !have[k] {
 			t.Errorf("prunable kinds lack %s: %v", k, kinds)
 		}
+	}
+}
+
+// Every image the workloads name, in any configuration, is one real nodes
+// are given (nodeapps builds it), under AKS's name.
+func TestEveryImageIsBuilt(t *testing.T) {
+	for _, s := range []*clusterspec.Spec{
+		spec("kubenet", "", "", ""), spec("azure", "", "azure", ""), spec("azure", "overlay", "cilium", "cilium"),
+	} {
+		s.AppRouting, s.AGIC, s.WorkloadIdentity = true, &clusterspec.AGIC{GatewayID: "g"}, true
+		refs, err := ImageRefs(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(refs) < 10 {
+			t.Fatalf("only %d images: %v", len(refs), refs)
+		}
+		if _, err := nodeapps.ImagesFor(refs); err != nil {
+			t.Error(err)
+		}
+		for _, ref := range refs {
+			if !strings.HasPrefix(ref, nodeapps.Registry+"/") {
+				t.Errorf("%s is not named as AKS names it", ref)
+			}
+		}
+	}
+}
+
+// metrics-server's API is registered only where its pods can run.
+func TestMetricsAPIOnRealSystemPools(t *testing.T) {
+	s := spec("kubenet", "", "", "")
+	s.Pools = []clusterspec.Pool{{Name: "nodepool1", Mode: "System"}, {Name: "user", Mode: "User", Real: true}}
+	if names(t, s)["APIService/v1beta1.metrics.k8s.io"] {
+		t.Error("APIService registered though metrics-server's pods are simulated")
+	}
+	s.Pools[0].Real = true
+	if !names(t, s)["APIService/v1beta1.metrics.k8s.io"] {
+		t.Error("no APIService on a real system pool")
 	}
 }

@@ -2,14 +2,20 @@ package realnode
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 
+	"github.com/localaks/localaks/internal/clusterspec"
+	"github.com/localaks/localaks/internal/nodeapps"
 	"github.com/localaks/localaks/internal/ociimage"
+	"github.com/localaks/localaks/internal/workloads"
 )
 
 // Images every real node holds from its start, built here: no registry is
@@ -58,9 +64,10 @@ func pauseProgram() []byte {
 	return b.Bytes()
 }
 
-// ensureImages builds the images every node imports (once per data
-// directory) and returns their archives.
-func (m *Manager) ensureImages() ([]string, error) {
+// ensureImages builds the images every node of s imports (once per data
+// directory, binary and image set) and returns their archives: the pause
+// image and the system images s's workloads name.
+func (m *Manager) ensureImages(s *clusterspec.Spec) ([]string, error) {
 	dir := filepath.Join(filepath.Dir(filepath.Dir(string(m.layout))), "images")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
@@ -74,7 +81,51 @@ func (m *Manager) ensureImages() ([]string, error) {
 			return nil, fmt.Errorf("build the pause image: %w", err)
 		}
 	}
-	return []string{pause}, nil
+	system, err := ensureSystemImages(dir, m.self, s)
+	if err != nil {
+		return nil, fmt.Errorf("build the system images: %w", err)
+	}
+	return []string{pause, system}, nil
+}
+
+// ensureSystemImages builds (or finds) the archive of the system images
+// s's workloads name, all of one layer: this binary and links to it
+// (package nodeapps). Its name says which binary and which images it
+// holds; archives of another binary are removed.
+func ensureSystemImages(dir, exe string, s *clusterspec.Spec) (string, error) {
+	refs, err := workloads.ImageRefs(s)
+	if err != nil {
+		return "", err
+	}
+	st, err := os.Stat(exe)
+	if err != nil {
+		return "", err
+	}
+	bin := sha256.Sum256([]byte(fmt.Sprintf("%s %d %d", exe, st.Size(), st.ModTime().UnixNano())))
+	set := sha256.Sum256([]byte(strings.Join(refs, "\n")))
+	binKey := hex.EncodeToString(bin[:6])
+	archive := filepath.Join(dir, fmt.Sprintf("system-%s-%s.tar", binKey, hex.EncodeToString(set[:6])))
+	if _, err := os.Stat(archive); err == nil {
+		return archive, nil
+	}
+	old, _ := filepath.Glob(filepath.Join(dir, "system-*.tar"))
+	for _, o := range old {
+		if !strings.HasPrefix(filepath.Base(o), "system-"+binKey+"-") {
+			os.Remove(o) //nolint:errcheck // an older binary's; a node may still hold it open
+		}
+	}
+	files, err := nodeapps.Layer(exe)
+	if err != nil {
+		return "", err
+	}
+	images, err := nodeapps.ImagesFor(refs)
+	if err != nil {
+		return "", err
+	}
+	if err := ociimage.Write(archive, files, images); err != nil {
+		return "", err
+	}
+	return archive, nil
 }
 
 func jsonIndent(v any) ([]byte, error) { return json.MarshalIndent(v, "", "  ") }

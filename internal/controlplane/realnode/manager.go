@@ -47,6 +47,7 @@ type Manager struct {
 	fab     *fabric
 	fwd     []net.Listener
 	fwdAddr string
+	dns     *vnetDNS
 	closed  bool
 }
 
@@ -131,10 +132,13 @@ func (m *Manager) Sync(ctx context.Context, s *clusterspec.Spec) error {
 			return err
 		}
 	}
+	if err := m.ensureDNS(s); err != nil {
+		return fmt.Errorf("serve Azure's DNS in the virtual network: %w", err)
+	}
 	if err := m.setRoutes(s); err != nil {
 		return err
 	}
-	images, err := m.ensureImages()
+	images, err := m.ensureImages(s)
 	if err != nil {
 		return err
 	}
@@ -374,6 +378,7 @@ func splice(a, b net.Conn) {
 // releaseFabric closes the forwarders and removes the namespace once no
 // node NIC is plugged into it (another cluster's nodes may share it).
 func (m *Manager) releaseFabric() error {
+	m.stopDNS()
 	for _, l := range m.fwd {
 		l.Close()
 	}
@@ -460,9 +465,9 @@ func (m *Manager) prepareNode(s *clusterspec.Spec, n clusterspec.Node, tools nod
 		return nil, err
 	}
 	resolv := filepath.Join(dir, "resolv.conf")
-	// Azure's DNS address inside the virtual network; nothing on the host
-	// is ever asked.
-	if err := os.WriteFile(resolv, []byte("nameserver 168.63.129.16\noptions timeout:1 attempts:1\n"), 0o644); err != nil {
+	// Azure's DNS inside the virtual network (azuredns.go); nothing on the
+	// host is ever asked.
+	if err := os.WriteFile(resolv, []byte("nameserver "+AzureDNS+"\noptions timeout:1 attempts:1\n"), 0o644); err != nil {
 		return nil, err
 	}
 	files := map[string]string{

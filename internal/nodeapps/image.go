@@ -1,0 +1,91 @@
+package nodeapps
+
+import (
+	"debug/elf"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/localaks/localaks/internal/ociimage"
+)
+
+// libDirs are where a dynamically linked binary's libraries are looked
+// up on the host, and placed in the layer: the loader's default
+// directories (Debian's multiarch ones first).
+var libDirs = []string{"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64", "/lib", "/usr/lib"}
+
+// Layer lists the files of the system images' one layer: exe (this
+// binary) at Binary, with its ELF interpreter and shared libraries from
+// the host when it is linked dynamically (as a cgo build is), every
+// entrypoint as a link to it, and a world-writable /tmp.
+func Layer(exe string) ([]ociimage.File, error) {
+	files := []ociimage.File{
+		{Path: Binary, Source: exe, Mode: 0o755},
+		{Path: "/tmp/", Mode: 0o1777},
+	}
+	deps, err := sharedObjects(exe)
+	if err != nil {
+		return nil, err
+	}
+	files = append(files, deps...)
+	for _, e := range Entrypoints() {
+		files = append(files, ociimage.File{Path: e, Link: Binary})
+	}
+	return files, nil
+}
+
+// sharedObjects are the interpreter and libraries exe needs, as layer
+// files.
+func sharedObjects(exe string) ([]ociimage.File, error) {
+	f, err := elf.Open(exe)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []ociimage.File
+	for _, p := range f.Progs {
+		if p.Type != elf.PT_INTERP {
+			continue
+		}
+		b := make([]byte, p.Filesz)
+		if _, err := p.ReadAt(b, 0); err != nil {
+			return nil, err
+		}
+		interp := string(b[:len(b)-1])
+		out = append(out, ociimage.File{Path: interp, Source: interp, Mode: 0o755})
+	}
+	libs, err := f.ImportedLibraries()
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(libs)
+	for _, lib := range libs {
+		found := ""
+		for _, d := range libDirs {
+			if _, err := os.Stat(filepath.Join(d, lib)); err == nil {
+				found = filepath.Join(d, lib)
+				break
+			}
+		}
+		if found == "" {
+			return nil, fmt.Errorf("%s needs %s, which is in none of %v", exe, lib, libDirs)
+		}
+		out = append(out, ociimage.File{Path: found, Source: found, Mode: 0o755})
+	}
+	return out, nil
+}
+
+// ImagesFor is the archive's images for refs (each one of Images, at any
+// tag); a ref that is none of them is an error.
+func ImagesFor(refs []string) ([]ociimage.Image, error) {
+	var out []ociimage.Image
+	for _, ref := range refs {
+		im, ok := Lookup(ref)
+		if !ok {
+			return nil, fmt.Errorf("no system image is built for %s", ref)
+		}
+		out = append(out, ociimage.Image{Ref: ref, Entrypoint: []string{im.Entrypoint}})
+	}
+	return out, nil
+}
