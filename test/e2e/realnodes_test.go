@@ -213,6 +213,59 @@ func testImages(t *testing.T) string {
 	return dir
 }
 
+// systemWorkloadsRun waits until every kube-system pod of a cluster with
+// real nodes is running and ready: its images are the nodes' own.
+func systemWorkloadsRun(t *testing.T, kc string) {
+	t.Helper()
+	eventually(t, "kube-system pods ready", 90*time.Second, func() string {
+		out := mustKubectl(t, kc, "get", "pods", "-n", "kube-system", "-o",
+			`jsonpath={range .items[*]}{.metadata.name} {.status.phase} {range .status.containerStatuses[*]}{.ready}/{.state.waiting.reason} {end}{"\n"}{end}`)
+		var bad []string
+		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+			f := strings.Fields(line)
+			if len(f) < 3 || f[1] != "Running" {
+				bad = append(bad, line)
+				continue
+			}
+			for _, c := range f[2:] {
+				if c != "true/" {
+					bad = append(bad, line)
+					break
+				}
+			}
+		}
+		return strings.Join(bad, "\n")
+	})
+}
+
+// byServiceName has pod fetch from Service web by its DNS name (CoreDNS
+// answers, kube-proxy carries the ClusterIP) until a web pod answers.
+func byServiceName(t *testing.T, kc, pod string) {
+	t.Helper()
+	mustKubectl(t, kc, "expose", "deployment", "web", "--port=80", "--target-port=8080")
+	for _, url := range []string{"http://web/", "http://web.default.svc.cluster.local/"} {
+		eventually(t, "Service by name "+url, 30*time.Second, func() string {
+			r := kubectl(t, kc, "exec", pod, "--", "/hello", "get", url)
+			if r.code == 0 && strings.HasPrefix(r.stdout, "hello from web-") {
+				return ""
+			}
+			return r.stdout + r.stderr
+		})
+	}
+}
+
+// topPods waits until metrics-server reports the web pods' usage.
+func topPods(t *testing.T, kc string) {
+	t.Helper()
+	eventually(t, "kubectl top pods", 90*time.Second, func() string {
+		r := kubectl(t, kc, "top", "pods", "-l", "app=web", "--no-headers")
+		if r.code == 0 && strings.Contains(r.stdout, "web-") && strings.Contains(r.stdout, "Mi") {
+			return ""
+		}
+		return r.stdout + r.stderr
+	})
+}
+
 // eventually retries fn until it returns "", or fails t with its last
 // answer.
 func eventually(t *testing.T, what string, timeout time.Duration, fn func() string) {
@@ -308,7 +361,10 @@ func TestAzRealNodes(t *testing.T) {
 	mustAz(t, s.localaksAz("rest", "--method", "put", "--url", routeURL, "--body", routeBody))
 	eventually(t, "pod "+b.Status.PodIP+" after its route came back", 30*time.Second, reach(true))
 
-	mustKubectl(t, kc, "expose", "deployment", "web", "--port=80", "--target-port=8080")
+	// The system workloads run on the real nodes: CoreDNS resolves the
+	// Service's name, metrics-server serves kubectl top.
+	systemWorkloadsRun(t, kc)
+	byServiceName(t, kc, a.Metadata.Name)
 	svc := mustKubectl(t, kc, "get", "service", "web", "-o", "jsonpath={.spec.clusterIP}")
 	eventually(t, "ClusterIP "+svc, 30*time.Second, func() string {
 		r := kubectl(t, kc, "exec", a.Metadata.Name, "--", "/hello", "get", "http://"+svc+"/")
@@ -317,6 +373,10 @@ func TestAzRealNodes(t *testing.T) {
 		}
 		return r.stdout + r.stderr
 	})
+	topPods(t, kc)
+	if out := mustKubectl(t, kc, "top", "nodes", "--no-headers"); strings.Count(out, "aks-nodepool1-") != 2 {
+		t.Errorf("kubectl top nodes: %q", out)
+	}
 
 	// cp, both ways: kubectl runs tar in the container through exec.
 	local := filepath.Join(t.TempDir(), "note.txt")
@@ -458,6 +518,8 @@ func TestRealNodesNetworkModels(t *testing.T) {
 				t.Errorf("%s: %s → %s (%s on %s): %q", tc.cluster, web[0].Metadata.Name, p.Metadata.Name, p.Status.PodIP, p.Spec.NodeName, out)
 			}
 		}
+		systemWorkloadsRun(t, kc)
+		byServiceName(t, kc, web[0].Metadata.Name)
 	}
 	s.deleteLeavesNothing(t, ours, "cni", "overlay")
 }
