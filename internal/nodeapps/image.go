@@ -4,6 +4,7 @@ import (
 	"debug/elf"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 
@@ -15,11 +16,12 @@ import (
 // directories (Debian's multiarch ones first).
 var libDirs = []string{"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64", "/lib", "/usr/lib"}
 
-// Layer lists the files of the system images' one layer: exe (this
-// binary) at Binary, with its ELF interpreter and shared libraries from
-// the host when it is linked dynamically (as a cgo build is), every
-// entrypoint as a link to it, and a world-writable /tmp.
-func Layer(exe string) ([]ociimage.File, error) {
+// BinaryLayer lists the files of the layer of the images whose program is
+// linked in: exe (this binary) at Binary, with its ELF interpreter and
+// shared libraries from the host when it is linked dynamically (as a cgo
+// build is), each such image's entrypoint as a link to it, and a
+// world-writable /tmp.
+func BinaryLayer(exe string) ([]ociimage.File, error) {
 	files := []ociimage.File{
 		{Path: Binary, Source: exe, Mode: 0o755},
 		{Path: "/tmp/", Mode: 0o1777},
@@ -29,8 +31,10 @@ func Layer(exe string) ([]ociimage.File, error) {
 		return nil, err
 	}
 	files = append(files, deps...)
-	for _, e := range Entrypoints() {
-		files = append(files, ociimage.File{Path: e, Link: Binary})
+	for _, im := range Images {
+		if _, ok := programs[path.Base(im.Entrypoint)]; ok {
+			files = append(files, ociimage.File{Path: im.Entrypoint, Link: Binary})
+		}
 	}
 	return files, nil
 }
@@ -77,15 +81,23 @@ func sharedObjects(exe string) ([]ociimage.File, error) {
 }
 
 // ImagesFor is the archive's images for refs (each one of Images, at any
-// tag); a ref that is none of them is an error.
-func ImagesFor(refs []string) ([]ociimage.Image, error) {
+// tag): a linked-in program's on binary (BinaryLayer's), a standby's on a
+// layer of its own; a ref that is none of Images is an error.
+func ImagesFor(refs []string, binary *ociimage.Layer) ([]ociimage.Image, error) {
 	var out []ociimage.Image
 	for _, ref := range refs {
 		im, ok := Lookup(ref)
 		if !ok {
 			return nil, fmt.Errorf("no system image is built for %s", ref)
 		}
-		out = append(out, ociimage.Image{Ref: ref, Entrypoint: []string{im.Entrypoint}})
+		layer := binary
+		if _, linked := programs[path.Base(im.Entrypoint)]; !linked {
+			var err error
+			if layer, err = ociimage.NewLayer([]ociimage.File{{Path: im.Entrypoint, Body: StandbyProgram(standbyMessage(path.Base(im.Entrypoint))), Mode: 0o755}}); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, ociimage.Image{Ref: ref, Entrypoint: []string{im.Entrypoint}, Layer: layer})
 	}
 	return out, nil
 }

@@ -6,17 +6,15 @@
 // names, the binary runs that program: the upstream one, linked in (CoreDNS,
 // metrics-server), or, for a component whose job localaks's control plane
 // does itself on this machine, a standby that says so in the container's
-// log and holds the pod's place until it is stopped.
+// log and holds the pod's place until it is stopped (a few bytes of
+// machine code, elf.go).
 package nodeapps
 
 import (
 	"fmt"
 	"os"
-	"os/signal"
 	"path"
-	"sort"
 	"strings"
-	"syscall"
 )
 
 // Registry is the host of every image AKS's system workloads name.
@@ -33,9 +31,6 @@ type Image struct {
 	Entrypoint string
 }
 
-// program runs one entrypoint's program with args and returns its exit
-// code.
-type program func(args []string) int
 
 // Images lists the system images by repository, with their entrypoints.
 // The manifests in internal/workloads name them; a test checks each is
@@ -84,20 +79,10 @@ var standbys = map[string]string{
 
 // programs are the upstream programs linked in, by entrypoint name
 // (package programs registers them).
-var programs = map[string]program{}
+var programs = map[string]func(args []string) int{}
 
 // Register makes run the program of the entrypoint called name.
 func Register(name string, run func(args []string) int) { programs[name] = run }
-
-// Entrypoints lists every entrypoint path, sorted.
-func Entrypoints() []string {
-	var out []string
-	for _, im := range Images {
-		out = append(out, im.Entrypoint)
-	}
-	sort.Strings(out)
-	return out
-}
 
 // Lookup finds an image by reference (registry/repository:tag).
 func Lookup(ref string) (Image, bool) {
@@ -113,27 +98,19 @@ func Lookup(ref string) (Image, bool) {
 	return Image{}, false
 }
 
-// Main runs the program argv0 names and returns its exit code, or false
-// when argv0 is none of the entrypoints.
+// Main runs the linked-in program argv0 names and returns its exit code,
+// or false when argv0 names none, or the binary does not run from the
+// system image's layer (at Binary, as in a container).
 func Main(argv0 string, args []string) (int, bool) {
-	name := path.Base(argv0)
-	known := false
-	for _, im := range Images {
-		if path.Base(im.Entrypoint) == name {
-			known = true
-		}
-	}
-	if !known || os.Getenv(standbyEnv) == "" && !inContainer() {
+	p, ok := programs[path.Base(argv0)]
+	if !ok || os.Getenv(programEnv) == "" && !inContainer() {
 		return 0, false
 	}
-	if p, ok := programs[name]; ok {
-		return p(args), true
-	}
-	return standby(name), true
+	return p(args), true
 }
 
-// standbyEnv, set, lets an entrypoint run outside a container (tests).
-const standbyEnv = "LOCALAKS_NODEAPP"
+// programEnv, set, lets a program run outside a container (tests).
+const programEnv = "LOCALAKS_NODEAPP"
 
 // inContainer tells whether this process runs from the system image's
 // layer (the binary at Binary), as it does in a container.
@@ -142,15 +119,11 @@ func inContainer() bool {
 	return err == nil && exe == Binary
 }
 
-// standby logs who does the component's job and waits to be stopped.
-func standby(name string) int {
+// standbyMessage is what a standby writes to its log.
+func standbyMessage(name string) string {
 	why := standbys[name]
 	if why == "" {
 		why = "localaks does not run this component"
 	}
-	fmt.Fprintf(os.Stderr, "%s: not run on localaks: %s. This container holds the pod's place until it is stopped.\n", name, why)
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
-	<-sigs
-	return 0
+	return fmt.Sprintf("%s: not run on localaks: %s. This container holds the pod's place until it is stopped.\n", name, why)
 }

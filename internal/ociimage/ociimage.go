@@ -38,10 +38,12 @@ type File struct {
 	Mode   int64
 }
 
-// Image is one tagged image of the archive.
+// Image is one tagged image of the archive: its one layer and
+// entrypoint.
 type Image struct {
 	Ref        string
 	Entrypoint []string
+	Layer      *Layer
 }
 
 // WriteExecutable writes archive: image ref (a tag) for this machine's
@@ -52,24 +54,25 @@ func WriteExecutable(archive, ref, path string, body []byte, links ...[2]string)
 	for _, l := range links {
 		files = append(files, File{Path: l[0], Link: l[1]})
 	}
-	return Write(archive, files, []Image{{Ref: ref, Entrypoint: []string{path}}})
+	layer, err := NewLayer(files)
+	if err != nil {
+		return err
+	}
+	return Write(archive, []Image{{Ref: ref, Entrypoint: []string{path}, Layer: layer}})
 }
 
-// Write writes archive: images, all of one layer of files. The layer is
-// stored uncompressed (containerd unpacks it without inflating), and the
-// archive appears whole or not at all.
-func Write(archive string, files []File, images []Image) error {
-	layer, err := newLayer(files)
-	if err != nil {
-		return err
-	}
-	base, err := mutate.AppendLayers(empty.Image, layer)
-	if err != nil {
-		return err
-	}
+// Write writes archive: images, each of one layer (images may share it;
+// the archive holds it once). Layers are stored uncompressed (containerd
+// unpacks them without inflating), and the archive appears whole or not
+// at all.
+func Write(archive string, images []Image) error {
 	refs := map[name.Reference]v1.Image{}
 	for _, im := range images {
 		tag, err := name.NewTag(im.Ref)
+		if err != nil {
+			return err
+		}
+		base, err := mutate.AppendLayers(empty.Image, im.Layer)
 		if err != nil {
 			return err
 		}
@@ -102,16 +105,17 @@ func Write(archive string, files []File, images []Image) error {
 	return os.Rename(tmp.Name(), archive)
 }
 
-// layer is an uncompressed layer, its tar made from the files each time it
-// is read.
-type layer struct {
+// Layer is an uncompressed layer, its tar made from the files each time it
+// is read (a v1.Layer).
+type Layer struct {
 	files  []File
 	digest v1.Hash
 	size   int64
 }
 
-func newLayer(files []File) (*layer, error) {
-	l := &layer{files: files}
+// NewLayer makes the layer of files (reading them once for its digest).
+func NewLayer(files []File) (*Layer, error) {
+	l := &Layer{files: files}
 	h := sha256.New()
 	n, err := l.writeTo(h)
 	if err != nil {
@@ -122,14 +126,14 @@ func newLayer(files []File) (*layer, error) {
 	return l, nil
 }
 
-func (l *layer) Digest() (v1.Hash, error)             { return l.digest, nil }
-func (l *layer) DiffID() (v1.Hash, error)             { return l.digest, nil }
-func (l *layer) Size() (int64, error)                 { return l.size, nil }
-func (l *layer) MediaType() (types.MediaType, error)  { return types.DockerUncompressedLayer, nil }
-func (l *layer) Compressed() (io.ReadCloser, error)   { return l.Uncompressed() }
-func (l *layer) Uncompressed() (io.ReadCloser, error) { return l.open(), nil }
+func (l *Layer) Digest() (v1.Hash, error)             { return l.digest, nil }
+func (l *Layer) DiffID() (v1.Hash, error)             { return l.digest, nil }
+func (l *Layer) Size() (int64, error)                 { return l.size, nil }
+func (l *Layer) MediaType() (types.MediaType, error)  { return types.DockerUncompressedLayer, nil }
+func (l *Layer) Compressed() (io.ReadCloser, error)   { return l.Uncompressed() }
+func (l *Layer) Uncompressed() (io.ReadCloser, error) { return l.open(), nil }
 
-func (l *layer) open() io.ReadCloser {
+func (l *Layer) open() io.ReadCloser {
 	pr, pw := io.Pipe()
 	go func() {
 		_, err := l.writeTo(pw)
@@ -140,7 +144,7 @@ func (l *layer) open() io.ReadCloser {
 
 // writeTo writes the layer's tar to w: parent directories first, then the
 // files in path order.
-func (l *layer) writeTo(w io.Writer) (int64, error) {
+func (l *Layer) writeTo(w io.Writer) (int64, error) {
 	cw := &countWriter{w: w}
 	tw := tar.NewWriter(cw)
 	files := append([]File(nil), l.files...)

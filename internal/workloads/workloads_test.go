@@ -129,7 +129,7 @@ func TestEveryImageIsBuilt(t *testing.T) {
 		if len(refs) < 10 {
 			t.Fatalf("only %d images: %v", len(refs), refs)
 		}
-		if _, err := nodeapps.ImagesFor(refs); err != nil {
+		if _, err := nodeapps.ImagesFor(refs, nil); err != nil {
 			t.Error(err)
 		}
 		for _, ref := range refs {

@@ -1,55 +1,12 @@
 package realnode
 
 import (
-	"bytes"
-	"debug/elf"
 	"encoding/json"
-	"errors"
 	"net/netip"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
-	"syscall"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 )
-
-// The pause program is a valid static executable that stays alive until
-// it is killed.
-func TestPauseProgram(t *testing.T) {
-	body := pauseProgram()
-	f, err := elf.NewFile(bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if f.Machine != elf.EM_X86_64 || f.Type != elf.ET_EXEC || len(f.Progs) != 1 || f.Entry != 0x400078 {
-		t.Fatalf("machine %v type %v progs %d entry %#x", f.Machine, f.Type, len(f.Progs), f.Entry)
-	}
-	if runtime.GOARCH != "amd64" {
-		t.Skip("the program runs on x86-64 only")
-	}
-	path := filepath.Join(t.TempDir(), "pause")
-	if err := os.WriteFile(path, body, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(path)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	err = cmd.Wait()
-	var exit *exec.ExitError
-	if !errors.As(err, &exit) {
-		t.Fatalf("wait: %v", err)
-	}
-	if ws := exit.Sys().(syscall.WaitStatus); !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
-		t.Fatalf("pause ended by itself: %v", ws)
-	}
-}
 
 // kubenet and overlay pods get the node's range on cbr0; Azure CNI pods
 // the node's pre-allocated addresses, one range each, the node as gateway.
