@@ -31,7 +31,6 @@ type Image struct {
 	Entrypoint string
 }
 
-
 // Images lists the system images by repository, with their entrypoints.
 // The manifests in internal/workloads name them; a test checks each is
 // here.
