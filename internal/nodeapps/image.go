@@ -17,13 +17,14 @@ import (
 var libDirs = []string{"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64", "/lib", "/usr/lib"}
 
 // BinaryLayer lists the files of the layer of the images whose program is
-// linked in: exe (this binary) at Binary, with its ELF interpreter and
-// shared libraries from the host when it is linked dynamically (as a cgo
-// build is), each such image's entrypoint as a link to it, and a
+// linked in: an empty file at Binary, which the node binds exe (this
+// binary) over when a container starts, exe's ELF interpreter and shared
+// libraries from the host when it is linked dynamically (as a cgo build
+// is), each such image's entrypoint as a link to Binary, and a
 // world-writable /tmp.
 func BinaryLayer(exe string) ([]ociimage.File, error) {
 	files := []ociimage.File{
-		{Path: Binary, Source: exe, Mode: 0o755},
+		{Path: Binary, Body: []byte{}, Mode: 0o755},
 		{Path: "/tmp/", Mode: 0o1777},
 	}
 	deps, err := sharedObjects(exe)

@@ -1,8 +1,9 @@
 // Package nodeapps is what runs in the containers of AKS's system images
 // on real nodes. No registry is reachable from this offline host, so
 // localaks builds every image its system workloads name (with AKS's names)
-// itself: one layer holding this very binary, and in each image the
-// entrypoint the real image has, a link to it. Started under one of those
+// itself: in each image the entrypoint the real image has, a link to this
+// very binary, which the node binds into the container as it starts
+// (realnode's hook.go). Started under one of those
 // names, the binary runs that program: the upstream one, linked in (CoreDNS,
 // metrics-server), or, for a component whose job localaks's control plane
 // does itself on this machine, a standby that says so in the container's

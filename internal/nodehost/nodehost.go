@@ -27,6 +27,10 @@ type Tools struct {
 	// IPTables is iptables; kube-proxy also runs iptables-save and
 	// iptables-restore from the same directory.
 	IPTables string
+	// Sh and Mount run the containers' hook that gives the system
+	// images their program (a bind mount).
+	Sh    string
+	Mount string
 }
 
 // cniPlugins are the plugins real nodes' CNI configurations name.
@@ -67,6 +71,8 @@ func Find() (Tools, []string) {
 	t.Shim = look("containerd-shim-runc-v2", "containerd")
 	t.Runc = look("runc", "runc")
 	t.IPTables = look("iptables", "iptables")
+	t.Sh = look("sh", "dash")
+	t.Mount = look("mount", "mount")
 	if t.IPTables != "" {
 		for _, n := range []string{"iptables-save", "iptables-restore"} {
 			look(n, "iptables")

@@ -22,6 +22,9 @@ type Config struct {
 	Containerd string `json:"containerd"`
 	Runc       string `json:"runc"`
 	CNIDir     string `json:"cniDir"`
+	// Sh and Mount run the system images' hook (hook.go).
+	Sh    string `json:"sh"`
+	Mount string `json:"mount"`
 	// Images are image archives every node imports at start (the pause
 	// image, images loaded into the cluster).
 	Images []string `json:"images"`
@@ -36,6 +39,7 @@ func (c *Config) containerdConf() string { return filepath.Join(c.Dir, "containe
 func (c *Config) cniConfDir() string     { return filepath.Join(c.Dir, "cni") }
 func (c *Config) kubeconfig() string     { return filepath.Join(c.Dir, "kubeconfig") }
 func (c *Config) kubeletConf() string    { return filepath.Join(c.Dir, "kubelet.yaml") }
+func (c *Config) baseSpec() string       { return filepath.Join(c.Dir, "containerd", "base-spec.json") }
 
 // nodeSocket is where a node's containerd listens, in the node's own /run
 // (socket paths are short; the host reaches it through the node process's
@@ -73,6 +77,9 @@ state = %s
     default_runtime_name = "runc"
     [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
       runtime_type = "io.containerd.runc.v2"
+      # Every container starts from this spec: containerd's default, with
+      # the hook that binds the system images' program (hook.go).
+      base_runtime_spec = %s
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
         BinaryName = %s
         Root = %s
@@ -80,7 +87,7 @@ state = %s
   [plugins."io.containerd.grpc.v1.cri".registry]
     config_path = %s
 `, q(filepath.Join(c.Dir, "containerd", "root")), q("/run/containerd"), q(c.socket()),
-		q(PauseImage), q(c.CNIDir), q(c.cniConfDir()), q(c.Runc), q("/run/containerd/runc"),
+		q(PauseImage), q(c.CNIDir), q(c.cniConfDir()), q(c.baseSpec()), q(c.Runc), q("/run/containerd/runc"),
 		q(filepath.Join(c.Dir, "containerd", "certs.d")))
 }
 

@@ -430,7 +430,7 @@ func (m *Manager) setRoutes(s *clusterspec.Spec) error {
 // kubelet's, containerd's and CNI's configuration.
 func (m *Manager) prepareNode(s *clusterspec.Spec, n clusterspec.Node, tools nodehost.Tools, images []string) (*Config, error) {
 	dir := filepath.Join(m.nodesDir(), n.Name)
-	cfg := &Config{Name: n.Name, IP: n.InternalIP, Dir: dir, Containerd: tools.Containerd, Runc: tools.Runc, CNIDir: tools.CNIDir, Images: images}
+	cfg := &Config{Name: n.Name, IP: n.InternalIP, Dir: dir, Containerd: tools.Containerd, Runc: tools.Runc, CNIDir: tools.CNIDir, Sh: tools.Sh, Mount: tools.Mount, Images: images}
 	if err := os.MkdirAll(cfg.cniConfDir(), 0o700); err != nil {
 		return nil, err
 	}

@@ -84,6 +84,16 @@ func runNode(ctx context.Context, dir string, log *slog.Logger) error {
 			return fmt.Errorf("sysctl %s: %w", key, err)
 		}
 	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(c.baseSpec()), 0o755); err != nil {
+		return err
+	}
+	if err := writeBaseSpec(&c, self); err != nil {
+		return err
+	}
 	ctd, err := startContainerd(ctx, &c)
 	if err != nil {
 		return err
@@ -104,10 +114,6 @@ func runNode(ctx context.Context, dir string, log *slog.Logger) error {
 	errs := make(chan error, 2)
 	// kube-proxy runs as its own process: it and the kubelet each apply
 	// process-wide logging settings, once.
-	self, err := os.Executable()
-	if err != nil {
-		return err
-	}
 	kp := exec.CommandContext(ctx, self, "node", "--dir", dir, "--proxy")
 	kp.Stdout, kp.Stderr = os.Stdout, os.Stderr
 	if err := kp.Start(); err != nil {
