@@ -77,3 +77,51 @@ func TestStandbyProgram(t *testing.T) {
 		}
 	}
 }
+
+// The init runs its program, passes SIGTERM on to it, and exits as it
+// did.
+func TestInitProgram(t *testing.T) {
+	init := runnable(t, InitProgram())
+	exitCode := func(cmd *exec.Cmd) int {
+		err := cmd.Wait()
+		var exit *exec.ExitError
+		if err != nil && !errors.As(err, &exit) {
+			t.Fatal(err)
+		}
+		return cmd.ProcessState.ExitCode()
+	}
+	for script, want := range map[string]int{"exit 3": 3, "exit 0": 0, "kill -9 $$": 137} {
+		cmd := exec.Command(init, "/bin/sh", "-c", script)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		if got := exitCode(cmd); got != want {
+			t.Errorf("%q: exit %d, want %d", script, got, want)
+		}
+	}
+	cmd := exec.Command(init, "/bin/sh", "-c", `trap "exit 7" TERM; echo ready; while :; do sleep 0.05; done`)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line := make([]byte, 6)
+	if _, err := io.ReadFull(out, line); err != nil || string(line) != "ready\n" {
+		t.Fatalf("child said %q, %v", line, err)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if got := exitCode(cmd); got != 7 {
+		t.Errorf("after SIGTERM: exit %d, want the child's 7", got)
+	}
+	missing := exec.Command(init, "/nonexistent")
+	if err := missing.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if got := exitCode(missing); got != 127 {
+		t.Errorf("no such program: exit %d, want 127", got)
+	}
+}

@@ -143,18 +143,23 @@ func NodeProcesses(dataDir string) []NodeProcess {
 			continue
 		}
 		args := strings.Split(strings.TrimRight(string(raw), "\x00"), "\x00")
-		if len(args) < 4 || args[1] != "node" || args[2] != "--dir" || !strings.HasPrefix(args[3], dataDir+string(filepath.Separator)) {
+		// The node's init: node-init BINARY node --dir DIR --main; its
+		// processes: BINARY node --dir DIR --main|--proxy.
+		role, i := "", 1
+		if len(args) == 6 && filepath.Base(args[0]) == "node-init" {
+			role, i = "init", 2
+		}
+		if len(args) != i+4 || args[i] != "node" || args[i+1] != "--dir" || !strings.HasPrefix(args[i+2], dataDir+string(filepath.Separator)) {
 			continue
 		}
-		role := "init"
-		if len(args) == 5 {
-			role = strings.TrimPrefix(args[4], "--")
+		if role == "" {
+			role = strings.TrimPrefix(args[i+3], "--")
 		}
 		pid, err := strconv.Atoi(filepath.Base(filepath.Dir(p)))
 		if err != nil {
 			continue
 		}
-		out = append(out, NodeProcess{PID: pid, Dir: args[3], Role: role})
+		out = append(out, NodeProcess{PID: pid, Dir: args[i+2], Role: role})
 	}
 	return out
 }

@@ -1,9 +1,11 @@
 package realnode
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -41,6 +43,32 @@ func (m *Manager) ensureImages(s *clusterspec.Spec) ([]string, error) {
 		return nil, fmt.Errorf("build the system images: %w", err)
 	}
 	return []string{pause, system}, nil
+}
+
+// ensureInit writes the nodes' init (nodeapps.InitProgram) beside the
+// images, once, and returns its path.
+func (m *Manager) ensureInit() (string, error) {
+	path := filepath.Join(filepath.Dir(filepath.Dir(string(m.layout))), "images", "node-init")
+	body := nodeapps.InitProgram()
+	if have, err := os.ReadFile(path); err == nil && bytes.Equal(have, body) {
+		return path, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return "", err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "node-init.*.tmp")
+	if err != nil {
+		return "", err
+	}
+	defer os.Remove(tmp.Name()) //nolint:errcheck // gone after the rename
+	if _, err := tmp.Write(body); err != nil {
+		tmp.Close()
+		return "", err
+	}
+	if err := errors.Join(tmp.Chmod(0o755), tmp.Close()); err != nil {
+		return "", err
+	}
+	return path, os.Rename(tmp.Name(), path)
 }
 
 // ensureSystemImages builds (or finds) the archive of the system images

@@ -267,7 +267,11 @@ func (m *Manager) startNode(cfg *Config, n clusterspec.Node) (*exec.Cmd, error) 
 		return nil, err
 	}
 	defer w.Close()
-	cmd := exec.Command(m.self, "node", "--dir", cfg.Dir)
+	init, err := m.ensureInit()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(init, m.self, "node", "--dir", cfg.Dir, "--main")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.ExtraFiles = []*os.File{r}
 	cmd.SysProcAttr = &syscall.SysProcAttr{

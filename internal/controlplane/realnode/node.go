@@ -10,10 +10,8 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -48,7 +46,7 @@ func Command() *cobra.Command {
 				return runProxy(cmd.Context(), dir)
 			}
 			if !main {
-				return runInit(dir)
+				return errors.New("a node's process is started by its init (the control plane starts both)")
 			}
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
 			return runNode(cmd.Context(), dir, log)
@@ -66,6 +64,9 @@ func Command() *cobra.Command {
 func runNode(ctx context.Context, dir string, log *slog.Logger) error {
 	c, err := readConfig(dir)
 	if err != nil {
+		return err
+	}
+	if err := setupNamespaces(&c); err != nil {
 		return err
 	}
 	// Wait for the NIC.
@@ -135,6 +136,32 @@ func runNode(ctx context.Context, dir string, log *slog.Logger) error {
 	}
 }
 
+// setupNamespaces makes the node's mounts and hostname. It runs first in
+// the node's namespaces, whose init (nodeapps.InitProgram) only starts it
+// and reaps.
+func setupNamespaces(c *Config) error {
+	if err := setupMounts(); err != nil {
+		return err
+	}
+	// The kubelet's sockets live under its root directory, and socket
+	// paths are short: its root is /run/kubelet, the node's kubelet
+	// directory bound there.
+	kdir := filepath.Join(c.Dir, "kubelet")
+	if err := os.MkdirAll(kdir, 0o700); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(kubeletRoot, 0o700); err != nil {
+		return err
+	}
+	if err := unix.Mount(kdir, kubeletRoot, "", unix.MS_BIND, ""); err != nil {
+		return fmt.Errorf("bind %s: %w", kubeletRoot, err)
+	}
+	if err := unix.Sethostname([]byte(c.Name)); err != nil {
+		return fmt.Errorf("hostname: %w", err)
+	}
+	return nil
+}
+
 // setupMounts makes the node's mount namespace: nothing mounted here
 // propagates to the host; /proc is the node's PID namespace's; /run is the
 // node's own (containerd's network-namespace pins, runc's state, iptables'
@@ -180,71 +207,6 @@ func runProxy(ctx context.Context, dir string) error {
 	pc.SetArgs(c.ProxyArgs)
 	pc.SilenceUsage = true
 	return pc.ExecuteContext(ctx)
-}
-
-// runInit is the first process of the node's namespaces: it makes the
-// node's mounts and hostname, runs the node itself as its child, and reaps
-// every orphan (containerd's shims end up here) until the node ends; then
-// it exits, and the kernel kills what is left in the namespace.
-func runInit(dir string) error {
-	if os.Getpid() != 1 {
-		return errors.New("a node process must be the first process of its own PID namespace (the control plane starts it)")
-	}
-	c, err := readConfig(dir)
-	if err != nil {
-		return err
-	}
-	if err := setupMounts(); err != nil {
-		return err
-	}
-	// The kubelet's sockets live under its root directory, and socket
-	// paths are short: its root is /run/kubelet, the node's kubelet
-	// directory bound there.
-	kdir := filepath.Join(c.Dir, "kubelet")
-	if err := os.MkdirAll(kdir, 0o700); err != nil {
-		return err
-	}
-	if err := os.MkdirAll(kubeletRoot, 0o700); err != nil {
-		return err
-	}
-	if err := unix.Mount(kdir, kubeletRoot, "", unix.MS_BIND, ""); err != nil {
-		return fmt.Errorf("bind %s: %w", kubeletRoot, err)
-	}
-	if err := unix.Sethostname([]byte(c.Name)); err != nil {
-		return fmt.Errorf("hostname: %w", err)
-	}
-	self, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	child := exec.Command(self, "node", "--dir", dir, "--main")
-	child.Stdout, child.Stderr = os.Stdout, os.Stderr
-	child.ExtraFiles = []*os.File{os.NewFile(startFD, "start")}
-	sigs := make(chan os.Signal, 16)
-	signal.Notify(sigs, syscall.SIGCHLD, syscall.SIGTERM, syscall.SIGINT)
-	if err := child.Start(); err != nil {
-		return err
-	}
-	for sig := range sigs {
-		if sig != syscall.SIGCHLD {
-			child.Process.Signal(sig) //nolint:errcheck // it may be gone
-			continue
-		}
-		for {
-			var ws unix.WaitStatus
-			pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
-			if pid <= 0 || err != nil {
-				break
-			}
-			if pid == child.Process.Pid {
-				if ws.Exited() && ws.ExitStatus() == 0 {
-					return nil
-				}
-				return fmt.Errorf("node ended: %v", ws)
-			}
-		}
-	}
-	return nil
 }
 
 // startContainerd runs the node's containerd and waits for its socket.
