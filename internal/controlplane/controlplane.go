@@ -9,11 +9,13 @@
 package controlplane
 
 import (
+	// The components report the Kubernetes release they are built from.
 	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	_ "github.com/localaks/localaks/internal/k8sversion"
 	"io"
 	"log/slog"
 	"net"
@@ -36,6 +38,8 @@ import (
 	"github.com/localaks/localaks/internal/clusterspec"
 	"github.com/localaks/localaks/internal/controlplane/realnode"
 	"github.com/localaks/localaks/internal/ingress"
+	// The components report the Kubernetes release they are built from.
+	_ "github.com/localaks/localaks/internal/k8sversion"
 	"github.com/localaks/localaks/internal/nodesim"
 	"github.com/localaks/localaks/internal/wiwebhook"
 )
@@ -161,6 +165,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	sim.SetSpec(spec)
 	sim.Registered = nodes.Sync
+	sim.Reimage = nodes.Reimage
 	if err := sim.Start(ctx); err != nil {
 		return fmt.Errorf("node simulator: %w", err)
 	}

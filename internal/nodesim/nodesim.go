@@ -63,6 +63,9 @@ type Simulator struct {
 	// as objects and before Sync waits for them to be Ready: the real nodes'
 	// kubelets start there, and find their Node made as AKS's are.
 	Registered func(context.Context, *clusterspec.Spec) error
+	// Reimage, when set, reimages real nodes (drained) in an upgrade:
+	// their kubelets come back reporting their pool's new version.
+	Reimage func(context.Context, *clusterspec.Spec, []string) error
 }
 
 // New builds a simulator; Start runs it.

@@ -106,7 +106,7 @@ func (s *Simulator) Sync(ctx context.Context, spec *clusterspec.Spec) (ready int
 	for _, name := range names {
 		node := want[name]
 		if cur, ok := have[name]; ok {
-			if Simulated(node) && reimage(cur, node) {
+			if (Simulated(node) || s.Reimage != nil) && reimage(cur, node) {
 				pool := node.Labels["agentpool"]
 				upgrades[pool] = append(upgrades[pool], name)
 				continue
@@ -236,6 +236,20 @@ func (s *Simulator) upgradePool(ctx context.Context, spec *clusterspec.Spec, poo
 		if err := s.drain(ctx, group, time.Duration(p.DrainTimeoutSeconds)*time.Second); err != nil {
 			return err
 		}
+		var real []string
+		for _, name := range group {
+			if !Simulated(want[name]) {
+				real = append(real, name)
+			}
+		}
+		if len(real) > 0 {
+			if err := s.Reimage(ctx, spec, real); err != nil {
+				return err
+			}
+			if err := s.waitVersion(ctx, real, want); err != nil {
+				return err
+			}
+		}
 		var jobs []func() error
 		for _, name := range group {
 			if job := s.updateJob(ctx, have[name], want[name]); job != nil {
@@ -339,6 +353,29 @@ func (s *Simulator) waitReady(ctx context.Context, names []string) (int, error) 
 		case <-changed:
 		case <-ctx.Done():
 			return len(names) - notReady, fmt.Errorf("%d of %d nodes not Ready: %w", notReady, len(names), ctx.Err())
+		}
+	}
+}
+
+// waitVersion waits until the named (reimaged) nodes are Ready with want's
+// kubelet version.
+func (s *Simulator) waitVersion(ctx context.Context, names []string, want map[string]*corev1.Node) error {
+	for {
+		changed := s.nodes.changed()
+		var behind []string
+		for _, name := range names {
+			n, err := s.nodes.lister.Get(name)
+			if err != nil || !isReady(n) || n.Status.NodeInfo.KubeletVersion != want[name].Status.NodeInfo.KubeletVersion {
+				behind = append(behind, name)
+			}
+		}
+		if len(behind) == 0 {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return fmt.Errorf("reimaged nodes %v not back at their new version: %w", behind, ctx.Err())
 		}
 	}
 }

@@ -61,9 +61,10 @@ type k8sNode struct {
 		Labels map[string]string
 	}
 	Spec struct {
-		PodCIDR    string `json:"podCIDR"`
-		ProviderID string `json:"providerID"`
-		Taints     []struct{ Key, Value, Effect string }
+		PodCIDR       string `json:"podCIDR"`
+		ProviderID    string `json:"providerID"`
+		Taints        []struct{ Key, Value, Effect string }
+		Unschedulable bool
 	}
 	Status struct {
 		Capacity, Allocatable map[string]string

@@ -562,3 +562,63 @@ func TestRealNodesServeKilled(t *testing.T) {
 	})
 	s.deleteLeavesNothing(t, ours, "c1")
 }
+
+// TestRealNodesUpgradeStopStart: an upgrade reimages real nodes one by one
+// (drained, a new OS disk, back at the pool's new version); stop takes the
+// nodes' processes away and start brings them back with their pods; a
+// delete then leaves nothing.
+func TestRealNodesUpgradeStopStart(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s, ours, images := startRealNodes(t, dir)
+	mustAz(t, s.localaksAz("group", "create", "-n", "rg1", "-l", "eastus"))
+	mustAz(t, s.aksCreate(t, "-g", "rg1", "-n", "c1", "--node-count", "2", "-k", "1.35.4", "--nodepool-tags", "localaks.io/nodes=real"))
+	kc := s.credentials(t, "rg1", "c1", "--admin")
+	ours.track(t, kc)
+	if r := runCmd(t, nil, binary, "image", "load", "--data-dir", dir, "-g", "rg1", "-n", "c1", filepath.Join(images, "hello.tar")); r.code != 0 {
+		t.Fatalf("image load: %s%s", r.stdout, r.stderr)
+	}
+	mustKubectl(t, kc, "create", "deployment", "web", "--image=localaks.test/hello:v1", "--replicas=2")
+	mustKubectl(t, kc, "rollout", "status", "deployment/web", "--timeout=90s")
+	versions := func() string {
+		return mustKubectl(t, kc, "get", "nodes", "-o", `jsonpath={range .items[*]}{.status.nodeInfo.kubeletVersion} {end}`)
+	}
+	if v := versions(); v != "v1.35.4 v1.35.4 " {
+		t.Fatalf("kubelet versions before the upgrade: %q", v)
+	}
+	webAnswers := func() string {
+		web := pods(t, kc, "-l", "app=web")
+		if len(web) != 2 {
+			return fmt.Sprintf("%d web pods", len(web))
+		}
+		for _, p := range web {
+			if p.Status.Phase != "Running" {
+				return p.Metadata.Name + " is " + p.Status.Phase
+			}
+			if r := kubectl(t, kc, "logs", p.Metadata.Name); r.code != 0 || !strings.Contains(r.stdout, "listening on :8080") {
+				return r.stdout + r.stderr
+			}
+		}
+		return ""
+	}
+
+	mustAz(t, s.localaksAz("aks", "upgrade", "-g", "rg1", "-n", "c1", "-k", "1.36.3", "--yes"))
+	if v := versions(); v != "v1.36.3 v1.36.3 " {
+		t.Errorf("kubelet versions after the upgrade: %q", v)
+	}
+	for _, n := range nodes(t, kc) {
+		if !n.ready() || n.Spec.Unschedulable {
+			t.Errorf("node %s after the upgrade: ready %v, unschedulable %v", n.Metadata.Name, n.ready(), n.Spec.Unschedulable)
+		}
+	}
+	eventually(t, "web pods after the upgrade", 90*time.Second, webAnswers)
+
+	mustAz(t, s.localaksAz("aks", "stop", "-g", "rg1", "-n", "c1"))
+	if n := len(nodehost.NodeProcesses(dir)); n > 0 {
+		t.Errorf("%d node processes run in a stopped cluster", n)
+	}
+	mustAz(t, s.localaksAz("aks", "start", "-g", "rg1", "-n", "c1"))
+	eventually(t, "web pods after start", 90*time.Second, webAnswers)
+	systemWorkloadsRun(t, kc)
+	s.deleteLeavesNothing(t, ours, "c1")
+}

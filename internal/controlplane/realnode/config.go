@@ -28,6 +28,11 @@ type Config struct {
 	// Images are image archives every node imports at start (the pause
 	// image, images loaded into the cluster).
 	Images []string `json:"images"`
+	// Version is what the kubelet and kube-proxy report ("v1.35.4"): the
+	// pool's, as on AKS (the code is the release localaks is built from).
+	Version string `json:"version,omitempty"`
+	// NodeImage is the pool's node image version the node was made from.
+	NodeImage string `json:"nodeImage,omitempty"`
 	// KubeletArgs and ProxyArgs are the kubelet's and kube-proxy's flags.
 	KubeletArgs []string `json:"kubeletArgs"`
 	ProxyArgs   []string `json:"proxyArgs"`

@@ -164,6 +164,28 @@ func (m *Manager) Sync(ctx context.Context, s *clusterspec.Spec) error {
 	return nil
 }
 
+// Reimage gives the named real nodes a new OS disk, as AKS's upgrade and
+// node-image upgrade do: each node's process stops, its directory (its
+// containerd's images and containers, its kubelet's state) goes, and it
+// starts again from s (its pool's version now). Its Node object stays.
+func (m *Manager) Reimage(ctx context.Context, s *clusterspec.Spec, names []string) error {
+	m.mu.Lock()
+	for _, name := range names {
+		p := m.nodes[name]
+		if p == nil {
+			continue
+		}
+		m.stopNode(p)
+		delete(m.nodes, name)
+		if err := os.RemoveAll(p.dir); err != nil {
+			m.mu.Unlock()
+			return err
+		}
+	}
+	m.mu.Unlock()
+	return m.Sync(ctx, s)
+}
+
 // Close stops every node and removes the fabric if nothing else uses it.
 // Node directories stay (a restart re-creates the nodes there).
 func (m *Manager) Close() error {
@@ -435,6 +457,9 @@ func (m *Manager) setRoutes(s *clusterspec.Spec) error {
 func (m *Manager) prepareNode(s *clusterspec.Spec, n clusterspec.Node, tools nodehost.Tools, images []string) (*Config, error) {
 	dir := filepath.Join(m.nodesDir(), n.Name)
 	cfg := &Config{Name: n.Name, IP: n.InternalIP, Dir: dir, Containerd: tools.Containerd, Runc: tools.Runc, CNIDir: tools.CNIDir, Sh: tools.Sh, Mount: tools.Mount, Images: images}
+	if pool, ok := s.Pool(n.Pool); ok && pool.Version != "" {
+		cfg.Version, cfg.NodeImage = "v"+strings.TrimPrefix(pool.Version, "v"), pool.NodeImageVersion
+	}
 	if err := os.MkdirAll(cfg.cniConfDir(), 0o700); err != nil {
 		return nil, err
 	}

@@ -18,6 +18,8 @@ import (
 	"golang.org/x/sys/unix"
 	proxy "k8s.io/kubernetes/cmd/kube-proxy/app"
 	kubelet "k8s.io/kubernetes/cmd/kubelet/app"
+
+	"github.com/localaks/localaks/internal/k8sversion"
 )
 
 // A node process is one real node: the first process of its own PID, mount,
@@ -68,6 +70,9 @@ func runNode(ctx context.Context, dir string, log *slog.Logger) error {
 	}
 	if err := setupNamespaces(&c); err != nil {
 		return err
+	}
+	if c.Version != "" {
+		k8sversion.Stamp(c.Version)
 	}
 	// Wait for the NIC.
 	start := os.NewFile(startFD, "start")
@@ -202,6 +207,9 @@ func runProxy(ctx context.Context, dir string) error {
 	c, err := readConfig(dir)
 	if err != nil {
 		return err
+	}
+	if c.Version != "" {
+		k8sversion.Stamp(c.Version)
 	}
 	pc := proxy.NewProxyCommand()
 	pc.SetArgs(c.ProxyArgs)

@@ -1,4 +1,6 @@
-package controlplane
+// Package k8sversion stamps the Kubernetes version the linked components
+// report.
+package k8sversion
 
 import (
 	"runtime/debug"
@@ -43,9 +45,9 @@ var clientGitMinor string
 //go:linkname clientGitCommit k8s.io/client-go/pkg/version.gitCommit
 var clientGitCommit string
 
-// KubernetesVersion is the upstream release the control plane is built
-// from ("v1.37.2"), or "" when the build has no module information.
-var KubernetesVersion string
+// Built is the upstream release the components are built from
+// ("v1.37.2"), or "" when the build has no module information.
+var Built string
 
 func init() {
 	info, ok := debug.ReadBuildInfo()
@@ -54,23 +56,30 @@ func init() {
 	}
 	for _, m := range info.Deps {
 		if m.Path == "k8s.io/kubernetes" {
-			KubernetesVersion = m.Version
+			Built = m.Version
 		}
 	}
-	if KubernetesVersion == "" || !strings.HasPrefix(baseGitVersion, "v0.0.0-master") {
+	if Built == "" || !strings.HasPrefix(baseGitVersion, "v0.0.0-master") {
 		// No module version, or the build stamped the variables itself.
 		return
 	}
-	major, minor, _ := strings.Cut(strings.TrimPrefix(KubernetesVersion, "v"), ".")
+	Stamp(Built)
+}
+
+// Stamp makes the components of this process report version v
+// ("v1.35.4"): a real node's kubelet reports its pool's version, as its
+// Node's kubeletVersion does on AKS (the code is Built's).
+func Stamp(v string) {
+	major, minor, _ := strings.Cut(strings.TrimPrefix(v, "v"), ".")
 	minor, _, _ = strings.Cut(minor, ".")
-	baseGitVersion, clientGitVersion = KubernetesVersion, KubernetesVersion
+	baseGitVersion, clientGitVersion = v, v
 	baseGitMajor, clientGitMajor = major, major
 	baseGitMinor, clientGitMinor = minor, minor
 	// The release's commit is not recorded in module metadata.
 	baseGitCommit, clientGitCommit = "", ""
 	baseGitTreeState = "clean"
 	// component-base copied gitVersion at its init; refresh that copy.
-	if err := version.SetDynamicVersion(KubernetesVersion); err != nil {
+	if err := version.SetDynamicVersion(v); err != nil {
 		panic(err) // equal to gitVersion by construction
 	}
 }
