@@ -37,6 +37,7 @@ import (
 	"github.com/localaks/localaks/internal/cloudcontroller"
 	"github.com/localaks/localaks/internal/clusterspec"
 	"github.com/localaks/localaks/internal/controlplane/realnode"
+	"github.com/localaks/localaks/internal/gctune"
 	"github.com/localaks/localaks/internal/ingress"
 	// The components report the Kubernetes release they are built from.
 	_ "github.com/localaks/localaks/internal/k8sversion"
@@ -65,7 +66,7 @@ func Run(ctx context.Context, cfg Config) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	startPprof()
-	go tuneGC(ctx)
+	go gctune.Run(ctx)
 	l := clusterspec.Layout(cfg.Dir)
 	ev := &events{w: cfg.Events}
 

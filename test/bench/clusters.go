@@ -48,8 +48,11 @@ func (m measure) format(v float64) string {
 	if m.unit == "MiB" {
 		return fmt.Sprintf("%.0f MiB", v)
 	}
-	if m.unit == "" {
+	switch m.unit {
+	case "":
 		return fmt.Sprintf("%.0f", v)
+	case "/s", "%":
+		return fmt.Sprintf("%.0f %s", v, m.unit)
 	}
 	return fmtDur(time.Duration(v * float64(time.Second)))
 }

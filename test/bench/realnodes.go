@@ -120,6 +120,14 @@ func benchRealNodes(ctx context.Context, out, logw io.Writer, localaks string) e
 	}
 	add(measure{name: "scale 1 → 2 real nodes Ready", ours: ended.Sub(t0).Seconds(), unit: "s"})
 
+	across, within, err := podToPod(ctx, cs)
+	if err != nil {
+		return err
+	}
+	add(measure{name: "pod-to-pod HTTP requests/s within one node (8 keep-alive clients)", ours: within, unit: "/s"})
+	add(measure{name: "pod-to-pod HTTP requests/s across nodes (8 keep-alive clients)", ours: across, unit: "/s"})
+	add(measure{name: "across nodes / within one node", ours: 100 * across / within, unit: "%"})
+
 	idle(ctx, 20*time.Second)
 	var inits []int
 	for _, p := range nodehost.NodeProcesses(b.dir) {
@@ -229,4 +237,75 @@ func descendants(pid int) []int {
 		out = append(out, children[out[i]]...)
 	}
 	return out
+}
+
+// podToPod serves hello on one node and loads it for 5 s from a pod on
+// the same node and from one on the other: requests per second across and
+// within.
+func podToPod(ctx context.Context, cs kubernetes.Interface) (across, within float64, err error) {
+	nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return 0, 0, err
+	}
+	if len(nodes.Items) < 2 {
+		return 0, 0, fmt.Errorf("%d nodes, want 2", len(nodes.Items))
+	}
+	a, b := nodes.Items[0].Name, nodes.Items[1].Name
+	pod := func(name, node string, args []string, env []corev1.EnvVar) *corev1.Pod {
+		return &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"},
+			Spec: corev1.PodSpec{NodeName: node, RestartPolicy: corev1.RestartPolicyNever,
+				Containers: []corev1.Container{{Name: "hello", Image: "localaks.test/hello:v1", Args: args, Env: env}}},
+		}
+	}
+	pods := cs.CoreV1().Pods("default")
+	if _, err := pods.Create(ctx, pod("rps-server", a, nil, []corev1.EnvVar{{Name: "QUIET", Value: "1"}}), metav1.CreateOptions{}); err != nil {
+		return 0, 0, err
+	}
+	var ip string
+	if err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		p, err := pods.Get(ctx, "rps-server", metav1.GetOptions{})
+		if err != nil || p.Status.Phase != corev1.PodRunning || p.Status.PodIP == "" {
+			return false, nil
+		}
+		ip = p.Status.PodIP
+		return true, nil
+	}); err != nil {
+		return 0, 0, fmt.Errorf("rps server: %w", err)
+	}
+	run := func(name, node string) (float64, error) {
+		if _, err := pods.Create(ctx, pod(name, node, []string{"load", "http://" + ip + ":8080/", "5s"}, nil), metav1.CreateOptions{}); err != nil {
+			return 0, err
+		}
+		if err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+			p, err := pods.Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return false, nil
+			}
+			if p.Status.Phase == corev1.PodFailed {
+				return false, fmt.Errorf("%s failed", name)
+			}
+			return p.Status.Phase == corev1.PodSucceeded, nil
+		}); err != nil {
+			return 0, err
+		}
+		out, err := pods.GetLogs(name, &corev1.PodLogOptions{}).DoRaw(ctx)
+		if err != nil {
+			return 0, err
+		}
+		var n int64
+		var d string
+		var rps float64
+		if _, err := fmt.Sscanf(string(out), "%d requests in %s %f/s", &n, &d, &rps); err != nil {
+			return 0, fmt.Errorf("%s said %q: %w", name, out, err)
+		}
+		return rps, nil
+	}
+	if within, err = run("rps-within", a); err != nil {
+		return 0, 0, err
+	}
+	if across, err = run("rps-across", b); err != nil {
+		return 0, 0, err
+	}
+	return across, within, nil
 }

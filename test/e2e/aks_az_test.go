@@ -203,6 +203,7 @@ func TestAzAKSLifecycle(t *testing.T) {
 // TestAzAKSNetworking: Azure CNI in a custom subnet (the VNet made with az
 // network), the subnet-size check, and explicit kubenet.
 func TestAzAKSNetworking(t *testing.T) {
+	t.Parallel()
 	needAz(t)
 	s := startServe(t, "")
 	mustAz(t, s.localaksAz("group", "create", "-n", "net", "-l", "westeurope"))
@@ -257,6 +258,7 @@ func TestAzAKSNetworking(t *testing.T) {
 // TestAzAKSConcurrentOperation: while an operation runs, a second one gets
 // AKS's 409.
 func TestAzAKSConcurrentOperation(t *testing.T) {
+	t.Parallel()
 	needAz(t)
 	s := startServe(t, "", "--operation-min-duration", "2m")
 	mustAz(t, s.localaksAz("group", "create", "-n", "rg1", "-l", "eastus"))

@@ -83,6 +83,7 @@ func (s *serve) routes(rg, table string) int {
 // and the node resource group has exactly what it should: nothing missing,
 // nothing twice.
 func TestKillDuringClusterOperations(t *testing.T) {
+	t.Parallel()
 	dataDir := t.TempDir()
 	s := startServe(t, dataDir)
 	if status, _, body := s.request("PUT", s.sub()+"/resourcegroups/rg1?api-version=2021-04-01", `{"location":"eastus"}`); status != 201 {
@@ -181,6 +182,7 @@ func TestKillDuringClusterOperations(t *testing.T) {
 // the node resource group (reads still work) with ARM's deny-assignment
 // error; Unrestricted lifts it.
 func TestNodeResourceGroupLockdown(t *testing.T) {
+	t.Parallel()
 	s := startServe(t, "")
 	s.request("PUT", s.sub()+"/resourcegroups/rg1?api-version=2021-04-01", `{"location":"eastus"}`)
 	cluster := s.sub() + "/resourceGroups/rg1/providers/Microsoft.ContainerService/managedClusters/locked" + mcAPI
@@ -216,6 +218,7 @@ func TestNodeResourceGroupLockdown(t *testing.T) {
 // TestAbort: abort cancels a running create; the operation and the cluster
 // end Canceled, and a second abort finds nothing to abort.
 func TestAbort(t *testing.T) {
+	t.Parallel()
 	s := startServe(t, "", "--operation-min-duration", "2m")
 	s.request("PUT", s.sub()+"/resourcegroups/rg1?api-version=2021-04-01", `{"location":"eastus"}`)
 	cluster := s.sub() + "/resourceGroups/rg1/providers/Microsoft.ContainerService/managedClusters/c1"

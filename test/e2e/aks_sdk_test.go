@@ -24,6 +24,7 @@ var poll = &runtime.PollUntilDoneOptions{Frequency: time.Second}
 // start, the node resource group read with armnetwork and armcompute, and
 // AKS's errors.
 func TestSDKAKS(t *testing.T) {
+	t.Parallel()
 	s := startServe(t, "")
 	ctx := context.Background()
 	cred := s.credential(t, s.Client.TenantID)

@@ -17,6 +17,7 @@ import (
 // built-in role definitions by name, assignments at a resource group and
 // on a resource, ARM's errors, listing by scope and principal, deletion.
 func TestSDKRoleAssignments(t *testing.T) {
+	t.Parallel()
 	s := startServe(t, "", "--control-planes=false")
 	ctx := context.Background()
 	cred := s.credential(t, s.Client.TenantID)

@@ -10,6 +10,7 @@ import (
 // TestAzResourceGroups drives resource groups with the real az CLI through
 // `localaks az`, which sets up and signs in its own config dir.
 func TestAzResourceGroups(t *testing.T) {
+	t.Parallel()
 	needAz(t)
 	s := startServe(t, "")
 
@@ -123,6 +124,7 @@ func TestAzProviders(t *testing.T) {
 // cloud from its metadata endpoint, sign in through the ADFS-style
 // authority, and use it — no wrapper involved.
 func TestAzManualSetup(t *testing.T) {
+	t.Parallel()
 	needAz(t)
 	s := startServe(t, "")
 	env := []string{

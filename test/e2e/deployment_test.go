@@ -24,6 +24,7 @@ import (
 // resource the provider refuses fails with the provider's error; az
 // commands built on deployments (az network lb create) work.
 func TestAzDeployment(t *testing.T) {
+	t.Parallel()
 	needAz(t)
 	s := startServe(t, "")
 	mustAz(t, s.localaksAz("group", "create", "-n", "tpl", "-l", "westeurope"))
@@ -130,6 +131,7 @@ func writeFile(t *testing.T, path, content string) {
 // TestSDKDeployment deploys a template with armresources' DeploymentsClient
 // and reads its outputs.
 func TestSDKDeployment(t *testing.T) {
+	t.Parallel()
 	s := startServe(t, "", "--control-planes=false")
 	ctx := context.Background()
 	cred := s.credential(t, s.Client.TenantID)
@@ -177,6 +179,7 @@ func TestSDKDeployment(t *testing.T) {
 // being created; after the restart both the cluster's operation and the
 // deployment finish, each resource deployed once.
 func TestKillDuringDeployment(t *testing.T) {
+	t.Parallel()
 	dataDir := t.TempDir()
 	s := startServeEnv(t, dataDir, []string{"LOCALAKS_FAILPOINTS=aks:after:virtual network"})
 	if status, _, body := s.request("PUT", s.sub()+"/resourcegroups/tk?api-version=2021-04-01", `{"location":"eastus"}`); status != 201 {

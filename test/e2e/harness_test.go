@@ -15,12 +15,14 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -31,6 +33,16 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
+	// The tests mostly wait (for az, for clusters), so more of them run at
+	// once than the machine has cores (go test's default), unless -parallel
+	// says otherwise: on two cores the suite would not fit go test's ten
+	// minutes per package.
+	flag.Parse()
+	given := false
+	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
+	if !given {
+		flag.Set("test.parallel", strconv.Itoa(max(4, runtime.GOMAXPROCS(0)))) //nolint:errcheck // the flag exists
+	}
 	os.Exit(run(m))
 }
 

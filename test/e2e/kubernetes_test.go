@@ -350,6 +350,7 @@ func TestAzKubernetesCluster(t *testing.T) {
 // Azure CNI hands out the node NIC's pre-allocated subnet addresses,
 // overlay the node's /24 of the pod CIDR (and runs azure-cns).
 func TestAzKubernetesNetworkModels(t *testing.T) {
+	t.Parallel()
 	needAz(t)
 	s := startServe(t, "")
 	mustAz(t, s.localaksAz("group", "create", "-n", "nm", "-l", "westeurope"))
@@ -427,6 +428,7 @@ func TestAzKubernetesNetworkModels(t *testing.T) {
 // every running cluster comes back; nothing is left running after serve
 // stops.
 func TestControlPlaneRestarts(t *testing.T) {
+	t.Parallel()
 	needAz(t)
 	dataDir := t.TempDir()
 	s := startServe(t, dataDir)

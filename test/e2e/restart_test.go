@@ -38,6 +38,7 @@ func (s *serve) request(method, path, body string) (int, http.Header, map[string
 // TestKillAndRestart: every accepted write survives kill -9, and an
 // asynchronous delete that was in flight completes after the restart.
 func TestKillAndRestart(t *testing.T) {
+	t.Parallel()
 	dataDir := t.TempDir()
 	s := startServe(t, dataDir, "--operation-min-duration", "1m")
 	const v = "?api-version=2021-04-01"
@@ -112,6 +113,7 @@ func TestKillAndRestart(t *testing.T) {
 // TestAzSurvivesRestart: `localaks az` keeps working when serve comes back
 // on another port (it re-registers its cloud).
 func TestAzSurvivesRestart(t *testing.T) {
+	t.Parallel()
 	needAz(t)
 	dataDir := t.TempDir()
 	s := startServe(t, dataDir)
@@ -128,6 +130,7 @@ func TestAzSurvivesRestart(t *testing.T) {
 // TestEnv checks that `localaks env` prints what the SDKs and Terraform
 // read, and that the values work.
 func TestEnv(t *testing.T) {
+	t.Parallel()
 	s := startServe(t, "")
 	out, err := exec.Command(binary, "env", "--data-dir", s.dataDir).Output()
 	if err != nil {

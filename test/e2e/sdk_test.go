@@ -57,6 +57,7 @@ func respErr(err error) *azcore.ResponseError {
 // and tags with azidentity and the armresources / armsubscriptions
 // clients.
 func TestSDKResourceGroups(t *testing.T) {
+	t.Parallel()
 	s := startServe(t, "")
 	ctx := context.Background()
 	cred := s.credential(t, s.Client.TenantID)
@@ -186,6 +187,7 @@ func TestSDKResourceGroups(t *testing.T) {
 // environment-only configuration works), and an audience naming localaks
 // itself; and that a restricted instance refuses other secrets.
 func TestSDKAuthentication(t *testing.T) {
+	t.Parallel()
 	s := startServe(t, "", "--service-principal", "0f1e2d3c-0000-4000-8000-000000000001=right")
 	ctx := context.Background()
 	opts, armOpts := s.sdkOptions(s.URL)

@@ -314,6 +314,7 @@ spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 82, targetPort: 
 // its LoadBalancer Service, the IngressClass, Ingress status, the add-on
 // identity; disabling removes them.
 func TestAppRouting(t *testing.T) {
+	t.Parallel()
 	needAz(t)
 	s := startServe(t, "")
 	kc := s.smallCluster(t, "ar")
@@ -367,6 +368,7 @@ func TestAppRouting(t *testing.T) {
 // Deployment moves the pool; deleting the Ingress returns the gateway to
 // AGIC's defaults.
 func TestAzIngressApplicationGateway(t *testing.T) {
+	t.Parallel()
 	needAz(t)
 	s := startServe(t, "")
 	kc := s.smallCluster(t, "ag")

@@ -19,6 +19,7 @@ import (
 	proxy "k8s.io/kubernetes/cmd/kube-proxy/app"
 	kubelet "k8s.io/kubernetes/cmd/kubelet/app"
 
+	"github.com/localaks/localaks/internal/gctune"
 	"github.com/localaks/localaks/internal/k8sversion"
 )
 
@@ -74,6 +75,7 @@ func runNode(ctx context.Context, dir string, log *slog.Logger) error {
 	if c.Version != "" {
 		k8sversion.Stamp(c.Version)
 	}
+	go gctune.Run(ctx)
 	// Wait for the NIC.
 	start := os.NewFile(startFD, "start")
 	if _, err := io.Copy(io.Discard, start); err != nil {
@@ -211,6 +213,7 @@ func runProxy(ctx context.Context, dir string) error {
 	if c.Version != "" {
 		k8sversion.Stamp(c.Version)
 	}
+	go gctune.Run(ctx)
 	pc := proxy.NewProxyCommand()
 	pc.SetArgs(c.ProxyArgs)
 	pc.SilenceUsage = true
@@ -230,7 +233,9 @@ func startContainerd(ctx context.Context, c *Config) (*exec.Cmd, error) {
 	}
 	cmd := exec.Command(c.Containerd, "--config", c.containerdConf())
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(c.Runc)+":/usr/bin:/usr/sbin:/bin:/sbin")
+	// containerd idles on a node: collect its heap often (as gctune does
+	// for an idle Go process of ours).
+	cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(c.Runc)+":/usr/bin:/usr/sbin:/bin:/sbin", "GOGC=40")
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		return nil, fmt.Errorf("start containerd: %w", err)

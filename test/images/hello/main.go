@@ -1,7 +1,8 @@
 // Command hello is the test image's program: an HTTP server that answers
 // with its pod's name (and logs each request), a client for tests that
-// exec into pods ("hello get URL" prints what URL answers), and, called as
-// tar, the tar `kubectl cp` runs.
+// exec into pods ("hello get URL" prints what URL answers), a load
+// generator ("hello load URL DURATION": eight keep-alive clients, then the
+// requests per second), and, called as tar, the tar `kubectl cp` runs.
 package main
 
 import (
@@ -11,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 )
 
@@ -33,15 +35,64 @@ func main() {
 		io.Copy(os.Stdout, res.Body) //nolint:errcheck // a test client
 		return
 	}
+	if len(os.Args) == 4 && os.Args[1] == "load" {
+		d, err := time.ParseDuration(os.Args[3])
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		n, err := load(os.Args[2], d)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		fmt.Printf("%d requests in %s: %.0f/s\n", n, d, float64(n)/d.Seconds())
+		return
+	}
 	name, _ := os.Hostname()
 	addr := ":8080"
 	if a := os.Getenv("LISTEN"); a != "" {
 		addr = a
 	}
 	log.Printf("hello %s listening on %s", name, addr)
+	quiet := os.Getenv("QUIET") != ""
 	http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		log.Printf("%s %s from %s", r.Method, r.URL.Path, r.RemoteAddr)
+		if !quiet {
+			log.Printf("%s %s from %s", r.Method, r.URL.Path, r.RemoteAddr)
+		}
 		fmt.Fprintf(w, "hello from %s\n", name)
 	})
 	log.Fatal(http.ListenAndServe(addr, nil))
+}
+
+// load has eight keep-alive clients GET url until d has passed and counts
+// the answers; any failure ends it.
+func load(url string, d time.Duration) (int64, error) {
+	const clients = 8
+	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
+	end := time.Now().Add(d)
+	var total atomic.Int64
+	errs := make(chan error, clients)
+	for range clients {
+		go func() {
+			for time.Now().Before(end) {
+				res, err := c.Get(url)
+				if err != nil {
+					errs <- err
+					return
+				}
+				io.Copy(io.Discard, res.Body) //nolint:errcheck // drained for reuse
+				res.Body.Close()
+				total.Add(1)
+			}
+			errs <- nil
+		}()
+	}
+	var first error
+	for range clients {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return total.Load(), first
 }

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -266,6 +267,62 @@ func topPods(t *testing.T, kc string) {
 	})
 }
 
+// watchEgress puts serve (and so every process it starts later: the
+// control planes, the node processes) in a cgroup of its own, and has
+// iptables count each packet such a process sends from the host's network
+// namespace other than on loopback (a node's namespaces have their own
+// chains: what stays in the virtual network is not counted). When the test
+// ends the count must be 0: no DNS query, no connection off loopback.
+func (s *serve) watchEgress(t *testing.T) {
+	t.Helper()
+	root := "/sys/fs/cgroup"
+	if _, err := os.Stat(filepath.Join(root, "cgroup.controllers")); err != nil {
+		root = filepath.Join(root, "unified") // cgroup v1 beside v2 (hybrid)
+	}
+	if _, err := os.Stat(filepath.Join(root, "cgroup.procs")); err != nil {
+		t.Fatalf("no cgroup v2 hierarchy to watch serve's packets from: %v", err)
+	}
+	name := fmt.Sprintf("localaks-e2e-egress-%d", s.cmd.Process.Pid)
+	dir := filepath.Join(root, name)
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(s.cmd.Process.Pid)), 0o644); err != nil {
+		os.Remove(dir) //nolint:errcheck // best effort
+		t.Fatal(err)
+	}
+	rule := []string{"OUTPUT", "-m", "cgroup", "--path", name, "!", "-o", "lo", "-j", "RETURN"}
+	tools := []string{"iptables", "ip6tables"}
+	for _, ipt := range tools {
+		if out, err := exec.Command(ipt, append([]string{"-w", "-I"}, rule...)...).CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v: %s", ipt, err, out)
+		}
+	}
+	t.Cleanup(func() {
+		for _, ipt := range tools {
+			out, err := exec.Command(ipt, "-w", "-L", "OUTPUT", "-v", "-n", "-x").CombinedOutput()
+			if err != nil {
+				t.Errorf("%s -L: %v: %s", ipt, err, out)
+			}
+			for _, line := range strings.Split(string(out), "\n") {
+				if f := strings.Fields(line); strings.Contains(line, "cgroup "+name) && len(f) > 1 && f[0] != "0" {
+					t.Errorf("%s packets (%s bytes) left the host off loopback from serve or a process it started (%s)", f[0], f[1], ipt)
+				}
+			}
+			if out, err := exec.Command(ipt, append([]string{"-w", "-D"}, rule...)...).CombinedOutput(); err != nil {
+				t.Errorf("%s -D: %v: %s", ipt, err, out)
+			}
+		}
+		procs, _ := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+		for _, pid := range strings.Fields(string(procs)) {
+			os.WriteFile(filepath.Join(root, "cgroup.procs"), []byte(pid), 0o644) //nolint:errcheck // it may have ended
+		}
+		if err := os.Remove(dir); err != nil {
+			t.Errorf("remove the watch cgroup: %v", err)
+		}
+	})
+}
+
 // eventually retries fn until it returns "", or fails t with its last
 // answer.
 func eventually(t *testing.T, what string, timeout time.Duration, fn func() string) {
@@ -289,10 +346,12 @@ func eventually(t *testing.T, what string, timeout time.Duration, fn func() stri
 // server's tunnel, pods reach each other across nodes by pod IP (the route
 // table's routes) and by ClusterIP (kube-proxy); a simulated pool beside it
 // answers logs honestly; the mode cannot change; deleting the cluster
-// leaves no process, namespace, cgroup or mount behind.
+// leaves no process, namespace, cgroup or mount behind; and no packet of
+// serve's or its children's leaves loopback all the while.
 func TestAzRealNodes(t *testing.T) {
 	t.Parallel()
 	s, ours, images := startRealNodes(t, t.TempDir())
+	s.watchEgress(t)
 
 	mustAz(t, s.localaksAz("group", "create", "-n", "rg1", "-l", "eastus"))
 	mustAz(t, s.aksCreate(t, "-g", "rg1", "-n", "c1", "--node-count", "2", "--nodepool-tags", "localaks.io/nodes=real"))

@@ -1,4 +1,6 @@
-package controlplane
+// Package gctune tunes the Go collector of a long-running localaks process
+// (a control plane, a real node's kubelet and kube-proxy) to its load.
+package gctune
 
 import (
 	"context"
@@ -8,7 +10,8 @@ import (
 	"time"
 )
 
-// GC percentages for an idle and a busy control plane. An idle cluster's
+// GC percentages for an idle and a busy process (measured on a control
+// plane). An idle cluster's
 // live heap is ~125 MB; with Go's default (100) the heap grows to twice
 // that between collections, so an idle cluster holds ~250 MB of heap. A
 // busy one (a thousand nodes joining, a thousand pods starting) spends a
@@ -22,9 +25,9 @@ const (
 	gcSample  = 2 * time.Second
 )
 
-// tuneGC adjusts the GC percentage to the process's CPU use until ctx
-// ends. GOGC in the environment turns it off.
-func tuneGC(ctx context.Context) {
+// Run adjusts the GC percentage to the process's CPU use until ctx ends.
+// GOGC in the environment turns it off.
+func Run(ctx context.Context) {
 	if os.Getenv("GOGC") != "" {
 		return
 	}
