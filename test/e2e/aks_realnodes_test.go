@@ -583,6 +583,47 @@ func TestRealNodesNetworkModels(t *testing.T) {
 	s.deleteLeavesNothing(t, ours, "cni", "overlay")
 }
 
+// containerFaults: on a real node, an image that is nowhere and a loaded
+// image pulled Always fail as containerd fails to pull (no registry is
+// reachable); a container that crashes goes into CrashLoopBackOff with its
+// previous run's log kept; one over its memory limit is OOMKilled.
+func containerFaults(t *testing.T, kc string) {
+	t.Helper()
+	mustKubectl(t, kc, "run", "missing", "--image=localaks.test/missing:v1", "--restart=Never")
+	mustKubectl(t, kc, "run", "always", "--image=localaks.test/hello:v1", "--image-pull-policy=Always", "--restart=Never")
+	mustKubectl(t, kc, "run", "crash", "--image=localaks.test/hello:v1", "--restart=Always", "--", "get", "http://127.0.0.1:1/")
+	mustKubectl(t, kc, "run", "oom", "--image=localaks.test/hello:v1", "--restart=Never",
+		`--overrides={"spec":{"containers":[{"name":"oom","image":"localaks.test/hello:v1","args":["eat","256"],"resources":{"limits":{"memory":"32Mi"}}}]}}`)
+	status := func(pod, path string) string {
+		return kubectl(t, kc, "get", "pod", pod, "-o", "jsonpath={.status.containerStatuses[0]"+path+"}").stdout
+	}
+	for _, pod := range []string{"missing", "always"} {
+		eventually(t, pod+" fails to pull", 60*time.Second, func() string {
+			reason, msg := status(pod, ".state.waiting.reason"), status(pod, ".state.waiting.message")
+			if (reason == "ErrImagePull" || reason == "ImagePullBackOff") && strings.Contains(msg, "localaks.test/") {
+				return ""
+			}
+			return reason + ": " + msg
+		})
+	}
+	eventually(t, "crash in CrashLoopBackOff", 90*time.Second, func() string {
+		if reason := status("crash", ".state.waiting.reason"); reason != "CrashLoopBackOff" || status("crash", ".restartCount") == "0" {
+			return reason + ", restarts " + status("crash", ".restartCount")
+		}
+		return ""
+	})
+	if r := kubectl(t, kc, "logs", "crash", "--previous"); !strings.Contains(r.stdout+r.stderr, "connection refused") {
+		t.Errorf("logs --previous of the crashed container: %q %q", r.stdout, r.stderr)
+	}
+	eventually(t, "oom OOMKilled", 60*time.Second, func() string {
+		if reason := status("oom", ".state.terminated.reason"); reason != "OOMKilled" {
+			return reason
+		}
+		return ""
+	})
+	mustKubectl(t, kc, "delete", "pod", "missing", "always", "crash", "oom", "--wait=false")
+}
+
 // TestRealNodesServeKilled: kill -9 of serve takes the real nodes with it
 // (no node process outlives it); the next serve brings them back on the
 // same data dir, their images kept, and a delete then leaves nothing.
@@ -599,6 +640,7 @@ func TestRealNodesServeKilled(t *testing.T) {
 	}
 	mustKubectl(t, kc, "create", "deployment", "web", "--image=localaks.test/hello:v1")
 	mustKubectl(t, kc, "rollout", "status", "deployment/web", "--timeout=90s")
+	containerFaults(t, kc)
 
 	s.kill(syscall.SIGKILL)
 	eventually(t, "node processes after serve was killed", 10*time.Second, func() string {

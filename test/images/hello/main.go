@@ -2,7 +2,9 @@
 // with its pod's name (and logs each request), a client for tests that
 // exec into pods ("hello get URL" prints what URL answers), a load
 // generator ("hello load URL DURATION": eight keep-alive clients, then the
-// requests per second), and, called as tar, the tar `kubectl cp` runs.
+// requests per second), a memory eater ("hello eat MiB": allocates and
+// touches that much, then waits), and, called as tar, the tar `kubectl cp`
+// runs.
 package main
 
 import (
@@ -48,6 +50,24 @@ func main() {
 		}
 		fmt.Printf("%d requests in %s: %.0f/s\n", n, d, float64(n)/d.Seconds())
 		return
+	}
+	if len(os.Args) == 3 && os.Args[1] == "eat" {
+		var mib int
+		if _, err := fmt.Sscan(os.Args[2], &mib); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		fmt.Printf("eating %d MiB\n", mib)
+		var heap [][]byte
+		for range mib {
+			b := make([]byte, 1<<20)
+			for i := 0; i < len(b); i += 4096 {
+				b[i] = 1
+			}
+			heap = append(heap, b)
+		}
+		fmt.Printf("ate %d MiB\n", len(heap))
+		select {}
 	}
 	name, _ := os.Hostname()
 	addr := ":8080"
