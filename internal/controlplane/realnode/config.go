@@ -33,6 +33,10 @@ type Config struct {
 	Version string `json:"version,omitempty"`
 	// NodeImage is the pool's node image version the node was made from.
 	NodeImage string `json:"nodeImage,omitempty"`
+	// CPUs and MemoryBytes are the node's VM size's: what the kubelet
+	// finds as its machine (machine.go).
+	CPUs        int   `json:"cpus,omitempty"`
+	MemoryBytes int64 `json:"memoryBytes,omitempty"`
 	// KubeletArgs and ProxyArgs are the kubelet's and kube-proxy's flags.
 	KubeletArgs []string `json:"kubeletArgs"`
 	ProxyArgs   []string `json:"proxyArgs"`
@@ -168,7 +172,22 @@ func azureCNIConfig(subnet, nodeIP string, podIPs []string) (string, error) {
 // needs to run in a namespace beside others on one host (cgroup v1
 // allowed, no swap check, its own cgroup root, no host-wide eviction by
 // disk pressure on a shared disk).
-func kubeletConfig(maxPods int, clusterDNS, cgroupRoot, resolvConf, providerID, podLogs, clientCA string) string {
+// reserved is what the kubelet keeps from pods: AKS's kube-reserved CPU,
+// and its kube-reserved memory with its 100 Mi eviction threshold (the
+// threshold itself is off here: the kubelet measures memory use host-wide
+// on cgroup v1, not the node's).
+type reserved struct {
+	cpuMilli, memoryBytes int64
+}
+
+func (r reserved) yaml() string {
+	if r.cpuMilli <= 0 && r.memoryBytes <= 0 {
+		return "evictionHard: {memory.available: \"100Mi\"}\n"
+	}
+	return fmt.Sprintf("kubeReserved: {cpu: \"%dm\", memory: \"%d\"}\nevictionHard: {}\n", r.cpuMilli, r.memoryBytes)
+}
+
+func kubeletConfig(maxPods int, clusterDNS, cgroupRoot, resolvConf, providerID, podLogs, clientCA string, res reserved) string {
 	return fmt.Sprintf(`apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
 authentication:
@@ -191,14 +210,13 @@ rotateCertificates: false
 serverTLSBootstrap: false
 nodeStatusUpdateFrequency: 10s
 imageGCHighThresholdPercent: 100
-evictionHard: {memory.available: "100Mi"}
-evictionPressureTransitionPeriod: 30s
+%sevictionPressureTransitionPeriod: 30s
 protectKernelDefaults: false
 makeIPTablesUtilChains: true
 localStorageCapacityIsolation: true
 kernelMemcgNotification: false
 podLogsDir: %s
-`, clientCA, cgroupRoot, clusterDNS, maxPods, resolvConf, providerID, podLogs)
+`, clientCA, cgroupRoot, clusterDNS, maxPods, resolvConf, providerID, res.yaml(), podLogs)
 }
 
 // nodeLabelsFlag renders labels for --node-labels, leaving out those the

@@ -493,6 +493,15 @@ func (m *Manager) prepareNode(s *clusterspec.Spec, n clusterspec.Node, tools nod
 	if err != nil {
 		return nil, err
 	}
+	// The node's machine is its VM size's (machine.go), and the kubelet
+	// reserves what AKS reserves: its allocatable is a simulated node's.
+	res := reserved{}
+	if c, a := node.Status.Capacity, node.Status.Allocatable; c != nil && a != nil {
+		cfg.CPUs = int(c.Cpu().Value())
+		cfg.MemoryBytes = c.Memory().Value()
+		res.cpuMilli = c.Cpu().MilliValue() - a.Cpu().MilliValue()
+		res.memoryBytes = c.Memory().Value() - a.Memory().Value()
+	}
 	resolv := filepath.Join(dir, "resolv.conf")
 	// Azure's DNS inside the virtual network (azuredns.go); nothing on the
 	// host is ever asked.
@@ -500,7 +509,7 @@ func (m *Manager) prepareNode(s *clusterspec.Spec, n clusterspec.Node, tools nod
 		return nil, err
 	}
 	files := map[string]string{
-		cfg.kubeletConf():    kubeletConfig(pool.MaxPods, s.Network.DNSServiceIP, cgroupRoot(m.layout, n.Name), resolv, n.ProviderID, filepath.Join(dir, "pods"), m.layout.CACert()),
+		cfg.kubeletConf():    kubeletConfig(pool.MaxPods, s.Network.DNSServiceIP, cgroupRoot(m.layout, n.Name), resolv, n.ProviderID, filepath.Join(dir, "pods"), m.layout.CACert(), res),
 		cfg.containerdConf(): containerdConfig(cfg),
 	}
 	localMode := []string{"--detect-local-mode=ClusterCIDR"}

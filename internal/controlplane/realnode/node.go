@@ -150,6 +150,9 @@ func setupNamespaces(c *Config) error {
 	if err := setupMounts(); err != nil {
 		return err
 	}
+	if err := setupMachine(c); err != nil {
+		return err
+	}
 	// The kubelet's sockets live under its root directory, and socket
 	// paths are short: its root is /run/kubelet, the node's kubelet
 	// directory bound there.
