@@ -368,7 +368,7 @@ func TestAzRealNodes(t *testing.T) {
 		ann := mustKubectl(t, kc, "get", "node", n.Metadata.Name, "-o", `jsonpath={.metadata.annotations.kwok\.x-k8s\.io/node}`)
 		if ann != "" {
 			t.Errorf("node %s is marked simulated (%q)", n.Metadata.Name, ann)
-		}		// A Standard_DS2_v2's machine, less what AKS reserves, as a
+		} // A Standard_DS2_v2's machine, less what AKS reserves, as a
 		// simulated node of the size has.
 		c, a := n.Status.Capacity, n.Status.Allocatable
 		if c["cpu"] != "2" || c["memory"] != "7Gi" || a["cpu"] != "1900m" || a["memory"] != "5276Mi" {
