@@ -100,9 +100,38 @@ func realSystemPool(s *clusterspec.Spec) bool {
 	return false
 }
 
-// ImageRefs lists the images the system workloads name for s, sorted,
-// each once.
+// ImageRefs lists the images the system workloads can name for s's
+// version, whatever add-ons and network agents it enables now (a running
+// node must have the image of an add-on enabled later), sorted, each once.
 func ImageRefs(s *clusterspec.Spec) ([]string, error) {
+	seen := map[string]bool{}
+	var out []string
+	for _, net := range []clusterspec.Network{
+		s.Network,
+		{Plugin: "kubenet"},
+		{Plugin: "azure", Policy: "azure"},
+		{Plugin: "azure", PluginMode: "overlay", Policy: "cilium", Dataplane: "cilium"},
+	} {
+		v := *s
+		v.Network = net
+		v.AppRouting, v.AGIC, v.WorkloadIdentity = true, &clusterspec.AGIC{}, true
+		refs, err := renderedImages(&v)
+		if err != nil {
+			return nil, err
+		}
+		for _, ref := range refs {
+			if !seen[ref] {
+				seen[ref] = true
+				out = append(out, ref)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// renderedImages lists the images of the workloads rendered for s.
+func renderedImages(s *clusterspec.Spec) ([]string, error) {
 	objs, err := Render(s)
 	if err != nil {
 		return nil, err
@@ -122,7 +151,6 @@ func ImageRefs(s *clusterspec.Spec) ([]string, error) {
 			}
 		}
 	}
-	sort.Strings(out)
 	return out, nil
 }
 

@@ -152,3 +152,19 @@ func TestMetricsAPIOnRealSystemPools(t *testing.T) {
 		t.Error("no APIService on a real system pool")
 	}
 }
+
+// A node holds the images of add-ons the cluster may enable later, at the
+// cluster's version.
+func TestImageRefsCoverLaterAddOns(t *testing.T) {
+	refs, err := ImageRefs(spec("kubenet", "", "", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := strings.Join(refs, " ")
+	for _, want := range []string{"/oss/v2/kubernetes/ingress/nginx-ingress-controller:", "/azure-application-gateway/kubernetes-ingress:",
+		"/containernetworking/azure-cns:", "/oss/v2/cilium/cilium:", "/oss/kubernetes/kube-proxy:v1.35.4"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("no %s in %v", want, refs)
+		}
+	}
+}

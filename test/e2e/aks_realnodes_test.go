@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -201,17 +202,33 @@ func (s *serve) deleteLeavesNothing(t *testing.T, ours fabrics, clusters ...stri
 	})
 }
 
-// testImages builds the test images (test/images) into a temp dir.
+// testImages builds the test images (test/images) once for all tests,
+// with the environment's Go caches (runCmd would give the go command an
+// empty HOME, so empty caches).
 func testImages(t *testing.T) string {
 	t.Helper()
-	dir := t.TempDir()
-	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Join(filepath.Dir(file), "..", "..")
-	r := runCmdDir(t, root, nil, "go", "run", "./test/images", "-o", dir)
-	if r.code != 0 {
-		t.Fatalf("build test images: %s%s", r.stdout, r.stderr)
+	images.once.Do(func() {
+		dir := filepath.Join(filepath.Dir(binary), "images") // removed with the binary
+		_, file, _, _ := runtime.Caller(0)
+		cmd := exec.Command("go", "run", "./test/images", "-o", dir)
+		cmd.Dir = filepath.Join(filepath.Dir(file), "..", "..")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			images.err = fmt.Errorf("build test images: %v: %s", err, out)
+			return
+		}
+		images.dir = dir
+	})
+	if images.err != nil {
+		t.Fatal(images.err)
 	}
-	return dir
+	return images.dir
+}
+
+// images are the test images, built once.
+var images struct {
+	once sync.Once
+	dir  string
+	err  error
 }
 
 // systemWorkloadsRun waits until every kube-system pod of a cluster with
