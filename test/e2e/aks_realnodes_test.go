@@ -200,8 +200,10 @@ func startRealNodes(t *testing.T, dir string) (*serve, fabrics, string) {
 	needAz(t)
 	needRealNodes(t)
 	ours := fabrics{}
-	s := startServe(t, dir)
+	// Registered first, so it runs last: after serve has stopped and its
+	// nodes are gone (their cgroups can go then).
 	t.Cleanup(func() { removeRealNodeLeftovers(t, dir, ours) })
+	s := startServe(t, dir)
 	return s, ours, testImages(t)
 }
 
