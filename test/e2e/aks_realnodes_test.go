@@ -252,6 +252,20 @@ var images struct {
 	err  error
 }
 
+// deployHello loads the test image onto cluster (in rg1) with `localaks
+// image load`, runs it as Deployment web with replicas, waits for the
+// rollout, and returns what image load said.
+func (s *serve) deployHello(t *testing.T, kc, cluster, images string, replicas int) string {
+	t.Helper()
+	load := runCmd(t, nil, binary, "image", "load", "--data-dir", s.dataDir, "-g", "rg1", "-n", cluster, filepath.Join(images, "hello.tar"))
+	if load.code != 0 {
+		t.Fatalf("image load: exit %d\n%s%s", load.code, load.stdout, load.stderr)
+	}
+	mustKubectl(t, kc, "create", "deployment", "web", "--image=localaks.test/hello:v1", fmt.Sprintf("--replicas=%d", replicas))
+	mustKubectl(t, kc, "rollout", "status", "deployment/web", "--timeout=90s")
+	return load.stdout
+}
+
 // systemWorkloadsRun waits until every kube-system pod of a cluster with
 // real nodes is running and ready: its images are the nodes' own.
 func systemWorkloadsRun(t *testing.T, kc string) {
@@ -414,12 +428,9 @@ func TestAzRealNodes(t *testing.T) {
 		}
 	}
 
-	load := runCmd(t, nil, binary, "image", "load", "--data-dir", s.dataDir, "-g", "rg1", "-n", "c1", filepath.Join(images, "hello.tar"))
-	if load.code != 0 || !strings.Contains(load.stdout, "onto 2 running real node(s)") {
-		t.Fatalf("image load: exit %d\n%s%s", load.code, load.stdout, load.stderr)
+	if load := s.deployHello(t, kc, "c1", images, 4); !strings.Contains(load, "onto 2 running real node(s)") {
+		t.Fatalf("image load: %s", load)
 	}
-	mustKubectl(t, kc, "create", "deployment", "web", "--image=localaks.test/hello:v1", "--replicas=4")
-	mustKubectl(t, kc, "rollout", "status", "deployment/web", "--timeout=90s")
 	web := pods(t, kc, "-l", "app=web")
 	byNode := map[string]k8sPod{}
 	for _, p := range web {
@@ -598,12 +609,7 @@ func TestRealNodesNetworkModels(t *testing.T) {
 	for _, tc := range []struct{ cluster, podRange string }{{"cni", "10.224.0.0/16"}, {"overlay", "192.168.0.0/16"}} {
 		kc := s.credentials(t, "rg1", tc.cluster, "--admin")
 		ours.track(t, kc)
-		load := runCmd(t, nil, binary, "image", "load", "--data-dir", s.dataDir, "-g", "rg1", "-n", tc.cluster, filepath.Join(images, "hello.tar"))
-		if load.code != 0 {
-			t.Fatalf("image load: %s%s", load.stdout, load.stderr)
-		}
-		mustKubectl(t, kc, "create", "deployment", "web", "--image=localaks.test/hello:v1", "--replicas=4")
-		mustKubectl(t, kc, "rollout", "status", "deployment/web", "--timeout=90s")
+		s.deployHello(t, kc, tc.cluster, images, 4)
 		web := pods(t, kc, "-l", "app=web")
 		onNodes := map[string]bool{}
 		for _, p := range web {
@@ -686,11 +692,7 @@ func TestRealNodesServeKilled(t *testing.T) {
 	mustAz(t, s.aksCreate(t, "-g", "rg1", "-n", "c1", "--node-count", "1", "--nodepool-tags", "localaks.io/nodes=real"))
 	kc := s.credentials(t, "rg1", "c1", "--admin")
 	ours.track(t, kc)
-	if r := runCmd(t, nil, binary, "image", "load", "--data-dir", dir, "-g", "rg1", "-n", "c1", filepath.Join(images, "hello.tar")); r.code != 0 {
-		t.Fatalf("image load: %s%s", r.stdout, r.stderr)
-	}
-	mustKubectl(t, kc, "create", "deployment", "web", "--image=localaks.test/hello:v1")
-	mustKubectl(t, kc, "rollout", "status", "deployment/web", "--timeout=90s")
+	s.deployHello(t, kc, "c1", images, 1)
 	containerFaults(t, kc)
 
 	s.kill(syscall.SIGKILL)
@@ -727,11 +729,7 @@ func TestRealNodesUpgradeStopStart(t *testing.T) {
 	mustAz(t, s.aksCreate(t, "-g", "rg1", "-n", "c1", "--node-count", "2", "-k", "1.35.4", "--nodepool-tags", "localaks.io/nodes=real"))
 	kc := s.credentials(t, "rg1", "c1", "--admin")
 	ours.track(t, kc)
-	if r := runCmd(t, nil, binary, "image", "load", "--data-dir", dir, "-g", "rg1", "-n", "c1", filepath.Join(images, "hello.tar")); r.code != 0 {
-		t.Fatalf("image load: %s%s", r.stdout, r.stderr)
-	}
-	mustKubectl(t, kc, "create", "deployment", "web", "--image=localaks.test/hello:v1", "--replicas=2")
-	mustKubectl(t, kc, "rollout", "status", "deployment/web", "--timeout=90s")
+	s.deployHello(t, kc, "c1", images, 2)
 	versions := func() string {
 		return mustKubectl(t, kc, "get", "nodes", "-o", `jsonpath={range .items[*]}{.status.nodeInfo.kubeletVersion} {end}`)
 	}

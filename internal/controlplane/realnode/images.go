@@ -72,8 +72,8 @@ func (m *Manager) ensureInit() (string, error) {
 }
 
 // ensureSystemImages builds (or finds) the archive of the system images
-// s's workloads name, all of one layer: this binary and links to it
-// (package nodeapps). Its name says which binary and which images it
+// s's workloads can name: links to this binary (which each container
+// binds in, hook.go) and standbys (package nodeapps). Its name says which binary and which images it
 // holds; archives of another binary are removed.
 func ensureSystemImages(dir, exe string, s *clusterspec.Spec) (string, error) {
 	refs, err := workloads.ImageRefs(s)
