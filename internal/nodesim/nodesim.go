@@ -45,7 +45,10 @@ type Config struct {
 	// LeaseDurationSeconds is each node's lease duration; leases are
 	// renewed every quarter of it.
 	LeaseDurationSeconds uint
-	Log                  *slog.Logger
+	// KubeletCert and KubeletKey are the simulated kubelets' serving
+	// certificate; without them simulated nodes serve no kubelet API.
+	KubeletCert, KubeletKey string
+	Log                     *slog.Logger
 }
 
 // Simulator registers nodes and runs their simulated kubelets.
@@ -56,8 +59,9 @@ type Simulator struct {
 	ips    *podIPs
 	nodes  *nodeWatch
 
-	mu   sync.Mutex
-	spec *clusterspec.Spec
+	mu       sync.Mutex
+	spec     *clusterspec.Spec
+	kubelets *kubeletServer
 
 	// Registered, when set, runs in every Sync once the spec's nodes exist
 	// as objects and before Sync waits for them to be Ready: the real nodes'
@@ -169,7 +173,11 @@ func (s *Simulator) Start(ctx context.Context) error {
 		NodePlayStageParallelism:  16,
 		NodeLeaseParallelism:      8,
 		PodsOnNodeSyncParallelism: 8,
-		ID:                        "localaks",
+		// The simulated kubelets' resource metrics (kubelet.go) need
+		// KWOK's pods-per-node bookkeeping and its pod cache.
+		EnableMetrics:  s.cfg.KubeletCert != "",
+		EnablePodCache: s.cfg.KubeletCert != "",
+		ID:             "localaks",
 		FuncMap: gotpl.FuncMap{
 			"PodIPWith":   s.ips.podIP,
 			"PodIPsWith":  s.ips.podIPs,
@@ -180,7 +188,10 @@ func (s *Simulator) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return ctr.Start(ctx)
+	if err := ctr.Start(ctx); err != nil {
+		return err
+	}
+	return s.startKubelets(ctx, ctr)
 }
 
 // loadStages reads the lifecycle stages: KWOK's node initialisation and
