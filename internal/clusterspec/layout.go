@@ -64,8 +64,9 @@ func (l Layout) Log() string { return filepath.Join(string(l), "controlplane.log
 const (
 	// APIServerCert is the API server's serving certificate.
 	APIServerCert = "apiserver"
-	// WebhookCert is the serving certificate of the webhooks the
-	// control-plane process serves on 127.0.0.1 (workload identity).
+	// WebhookCert is the serving certificate of what the control-plane
+	// process serves itself: webhooks on 127.0.0.1 (workload identity),
+	// the metrics-server it plays and the simulated nodes' kubelet API.
 	WebhookCert = "webhook"
 	// MasterClient is the system:masters client certificate in the
 	// credentials kubeconfigs (CN masterclient, as AKS's).
@@ -75,6 +76,9 @@ const (
 	ControllerManagerClient = "kube-controller-manager"
 	SchedulerClient         = "kube-scheduler"
 	NodeSimulatorClient     = "node-simulator"
+	// MetricsServerClient is metrics-server's identity (its service
+	// account's user) where the control plane plays its pod.
+	MetricsServerClient = "metrics-server"
 	// KubeletClient is the API server's client certificate at kubelets.
 	KubeletClient = "apiserver-kubelet-client"
 	// FrontProxyCA signs FrontProxyClient, the API server's certificate

@@ -57,6 +57,11 @@ func apiServerArgs(l clusterspec.Layout, s *clusterspec.Spec, etcdURL string, pr
 		"--egress-selector-config-file=" + l.EgressConfig(),
 		"--kubelet-client-certificate=" + l.Cert(clusterspec.KubeletClient),
 		"--kubelet-client-key=" + l.Key(clusterspec.KubeletClient),
+		// Nodes by their private IP first, as konnectivity's agents reach
+		// them: a node proxy request checks its target by resolving it,
+		// and an address needs no DNS query (a node name would leave the
+		// host for its resolver).
+		"--kubelet-preferred-address-types=InternalIP,Hostname,InternalDNS,ExternalDNS,ExternalIP",
 		// Aggregated APIs (metrics-server) trust the user the API server
 		// names in these headers, from its front-proxy certificate.
 		"--requestheader-client-ca-file=" + l.Cert(clusterspec.FrontProxyCA),

@@ -122,6 +122,17 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer nodes.Close() //nolint:errcheck // logged by the manager; the process ends
+	nodes.UseSpec(spec)
+	sim, err := nodesim.New(nodesim.Config{Kubeconfig: kubeconfigs[clusterspec.NodeSimulatorClient], LeaseDurationSeconds: leaseDuration,
+		KubeletCert: l.Cert(clusterspec.WebhookCert), KubeletKey: l.Key(clusterspec.WebhookCert), Log: cfg.Log})
+	if err != nil {
+		return err
+	}
+	// Simulated nodes' kubelets and the metrics-server the control plane
+	// plays for their pods are reached through the same tunnel.
+	metrics := newMetricsPlayer(sim.Client(), l, cfg.Log, nodes.DialCluster, nodes.Real)
+	nodes.Simulated = sim.DialKubelet
+	nodes.Played = metrics.Played
 	tunnel, err := listenTunnel(l)
 	if err != nil {
 		return err
@@ -160,11 +171,8 @@ func Run(ctx context.Context, cfg Config) error {
 	run("kube-controller-manager", runControllerManager, controllerManagerArgs(l, spec))
 	run("kube-scheduler", runScheduler, schedulerArgs(l, spec))
 
-	sim, err := nodesim.New(nodesim.Config{Kubeconfig: kubeconfigs[clusterspec.NodeSimulatorClient], LeaseDurationSeconds: leaseDuration, Log: cfg.Log})
-	if err != nil {
-		return err
-	}
 	sim.SetSpec(spec)
+	metrics.start(ctx)
 	sim.Registered = nodes.Sync
 	sim.Reimage = nodes.Reimage
 	if err := sim.Start(ctx); err != nil {
@@ -308,7 +316,7 @@ func writeKubeconfigs(l clusterspec.Layout, s *clusterspec.Spec) (map[string]str
 	}
 	server := "https://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(s.APIServerPort))
 	out := map[string]string{}
-	for _, who := range []string{clusterspec.ControllerManagerClient, clusterspec.SchedulerClient, clusterspec.NodeSimulatorClient} {
+	for _, who := range []string{clusterspec.ControllerManagerClient, clusterspec.SchedulerClient, clusterspec.NodeSimulatorClient, clusterspec.MetricsServerClient} {
 		cfg := clientcmdapi.NewConfig()
 		cfg.Clusters["local"] = &clientcmdapi.Cluster{Server: server, CertificateAuthority: l.CACert()}
 		cfg.AuthInfos[who] = &clientcmdapi.AuthInfo{ClientCertificate: l.Cert(who), ClientKey: l.Key(who)}

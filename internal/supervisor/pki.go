@@ -27,6 +27,8 @@ var clientIdentities = []struct {
 	{clusterspec.SchedulerClient, "system:kube-scheduler", nil},
 	// The node simulator acts for every node's kubelet.
 	{clusterspec.NodeSimulatorClient, "localaks:node-simulator", []string{"system:masters"}},
+	// metrics-server's service account, where the control plane plays it.
+	{clusterspec.MetricsServerClient, "system:serviceaccount:kube-system:metrics-server", []string{"system:serviceaccounts", "system:serviceaccounts:kube-system"}},
 	// The API server's identity at kubelets (logs, exec, port-forward).
 	{clusterspec.KubeletClient, "kube-apiserver-kubelet-client", []string{"system:masters"}},
 }

@@ -47,9 +47,6 @@ type workloadData struct {
 	AGICGateway              string
 	WorkloadIdentity         bool
 	Registry                 string
-	// MetricsAPI registers metrics-server's API: its pods run (a real
-	// system pool) and the API server can reach them.
-	MetricsAPI bool
 }
 
 func agicGateway(s *clusterspec.Spec) string {
@@ -70,7 +67,7 @@ func Render(s *clusterspec.Spec) ([]*unstructured.Unstructured, error) {
 		Model: s.Network.Model(), Policy: s.Network.Policy, Dataplane: s.Network.Dataplane,
 		DNSServiceIP: s.Network.DNSServiceIP, PodCIDR: s.Network.PodCIDR,
 		Version: strings.TrimPrefix(s.KubernetesVersion, "v"), FQDN: s.FQDN, Name: s.Name, AppRouting: s.AppRouting, AGIC: s.AGIC != nil, AGICGateway: agicGateway(s),
-		WorkloadIdentity: s.WorkloadIdentity, Registry: nodeapps.Registry, MetricsAPI: realSystemPool(s),
+		WorkloadIdentity: s.WorkloadIdentity, Registry: nodeapps.Registry,
 	})
 	if err != nil {
 		return nil, err
@@ -87,17 +84,6 @@ func Render(s *clusterspec.Spec) ([]*unstructured.Unstructured, error) {
 		out = append(out, &unstructured.Unstructured{Object: m})
 	}
 	return out, nil
-}
-
-// realSystemPool tells whether a system pool's nodes are real: AKS's
-// manifests place CoreDNS and metrics-server there.
-func realSystemPool(s *clusterspec.Spec) bool {
-	for _, p := range s.Pools {
-		if p.Real && strings.EqualFold(p.Mode, "System") {
-			return true
-		}
-	}
-	return false
 }
 
 // ImageRefs lists the images the system workloads can name for s's

@@ -49,6 +49,14 @@ type Manager struct {
 	fwdAddr string
 	dns     *vnetDNS
 	closed  bool
+
+	// Simulated, when set, connects to a simulated node's port (its
+	// kubelet's API): the tunnel reaches simulated nodes through it.
+	Simulated func(ctx context.Context, node, port string) (net.Conn, error)
+	// Played, when set, connects to a Service address whose pods the
+	// control plane plays (they are on simulated nodes); ok false leaves
+	// the address to the cluster's network.
+	Played func(ctx context.Context, host, port string) (c net.Conn, ok bool, err error)
 }
 
 // nodeProc is one running node.
@@ -87,6 +95,16 @@ func (m *Manager) nodesDir() string { return m.layout.Nodes() }
 func (m *Manager) loadedImages() []string {
 	out, _ := filepath.Glob(filepath.Join(m.layout.Images(), "*.tar"))
 	return out
+}
+
+// UseSpec gives the tunnel the cluster's spec (node names and addresses)
+// before the first Sync.
+func (m *Manager) UseSpec(s *clusterspec.Spec) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.spec == nil {
+		m.spec = s
+	}
 }
 
 // Sync starts the real nodes spec has and are not running, stops those it

@@ -87,6 +87,16 @@ func (m *Manager) tunnel(c net.Conn) {
 	splice(c, up)
 }
 
+// DialCluster dials hostport as the cluster's network sees it: what the
+// tunnel connects to, and how the control plane's own clients of kubelets
+// (metrics-server when it plays that pod) reach them.
+func (m *Manager) DialCluster(ctx context.Context, network, hostport string) (net.Conn, error) {
+	if network != "tcp" && network != "tcp4" {
+		return nil, fmt.Errorf("%s: only TCP reaches the cluster's network", network)
+	}
+	return m.dialCluster(ctx, hostport)
+}
+
 // dialCluster dials hostport as the cluster's network sees it.
 func (m *Manager) dialCluster(ctx context.Context, hostport string) (net.Conn, error) {
 	host, port, err := net.SplitHostPort(hostport)
@@ -96,6 +106,11 @@ func (m *Manager) dialCluster(ctx context.Context, hostport string) (net.Conn, e
 	if ip := net.ParseIP(host); (ip != nil && ip.IsLoopback()) || host == "localhost" {
 		var d net.Dialer
 		return d.DialContext(ctx, "tcp", hostport)
+	}
+	if m.Played != nil {
+		if c, ok, err := m.Played(ctx, host, port); ok {
+			return c, err
+		}
 	}
 	m.mu.Lock()
 	spec := m.spec
@@ -110,7 +125,10 @@ func (m *Manager) dialCluster(ctx context.Context, hostport string) (net.Conn, e
 		if target != nil {
 			if p, ok := spec.Pool(target.Pool); ok && !p.Real {
 				m.mu.Unlock()
-				return nil, fmt.Errorf("node %s is simulated (KWOK): its pods run no containers, so there are no logs, exec or port-forward to reach; use a pool with real nodes (tag localaks.io/nodes=real) for that", target.Name)
+				if m.Simulated == nil {
+					return nil, fmt.Errorf("node %s is simulated (KWOK) and serves nothing", target.Name)
+				}
+				return m.Simulated(ctx, target.Name, port)
 			}
 			host = target.InternalIP
 			if p := m.nodes[target.Name]; p != nil {
@@ -143,4 +161,19 @@ func (m *Manager) dialCluster(ctx context.Context, hostport string) (net.Conn, e
 		return err
 	})
 	return conn, err
+}
+
+// Real tells whether node is one of the spec's real nodes.
+func (m *Manager) Real(node string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.spec == nil {
+		return false
+	}
+	for _, n := range m.spec.RealNodes() {
+		if n.Name == node {
+			return true
+		}
+	}
+	return false
 }

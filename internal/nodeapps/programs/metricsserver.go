@@ -1,16 +1,20 @@
 package programs
 
 import (
+	"context"
 	"flag"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"k8s.io/component-base/logs"
 	"k8s.io/kube-openapi/pkg/common"
 	"k8s.io/kube-openapi/pkg/util"
 	"sigs.k8s.io/metrics-server/cmd/metrics-server/app/options"
+	"sigs.k8s.io/metrics-server/pkg/server"
 
 	"github.com/localaks/localaks/internal/nodeapps"
 )
@@ -31,10 +35,7 @@ func init() {
 }
 
 // metricsServerCommand is metrics-server's own command (its options, its
-// server), built as its app package builds it, with one difference: its
-// generated OpenAPI definitions are keyed by Go package path, while the
-// Kubernetes libraries it runs on here look the metrics types up by their
-// model names ("io.k8s.metrics…"), so each definition is found under both.
+// server), built as its app package builds it.
 func metricsServerCommand(stop <-chan struct{}) *cobra.Command {
 	o := options.NewOptions()
 	cmd := &cobra.Command{
@@ -44,22 +45,7 @@ func metricsServerCommand(stop <-chan struct{}) *cobra.Command {
 			if errs := o.Validate(); len(errs) > 0 {
 				return errs[0]
 			}
-			cfg, err := o.ServerConfig()
-			if err != nil {
-				return err
-			}
-			if c := cfg.Apiserver.OpenAPIConfig; c != nil {
-				aliasDefinitions(&c.GetDefinitions)
-			}
-			if c := cfg.Apiserver.OpenAPIV3Config; c != nil {
-				aliasDefinitions(&c.GetDefinitions)
-				c.Definitions = withAliases(c.Definitions)
-			}
-			s, err := cfg.Complete()
-			if err != nil {
-				return err
-			}
-			return s.RunUntil(stop)
+			return runMetricsServer(o, stop, nil)
 		},
 	}
 	fs := cmd.Flags()
@@ -71,6 +57,55 @@ func metricsServerCommand(stop <-chan struct{}) *cobra.Command {
 	logs.AddGoFlags(local)
 	fs.AddGoFlagSet(local)
 	return cmd
+}
+
+// MetricsServer runs metrics-server inside this process until stop closes,
+// as its command with args runs it, except that it serves on ln and dials
+// kubelets with dial. The process's logging stays as it is (the command
+// would apply its own).
+func MetricsServer(stop <-chan struct{}, args []string, ln net.Listener, dial func(ctx context.Context, network, addr string) (net.Conn, error)) error {
+	o := options.NewOptions()
+	fs := pflag.NewFlagSet("metrics-server", pflag.ContinueOnError)
+	for _, f := range o.Flags().FlagSets {
+		fs.AddFlagSet(f)
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	o.SecureServing.Listener = ln
+	errs := o.KubeletClient.Validate()
+	errs = append(errs, o.GenericServerRunOptions.Validate()...)
+	if len(errs) > 0 {
+		return errs[0]
+	}
+	return runMetricsServer(o, stop, func(c *server.Config) { c.Kubelet.Client.Dial = dial })
+}
+
+// runMetricsServer builds metrics-server's server from o, as its app
+// package does, with one difference: its generated OpenAPI definitions are
+// keyed by Go package path, while the Kubernetes libraries it runs on here
+// look the metrics types up by their model names ("io.k8s.metrics…"), so
+// each definition is found under both.
+func runMetricsServer(o *options.Options, stop <-chan struct{}, tweak func(*server.Config)) error {
+	cfg, err := o.ServerConfig()
+	if err != nil {
+		return err
+	}
+	if c := cfg.Apiserver.OpenAPIConfig; c != nil {
+		aliasDefinitions(&c.GetDefinitions)
+	}
+	if c := cfg.Apiserver.OpenAPIV3Config; c != nil {
+		aliasDefinitions(&c.GetDefinitions)
+		c.Definitions = withAliases(c.Definitions)
+	}
+	if tweak != nil {
+		tweak(cfg)
+	}
+	s, err := cfg.Complete()
+	if err != nil {
+		return err
+	}
+	return s.RunUntil(stop)
 }
 
 func aliasDefinitions(getDefs *common.GetOpenAPIDefinitions) {
