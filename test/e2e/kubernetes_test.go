@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/localaks/localaks/internal/nodehost"
 	"github.com/localaks/localaks/internal/supervisor"
 )
 
@@ -158,12 +159,18 @@ func controlPlanePIDs(dataDir string) []int {
 
 // TestAzKubernetesCluster: az aks create gives a real cluster that kubectl
 // drives: nodes as AKS names and labels them, pods Running with kubenet
-// addresses, system workloads, scale with drain, stop/start, upgrade,
-// command invoke, certificate rotation, delete.
+// addresses, system workloads, the simulated kubelets' API (kubectl top;
+// logs and exec refused plainly), scale with drain, stop/start, upgrade,
+// command invoke, certificate rotation, delete; and (where the host can
+// watch) nothing of it sends a packet off loopback.
 func TestAzKubernetesCluster(t *testing.T) {
 	t.Parallel()
 	needAz(t)
 	s := startServe(t, "")
+	if len(nodehost.Missing()) == 0 {
+		// Simulated clusters too dial and resolve nothing off loopback.
+		s.watchEgress(t)
+	}
 	mustAz(t, s.localaksAz("group", "create", "-n", "k", "-l", "eastus"))
 	mustAz(t, s.aksCreate(t, "-g", "k", "-n", "c1", "--node-count", "3", "-k", "1.35.4"))
 
@@ -258,6 +265,38 @@ func TestAzKubernetesCluster(t *testing.T) {
 	}
 	checkPodsInNodeRanges()
 	mustKubectl(t, kc, "create", "poddisruptionbudget", "web", "--selector=app=web", "--min-available=4")
+
+	// Simulated kubelets answer as kubelets do: resource metrics from
+	// KWOK's usage simulation (a pod's kwok.x-k8s.io/usage-* annotations),
+	// scraped by metrics-server for kubectl top, and a plain refusal for a
+	// container's logs, exec, attach or port-forward.
+	mustKubectl(t, kc, "run", "busy", "--image=nginx", "--annotations=kwok.x-k8s.io/usage-cpu=250m", "--annotations=kwok.x-k8s.io/usage-memory=100Mi")
+	mustKubectl(t, kc, "wait", "--for=condition=Ready", "pod/busy", "--timeout=60s")
+	for _, args := range [][]string{{"logs", "busy"}, {"exec", "busy", "--", "ls"}, {"port-forward", "pod/busy", "0:80"}, {"attach", "busy"}} {
+		if r := kubectl(t, kc, args...); r.code == 0 || !strings.Contains(r.stderr, "is simulated (KWOK): its pods run no containers") {
+			t.Errorf("kubectl %s on a simulated pod: exit %d\n%s%s", args[0], r.code, r.stdout, r.stderr)
+		}
+	}
+	eventually(t, "kubectl top pod busy", 2*time.Minute, func() string {
+		r := kubectl(t, kc, "top", "pod", "busy", "--no-headers")
+		f := strings.Fields(r.stdout)
+		if r.code != 0 || len(f) != 3 {
+			return r.stdout + r.stderr
+		}
+		// CPU is a rate over two scrapes of a cumulative counter.
+		if cpu, err := strconv.Atoi(strings.TrimSuffix(f[1], "m")); err != nil || cpu < 240 || cpu > 260 || f[2] != "100Mi" {
+			return r.stdout
+		}
+		return ""
+	})
+	eventually(t, "kubectl top nodes", time.Minute, func() string {
+		r := kubectl(t, kc, "top", "nodes", "--no-headers")
+		if r.code != 0 || strings.Count(r.stdout, "\n") != 3 || strings.Contains(r.stdout, "unknown") {
+			return r.stdout + r.stderr
+		}
+		return ""
+	})
+	mustKubectl(t, kc, "delete", "pod", "busy", "--wait=true", "--timeout=60s")
 
 	// Jobs complete; pods that cannot fit stay Pending with the scheduler's reason.
 	mustKubectl(t, kc, "create", "job", "once", "--image=busybox")
