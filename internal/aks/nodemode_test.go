@@ -103,7 +103,7 @@ func TestNodeModeRefusals(t *testing.T) {
 // A cluster with real nodes gets the virtual network and the route table's
 // routes in its spec; a change to that table re-sends it, one to another
 // table does not.
-func TestFollowRouteTable(t *testing.T) {
+func TestFollowNetwork(t *testing.T) {
 	e := newEnv(t)
 	cp := &fakeControlPlane{}
 	e.rec.ControlPlane = cp
@@ -113,7 +113,7 @@ func TestFollowRouteTable(t *testing.T) {
 	e.finish("c1", "op-create", "Succeeded", "")
 	c, _ := e.load("c1")
 	cp.applied = nil
-	if err := e.rec.FollowRouteTable(context.Background(), strings.ToUpper(c.Props.Localaks.RouteTable)); err != nil {
+	if err := e.rec.FollowNetwork(context.Background(), strings.ToUpper(c.Props.Localaks.RouteTable)); err != nil {
 		t.Fatal(err)
 	}
 	if len(cp.applied) != 1 {
@@ -129,7 +129,7 @@ func TestFollowRouteTable(t *testing.T) {
 		}
 	}
 	cp.applied = nil
-	if err := e.rec.FollowRouteTable(context.Background(), c.Props.Localaks.RouteTable+"-other"); err != nil || len(cp.applied) != 0 {
+	if err := e.rec.FollowNetwork(context.Background(), c.Props.Localaks.RouteTable+"-other"); err != nil || len(cp.applied) != 0 {
 		t.Errorf("another table: %v, %d specs", err, len(cp.applied))
 	}
 }

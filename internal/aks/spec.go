@@ -60,6 +60,7 @@ func (r *Reconciler) BuildSpec(tx store.Tx, clusterID string, drain []string) (*
 	}
 	nrg := strings.ToLower(c.Props.NodeResourceGroup)
 	timeout := 0
+	var instances []string // running instances' IDs
 	for _, p := range pools {
 		pp := p.Props
 		spot := strings.EqualFold(pp.ScaleSetPriority, "Spot")
@@ -106,6 +107,7 @@ func (r *Reconciler) BuildSpec(tx store.Tx, clusterID string, drain []string) (*
 				continue
 			}
 			name := ip.OSProfile.ComputerName
+			instances = append(instances, r.ID)
 			if draining[strings.ToLower(name)] {
 				poolDrains = true
 			}
@@ -127,7 +129,7 @@ func (r *Reconciler) BuildSpec(tx store.Tx, clusterID string, drain []string) (*
 	s.DrainTimeoutSeconds = timeout * 60
 	s.Cloud = r.cloudConfig(c, pools)
 	if len(s.RealNodes()) > 0 {
-		if s.Fabric, err = r.fabric(tx, c); err != nil {
+		if s.Fabric, err = r.fabric(tx, c, instances); err != nil {
 			return nil, err
 		}
 	}
@@ -135,12 +137,27 @@ func (r *Reconciler) BuildSpec(tx store.Tx, clusterID string, drain []string) (*
 }
 
 // fabric is the network real nodes are wired into: the cluster's virtual
-// network, and the routes of its route table that name a next hop.
-func (r *Reconciler) fabric(tx store.Tx, c *Cluster) (clusterspec.Fabric, error) {
+// network, the routes of its route table that name a next hop, and the
+// data path to the running instances' NICs.
+func (r *Reconciler) fabric(tx store.Tx, c *Cluster, instances []string) (clusterspec.Fabric, error) {
 	st := c.Props.Localaks
 	var f clusterspec.Fabric
 	if sn, err := resourceid.Parse(st.VNetSubnetID); err == nil {
 		f.VNetID = sn.Parent().String()
+		vnet, err := tx.Get(f.VNetID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return f, err
+		}
+		if vnet != nil {
+			var vp network.VirtualNetworkProperties
+			if err := json.Unmarshal(vnet.Properties, &vp); err != nil {
+				return f, fmt.Errorf("virtual network %s: %w", vnet.ID, err)
+			}
+			f.AddressSpace = vp.AddressSpace.AddressPrefixes
+		}
+	}
+	if err := r.dataPath(tx, instances, &f); err != nil {
+		return f, err
 	}
 	if st.RouteTable == "" {
 		return f, nil
@@ -151,6 +168,7 @@ func (r *Reconciler) fabric(tx store.Tx, c *Cluster) (clusterspec.Fabric, error)
 	} else if err != nil {
 		return f, err
 	}
+	f.Sources = append(f.Sources, rt.ID)
 	routes, err := arm.ChildrenOf(rt, "routes", "")
 	if err != nil {
 		return f, err
@@ -271,12 +289,15 @@ func CloudCredential(tx store.Tx, clientID string) (secret, objectID string, ok 
 	return "", "", false
 }
 
-// FollowRouteTable sends the control plane a fresh spec for every running
-// cluster with real nodes whose route table is routeTableID, so that its
-// virtual network's routes become the table's at once (a route deleted
-// with az cuts what it carried, as in Azure). Clusters in the middle of an
-// operation get the table with that operation's own spec.
-func (r *Reconciler) FollowRouteTable(ctx context.Context, routeTableID string) error {
+// FollowNetwork sends the control plane a fresh spec for every running
+// cluster with real nodes whose fabric is made from the resource id (its
+// route table, a load balancer or public IP of its data path, a security
+// group), so that the virtual network and its data path follow a change
+// at once: a route deleted with az cuts what it carried, a rule or a
+// security rule changed decides the next connection, as in Azure.
+// Clusters in the middle of an operation get the change with that
+// operation's own spec.
+func (r *Reconciler) FollowNetwork(ctx context.Context, id string) error {
 	if r.ControlPlane == nil {
 		return nil
 	}
@@ -291,14 +312,14 @@ func (r *Reconciler) FollowRouteTable(ctx context.Context, routeTableID string) 
 			if err != nil {
 				return err
 			}
-			if !strings.EqualFold(c.Props.Localaks.RouteTable, routeTableID) || c.Stopped() || !Terminal(c.Props.ProvisioningState) {
+			if c.Stopped() || !Terminal(c.Props.ProvisioningState) {
 				continue
 			}
 			s, err := r.BuildSpec(tx, rec.ID, nil)
 			if err != nil {
 				return err
 			}
-			if len(s.RealNodes()) > 0 {
+			if len(s.RealNodes()) > 0 && s.Fabric.Uses(id) {
 				specs = append(specs, s)
 			}
 		}

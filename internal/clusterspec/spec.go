@@ -84,8 +84,106 @@ type Fabric struct {
 	// VNetID is the virtual network's resource ID (one network namespace
 	// per virtual network).
 	VNetID string `json:"vnetId,omitempty"`
+	// Sources are the IDs of the resources the fabric was made from (the
+	// route table, load balancers, public IPs, security groups): a change
+	// to any of them is a new fabric.
+	Sources []string `json:"sources,omitempty"`
 	// Routes are the route table's routes with a next-hop address.
 	Routes []Route `json:"routes,omitempty"`
+	// AddressSpace is the virtual network's prefixes (the VirtualNetwork
+	// service tag).
+	AddressSpace []string `json:"addressSpace,omitempty"`
+	// LoadBalancers are the load balancers whose backend pools hold the
+	// cluster's NICs, as their ARM configuration says: the data path
+	// executes them.
+	LoadBalancers []LoadBalancer `json:"loadBalancers,omitempty"`
+	// SecurityGroups are the network security groups traffic to the
+	// cluster's NICs passes (the subnet's, then the NIC's), each of which
+	// must allow it.
+	SecurityGroups []SecurityGroup `json:"securityGroups,omitempty"`
+}
+
+// Uses tells whether the fabric follows the resource id: the route table,
+// a load balancer, a public IP of its frontends or a security group.
+func (f Fabric) Uses(id string) bool {
+	for _, u := range f.Sources {
+		if strings.EqualFold(u, id) {
+			return true
+		}
+	}
+	return false
+}
+
+// LoadBalancer is an Azure load balancer as its data path needs it.
+type LoadBalancer struct {
+	ID        string       `json:"id"`
+	Frontends []LBFrontend `json:"frontends,omitempty"`
+	Rules     []LBRule     `json:"rules,omitempty"`
+	Probes    []LBProbe    `json:"probes,omitempty"`
+	// Pools are the backend pools with their members' private addresses.
+	Pools []LBPool `json:"pools,omitempty"`
+}
+
+// LBFrontend is a frontend IP configuration and its address (the public
+// IP's, or the private one).
+type LBFrontend struct {
+	Name    string `json:"name"`
+	Address string `json:"address"`
+	Public  bool   `json:"public,omitempty"`
+}
+
+// LBRule is a load-balancing rule.
+type LBRule struct {
+	Name         string `json:"name"`
+	Frontend     string `json:"frontend"`
+	Pool         string `json:"pool"`
+	Probe        string `json:"probe,omitempty"`
+	Protocol     string `json:"protocol"`
+	FrontendPort int    `json:"frontendPort"`
+	BackendPort  int    `json:"backendPort"`
+	// Distribution is Default (five-tuple), SourceIP or SourceIPProtocol.
+	Distribution       string `json:"distribution,omitempty"`
+	IdleTimeoutMinutes int    `json:"idleTimeoutMinutes,omitempty"`
+	FloatingIP         bool   `json:"floatingIP,omitempty"`
+	TCPReset           bool   `json:"tcpReset,omitempty"`
+}
+
+// LBProbe is a health probe.
+type LBProbe struct {
+	Name     string `json:"name"`
+	Protocol string `json:"protocol"`
+	Port     int    `json:"port"`
+	Path     string `json:"path,omitempty"`
+	// IntervalSeconds apart; Threshold consecutive results change a
+	// member's health.
+	IntervalSeconds int `json:"intervalSeconds"`
+	Threshold       int `json:"threshold"`
+}
+
+// LBPool is a backend pool.
+type LBPool struct {
+	Name    string   `json:"name"`
+	Members []string `json:"members,omitempty"`
+}
+
+// SecurityGroup is a network security group's inbound rules, its default
+// ones included, in priority order.
+type SecurityGroup struct {
+	ID    string         `json:"id"`
+	Rules []SecurityRule `json:"rules,omitempty"`
+}
+
+// SecurityRule is one inbound security rule. Sources and Destinations
+// are prefixes, addresses, service tags or "*"; Ports are "*", "80" or
+// "80-90".
+type SecurityRule struct {
+	Name         string   `json:"name"`
+	Priority     int      `json:"priority"`
+	Allow        bool     `json:"allow"`
+	Protocol     string   `json:"protocol"`
+	Sources      []string `json:"sources,omitempty"`
+	Destinations []string `json:"destinations,omitempty"`
+	Ports        []string `json:"ports,omitempty"`
 }
 
 // Route is one route table entry: traffic to Prefix goes to NextHop.

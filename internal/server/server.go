@@ -204,18 +204,22 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	csp := aksapi.Register(aksapi.Config{Store: s.store, Registry: reg, Engine: s.engine, Reconciler: rec,
 		Rules: rules, Log: cfg.Log})
-	// A route table's routes are real nodes' kernel routes: a change goes
-	// to the clusters using the table as soon as it commits.
-	netp.RouteTables.Changed = func(id string) {
+	// A route table's routes are real nodes' kernel routes, and load
+	// balancers, their public IPs and security groups are their data path:
+	// a change goes to the clusters using it as soon as it commits.
+	follow := func(id string) {
 		ctx := s.ops.Load()
 		if ctx == nil || s.sup == nil {
 			return
 		}
 		go func() {
-			if err := rec.FollowRouteTable(*ctx, id); err != nil && (*ctx).Err() == nil {
-				cfg.Log.Error("route table change", "routeTable", id, "err", err)
+			if err := rec.FollowNetwork(*ctx, id); err != nil && (*ctx).Err() == nil {
+				cfg.Log.Error("network change", "resource", id, "err", err)
 			}
 		}()
+	}
+	for _, t := range []*arm.Tracked{netp.RouteTables, netp.LoadBalancers, netp.PublicIPs, netp.NSGs} {
+		t.Changed = follow
 	}
 	if cfg.ControlPlanes {
 		s.sup, err = supervisor.New(supervisor.Config{Dir: d.Clusters(), Command: cfg.ControlPlaneCommand, Log: cfg.Log,

@@ -87,7 +87,7 @@ func (p *Provider) registerNSGs(reg *arm.Registry) {
 			if err != nil {
 				return err
 			}
-			for _, c := range defaultChildren(nsg) {
+			for _, c := range DefaultSecurityRules(nsg) {
 				if strings.EqualFold(c.Name, req.Route.ID.Name()) {
 					out = &c
 				}
@@ -107,7 +107,7 @@ func (p *Provider) registerNSGs(reg *arm.Registry) {
 		err := p.store.View(ctx, func(tx store.Tx) error {
 			nsg, err := t.Load(tx, req.Route.ID)
 			if err == nil {
-				out = defaultChildren(nsg)
+				out = DefaultSecurityRules(nsg)
 			}
 			return err
 		})
@@ -119,7 +119,9 @@ func (p *Provider) registerNSGs(reg *arm.Registry) {
 	reg.Register(defaults)
 }
 
-func defaultChildren(nsg *store.Resource) []arm.Child {
+// DefaultSecurityRules are the rules every security group has, as its
+// defaultSecurityRules children.
+func DefaultSecurityRules(nsg *store.Resource) []arm.Child {
 	var out []arm.Child
 	for _, d := range defaultRules {
 		props, _ := json.Marshal(SecurityRuleProperties{
@@ -250,7 +252,7 @@ func (p *Provider) renderNSG(tx store.Tx, req *arm.Request, r *store.Resource) (
 	if props.SecurityRules == nil {
 		props.SecurityRules = []arm.Child{}
 	}
-	props.DefaultSecurityRules = defaultChildren(r)
+	props.DefaultSecurityRules = DefaultSecurityRules(r)
 	if props.Subnets, err = p.subnetsReferencing(tx, r, func(sp *SubnetProperties) *SubResource { return sp.NetworkSecurityGroup }); err != nil {
 		return nil, err
 	}
