@@ -1,0 +1,368 @@
+// Package dataplane executes the Azure network configuration that real
+// nodes sit behind: a load balancer's public frontends answer on the host
+// (their addresses are loopback there), and each connection goes where the
+// load balancer's rule sends it — past the security groups on the way, to
+// a backend pool member that its health probe finds healthy, chosen by the
+// rule's distribution — through the virtual network to the node. The
+// configuration is data (clusterspec.Fabric), replaced whole on every
+// change, so a rule or a security rule changed with az decides the next
+// connection.
+package dataplane
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/localaks/localaks/internal/clusterspec"
+)
+
+// Config is what the data path needs of the cluster.
+type Config struct {
+	// Dial connects to addr from inside the virtual network, as traffic
+	// Azure delivers to a NIC arrives there.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Running tells whether a NIC address is a running real node's; a
+	// simulated node's carries no traffic.
+	Running func(addr netip.Addr) bool
+	// NodePort is the port a floating-IP rule's traffic reaches on a node:
+	// with floating IP the load balancer delivers packets still addressed
+	// to the frontend, and a node's kube-proxy sends those where it sends
+	// its Service's node port. ok is false when no Service has the
+	// frontend's address and port.
+	NodePort func(frontend netip.Addr, protocol string, port int) (nodePort int, ok bool)
+	Log      *slog.Logger
+}
+
+// Engine runs one cluster's load balancers.
+type Engine struct {
+	cfg Config
+
+	mu        sync.Mutex
+	listeners map[string]*listener
+	probers   map[string]*prober
+	closed    bool
+}
+
+// New makes an engine with no configuration.
+func New(cfg Config) *Engine {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Engine{cfg: cfg, listeners: map[string]*listener{}, probers: map[string]*prober{}}
+}
+
+// listener is one frontend address and port.
+type listener struct {
+	ln    net.Listener
+	route atomic.Pointer[route]
+}
+
+// route is what a frontend port does with a connection: one rule.
+type route struct {
+	lb       string
+	rule     clusterspec.LBRule
+	frontend netip.Addr
+	members  []member
+	groups   []clusterspec.SecurityGroup
+	vnet     []netip.Prefix
+}
+
+// member is a backend pool member and, when the rule has a probe, its
+// prober.
+type member struct {
+	addr  netip.Addr
+	probe *prober
+}
+
+func (m member) healthy() bool { return m.probe == nil || m.probe.healthy.Load() }
+
+// Set replaces the configuration: frontends no rule uses any more close,
+// new ones open, the others take their new rule for the next connection.
+func (e *Engine) Set(f clusterspec.Fabric) {
+	var vnet []netip.Prefix
+	for _, p := range f.AddressSpace {
+		if pfx, err := netip.ParsePrefix(p); err == nil {
+			vnet = append(vnet, pfx)
+		}
+	}
+	routes := map[string]*route{}
+	probers := map[string]*prober{}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return
+	}
+	for _, lb := range f.LoadBalancers {
+		for _, rule := range lb.Rules {
+			fe, ok := frontendOf(lb, rule.Frontend)
+			if !ok || !fe.Public {
+				// A private frontend's address is the virtual network's;
+				// the host never has it.
+				continue
+			}
+			addr, err := netip.ParseAddr(fe.Address)
+			if err != nil || !addr.IsLoopback() {
+				continue
+			}
+			if !strings.EqualFold(rule.Protocol, "Tcp") {
+				e.cfg.Log.Info("load balancer rule not carried: only TCP rules are", "loadBalancer", lb.ID, "rule", rule.Name, "protocol", rule.Protocol)
+				continue
+			}
+			r := &route{lb: lb.ID, rule: rule, frontend: addr, groups: f.SecurityGroups, vnet: vnet}
+			probe, hasProbe := probeOf(lb, rule.Probe)
+			for _, m := range poolOf(lb, rule.Pool) {
+				ip, err := netip.ParseAddr(m)
+				if err != nil {
+					continue
+				}
+				mem := member{addr: ip}
+				if hasProbe {
+					key := fmt.Sprintf("%s|%+v|%s", strings.ToLower(lb.ID), probe, ip)
+					p := probers[key]
+					if p == nil {
+						p = e.probers[key]
+					}
+					if p == nil {
+						p = e.startProber(probe, ip)
+					}
+					probers[key] = p
+					mem.probe = p
+				}
+				r.members = append(r.members, mem)
+			}
+			routes[listenKey(addr, rule.FrontendPort)] = r
+		}
+	}
+	for key, p := range e.probers {
+		if probers[key] == nil {
+			p.close()
+		}
+	}
+	e.probers = probers
+	for key, l := range e.listeners {
+		if routes[key] == nil {
+			l.ln.Close()
+			delete(e.listeners, key)
+		}
+	}
+	for key, r := range routes {
+		if l := e.listeners[key]; l != nil {
+			l.route.Store(r)
+			continue
+		}
+		ln, err := net.Listen("tcp", key)
+		if err != nil {
+			e.cfg.Log.Warn("load balancer frontend cannot listen on this host", "loadBalancer", r.lb, "rule", r.rule.Name, "address", key, "err", err)
+			continue
+		}
+		l := &listener{ln: ln}
+		l.route.Store(r)
+		e.listeners[key] = l
+		go e.serve(l)
+	}
+}
+
+// Close stops every frontend and probe.
+func (e *Engine) Close() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.closed = true
+	for _, l := range e.listeners {
+		l.ln.Close()
+	}
+	for _, p := range e.probers {
+		p.close()
+	}
+	e.listeners, e.probers = map[string]*listener{}, map[string]*prober{}
+}
+
+func listenKey(a netip.Addr, port int) string {
+	return net.JoinHostPort(a.String(), strconv.Itoa(port))
+}
+
+func frontendOf(lb clusterspec.LoadBalancer, name string) (clusterspec.LBFrontend, bool) {
+	for _, f := range lb.Frontends {
+		if strings.EqualFold(f.Name, name) {
+			return f, true
+		}
+	}
+	return clusterspec.LBFrontend{}, false
+}
+
+func probeOf(lb clusterspec.LoadBalancer, name string) (clusterspec.LBProbe, bool) {
+	for _, p := range lb.Probes {
+		if name != "" && strings.EqualFold(p.Name, name) {
+			return p, true
+		}
+	}
+	return clusterspec.LBProbe{}, false
+}
+
+func poolOf(lb clusterspec.LoadBalancer, name string) []string {
+	for _, p := range lb.Pools {
+		if strings.EqualFold(p.Name, name) {
+			out := append([]string(nil), p.Members...)
+			sort.Strings(out)
+			return out
+		}
+	}
+	return nil
+}
+
+// serve accepts a frontend's connections until its listener closes.
+func (e *Engine) serve(l *listener) {
+	for {
+		c, err := l.ln.Accept()
+		if err != nil {
+			return
+		}
+		go e.carry(c, l.route.Load())
+	}
+}
+
+// dialTimeout bounds connecting to a backend.
+const dialTimeout = 5 * time.Second
+
+// carry takes one connection where its rule sends it, or resets it: when a
+// security group denies it (Azure drops such packets; a reset tells the
+// client at once instead of after its timeout), when no pool member is
+// healthy, or when the member does not answer.
+func (e *Engine) carry(c net.Conn, r *route) {
+	src, _ := netip.ParseAddrPort(c.RemoteAddr().String())
+	var healthy []member
+	for _, m := range r.members {
+		if m.healthy() && e.cfg.Running(m.addr) {
+			healthy = append(healthy, m)
+		}
+	}
+	if len(healthy) == 0 {
+		e.cfg.Log.Debug("load balancer: no healthy backend", "rule", r.rule.Name, "client", src)
+		reset(c)
+		return
+	}
+	m := healthy[pick(r.rule.Distribution, src, r.frontend, r.rule.FrontendPort, len(healthy))]
+	// With floating IP the node sees the frontend's address and port;
+	// without it, its own address and the rule's backend port.
+	dst, port := m.addr, r.rule.BackendPort
+	if r.rule.FloatingIP {
+		dst, port = r.frontend, r.rule.FrontendPort
+	}
+	if ok, rule := allowed(r.groups, r.vnet, flow{src: src.Addr().Unmap(), dst: dst, port: port, protocol: "Tcp"}); !ok {
+		e.cfg.Log.Debug("load balancer: denied by security rule", "rule", r.rule.Name, "securityRule", rule, "client", src)
+		reset(c)
+		return
+	}
+	if r.rule.FloatingIP {
+		np, ok := e.cfg.NodePort(r.frontend, "TCP", r.rule.FrontendPort)
+		if !ok {
+			reset(c)
+			return
+		}
+		port = np
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), dialTimeout)
+	up, err := e.cfg.Dial(ctx, "tcp", net.JoinHostPort(m.addr.String(), strconv.Itoa(port)))
+	cancel()
+	if err != nil {
+		e.cfg.Log.Debug("load balancer: backend does not answer", "rule", r.rule.Name, "backend", m.addr, "err", err)
+		reset(c)
+		return
+	}
+	idle := time.Duration(r.rule.IdleTimeoutMinutes) * time.Minute
+	if idle <= 0 {
+		idle = 4 * time.Minute
+	}
+	splice(c, up, idle, r.rule.TCPReset)
+}
+
+// pick chooses a member by the rule's distribution: a hash of the five
+// tuple (Default), of source and destination addresses (SourceIP), or of
+// those and the protocol (SourceIPProtocol).
+func pick(distribution string, src netip.AddrPort, dst netip.Addr, port, n int) int {
+	h := fnv.New32a()
+	h.Write(src.Addr().AsSlice())
+	h.Write(dst.AsSlice())
+	switch strings.ToLower(distribution) {
+	case "sourceip":
+	case "sourceipprotocol":
+		h.Write([]byte("tcp"))
+	default:
+		fmt.Fprintf(h, "tcp|%d|%d", src.Port(), port)
+	}
+	return int(h.Sum32() % uint32(n))
+}
+
+// reset closes c with a TCP reset.
+func reset(c net.Conn) {
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.SetLinger(0) //nolint:errcheck // closing anyway
+	}
+	c.Close()
+}
+
+// splice copies both ways until both are done or the flow has been idle
+// for idle; then it closes both connections, with resets when tcpReset.
+// A half-close passes on; an error on either side ends both.
+func splice(a, b net.Conn, idle time.Duration, tcpReset bool) {
+	var last atomic.Int64
+	last.Store(time.Now().UnixNano())
+	var once sync.Once
+	end := func(idled bool) {
+		once.Do(func() {
+			if idled && tcpReset {
+				reset(a)
+				reset(b)
+				return
+			}
+			a.Close()
+			b.Close()
+		})
+	}
+	copyOne := func(dst, src net.Conn) {
+		buf := make([]byte, 32<<10)
+		for {
+			src.SetReadDeadline(time.Now().Add(idle)) //nolint:errcheck // a conn's deadline
+			n, err := src.Read(buf)
+			if n > 0 {
+				last.Store(time.Now().UnixNano())
+				if _, werr := dst.Write(buf[:n]); werr != nil {
+					end(false)
+					return
+				}
+			}
+			switch {
+			case err == nil:
+			case errors.Is(err, io.EOF):
+				if cw, ok := dst.(interface{ CloseWrite() error }); ok {
+					cw.CloseWrite() //nolint:errcheck // the peer may be gone
+				}
+				return
+			default:
+				var ne net.Error
+				if errors.As(err, &ne) && ne.Timeout() && time.Since(time.Unix(0, last.Load())) < idle {
+					continue // the other direction is busy
+				}
+				end(errors.As(err, &ne) && ne.Timeout())
+				return
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); copyOne(b, a) }()
+	go func() { defer wg.Done(); copyOne(a, b) }()
+	wg.Wait()
+	end(false)
+}
