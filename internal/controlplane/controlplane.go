@@ -133,6 +133,8 @@ func Run(ctx context.Context, cfg Config) error {
 	metrics := newMetricsPlayer(sim.Client(), l, cfg.Log, nodes.DialCluster, nodes.Real)
 	nodes.Simulated = sim.DialKubelet
 	nodes.Played = metrics.Played
+	lbServices := newLoadBalancerServices(sim.Client())
+	nodes.NodePort = lbServices.NodePort
 	tunnel, err := listenTunnel(l)
 	if err != nil {
 		return err
@@ -173,6 +175,7 @@ func Run(ctx context.Context, cfg Config) error {
 
 	sim.SetSpec(spec)
 	metrics.start(ctx)
+	lbServices.start(ctx)
 	sim.Registered = nodes.Sync
 	sim.Reimage = nodes.Reimage
 	if err := sim.Start(ctx); err != nil {

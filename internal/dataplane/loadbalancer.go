@@ -248,7 +248,7 @@ func (e *Engine) carry(c net.Conn, r *route) {
 		}
 	}
 	if len(healthy) == 0 {
-		e.cfg.Log.Debug("load balancer: no healthy backend", "rule", r.rule.Name, "client", src)
+		e.cfg.Log.Info("load balancer: no healthy backend", "rule", r.rule.Name, "client", src, "members", len(r.members))
 		reset(c)
 		return
 	}
@@ -260,13 +260,14 @@ func (e *Engine) carry(c net.Conn, r *route) {
 		dst, port = r.frontend, r.rule.FrontendPort
 	}
 	if ok, rule := allowed(r.groups, r.vnet, flow{src: src.Addr().Unmap(), dst: dst, port: port, protocol: "Tcp"}); !ok {
-		e.cfg.Log.Debug("load balancer: denied by security rule", "rule", r.rule.Name, "securityRule", rule, "client", src)
+		e.cfg.Log.Info("load balancer: denied by security rule", "rule", r.rule.Name, "securityRule", rule, "client", src)
 		reset(c)
 		return
 	}
 	if r.rule.FloatingIP {
 		np, ok := e.cfg.NodePort(r.frontend, "TCP", r.rule.FrontendPort)
 		if !ok {
+			e.cfg.Log.Info("load balancer: no Service has the frontend's address and port", "rule", r.rule.Name, "frontend", r.frontend)
 			reset(c)
 			return
 		}
@@ -276,7 +277,7 @@ func (e *Engine) carry(c net.Conn, r *route) {
 	up, err := e.cfg.Dial(ctx, "tcp", net.JoinHostPort(m.addr.String(), strconv.Itoa(port)))
 	cancel()
 	if err != nil {
-		e.cfg.Log.Debug("load balancer: backend does not answer", "rule", r.rule.Name, "backend", m.addr, "err", err)
+		e.cfg.Log.Info("load balancer: backend does not answer", "rule", r.rule.Name, "backend", m.addr, "err", err)
 		reset(c)
 		return
 	}

@@ -19,7 +19,8 @@ import (
 // prober runs one health probe against one backend pool member: every
 // interval a TCP connect, or an HTTP(S) GET that must answer 200. The
 // first answer decides the member's health; after that it changes after
-// threshold answers in a row that say otherwise.
+// threshold answers in a row that say otherwise. A member whose node does
+// not run is unhealthy at once.
 type prober struct {
 	probe   clusterspec.LBProbe
 	addr    netip.Addr
@@ -52,8 +53,14 @@ func (p *prober) run(e *Engine) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		ok := e.cfg.Running(p.addr) && p.check(e, client, interval)
+		running := e.cfg.Running(p.addr)
+		ok := running && p.check(e, client, interval)
 		switch {
+		case !running:
+			// A node that is not up yet (or any more) gets no traffic;
+			// its first answer once it runs decides.
+			p.healthy.Store(false)
+			first, streak = true, 0
 		case first:
 			p.healthy.Store(ok)
 			first = false

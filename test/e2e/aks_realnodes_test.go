@@ -195,7 +195,7 @@ func freeLoopbackPort(t *testing.T) string {
 
 // startRealNodes skips without az or real nodes, else starts serve on dir
 // with the test images built; what its clusters leave is removed at the end.
-func startRealNodes(t *testing.T, dir string) (*serve, fabrics, string) {
+func startRealNodes(t *testing.T, dir string, args ...string) (*serve, fabrics, string) {
 	t.Helper()
 	needAz(t)
 	needRealNodes(t)
@@ -203,7 +203,7 @@ func startRealNodes(t *testing.T, dir string) (*serve, fabrics, string) {
 	// Registered first, so it runs last: after serve has stopped and its
 	// nodes are gone (their cgroups can go then).
 	t.Cleanup(func() { removeRealNodeLeftovers(t, dir, ours) })
-	s := startServe(t, dir)
+	s := startServe(t, dir, args...)
 	return s, ours, testImages(t)
 }
 

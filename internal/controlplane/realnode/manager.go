@@ -24,11 +24,14 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/localaks/localaks/internal/clusterspec"
+	"github.com/localaks/localaks/internal/dataplane"
 	"github.com/localaks/localaks/internal/nodehost"
 	"github.com/localaks/localaks/internal/nodesim"
 	"github.com/localaks/localaks/internal/pki"
@@ -57,6 +60,12 @@ type Manager struct {
 	// control plane plays (they are on simulated nodes); ok false leaves
 	// the address to the cluster's network.
 	Played func(ctx context.Context, host, port string) (c net.Conn, ok bool, err error)
+	// NodePort, when set, finds the node port of the LoadBalancer Service
+	// whose address and port a floating-IP rule's frontend has.
+	NodePort func(frontend netip.Addr, protocol string, port int) (int, bool)
+
+	// lb runs the load balancers the fabric's data path holds.
+	lb *dataplane.Engine
 }
 
 // nodeProc is one running node.
@@ -78,6 +87,13 @@ func NewManager(l clusterspec.Layout, log *slog.Logger) (*Manager, error) {
 		return nil, err
 	}
 	m := &Manager{layout: l, log: log, self: self, nodes: map[string]*nodeProc{}}
+	m.lb = dataplane.New(dataplane.Config{Dial: m.dialFabric, Running: m.runningAddr, Log: log,
+		NodePort: func(fe netip.Addr, protocol string, port int) (int, bool) {
+			if m.NodePort == nil {
+				return 0, false
+			}
+			return m.NodePort(fe, protocol, port)
+		}})
 	// Nodes of an earlier process of this cluster died with it (their
 	// parent-death signal); their cgroups did not.
 	if err := removeCgroups(m.cgroupBase()); err != nil {
@@ -156,6 +172,7 @@ func (m *Manager) Sync(ctx context.Context, s *clusterspec.Spec) error {
 	if err := m.setRoutes(s); err != nil {
 		return err
 	}
+	m.lb.Set(s.Fabric)
 	images, err := m.ensureImages(s)
 	if err != nil {
 		return err
@@ -213,6 +230,7 @@ func (m *Manager) Close() error {
 		return nil
 	}
 	m.closed = true
+	m.lb.Close()
 	for name, p := range m.nodes {
 		m.stopNode(p)
 		delete(m.nodes, name)
@@ -223,6 +241,47 @@ func (m *Manager) Close() error {
 		os.Remove(filepath.Join(h, filepath.Dir(m.cgroupBase()))) //nolint:errcheck // busy while others use it
 	}
 	return err
+}
+
+// dialFabric connects to addr from the virtual network's namespace, as
+// Azure's network delivers traffic to a NIC.
+func (m *Manager) dialFabric(ctx context.Context, network, addr string) (net.Conn, error) {
+	m.mu.Lock()
+	var ns netns.NsHandle = -1
+	if m.fab != nil {
+		if fd, err := unix.Dup(int(m.fab.ns)); err == nil {
+			ns = netns.NsHandle(fd)
+		}
+	}
+	m.mu.Unlock()
+	if ns == -1 {
+		return nil, errors.New("the virtual network is not up")
+	}
+	defer ns.Close()
+	var conn net.Conn
+	err := inNetns(ns, func() error {
+		var d net.Dialer
+		var err error
+		conn, err = d.DialContext(ctx, network, addr)
+		return err
+	})
+	return conn, err
+}
+
+// runningAddr tells whether addr is a real node's whose process runs.
+func (m *Manager) runningAddr(addr netip.Addr) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.spec == nil {
+		return false
+	}
+	for _, n := range m.spec.RealNodes() {
+		if n.InternalIP == addr.String() {
+			p := m.nodes[n.Name]
+			return p != nil && p.pid() != 0
+		}
+	}
+	return false
 }
 
 // stopNode kills a node's namespace (its init) and cleans what the kernel
@@ -422,6 +481,7 @@ func splice(a, b net.Conn) {
 // releaseFabric closes the forwarders and removes the namespace once no
 // node NIC is plugged into it (another cluster's nodes may share it).
 func (m *Manager) releaseFabric() error {
+	m.lb.Set(clusterspec.Fabric{})
 	m.stopDNS()
 	for _, l := range m.fwd {
 		l.Close()
