@@ -18,9 +18,10 @@ import (
 
 // prober runs one health probe against one backend pool member: every
 // interval a TCP connect, or an HTTP(S) GET that must answer 200. The
-// first answer decides the member's health; after that it changes after
-// threshold answers in a row that say otherwise. A member whose node does
-// not run is unhealthy at once.
+// first answer decides the member's health (a success at once, a failure
+// once it has lasted an interval); after that it changes after threshold
+// answers in a row that say otherwise. A member whose node does not run is
+// unhealthy at once.
 type prober struct {
 	probe   clusterspec.LBProbe
 	addr    netip.Addr
@@ -49,9 +50,7 @@ func (p *prober) run(e *Engine) {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	defer client.CloseIdleConnections()
-	first, streak := true, 0
-	t := time.NewTicker(interval)
-	defer t.Stop()
+	first, streak, since := true, 0, time.Now()
 	for {
 		running := e.cfg.Running(p.addr)
 		ok := running && p.check(e, client, interval)
@@ -60,10 +59,11 @@ func (p *prober) run(e *Engine) {
 			// A node that is not up yet (or any more) gets no traffic;
 			// its first answer once it runs decides.
 			p.healthy.Store(false)
-			first, streak = true, 0
-		case first:
+			first, streak, since = true, 0, time.Now()
+		case first && (ok || time.Since(since) >= interval):
 			p.healthy.Store(ok)
 			first = false
+		case first:
 		case ok == p.healthy.Load():
 			streak = 0
 		default:
@@ -72,13 +72,24 @@ func (p *prober) run(e *Engine) {
 				streak = 0
 			}
 		}
+		// Until the first answer, a member is asked again at once (Azure
+		// probes from many instances; a new rule's backends answer before
+		// its interval has passed).
+		next := interval
+		if first {
+			next = warmup
+		}
 		select {
-		case <-t.C:
+		case <-time.After(next):
 		case <-p.stop:
 			return
 		}
 	}
 }
+
+// warmup is how often a member is probed until its first answer counts:
+// a success at once, a failure only once a whole interval has failed.
+const warmup = 200 * time.Millisecond
 
 // check probes once.
 func (p *prober) check(e *Engine, client *http.Client, interval time.Duration) bool {

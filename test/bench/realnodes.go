@@ -26,7 +26,9 @@ import (
 // benchRealNodes measures real nodes (kubelet + containerd): a cluster
 // whose one node is real, from create to Ready; a loaded image's
 // Deployment to its first HTTP 200 through the cluster network; a scale-out
-// by one real node; and the memory of a node's processes.
+// by one real node; pod-to-pod throughput; a Service of type LoadBalancer's
+// first answer and throughput through the load balancer against the same
+// load straight to the pod; and the memory of a node's processes.
 func benchRealNodes(ctx context.Context, out, logw io.Writer, localaks string) error {
 	logf := func(format string, args ...any) { fmt.Fprintf(logw, "bench: "+format+"\n", args...) }
 	if missing := nodehost.Missing(); len(missing) > 0 {
@@ -127,6 +129,17 @@ func benchRealNodes(ctx context.Context, out, logw io.Writer, localaks string) e
 	add(measure{name: "pod-to-pod HTTP requests/s within one node (8 keep-alive clients)", ours: within, unit: "/s"})
 	add(measure{name: "pod-to-pod HTTP requests/s across nodes (8 keep-alive clients)", ours: across, unit: "/s"})
 	add(measure{name: "across nodes / within one node", ours: 100 * across / within, unit: "%"})
+
+	first, viaLB, direct, err := loadBalancerPath(ctx, cs, "hello2")
+	if err != nil {
+		return err
+	}
+	add(measure{name: "Service type LoadBalancer → first HTTP 200 through its external IP", ours: first.Seconds(), unit: "s"})
+	add(measure{name: "HTTP requests/s through the load balancer, from the host (8 keep-alive clients)", ours: viaLB.rps, unit: "/s"})
+	add(measure{name: "HTTP requests/s straight to the pod, from the virtual network (same client)", ours: direct.rps, unit: "/s"})
+	add(measure{name: "through the load balancer / straight", ours: 100 * viaLB.rps / direct.rps, unit: "%"})
+	add(measure{name: "p99 latency through the load balancer", ours: viaLB.p99.Seconds(), unit: "s"})
+	add(measure{name: "p99 latency straight to the pod", ours: direct.p99.Seconds(), unit: "s"})
 
 	idle(ctx, 20*time.Second)
 	var inits []int
