@@ -159,6 +159,9 @@ func (r *Reconciler) fabric(tx store.Tx, c *Cluster, instances []string) (cluste
 	if err := r.dataPath(tx, instances, &f); err != nil {
 		return f, err
 	}
+	if err := r.appGateways(tx, resourceid.MustParse(c.Record.ID).SubscriptionID(), &f); err != nil {
+		return f, err
+	}
 	if st.RouteTable == "" {
 		return f, nil
 	}

@@ -101,6 +101,138 @@ type Fabric struct {
 	// cluster's NICs passes (the subnet's, then the NIC's), each of which
 	// must allow it.
 	SecurityGroups []SecurityGroup `json:"securityGroups,omitempty"`
+	// ApplicationGateways are the application gateways whose gateway
+	// subnet is in the virtual network, as their ARM configuration says.
+	ApplicationGateways []AppGateway `json:"applicationGateways,omitempty"`
+}
+
+// AppGateway is an application gateway as its data path needs it; the
+// children refer to each other by name.
+type AppGateway struct {
+	ID           string          `json:"id"`
+	Frontends    []LBFrontend    `json:"frontends,omitempty"`
+	Listeners    []AGListener    `json:"listeners,omitempty"`
+	Certificates []AGCertificate `json:"certificates,omitempty"`
+	Rules        []AGRule        `json:"rules,omitempty"`
+	PathMaps     []AGPathMap     `json:"pathMaps,omitempty"`
+	Redirects    []AGRedirect    `json:"redirects,omitempty"`
+	Pools        []AGPool        `json:"pools,omitempty"`
+	Settings     []AGSettings    `json:"settings,omitempty"`
+	Probes       []AGProbe       `json:"probes,omitempty"`
+	// WAF is the gateway's web application firewall (nil: none).
+	WAF *AGFirewall `json:"waf,omitempty"`
+}
+
+// AGListener is an HTTP listener: a frontend address and port, the host
+// names it answers (none: every host) and, for Https, its certificate.
+type AGListener struct {
+	Name        string   `json:"name"`
+	Frontend    string   `json:"frontend"`
+	Port        int      `json:"port"`
+	Protocol    string   `json:"protocol"`
+	HostNames   []string `json:"hostNames,omitempty"`
+	Certificate string   `json:"certificate,omitempty"`
+}
+
+// AGCertificate is a listener certificate: base64 of a PFX (with its
+// password) or of PEM blocks (a certificate chain and its key).
+type AGCertificate struct {
+	Name     string `json:"name"`
+	Data     string `json:"data"`
+	Password string `json:"password,omitempty"`
+}
+
+// AGRule is a request routing rule.
+type AGRule struct {
+	Name     string `json:"name"`
+	Priority int    `json:"priority,omitempty"`
+	Listener string `json:"listener"`
+	// Basic rules name a pool and settings, or a redirect; path-based ones
+	// a path map.
+	Pool     string `json:"pool,omitempty"`
+	Settings string `json:"settings,omitempty"`
+	Redirect string `json:"redirect,omitempty"`
+	PathMap  string `json:"pathMap,omitempty"`
+}
+
+// AGPathMap is a URL path map.
+type AGPathMap struct {
+	Name            string       `json:"name"`
+	DefaultPool     string       `json:"defaultPool,omitempty"`
+	DefaultSettings string       `json:"defaultSettings,omitempty"`
+	DefaultRedirect string       `json:"defaultRedirect,omitempty"`
+	Rules           []AGPathRule `json:"rules,omitempty"`
+}
+
+// AGPathRule sends its paths ("/api/*", "/exact") to a pool or redirect.
+type AGPathRule struct {
+	Name     string   `json:"name"`
+	Paths    []string `json:"paths"`
+	Pool     string   `json:"pool,omitempty"`
+	Settings string   `json:"settings,omitempty"`
+	Redirect string   `json:"redirect,omitempty"`
+}
+
+// AGRedirect is a redirect configuration.
+type AGRedirect struct {
+	Name string `json:"name"`
+	// Type is Permanent, Found, SeeOther or Temporary.
+	Type string `json:"type"`
+	// TargetListener or TargetURL is where it sends the client.
+	TargetListener     string `json:"targetListener,omitempty"`
+	TargetURL          string `json:"targetUrl,omitempty"`
+	IncludePath        bool   `json:"includePath,omitempty"`
+	IncludeQueryString bool   `json:"includeQueryString,omitempty"`
+}
+
+// AGPool is a backend pool: IP addresses or FQDNs.
+type AGPool struct {
+	Name      string   `json:"name"`
+	Addresses []string `json:"addresses,omitempty"`
+}
+
+// AGSettings are backend HTTP settings.
+type AGSettings struct {
+	Name     string `json:"name"`
+	Port     int    `json:"port"`
+	Protocol string `json:"protocol"`
+	// CookieAffinity pins a client to a backend with the
+	// ApplicationGatewayAffinity cookie (or AffinityCookieName).
+	CookieAffinity     bool   `json:"cookieAffinity,omitempty"`
+	AffinityCookieName string `json:"affinityCookieName,omitempty"`
+	// RequestTimeoutSeconds bounds a backend's answer.
+	RequestTimeoutSeconds int `json:"requestTimeoutSeconds,omitempty"`
+	// Path overrides the path's prefix; HostName the Host header, or
+	// PickHostName takes the backend's address.
+	Path         string `json:"path,omitempty"`
+	HostName     string `json:"hostName,omitempty"`
+	PickHostName bool   `json:"pickHostName,omitempty"`
+	Probe        string `json:"probe,omitempty"`
+}
+
+// AGProbe is a custom health probe.
+type AGProbe struct {
+	Name     string `json:"name"`
+	Protocol string `json:"protocol"`
+	Host     string `json:"host,omitempty"`
+	Path     string `json:"path"`
+	// PickHostName takes the settings' host name.
+	PickHostName       bool     `json:"pickHostName,omitempty"`
+	Port               int      `json:"port,omitempty"`
+	IntervalSeconds    int      `json:"intervalSeconds"`
+	TimeoutSeconds     int      `json:"timeoutSeconds"`
+	UnhealthyThreshold int      `json:"unhealthyThreshold"`
+	StatusCodes        []string `json:"statusCodes,omitempty"`
+}
+
+// AGFirewall is a gateway's web application firewall.
+type AGFirewall struct {
+	Enabled bool `json:"enabled"`
+	// Mode is Detection (log) or Prevention (block).
+	Mode string `json:"mode"`
+	// RuleSet is the managed rule set, as "OWASP 3.2" or
+	// "Microsoft_DefaultRuleSet 2.1".
+	RuleSet string `json:"ruleSet,omitempty"`
 }
 
 // Uses tells whether the fabric follows the resource id: the route table,

@@ -11,12 +11,14 @@ package dataplane
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/netip"
 	"sort"
 	"strconv"
@@ -49,10 +51,14 @@ type Config struct {
 type Engine struct {
 	cfg Config
 
-	mu        sync.Mutex
-	listeners map[string]*listener
-	probers   map[string]*prober
-	closed    bool
+	mu         sync.Mutex
+	listeners  map[string]*listener
+	probers    map[string]*prober
+	gwFronts   map[string]*gwFront
+	gwBackends map[string]*prober
+	closed     bool
+	// gwTransport carries the gateways' requests to their backends.
+	gwTransport *http.Transport
 }
 
 // New makes an engine with no configuration.
@@ -60,7 +66,14 @@ func New(cfg Config) *Engine {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Engine{cfg: cfg, listeners: map[string]*listener{}, probers: map[string]*prober{}}
+	return &Engine{cfg: cfg, listeners: map[string]*listener{}, probers: map[string]*prober{},
+		gwFronts: map[string]*gwFront{}, gwBackends: map[string]*prober{},
+		gwTransport: &http.Transport{
+			DialContext:         cfg.Dial,
+			TLSClientConfig:     &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // backends' certificates are the cluster's own
+			MaxIdleConnsPerHost: 32,
+			IdleConnTimeout:     90 * time.Second,
+		}}
 }
 
 // listener is one frontend address and port.
@@ -135,7 +148,7 @@ func (e *Engine) Set(f clusterspec.Fabric) {
 						p = e.probers[key]
 					}
 					if p == nil {
-						p = e.startProber(probe, ip)
+						p = e.lbProber(probe, ip)
 					}
 					probers[key] = p
 					mem.probe = p
@@ -151,6 +164,7 @@ func (e *Engine) Set(f clusterspec.Fabric) {
 		}
 	}
 	e.probers = probers
+	e.setGateways(f.ApplicationGateways)
 	for key, l := range e.listeners {
 		if routes[key] == nil {
 			l.ln.Close()
@@ -185,7 +199,15 @@ func (e *Engine) Close() {
 	for _, p := range e.probers {
 		p.close()
 	}
+	for _, f := range e.gwFronts {
+		f.srv.Close()
+	}
+	for _, p := range e.gwBackends {
+		p.close()
+	}
+	e.gwTransport.CloseIdleConnections()
 	e.listeners, e.probers = map[string]*listener{}, map[string]*prober{}
+	e.gwFronts, e.gwBackends = map[string]*gwFront{}, map[string]*prober{}
 }
 
 func listenKey(a netip.Addr, port int) string {

@@ -16,66 +16,68 @@ import (
 	"github.com/localaks/localaks/internal/clusterspec"
 )
 
-// prober runs one health probe against one backend pool member: every
-// interval a TCP connect, or an HTTP(S) GET that must answer 200. The
-// first answer decides the member's health (a success at once, a failure
-// once it has lasted an interval); after that it changes after threshold
-// answers in a row that say otherwise. A member whose node does not run is
-// unhealthy at once.
+// prober keeps one backend's health by one probe: every interval it asks
+// check. The first answer decides (a success at once, a failure once it
+// has lasted an interval); after that health changes after threshold
+// answers in a row that say otherwise. While eligible says no, the backend
+// is unhealthy at once and its next answer is a first one again.
 type prober struct {
-	probe   clusterspec.LBProbe
-	addr    netip.Addr
-	healthy atomic.Bool
-	stop    chan struct{}
-	once    sync.Once
+	interval  time.Duration
+	threshold int
+	eligible  func() bool
+	check     func(ctx context.Context) bool
+	healthy   atomic.Bool
+	stop      chan struct{}
+	once      sync.Once
 }
 
-func (e *Engine) startProber(probe clusterspec.LBProbe, addr netip.Addr) *prober {
-	p := &prober{probe: probe, addr: addr, stop: make(chan struct{})}
-	go p.run(e)
+// warmup is how often a backend is probed until its first answer counts.
+// Azure probes from many instances at once; a new rule's backends answer
+// before its interval has passed.
+const warmup = 200 * time.Millisecond
+
+func startProber(interval time.Duration, threshold int, eligible func() bool, check func(ctx context.Context) bool) *prober {
+	p := &prober{interval: max(interval, time.Second), threshold: max(threshold, 1), eligible: eligible, check: check, stop: make(chan struct{})}
+	go p.run()
 	return p
 }
 
 func (p *prober) close() { p.once.Do(func() { close(p.stop) }) }
 
-func (p *prober) run(e *Engine) {
-	interval := time.Duration(p.probe.IntervalSeconds) * time.Second
-	client := &http.Client{
-		Timeout: min(interval, 5*time.Second),
-		Transport: &http.Transport{
-			DialContext:       e.cfg.Dial,
-			TLSClientConfig:   &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // Azure's probes do not check certificates
-			DisableKeepAlives: true,
-		},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-	defer client.CloseIdleConnections()
+func (p *prober) run() {
 	first, streak, since := true, 0, time.Now()
 	for {
-		running := e.cfg.Running(p.addr)
-		ok := running && p.check(e, client, interval)
+		eligible := p.eligible()
+		ok := false
+		if eligible {
+			ctx, cancel := context.WithTimeout(context.Background(), min(p.interval, 5*time.Second))
+			go func() {
+				select {
+				case <-p.stop:
+					cancel()
+				case <-ctx.Done():
+				}
+			}()
+			ok = p.check(ctx)
+			cancel()
+		}
 		switch {
-		case !running:
-			// A node that is not up yet (or any more) gets no traffic;
-			// its first answer once it runs decides.
+		case !eligible:
 			p.healthy.Store(false)
 			first, streak, since = true, 0, time.Now()
-		case first && (ok || time.Since(since) >= interval):
+		case first && (ok || time.Since(since) >= p.interval):
 			p.healthy.Store(ok)
 			first = false
 		case first:
 		case ok == p.healthy.Load():
 			streak = 0
 		default:
-			if streak++; streak >= p.probe.Threshold {
+			if streak++; streak >= p.threshold {
 				p.healthy.Store(ok)
 				streak = 0
 			}
 		}
-		// Until the first answer, a member is asked again at once (Azure
-		// probes from many instances; a new rule's backends answer before
-		// its interval has passed).
-		next := interval
+		next := p.interval
 		if first {
 			next = warmup
 		}
@@ -87,45 +89,61 @@ func (p *prober) run(e *Engine) {
 	}
 }
 
-// warmup is how often a member is probed until its first answer counts:
-// a success at once, a failure only once a whole interval has failed.
-const warmup = 200 * time.Millisecond
-
-// check probes once.
-func (p *prober) check(e *Engine, client *http.Client, interval time.Duration) bool {
-	target := net.JoinHostPort(p.addr.String(), strconv.Itoa(p.probe.Port))
-	ctx, cancel := context.WithTimeout(context.Background(), min(interval, 5*time.Second))
-	defer cancel()
-	go func() {
-		select {
-		case <-p.stop:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	switch strings.ToLower(p.probe.Protocol) {
-	case "http", "https":
-		path := p.probe.Path
-		if !strings.HasPrefix(path, "/") {
-			path = "/" + path
-		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.ToLower(p.probe.Protocol)+"://"+target+path, nil)
-		if err != nil {
-			return false
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			return false
-		}
-		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) //nolint:errcheck // draining
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	default:
-		c, err := e.cfg.Dial(ctx, "tcp", target)
-		if err != nil {
-			return false
-		}
-		c.Close()
-		return true
+// probeClient is an HTTP client for probes through the virtual network:
+// no keep-alive, certificates unchecked (as Azure's probes), no redirects.
+func probeClient(dial func(ctx context.Context, network, addr string) (net.Conn, error)) *http.Client {
+	return &http.Client{
+		Transport: &http.Transport{
+			DialContext:       dial,
+			TLSClientConfig:   &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // Azure's probes do not check certificates
+			DisableKeepAlives: true,
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
+}
+
+// httpProbe GETs url with host as the Host header and tells whether the
+// status is one ok accepts.
+func httpProbe(ctx context.Context, client *http.Client, url, host string, ok func(status int) bool) bool {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return false
+	}
+	if host != "" {
+		req.Host = host
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return false
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) //nolint:errcheck // draining
+	resp.Body.Close()
+	return ok(resp.StatusCode)
+}
+
+// lbProber probes a load balancer member: a TCP connect, or an HTTP(S)
+// GET that must answer 200, from the virtual network; a member whose node
+// does not run is not eligible.
+func (e *Engine) lbProber(probe clusterspec.LBProbe, addr netip.Addr) *prober {
+	client := probeClient(e.cfg.Dial)
+	target := net.JoinHostPort(addr.String(), strconv.Itoa(probe.Port))
+	return startProber(time.Duration(probe.IntervalSeconds)*time.Second, probe.Threshold,
+		func() bool { return e.cfg.Running(addr) },
+		func(ctx context.Context) bool {
+			switch proto := strings.ToLower(probe.Protocol); proto {
+			case "http", "https":
+				path := probe.Path
+				if !strings.HasPrefix(path, "/") {
+					path = "/" + path
+				}
+				return httpProbe(ctx, client, proto+"://"+target+path, "", func(s int) bool { return s == http.StatusOK })
+			default:
+				c, err := e.cfg.Dial(ctx, "tcp", target)
+				if err != nil {
+					return false
+				}
+				c.Close()
+				return true
+			}
+		})
 }

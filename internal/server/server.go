@@ -218,7 +218,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 			}
 		}()
 	}
-	for _, t := range []*arm.Tracked{netp.RouteTables, netp.LoadBalancers, netp.PublicIPs, netp.NSGs} {
+	for _, t := range []*arm.Tracked{netp.RouteTables, netp.LoadBalancers, netp.PublicIPs, netp.NSGs, netp.ApplicationGateways, netp.WAFPolicies} {
 		t.Changed = follow
 	}
 	if cfg.ControlPlanes {
