@@ -9,7 +9,10 @@ package agic
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -31,6 +34,7 @@ import (
 	"github.com/localaks/localaks/internal/clusterspec"
 	"github.com/localaks/localaks/internal/ingress"
 	"github.com/localaks/localaks/internal/resourceid"
+	"software.sslmate.com/src/go-pkcs12"
 )
 
 // Ingress classes AGIC serves: the add-on's IngressClass, and the legacy
@@ -333,9 +337,13 @@ func protocolOf(v string) string {
 	return "Http"
 }
 
-// addCertificate reads a TLS secret's certificate for the gateway. The
-// gateway stores it as given (base64 of the PEM chain): localaks does not
-// convert it to the PFX Azure expects.
+// agicPFXPassword is the password of the PFX made of a TLS secret: AGIC
+// uses a fixed one, and this is the one it is recalled to use (not
+// checked against AGIC's source here).
+const agicPFXPassword = "msazure"
+
+// addCertificate reads a TLS secret's certificate chain and key for the
+// gateway, as AGIC does: converted to the PFX Application Gateway takes.
 func (c *Controller) addCertificate(ns, name string, certs map[string]agicconfig.Certificate) {
 	obj, ok, _ := c.sec.GetStore().GetByKey(ns + "/" + name)
 	if !ok {
@@ -345,5 +353,49 @@ func (c *Controller) addCertificate(ns, name string, certs map[string]agicconfig
 	if len(s.Data[secretTLSCert]) == 0 || len(s.Data[secretTLSKey]) == 0 {
 		return
 	}
-	certs[ns+"/"+name] = agicconfig.Certificate{Namespace: ns, Secret: name, PFXBase64: base64.StdEncoding.EncodeToString(s.Data[secretTLSCert])}
+	pair, err := tls.X509KeyPair(s.Data[secretTLSCert], s.Data[secretTLSKey])
+	if err != nil {
+		c.log.Warn("TLS secret is not a certificate and key", "secret", ns+"/"+name, "err", err)
+		return
+	}
+	var chain []*x509.Certificate
+	for _, der := range pair.Certificate {
+		cert, err := x509.ParseCertificate(der)
+		if err != nil {
+			c.log.Warn("TLS secret's certificate", "secret", ns+"/"+name, "err", err)
+			return
+		}
+		chain = append(chain, cert)
+	}
+	// The same secret gives the same PFX (its salts and IVs come from the
+	// secret's hash), so an unchanged secret leaves the gateway unchanged.
+	seed := sha256.Sum256(append(append([]byte{}, s.Data[secretTLSCert]...), s.Data[secretTLSKey]...))
+	pfx, err := pkcs12.Modern.WithRand(&hashStream{seed: seed}).Encode(pair.PrivateKey, chain[0], chain[1:], agicPFXPassword)
+	if err != nil {
+		c.log.Warn("TLS secret to PFX", "secret", ns+"/"+name, "err", err)
+		return
+	}
+	certs[ns+"/"+name] = agicconfig.Certificate{Namespace: ns, Secret: name, PFXBase64: base64.StdEncoding.EncodeToString(pfx), Password: agicPFXPassword}
+}
+
+// hashStream is a deterministic byte stream: SHA-256 of a seed and a
+// counter, block after block.
+type hashStream struct {
+	seed [32]byte
+	n    uint64
+	buf  []byte
+}
+
+func (h *hashStream) Read(p []byte) (int, error) {
+	for len(h.buf) < len(p) {
+		var block [40]byte
+		copy(block[:], h.seed[:])
+		binary.BigEndian.PutUint64(block[32:], h.n)
+		h.n++
+		sum := sha256.Sum256(block[:])
+		h.buf = append(h.buf, sum[:]...)
+	}
+	n := copy(p, h.buf)
+	h.buf = h.buf[n:]
+	return n, nil
 }

@@ -1,12 +1,22 @@
 package agic
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"flag"
+	"log/slog"
+	"math/big"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -19,6 +29,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/localaks/localaks/internal/agicconfig"
+	"software.sslmate.com/src/go-pkcs12"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -30,7 +41,7 @@ func controller(t *testing.T, watchNS string, objs ...runtime.Object) *Controlle
 	inf := func(example runtime.Object) cache.SharedIndexInformer {
 		return cache.NewSharedIndexInformer(&cache.ListWatch{}, example, 0, cache.Indexers{})
 	}
-	c := &Controller{watchNS: watchNS, ing: inf(&networkingv1.Ingress{}), svc: inf(&corev1.Service{}),
+	c := &Controller{watchNS: watchNS, log: slog.New(slog.DiscardHandler), ing: inf(&networkingv1.Ingress{}), svc: inf(&corev1.Service{}),
 		eps: inf(&discoveryv1.EndpointSlice{}), sec: inf(&corev1.Secret{})}
 	for _, o := range objs {
 		var s cache.Store
@@ -241,6 +252,22 @@ func TestBackend(t *testing.T) {
 	}
 }
 
+// testCert and testKey are a self-signed certificate and its key, PEM.
+var testCert, testKey = func() (string, string) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		panic(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "shop.example.com"},
+		NotBefore: time.Unix(0, 0), NotAfter: time.Unix(1<<33, 0)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		panic(err)
+	}
+	kd, _ := x509.MarshalECPrivateKey(key)
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})), string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kd}))
+}()
+
 func tlsSecret(ns, name string, cert, key string) *corev1.Secret {
 	s := &corev1.Secret{ObjectMeta: meta(ns, name, nil), Type: corev1.SecretTypeTLS, Data: map[string][]byte{}}
 	if cert != "" {
@@ -255,8 +282,8 @@ func tlsSecret(ns, name string, cert, key string) *corev1.Secret {
 func TestRulesOf(t *testing.T) {
 	objs := []runtime.Object{
 		service("default", "web", corev1.ServicePort{Name: "http", Port: 80, TargetPort: intstr.FromInt32(8080)}),
-		tlsSecret("default", "shop-tls", "CERT PEM", "KEY PEM"),
-		tlsSecret("default", "no-key", "CERT PEM", ""),
+		tlsSecret("default", "shop-tls", testCert, testKey),
+		tlsSecret("default", "no-key", testCert, ""),
 	}
 	c := controller(t, "", objs...)
 	web := &agicconfig.Backend{Namespace: "default", Service: "web", ServicePort: 80, TargetPort: 8080, Protocol: "Http"}
@@ -290,7 +317,7 @@ func TestRulesOf(t *testing.T) {
 				Paths: []agicconfig.Path{{Path: "/", Backend: web}}},
 			{Namespace: "default", Ingress: "shop", Index: 1, Host: "plain.example.com", SSLRedirect: true, PrivateIP: true,
 				Paths: []agicconfig.Path{{Path: "/", Backend: web}}},
-		}, map[string]agicconfig.Certificate{"default/shop-tls": {Namespace: "default", Secret: "shop-tls", PFXBase64: base64.StdEncoding.EncodeToString([]byte("CERT PEM"))}}},
+		}, map[string]agicconfig.Certificate{"default/shop-tls": {Namespace: "default", Secret: "shop-tls", Password: "msazure"}}},
 		// TLS without hosts is the rule without a host's; secrets without
 		// a key, or missing, give no certificate.
 		{"TLS without hosts", ingress(nil, networkingv1.IngressSpec{
@@ -321,6 +348,16 @@ func TestRulesOf(t *testing.T) {
 	} {
 		certs := map[string]agicconfig.Certificate{}
 		got := c.rulesOf(tt.ing, certs)
+		// The PFX holds the secret's certificate, under AGIC's password.
+		for k, cert := range certs {
+			raw, _ := base64.StdEncoding.DecodeString(cert.PFXBase64)
+			_, leaf, err := pkcs12.Decode(raw, cert.Password)
+			if err != nil || !strings.Contains(testCert, base64.StdEncoding.EncodeToString(leaf.Raw)[:40]) {
+				t.Errorf("%s: PFX of %s: %v", tt.name, k, err)
+			}
+			cert.PFXBase64 = ""
+			certs[k] = cert
+		}
 		if diff := cmp.Diff(tt.want, got); diff != "" {
 			t.Errorf("%s: rules (-want +got):\n%s", tt.name, diff)
 		}
@@ -334,7 +371,9 @@ func TestRulesOf(t *testing.T) {
 // configuration sync writes for a TLS shop and a plain API.
 func TestGatewayConfigurationGolden(t *testing.T) {
 	c := cluster(t)
-	if err := c.sec.GetStore().Add(tlsSecret("default", "shop-tls", "CERT PEM", "KEY PEM")); err != nil {
+	goldenCert, _ := os.ReadFile(filepath.Join("testdata", "shop-tls.crt"))
+	goldenKey, _ := os.ReadFile(filepath.Join("testdata", "shop-tls.key"))
+	if err := c.sec.GetStore().Add(tlsSecret("default", "shop-tls", string(goldenCert), string(goldenKey))); err != nil {
 		t.Fatal(err)
 	}
 	shop := &networkingv1.Ingress{ObjectMeta: meta("default", "shop", map[string]string{"appgw.ingress.kubernetes.io/ssl-redirect": "true"}),

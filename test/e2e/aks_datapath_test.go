@@ -1,8 +1,20 @@
 package e2e
 
 import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
+	"math/big"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -173,6 +185,182 @@ spec:
 	eventually(t, "the frontend closed", 30*time.Second, func() string {
 		if a := getFrom(url); !strings.Contains(a, "connection refused") {
 			return a
+		}
+		return ""
+	})
+	s.deleteLeavesNothing(t, ours, "c1")
+}
+
+// gatewayClient sends every request to addr (the gateway's frontend), as
+// `curl --resolve` does, trusting any certificate and keeping the
+// server's name for TLS.
+func gatewayClient(addr string) *http.Client {
+	return &http.Client{Timeout: 10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		Transport: &http.Transport{DisableKeepAlives: true,
+			TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // the test's own certificate
+			DialContext: func(ctx context.Context, network, hostport string) (net.Conn, error) {
+				_, port, _ := net.SplitHostPort(hostport)
+				var d net.Dialer
+				return d.DialContext(ctx, network, net.JoinHostPort(addr, port))
+			}}}
+}
+
+// TestApplicationGatewayDataPath: with the AGIC add-on on real nodes, the
+// gateway AGIC configures carries an Ingress's requests: by path to the
+// right Service's pods, over HTTPS with the Ingress's TLS secret; scaling
+// the Deployment reaches the new pods; a WAF policy in Prevention mode
+// blocks an SQL injection with Application Gateway's 403.
+func TestApplicationGatewayDataPath(t *testing.T) {
+	t.Parallel()
+	s, ours, images := startRealNodes(t, t.TempDir(), "--public-ip-pool", "127.231.0.0/16")
+	mustAz(t, s.localaksAz("group", "create", "-n", "rg1", "-l", "eastus"))
+	mustAz(t, s.aksCreate(t, "-g", "rg1", "-n", "c1", "--node-count", "2", "--nodepool-tags", "localaks.io/nodes=real"))
+	kc := s.credentials(t, "rg1", "c1", "--admin")
+	ours.track(t, kc)
+	mustAz(t, s.localaksAz("aks", "enable-addons", "-g", "rg1", "-n", "c1", "-a", "ingress-appgw", "--appgw-name", "gw", "--appgw-subnet-cidr", "10.225.0.0/16"))
+	s.deployHello(t, kc, "c1", images, 1)
+	mustKubectl(t, kc, "create", "deployment", "api", "--image=localaks.test/hello:v1", "--replicas=2")
+	mustKubectl(t, kc, "rollout", "status", "deployment/api", "--timeout=90s")
+	for _, d := range []string{"web", "api"} {
+		mustKubectl(t, kc, "expose", "deployment", d, "--port=80", "--target-port=8080")
+	}
+
+	// A TLS secret for shop.example.com.
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "shop.example.com"}, DNSNames: []string{"shop.example.com"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kd, _ := x509.MarshalECPrivateKey(key)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "tls.crt"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	os.WriteFile(filepath.Join(dir, "tls.key"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kd}), 0o600)
+	mustKubectl(t, kc, "create", "secret", "tls", "shop-tls", "--cert="+filepath.Join(dir, "tls.crt"), "--key="+filepath.Join(dir, "tls.key"))
+	ing := filepath.Join(dir, "shop.yaml")
+	os.WriteFile(ing, []byte(`apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: shop
+  annotations: {appgw.ingress.kubernetes.io/ssl-redirect: "true"}
+spec:
+  ingressClassName: azure-application-gateway
+  tls: [{hosts: [shop.example.com], secretName: shop-tls}]
+  rules:
+  - host: shop.example.com
+    http:
+      paths:
+      - {path: /api/*, pathType: ImplementationSpecific, backend: {service: {name: api, port: {number: 80}}}}
+      - {path: /web/*, pathType: ImplementationSpecific, backend: {service: {name: web, port: {number: 80}}}}
+`), 0o644)
+	mustKubectl(t, kc, "apply", "-f", ing)
+	var gwIP string
+	eventually(t, "the Ingress's address", 60*time.Second, func() string {
+		gwIP = mustKubectl(t, kc, "get", "ingress", "shop", "-o", "jsonpath={.status.loadBalancer.ingress[0].ip}")
+		if gwIP == "" {
+			return "none yet"
+		}
+		return ""
+	})
+	client := gatewayClient(gwIP)
+	get := func(url string) string {
+		resp, err := client.Get(url)
+		if err != nil {
+			return "error: " + err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return fmt.Sprintf("%d %s", resp.StatusCode, strings.TrimSpace(string(b)))
+	}
+	for _, tc := range []struct{ url, want string }{
+		{"https://shop.example.com/api/items", "200 hello from api-"},
+		{"https://shop.example.com/web/index", "200 hello from web-"},
+	} {
+		eventually(t, tc.url, 60*time.Second, func() string {
+			if got := get(tc.url); !strings.HasPrefix(got, tc.want) {
+				return got
+			}
+			return ""
+		})
+	}
+	// HTTP is redirected to HTTPS (ssl-redirect).
+	resp, err := client.Get("http://shop.example.com/api/items?q=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMovedPermanently || resp.Header.Get("Location") != "https://shop.example.com/api/items?q=1" {
+		t.Errorf("HTTP with ssl-redirect: %d, Location %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	conn, err := tls.Dial("tcp", net.JoinHostPort(gwIP, "443"), &tls.Config{InsecureSkipVerify: true, ServerName: "shop.example.com"}) //nolint:gosec // checked below
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := conn.ConnectionState().PeerCertificates[0]; !bytes.Equal(got.Raw, der) {
+		t.Errorf("the gateway's certificate is %q, not the Ingress's secret's", got.Subject.CommonName)
+	}
+	conn.Close()
+
+	// Scaled out, the gateway's pool follows and the new pods answer.
+	mustKubectl(t, kc, "scale", "deployment", "api", "--replicas=4")
+	mustKubectl(t, kc, "rollout", "status", "deployment/api", "--timeout=90s")
+	eventually(t, "every api pod answers through the gateway", 90*time.Second, func() string {
+		seen := map[string]bool{}
+		for range 24 {
+			if got, ok := strings.CutPrefix(get("https://shop.example.com/api/x"), "200 hello from "); ok {
+				seen[got] = true
+			}
+		}
+		if len(seen) != 4 {
+			return fmt.Sprintf("answers from %v", seen)
+		}
+		return ""
+	})
+
+	// A WAF policy in Prevention mode on the gateway (WAF_v2): an SQL
+	// injection gets Application Gateway's 403, other requests pass.
+	mrg := "/resourceGroups/MC_rg1_c1_eastus/providers/Microsoft.Network"
+	policy := s.sub() + mrg + "/ApplicationGatewayWebApplicationFirewallPolicies/shop-waf"
+	if code, _, body := s.request("PUT", policy+"?api-version=2024-05-01", `{"location":"eastus","properties":{
+		"policySettings":{"state":"Enabled","mode":"Prevention"},
+		"managedRules":{"managedRuleSets":[{"ruleSetType":"OWASP","ruleSetVersion":"3.2"}]}}}`); code >= 300 {
+		t.Fatalf("WAF policy: %d %v", code, body)
+	}
+	gwID := s.sub() + mrg + "/applicationGateways/gw?api-version=2024-05-01"
+	code, _, body := s.request("GET", gwID, "")
+	if code != http.StatusOK {
+		t.Fatalf("get gateway: %d %v", code, body)
+	}
+	body["sku"] = map[string]any{"name": "WAF_v2", "tier": "WAF_v2", "capacity": 2}
+	props := body["properties"].(map[string]any)
+	props["sku"] = body["sku"]
+	props["firewallPolicy"] = map[string]any{"id": strings.TrimSuffix(policy, "?api-version=2024-05-01")}
+	delete(props, "webApplicationFirewallConfiguration")
+	raw, _ := json.Marshal(body)
+	if code, _, body := s.request("PUT", gwID, string(raw)); code >= 300 {
+		t.Fatalf("gateway with the WAF policy: %d %v", code, body)
+	}
+	eventually(t, "an SQL injection blocked", 60*time.Second, func() string {
+		if got := get("https://shop.example.com/api/items?id=1'%20OR%20'1'='1"); !strings.HasPrefix(got, "403 ") ||
+			!strings.Contains(got, "Microsoft-Azure-Application-Gateway/v2") {
+			return got
+		}
+		return ""
+	})
+	if got := get("https://shop.example.com/api/items?id=42"); !strings.HasPrefix(got, "200 hello from api-") {
+		t.Errorf("a plain request behind the WAF: %s", got)
+	}
+
+	// No backend: Application Gateway's 502.
+	mustKubectl(t, kc, "scale", "deployment", "web", "--replicas=0")
+	eventually(t, "502 without a backend", 90*time.Second, func() string {
+		if got := get("https://shop.example.com/web/"); !strings.HasPrefix(got, "502 ") || !strings.Contains(got, "502 Bad Gateway") {
+			return got
 		}
 		return ""
 	})
