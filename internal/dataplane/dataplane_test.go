@@ -195,3 +195,56 @@ func TestLoadBalancer(t *testing.T) {
 		t.Error("the frontend still listens without a rule")
 	}
 }
+
+// A UDP rule carries a client's datagrams to a member and its answers
+// back from the frontend's address.
+func TestLoadBalancerUDP(t *testing.T) {
+	echo, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer echo.Close()
+	go func() {
+		b := make([]byte, 1500)
+		for {
+			n, from, err := echo.ReadFrom(b)
+			if err != nil {
+				return
+			}
+			echo.WriteTo(append([]byte("echo "), b[:n]...), from)
+		}
+	}()
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if network != "udp" || addr != "10.1.0.4:30053" {
+			return nil, fmt.Errorf("nothing at %s %s", network, addr)
+		}
+		var d net.Dialer
+		return d.DialContext(ctx, network, echo.LocalAddr().String())
+	}
+	e := New(Config{Dial: dial, Running: func(netip.Addr) bool { return true },
+		NodePort: func(_ netip.Addr, protocol string, _ int) (int, bool) { return 30053, protocol == "UDP" }})
+	defer e.Close()
+	pc, _ := net.ListenPacket("udp", "127.0.0.1:0")
+	port := pc.LocalAddr().(*net.UDPAddr).Port
+	pc.Close()
+	e.Set(clusterspec.Fabric{LoadBalancers: []clusterspec.LoadBalancer{{ID: "lb",
+		Frontends: []clusterspec.LBFrontend{{Name: "fe", Address: "127.0.0.1", Public: true}},
+		Pools:     []clusterspec.LBPool{{Name: "pool", Members: []string{"10.1.0.4"}}},
+		Rules: []clusterspec.LBRule{{Name: "dns", Frontend: "fe", Pool: "pool", Protocol: "Udp",
+			FrontendPort: port, BackendPort: port, FloatingIP: true}},
+	}}})
+	c, err := net.Dial("udp", "127.0.0.1:"+strconv.Itoa(port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for i := range 3 {
+		c.SetDeadline(time.Now().Add(2 * time.Second))
+		fmt.Fprintf(c, "ping %d", i)
+		b := make([]byte, 100)
+		n, err := c.Read(b)
+		if err != nil || string(b[:n]) != fmt.Sprintf("echo ping %d", i) {
+			t.Fatalf("answer %d: %q %v", i, b[:n], err)
+		}
+	}
+}

@@ -76,10 +76,20 @@ func New(cfg Config) *Engine {
 		}}
 }
 
-// listener is one frontend address and port.
+// listener is one frontend address, protocol and port.
 type listener struct {
-	ln    net.Listener
+	ln    net.Listener   // TCP
+	pc    net.PacketConn // UDP
 	route atomic.Pointer[route]
+}
+
+func (l *listener) close() {
+	if l.ln != nil {
+		l.ln.Close()
+	}
+	if l.pc != nil {
+		l.pc.Close()
+	}
 }
 
 // route is what a frontend port does with a connection: one rule.
@@ -129,8 +139,15 @@ func (e *Engine) Set(f clusterspec.Fabric) {
 			if err != nil || !addr.IsLoopback() {
 				continue
 			}
-			if !strings.EqualFold(rule.Protocol, "Tcp") {
-				e.cfg.Log.Info("load balancer rule not carried: only TCP rules are", "loadBalancer", lb.ID, "rule", rule.Name, "protocol", rule.Protocol)
+			var protocols []string
+			switch strings.ToLower(rule.Protocol) {
+			case "tcp":
+				protocols = []string{"tcp"}
+			case "udp":
+				protocols = []string{"udp"}
+			case "all":
+				protocols = []string{"tcp", "udp"}
+			default:
 				continue
 			}
 			r := &route{lb: lb.ID, rule: rule, frontend: addr, groups: f.SecurityGroups, vnet: vnet}
@@ -155,7 +172,9 @@ func (e *Engine) Set(f clusterspec.Fabric) {
 				}
 				r.members = append(r.members, mem)
 			}
-			routes[listenKey(addr, rule.FrontendPort)] = r
+			for _, p := range protocols {
+				routes[p+"|"+listenKey(addr, rule.FrontendPort)] = r
+			}
 		}
 	}
 	for key, p := range e.probers {
@@ -167,7 +186,7 @@ func (e *Engine) Set(f clusterspec.Fabric) {
 	e.setGateways(f.ApplicationGateways)
 	for key, l := range e.listeners {
 		if routes[key] == nil {
-			l.ln.Close()
+			l.close()
 			delete(e.listeners, key)
 		}
 	}
@@ -176,15 +195,25 @@ func (e *Engine) Set(f clusterspec.Fabric) {
 			l.route.Store(r)
 			continue
 		}
-		ln, err := net.Listen("tcp", key)
+		network, addr, _ := strings.Cut(key, "|")
+		l := &listener{}
+		var err error
+		if network == "udp" {
+			l.pc, err = net.ListenPacket("udp", addr)
+		} else {
+			l.ln, err = net.Listen("tcp", addr)
+		}
 		if err != nil {
-			e.cfg.Log.Warn("load balancer frontend cannot listen on this host", "loadBalancer", r.lb, "rule", r.rule.Name, "address", key, "err", err)
+			e.cfg.Log.Warn("load balancer frontend cannot listen on this host", "loadBalancer", r.lb, "rule", r.rule.Name, "address", addr, "protocol", network, "err", err)
 			continue
 		}
-		l := &listener{ln: ln}
 		l.route.Store(r)
 		e.listeners[key] = l
-		go e.serve(l)
+		if network == "udp" {
+			go e.serveUDP(l)
+		} else {
+			go e.serve(l)
+		}
 	}
 }
 
@@ -194,7 +223,7 @@ func (e *Engine) Close() {
 	defer e.mu.Unlock()
 	e.closed = true
 	for _, l := range e.listeners {
-		l.ln.Close()
+		l.close()
 	}
 	for _, p := range e.probers {
 		p.close()
@@ -257,12 +286,11 @@ func (e *Engine) serve(l *listener) {
 // dialTimeout bounds connecting to a backend.
 const dialTimeout = 5 * time.Second
 
-// carry takes one connection where its rule sends it, or resets it: when a
-// security group denies it (Azure drops such packets; a reset tells the
-// client at once instead of after its timeout), when no pool member is
-// healthy, or when the member does not answer.
-func (e *Engine) carry(c net.Conn, r *route) {
-	src, _ := netip.ParseAddrPort(c.RemoteAddr().String())
+// backendFor chooses the member that gets a flow from src and returns
+// where to connect on it, or says why the flow goes nowhere: no pool
+// member is healthy, a security group denies it, or (floating IP) no
+// Service has the frontend's address and port.
+func (e *Engine) backendFor(r *route, src netip.AddrPort, protocol string) (string, error) {
 	var healthy []member
 	for _, m := range r.members {
 		if m.healthy() && e.cfg.Running(m.addr) {
@@ -270,59 +298,72 @@ func (e *Engine) carry(c net.Conn, r *route) {
 		}
 	}
 	if len(healthy) == 0 {
-		e.cfg.Log.Info("load balancer: no healthy backend", "rule", r.rule.Name, "client", src, "members", len(r.members))
-		reset(c)
-		return
+		return "", fmt.Errorf("no healthy backend (%d in the pool)", len(r.members))
 	}
-	m := healthy[pick(r.rule.Distribution, src, r.frontend, r.rule.FrontendPort, len(healthy))]
+	m := healthy[pick(r.rule.Distribution, protocol, src, r.frontend, r.rule.FrontendPort, len(healthy))]
 	// With floating IP the node sees the frontend's address and port;
 	// without it, its own address and the rule's backend port.
 	dst, port := m.addr, r.rule.BackendPort
 	if r.rule.FloatingIP {
 		dst, port = r.frontend, r.rule.FrontendPort
 	}
-	if ok, rule := allowed(r.groups, r.vnet, flow{src: src.Addr().Unmap(), dst: dst, port: port, protocol: "Tcp"}); !ok {
-		e.cfg.Log.Info("load balancer: denied by security rule", "rule", r.rule.Name, "securityRule", rule, "client", src)
-		reset(c)
-		return
+	if ok, rule := allowed(r.groups, r.vnet, flow{src: src.Addr().Unmap(), dst: dst, port: port, protocol: protocol}); !ok {
+		return "", fmt.Errorf("denied by security rule %s", rule)
 	}
 	if r.rule.FloatingIP {
-		np, ok := e.cfg.NodePort(r.frontend, "TCP", r.rule.FrontendPort)
+		np, ok := e.cfg.NodePort(r.frontend, strings.ToUpper(protocol), r.rule.FrontendPort)
 		if !ok {
-			e.cfg.Log.Info("load balancer: no Service has the frontend's address and port", "rule", r.rule.Name, "frontend", r.frontend)
-			reset(c)
-			return
+			return "", fmt.Errorf("no Service has the frontend's address %s and port %d", r.frontend, r.rule.FrontendPort)
 		}
 		port = np
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), dialTimeout)
-	up, err := e.cfg.Dial(ctx, "tcp", net.JoinHostPort(m.addr.String(), strconv.Itoa(port)))
-	cancel()
+	return net.JoinHostPort(m.addr.String(), strconv.Itoa(port)), nil
+}
+
+// idleTimeout is a rule's idle timeout (Azure's default: 4 minutes).
+func (r *route) idleTimeout() time.Duration {
+	if d := time.Duration(r.rule.IdleTimeoutMinutes) * time.Minute; d > 0 {
+		return d
+	}
+	return 4 * time.Minute
+}
+
+// carry takes one connection where its rule sends it, or resets it when
+// it goes nowhere (a security group's deny included: Azure drops such
+// packets; a reset tells the client at once instead of after its
+// timeout) or the member does not answer.
+func (e *Engine) carry(c net.Conn, r *route) {
+	src, _ := netip.ParseAddrPort(c.RemoteAddr().String())
+	target, err := e.backendFor(r, src, "Tcp")
 	if err != nil {
-		e.cfg.Log.Info("load balancer: backend does not answer", "rule", r.rule.Name, "backend", m.addr, "err", err)
+		e.cfg.Log.Info("load balancer: connection refused", "rule", r.rule.Name, "client", src, "reason", err)
 		reset(c)
 		return
 	}
-	idle := time.Duration(r.rule.IdleTimeoutMinutes) * time.Minute
-	if idle <= 0 {
-		idle = 4 * time.Minute
+	ctx, cancel := context.WithTimeout(context.Background(), dialTimeout)
+	up, err := e.cfg.Dial(ctx, "tcp", target)
+	cancel()
+	if err != nil {
+		e.cfg.Log.Info("load balancer: backend does not answer", "rule", r.rule.Name, "backend", target, "err", err)
+		reset(c)
+		return
 	}
-	splice(c, up, idle, r.rule.TCPReset)
+	splice(c, up, r.idleTimeout(), r.rule.TCPReset)
 }
 
 // pick chooses a member by the rule's distribution: a hash of the five
 // tuple (Default), of source and destination addresses (SourceIP), or of
 // those and the protocol (SourceIPProtocol).
-func pick(distribution string, src netip.AddrPort, dst netip.Addr, port, n int) int {
+func pick(distribution, protocol string, src netip.AddrPort, dst netip.Addr, port, n int) int {
 	h := fnv.New32a()
 	h.Write(src.Addr().AsSlice())
 	h.Write(dst.AsSlice())
 	switch strings.ToLower(distribution) {
 	case "sourceip":
 	case "sourceipprotocol":
-		h.Write([]byte("tcp"))
+		h.Write([]byte(strings.ToLower(protocol)))
 	default:
-		fmt.Fprintf(h, "tcp|%d|%d", src.Port(), port)
+		fmt.Fprintf(h, "%s|%d|%d", strings.ToLower(protocol), src.Port(), port)
 	}
 	return int(h.Sum32() % uint32(n))
 }

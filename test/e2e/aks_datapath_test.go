@@ -78,8 +78,9 @@ func externalIP(t *testing.T, kc, svc string) string {
 // requests reach pods on both nodes; loadBalancerSourceRanges and a
 // security rule added with az decide who gets through, at once; with
 // externalTrafficPolicy Local only the nodes with the Service's pods pass
-// the health probe and get traffic; deleting the Service closes the
-// frontend. Nothing leaves loopback meanwhile.
+// the health probe and get traffic; a UDP rule carries DNS to CoreDNS;
+// deleting the Service closes the frontend. Nothing leaves loopback
+// meanwhile.
 func TestLoadBalancerDataPath(t *testing.T) {
 	t.Parallel()
 	// Frontends listen on the host: a public IP pool of the test's own
@@ -176,6 +177,32 @@ spec:
 			}
 			sort.Strings(keys)
 			return strings.Join(keys, " ")
+		}
+		return ""
+	})
+
+	// UDP: the cluster's CoreDNS behind a UDP rule answers DNS queries
+	// sent to the external IP.
+	mustKubectl(t, kc, "expose", "deployment", "coredns", "-n", "kube-system", "--name=dns-lb", "--type=LoadBalancer",
+		"--port=53", "--target-port=53", "--protocol=UDP")
+	var dnsIP string
+	eventually(t, "external IP of dns-lb", 60*time.Second, func() string {
+		dnsIP = mustKubectl(t, kc, "get", "svc", "-n", "kube-system", "dns-lb", "-o", "jsonpath={.status.loadBalancer.ingress[0].ip}")
+		if dnsIP == "" {
+			return "none yet"
+		}
+		return ""
+	})
+	resolver := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "udp", net.JoinHostPort(dnsIP, "53"))
+	}}
+	eventually(t, "a DNS query through the UDP rule", 60*time.Second, func() string {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		addrs, err := resolver.LookupHost(ctx, "kubernetes.default.svc.cluster.local")
+		if err != nil || len(addrs) != 1 || addrs[0] != "10.0.0.1" {
+			return fmt.Sprint(addrs, err)
 		}
 		return ""
 	})
