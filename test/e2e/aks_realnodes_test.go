@@ -687,23 +687,51 @@ func containerFaults(t *testing.T, kc string) {
 func TestRealNodesServeKilled(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	s, ours, images := startRealNodes(t, dir)
+	pool := []string{"--public-ip-pool", "127.233.0.0/16"}
+	s, ours, images := startRealNodes(t, dir, pool...)
 	mustAz(t, s.localaksAz("group", "create", "-n", "rg1", "-l", "eastus"))
 	mustAz(t, s.aksCreate(t, "-g", "rg1", "-n", "c1", "--node-count", "1", "--nodepool-tags", "localaks.io/nodes=real"))
 	kc := s.credentials(t, "rg1", "c1", "--admin")
 	ours.track(t, kc)
 	s.deployHello(t, kc, "c1", images, 1)
 	containerFaults(t, kc)
+	mustKubectl(t, kc, "expose", "deployment", "web", "--type=LoadBalancer", "--port=80", "--target-port=8080")
+	url := "http://" + externalIP(t, kc, "web") + "/"
+	eventually(t, "the load balancer answers", 60*time.Second, func() string {
+		if a := getFrom(url); !strings.HasPrefix(a, "hello from web-") {
+			return a
+		}
+		return ""
+	})
 
+	// Killed while requests flow: the frontend goes with serve (nothing
+	// listens on its address any more), and comes back with the next serve.
+	flowing := make(chan struct{})
+	go func() {
+		defer close(flowing)
+		for range 200 {
+			getFrom(url)
+		}
+	}()
 	s.kill(syscall.SIGKILL)
+	<-flowing
 	eventually(t, "node processes after serve was killed", 10*time.Second, func() string {
 		if n := len(nodehost.NodeProcesses(dir)); n > 0 {
 			return fmt.Sprintf("%d node processes outlive serve", n)
 		}
 		return ""
 	})
-	s = startServe(t, dir)
+	if a := getFrom(url); !strings.Contains(a, "connection refused") {
+		t.Errorf("the frontend after serve was killed: %s", a)
+	}
+	s = startServe(t, dir, pool...)
 	untilAPI(t, kc)
+	eventually(t, "the load balancer answers after the restart", 90*time.Second, func() string {
+		if a := getFrom(url); !strings.HasPrefix(a, "hello from web-") {
+			return a
+		}
+		return ""
+	})
 	eventually(t, "the pod back on its restarted node", 90*time.Second, func() string {
 		web := pods(t, kc, "-l", "app=web")
 		if len(web) != 1 || web[0].Status.Phase != "Running" {
