@@ -19,7 +19,7 @@ func service(ann map[string]string, ports ...v1.ServicePort) *v1.Service {
 }
 
 func TestBaseName(t *testing.T) {
-	if got := baseName(service(nil)); got != "a1b2c3d4e5f60718293a4b5c6d7e8f90" || len(got) != 32 {
+	if got := BaseName(service(nil)); got != "a1b2c3d4e5f60718293a4b5c6d7e8f90" || len(got) != 32 {
 		t.Errorf("baseName = %q", got)
 	}
 }
@@ -43,7 +43,7 @@ func TestParseServiceDefaults(t *testing.T) {
 		strings.Join(c.sourceRanges, ",") != "1.2.3.0/24,10.0.0.0/8,192.168.1.0/24" {
 		t.Errorf("annotated = %+v", c)
 	}
-	if got := frontendName(s, c); got != baseName(s)+"-apps" {
+	if got := frontendName(s, c); got != BaseName(s)+"-apps" {
 		t.Errorf("frontend name with subnet = %q", got)
 	}
 }

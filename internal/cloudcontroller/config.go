@@ -166,9 +166,9 @@ func boolAnnotation(a map[string]string, key string) (bool, error) {
 	return false, fmt.Errorf("annotation %s: %q is neither \"true\" nor \"false\"", key, v)
 }
 
-// baseName is cloud-provider-azure's name for a Service's load balancer
+// BaseName is cloud-provider-azure's name for a Service's load balancer
 // objects: "a" and the Service UID without dashes, cut to 32 characters.
-func baseName(svc *v1.Service) string {
+func BaseName(svc *v1.Service) string {
 	n := "a" + strings.ReplaceAll(string(svc.UID), "-", "")
 	if len(n) > 32 {
 		n = n[:32]

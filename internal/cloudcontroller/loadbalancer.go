@@ -54,14 +54,14 @@ func owns(base, name string) bool { return name == base || strings.HasPrefix(nam
 
 // GetLoadBalancerName is the Service's frontend name.
 func (p *Provider) GetLoadBalancerName(_ context.Context, _ string, svc *v1.Service) string {
-	return baseName(svc)
+	return BaseName(svc)
 }
 
 // GetLoadBalancer reports the Service's frontend address, if it has one on
 // either load balancer. It does not read the Service's annotations: a
 // Service whose annotations went bad must still be cleaned up.
 func (p *Provider) GetLoadBalancer(ctx context.Context, _ string, svc *v1.Service) (*v1.LoadBalancerStatus, bool, error) {
-	base := baseName(svc)
+	base := BaseName(svc)
 	for _, internal := range []bool{false, true} {
 		lb, err := p.lbs.Get(ctx, p.cfg.ResourceGroup, lbName(internal), nil)
 		if isNotFound(err) {
@@ -94,7 +94,7 @@ func status(ip string) *v1.LoadBalancerStatus {
 }
 
 func frontendName(svc *v1.Service, c serviceConfig) string {
-	name := baseName(svc)
+	name := BaseName(svc)
 	if c.internalSubnet != "" {
 		name += "-" + c.internalSubnet
 		if len(name) > 75 {
@@ -179,7 +179,7 @@ func (p *Provider) EnsureLoadBalancer(ctx context.Context, _ string, svc *v1.Ser
 	if err != nil {
 		return nil, err
 	}
-	strip(lb, baseName(svc))
+	strip(lb, BaseName(svc))
 	id := p.lbID(name)
 	props := lb.Properties
 	props.FrontendIPConfigurations = append(props.FrontendIPConfigurations, fe)
@@ -305,7 +305,7 @@ func (p *Provider) removeFrom(ctx context.Context, name string, svc *v1.Service)
 		return err
 	}
 	lb := &res.LoadBalancer
-	if !strip(lb, baseName(svc)) {
+	if !strip(lb, BaseName(svc)) {
 		return nil
 	}
 	if name != ClusterName && len(lb.Properties.FrontendIPConfigurations) == 0 {
@@ -407,7 +407,7 @@ func (p *Provider) ensurePublicIP(ctx context.Context, svc *v1.Service, c servic
 	}
 	name := c.pipName
 	if name == "" {
-		name = ClusterName + "-" + baseName(svc)
+		name = ClusterName + "-" + BaseName(svc)
 	}
 	res, err := p.pips.Get(ctx, rg, name, nil)
 	switch {

@@ -135,6 +135,7 @@ func Run(ctx context.Context, cfg Config) error {
 	nodes.Played = metrics.Played
 	lbServices := newLoadBalancerServices(sim.Client())
 	nodes.NodePort = lbServices.NodePort
+	nodes.Event = lbServices.Event
 	tunnel, err := listenTunnel(l)
 	if err != nil {
 		return err

@@ -44,7 +44,43 @@ type Config struct {
 	// its Service's node port. ok is false when no Service has the
 	// frontend's address and port.
 	NodePort func(frontend netip.Addr, protocol string, port int) (nodePort int, ok bool)
-	Log      *slog.Logger
+	// Event, when set, reports what a load balancer frontend's owner (the
+	// Service whose frontend it is) should hear: a frontend that cannot
+	// listen, a connection refused for want of a healthy backend.
+	Event func(frontend, reason, message string)
+	Log   *slog.Logger
+}
+
+// Reasons of Events.
+const (
+	ReasonFrontendUnavailable = "LoadBalancerFrontendUnavailable"
+	ReasonNoHealthyBackend    = "LoadBalancerNoHealthyBackend"
+)
+
+func (e *Engine) event(r *route, reason, message string) {
+	if e.cfg.Event != nil {
+		e.cfg.Event(r.rule.Frontend, reason, message)
+	}
+}
+
+// errNoHealthyBackend is backendFor's answer when no member may take a
+// flow.
+type errNoHealthyBackend struct {
+	rule, pool, probe string
+	members           int
+}
+
+func (e errNoHealthyBackend) Error() string {
+	if e.members == 0 {
+		return fmt.Sprintf("load balancer rule %s: backend pool %s has no members", e.rule, e.pool)
+	}
+	msg := fmt.Sprintf("load balancer rule %s: none of the %d members of backend pool %s", e.rule, e.members, e.pool)
+	if e.probe != "" {
+		msg += " passes health probe " + e.probe
+	} else {
+		msg += " runs"
+	}
+	return msg + " (members on simulated nodes never do: their pods run no containers)"
 }
 
 // Engine runs one cluster's load balancers.
@@ -205,6 +241,7 @@ func (e *Engine) Set(f clusterspec.Fabric) {
 		}
 		if err != nil {
 			e.cfg.Log.Warn("load balancer frontend cannot listen on this host", "loadBalancer", r.lb, "rule", r.rule.Name, "address", addr, "protocol", network, "err", err)
+			e.event(r, ReasonFrontendUnavailable, fmt.Sprintf("Load balancer rule %s: its frontend cannot listen on %s/%s on this host: %v", r.rule.Name, addr, network, err))
 			continue
 		}
 		l.route.Store(r)
@@ -298,7 +335,7 @@ func (e *Engine) backendFor(r *route, src netip.AddrPort, protocol string) (stri
 		}
 	}
 	if len(healthy) == 0 {
-		return "", fmt.Errorf("no healthy backend (%d in the pool)", len(r.members))
+		return "", errNoHealthyBackend{rule: r.rule.Name, pool: r.rule.Pool, probe: r.rule.Probe, members: len(r.members)}
 	}
 	m := healthy[pick(r.rule.Distribution, protocol, src, r.frontend, r.rule.FrontendPort, len(healthy))]
 	// With floating IP the node sees the frontend's address and port;
@@ -337,6 +374,9 @@ func (e *Engine) carry(c net.Conn, r *route) {
 	target, err := e.backendFor(r, src, "Tcp")
 	if err != nil {
 		e.cfg.Log.Info("load balancer: connection refused", "rule", r.rule.Name, "client", src, "reason", err)
+		if _, ok := err.(errNoHealthyBackend); ok {
+			e.event(r, ReasonNoHealthyBackend, "Connection from "+src.String()+" reset: "+err.Error())
+		}
 		reset(c)
 		return
 	}

@@ -43,6 +43,9 @@ func (e *Engine) serveUDP(l *listener) {
 			if err != nil {
 				mu.Unlock()
 				e.cfg.Log.Info("load balancer: datagram dropped", "rule", r.rule.Name, "client", src, "reason", err)
+				if _, ok := err.(errNoHealthyBackend); ok {
+					e.event(r, ReasonNoHealthyBackend, "Datagram from "+src.String()+" dropped: "+err.Error())
+				}
 				continue
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), dialTimeout)

@@ -181,6 +181,19 @@ spec:
 		return ""
 	})
 
+	// No pod left: the probe fails, connections are reset and the Service
+	// hears why.
+	mustKubectl(t, kc, "scale", "deployment", "web", "--replicas=0")
+	refused("no healthy backend")
+	eventually(t, "the Service's event", 30*time.Second, func() string {
+		out := mustKubectl(t, kc, "get", "events", "--field-selector", "involvedObject.name=web,reason=LoadBalancerNoHealthyBackend",
+			"-o", "jsonpath={.items[*].message}")
+		if !strings.Contains(out, "passes health probe") {
+			return out
+		}
+		return ""
+	})
+
 	// UDP: the cluster's CoreDNS behind a UDP rule answers DNS queries
 	// sent to the external IP.
 	mustKubectl(t, kc, "expose", "deployment", "coredns", "-n", "kube-system", "--name=dns-lb", "--type=LoadBalancer",

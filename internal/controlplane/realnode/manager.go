@@ -63,6 +63,9 @@ type Manager struct {
 	// NodePort, when set, finds the node port of the LoadBalancer Service
 	// whose address and port a floating-IP rule's frontend has.
 	NodePort func(frontend netip.Addr, protocol string, port int) (int, bool)
+	// Event, when set, tells the Service behind a load balancer frontend
+	// what the data path has to say.
+	Event func(frontend, reason, message string)
 
 	// lb runs the load balancers the fabric's data path holds.
 	lb *dataplane.Engine
@@ -93,6 +96,11 @@ func NewManager(l clusterspec.Layout, log *slog.Logger) (*Manager, error) {
 				return 0, false
 			}
 			return m.NodePort(fe, protocol, port)
+		},
+		Event: func(frontend, reason, message string) {
+			if m.Event != nil {
+				m.Event(frontend, reason, message)
+			}
 		}})
 	// Nodes of an earlier process of this cluster died with it (their
 	// parent-death signal); their cgroups did not.
