@@ -122,19 +122,12 @@ func loadBalancerPath(tx store.Tx, net *network.Provider, rec *store.Resource) (
 		return lb, nil, err
 	}
 	for _, c := range frontends {
-		var fp network.FrontendIPConfigurationProperties
-		if err := json.Unmarshal(c.Properties, &fp); err != nil {
+		fe, pip, err := frontendPath(tx, net, c.Name, c.Properties)
+		if err != nil {
 			return lb, nil, err
 		}
-		fe := clusterspec.LBFrontend{Name: c.Name, Address: fp.PrivateIPAddress}
-		if fp.PublicIPAddress != nil {
-			fe.Public = true
-			pips = append(pips, fp.PublicIPAddress.ID)
-			addr, err := net.PublicIPAddress(tx, fp.PublicIPAddress.ID)
-			if err != nil && !errors.Is(err, store.ErrNotFound) {
-				return lb, nil, err
-			}
-			fe.Address = addr
+		if pip != "" {
+			pips = append(pips, pip)
 		}
 		lb.Frontends = append(lb.Frontends, fe)
 	}
@@ -181,6 +174,27 @@ func loadBalancerPath(tx store.Tx, net *network.Provider, rec *store.Resource) (
 		lb.Rules = append(lb.Rules, rule)
 	}
 	return lb, pips, nil
+}
+
+// frontendPath is a frontend IP configuration (a load balancer's or an
+// application gateway's) with its address: the private one, or its public
+// IP's, whose ID it returns too.
+func frontendPath(tx store.Tx, net *network.Provider, name string, raw json.RawMessage) (clusterspec.LBFrontend, string, error) {
+	var fp network.FrontendIPConfigurationProperties
+	if err := json.Unmarshal(raw, &fp); err != nil {
+		return clusterspec.LBFrontend{}, "", err
+	}
+	fe := clusterspec.LBFrontend{Name: name, Address: fp.PrivateIPAddress}
+	if fp.PublicIPAddress == nil {
+		return fe, "", nil
+	}
+	fe.Public = true
+	addr, err := net.PublicIPAddress(tx, fp.PublicIPAddress.ID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fe, "", err
+	}
+	fe.Address = addr
+	return fe, fp.PublicIPAddress.ID, nil
 }
 
 // securityGroupPath is a security group's inbound rules, the default ones

@@ -117,22 +117,12 @@ func gatewayPath(tx store.Tx, net *network.Provider, rec *store.Resource) (clust
 		fn    func(name string, raw json.RawMessage) error
 	}{
 		{"frontendIPConfigurations", func(name string, raw json.RawMessage) error {
-			var p network.FrontendIPConfigurationProperties
-			if err := json.Unmarshal(raw, &p); err != nil {
-				return err
-			}
-			fe := clusterspec.LBFrontend{Name: name, Address: p.PrivateIPAddress}
-			if p.PublicIPAddress != nil {
-				fe.Public = true
-				pips = append(pips, p.PublicIPAddress.ID)
-				addr, err := net.PublicIPAddress(tx, p.PublicIPAddress.ID)
-				if err != nil && !errors.Is(err, store.ErrNotFound) {
-					return err
-				}
-				fe.Address = addr
+			fe, pip, err := frontendPath(tx, net, name, raw)
+			if pip != "" {
+				pips = append(pips, pip)
 			}
 			gw.Frontends = append(gw.Frontends, fe)
-			return nil
+			return err
 		}},
 		{"frontendPorts", func(name string, raw json.RawMessage) error {
 			var p struct {

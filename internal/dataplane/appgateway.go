@@ -62,8 +62,10 @@ type gateway struct {
 	certs    map[string]*tls.Certificate
 	rr       atomic.Uint64
 	waf      *firewall
-	engine   *Engine
-	log      func(msg string, args ...any)
+	// ordered are the rules in the order they are matched.
+	ordered []clusterspec.AGRule
+	engine  *Engine
+	log     func(msg string, args ...any)
 }
 
 // gwFront is one frontend address and port of gateways.
@@ -141,6 +143,7 @@ func (e *Engine) compileGateway(spec clusterspec.AppGateway, backends map[string
 	for _, l := range spec.Listeners {
 		g.listeners[strings.ToLower(l.Name)] = l
 	}
+	g.ordered = g.rules()
 	for _, m := range spec.PathMaps {
 		g.pathMaps[strings.ToLower(m.Name)] = m
 	}
@@ -261,7 +264,7 @@ func (g *gateway) pool(name string) []string {
 func (f *gwFront) certificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 	g := f.gw.Load()
 	var fallback *tls.Certificate
-	for _, r := range g.rules() {
+	for _, r := range g.ordered {
 		l, ok := g.listeners[strings.ToLower(r.Listener)]
 		if !ok || l.Port != f.port || g.frontends[strings.ToLower(l.Frontend)] != f.addr || !strings.EqualFold(l.Protocol, "Https") {
 			continue
@@ -320,7 +323,7 @@ func (f *gwFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var rule *clusterspec.AGRule
 	var listener clusterspec.AGListener
-	for _, cand := range g.rules() {
+	for _, cand := range g.ordered {
 		l, ok := g.listeners[strings.ToLower(cand.Listener)]
 		if !ok || l.Port != f.port || g.frontends[strings.ToLower(l.Frontend)] != f.addr {
 			continue

@@ -14,6 +14,7 @@ import (
 
 	"github.com/vishvananda/netns"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -41,22 +42,12 @@ func loadBalancerPath(ctx context.Context, cs kubernetes.Interface, app string) 
 	if _, err := cs.CoreV1().Services("default").Create(ctx, svc, metav1.CreateOptions{}); err != nil {
 		return 0, viaLB, direct, err
 	}
-	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	var url string
-	err = wait.PollUntilContextTimeout(ctx, 5*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
-		if url == "" {
-			s, err := cs.CoreV1().Services("default").Get(ctx, svc.Name, metav1.GetOptions{})
-			if err != nil || len(s.Status.LoadBalancer.Ingress) == 0 {
-				return false, nil
-			}
-			url = "http://" + s.Status.LoadBalancer.Ingress[0].IP + "/"
+	url, err := firstOK(ctx, func(ctx context.Context) string {
+		s, err := cs.CoreV1().Services("default").Get(ctx, svc.Name, metav1.GetOptions{})
+		if err != nil || len(s.Status.LoadBalancer.Ingress) == 0 {
+			return ""
 		}
-		resp, err := client.Get(url)
-		if err != nil {
-			return false, nil
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK, nil
+		return s.Status.LoadBalancer.Ingress[0].IP
 	})
 	if err != nil {
 		return 0, viaLB, direct, fmt.Errorf("first response through the load balancer: %w", err)
@@ -165,4 +156,57 @@ func httpLoad(ctx context.Context, url string, dial func(ctx context.Context, ne
 	}
 	slices.Sort(lat)
 	return loadResult{rps: float64(len(lat)) / d.Seconds(), p50: lat[len(lat)/2], p99: lat[len(lat)*99/100]}, nil
+}
+
+// gatewayPath puts an Ingress of the application gateway's class in front
+// of Service svc (port 80 → the app's pods) and measures the time until
+// the gateway answers a GET from the host with 200, then the load client
+// through the gateway.
+func gatewayPath(ctx context.Context, cs kubernetes.Interface, svc string) (first time.Duration, viaGW loadResult, err error) {
+	class, prefix := "azure-application-gateway", networkingv1.PathTypePrefix
+	t0 := time.Now()
+	if _, err := cs.NetworkingV1().Ingresses("default").Create(ctx, &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Name: svc},
+		Spec: networkingv1.IngressSpec{IngressClassName: &class, Rules: []networkingv1.IngressRule{{IngressRuleValue: networkingv1.IngressRuleValue{
+			HTTP: &networkingv1.HTTPIngressRuleValue{Paths: []networkingv1.HTTPIngressPath{{Path: "/", PathType: &prefix,
+				Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: svc, Port: networkingv1.ServiceBackendPort{Number: 80}}}}}}}}}},
+	}, metav1.CreateOptions{}); err != nil {
+		return 0, viaGW, err
+	}
+	url, err := firstOK(ctx, func(ctx context.Context) string {
+		ing, err := cs.NetworkingV1().Ingresses("default").Get(ctx, svc, metav1.GetOptions{})
+		if err != nil || len(ing.Status.LoadBalancer.Ingress) == 0 {
+			return ""
+		}
+		return ing.Status.LoadBalancer.Ingress[0].IP
+	})
+	if err != nil {
+		return 0, viaGW, fmt.Errorf("first response through the application gateway: %w", err)
+	}
+	first = time.Since(t0)
+	viaGW, err = httpLoad(ctx, url, nil, 5*time.Second)
+	return first, viaGW, err
+}
+
+// firstOK polls until address (which says "" while there is none yet)
+// gives an address whose "/" answers a GET from the host with 200, and
+// returns that URL.
+func firstOK(ctx context.Context, address func(ctx context.Context) string) (string, error) {
+	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	var url string
+	err := wait.PollUntilContextTimeout(ctx, 5*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		if url == "" {
+			ip := address(ctx)
+			if ip == "" {
+				return false, nil
+			}
+			url = "http://" + ip + "/"
+		}
+		resp, err := client.Get(url)
+		if err != nil {
+			return false, nil
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK, nil
+	})
+	return url, err
 }

@@ -66,7 +66,7 @@ func benchRealNodes(ctx context.Context, out, logw io.Writer, localaks string) e
 		logf("%s: %s", m.name, m.format(m.ours))
 		rows = append(rows, m)
 	}
-	mc := kubenetCluster("real", 1, false)
+	mc := kubenetCluster("real", 1, true)
 	mc.Properties.AgentPoolProfiles[0].Tags = map[string]*string{"localaks.io/nodes": to.Ptr("real")}
 	logf("create a cluster with one real node")
 	t0 := time.Now()
@@ -140,6 +140,15 @@ func benchRealNodes(ctx context.Context, out, logw io.Writer, localaks string) e
 	add(measure{name: "through the load balancer / straight", ours: 100 * viaLB.rps / direct.rps, unit: "%"})
 	add(measure{name: "p99 latency through the load balancer", ours: viaLB.p99.Seconds(), unit: "s"})
 	add(measure{name: "p99 latency straight to the pod", ours: direct.p99.Seconds(), unit: "s"})
+
+	firstGW, viaGW, err := gatewayPath(ctx, cs, "hello2-lb")
+	if err != nil {
+		return err
+	}
+	add(measure{name: "Ingress (AGIC) → first HTTP 200 through the application gateway", ours: firstGW.Seconds(), unit: "s"})
+	add(measure{name: "HTTP requests/s through the application gateway, from the host (8 keep-alive clients)", ours: viaGW.rps, unit: "/s"})
+	add(measure{name: "through the application gateway / straight", ours: 100 * viaGW.rps / direct.rps, unit: "%"})
+	add(measure{name: "p99 latency through the application gateway", ours: viaGW.p99.Seconds(), unit: "s"})
 
 	idle(ctx, 20*time.Second)
 	var inits []int

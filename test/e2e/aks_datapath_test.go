@@ -59,12 +59,17 @@ func answersFrom(t *testing.T, kc, url string, n int) map[string]int {
 	return out
 }
 
-// externalIP waits for a LoadBalancer Service's address.
-func externalIP(t *testing.T, kc, svc string) string {
+// externalIP waits for the address of a LoadBalancer Service (or, with
+// kind "ingress", an Ingress); args go to kubectl (a namespace).
+func externalIP(t *testing.T, kc, svc string, args ...string) string {
 	t.Helper()
+	kind := "svc"
+	if len(args) > 0 && args[0] == "ingress" {
+		kind, args = "ingress", args[1:]
+	}
 	var ip string
-	eventually(t, "external IP of "+svc, 60*time.Second, func() string {
-		ip = mustKubectl(t, kc, "get", "svc", svc, "-o", "jsonpath={.status.loadBalancer.ingress[0].ip}")
+	eventually(t, "address of "+svc, 60*time.Second, func() string {
+		ip = mustKubectl(t, kc, append([]string{"get", kind, svc, "-o", "jsonpath={.status.loadBalancer.ingress[0].ip}"}, args...)...)
 		if ip == "" {
 			return "no address yet"
 		}
@@ -198,14 +203,7 @@ spec:
 	// sent to the external IP.
 	mustKubectl(t, kc, "expose", "deployment", "coredns", "-n", "kube-system", "--name=dns-lb", "--type=LoadBalancer",
 		"--port=53", "--target-port=53", "--protocol=UDP")
-	var dnsIP string
-	eventually(t, "external IP of dns-lb", 60*time.Second, func() string {
-		dnsIP = mustKubectl(t, kc, "get", "svc", "-n", "kube-system", "dns-lb", "-o", "jsonpath={.status.loadBalancer.ingress[0].ip}")
-		if dnsIP == "" {
-			return "none yet"
-		}
-		return ""
-	})
+	dnsIP := externalIP(t, kc, "dns-lb", "-n", "kube-system")
 	resolver := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		var d net.Dialer
 		return d.DialContext(ctx, "udp", net.JoinHostPort(dnsIP, "53"))
@@ -299,14 +297,7 @@ spec:
       - {path: /web/*, pathType: ImplementationSpecific, backend: {service: {name: web, port: {number: 80}}}}
 `), 0o644)
 	mustKubectl(t, kc, "apply", "-f", ing)
-	var gwIP string
-	eventually(t, "the Ingress's address", 60*time.Second, func() string {
-		gwIP = mustKubectl(t, kc, "get", "ingress", "shop", "-o", "jsonpath={.status.loadBalancer.ingress[0].ip}")
-		if gwIP == "" {
-			return "none yet"
-		}
-		return ""
-	})
+	gwIP := externalIP(t, kc, "shop", "ingress")
 	client := gatewayClient(gwIP)
 	get := func(url string) string {
 		resp, err := client.Get(url)
