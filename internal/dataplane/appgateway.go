@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -467,65 +468,90 @@ func affinityValue(addr string) string {
 // basic rule's path), host override, request timeout, and the headers
 // Application Gateway adds.
 func (g *gateway) forward(w http.ResponseWriter, r *http.Request, f *gwFront, s clusterspec.AGSettings, addr, prefix, setCookie string) {
-	e := g.engine
 	scheme := "http"
 	if strings.EqualFold(s.Protocol, "Https") {
 		scheme = "https"
 	}
-	target := &url.URL{Scheme: scheme, Host: net.JoinHostPort(addr, strconv.Itoa(s.Port))}
-	outPath := r.URL.Path
+	fw := &forwarding{g: g, addr: addr, setCookie: setCookie, cookieName: s.AffinityCookieName, port: strconv.Itoa(f.port),
+		target: &url.URL{Scheme: scheme, Host: net.JoinHostPort(addr, strconv.Itoa(s.Port))}, path: r.URL.Path, host: r.Host}
+	if fw.cookieName == "" {
+		fw.cookieName = affinityCookie
+	}
 	if s.Path != "" {
 		if prefix != "" {
-			outPath = s.Path + strings.TrimPrefix(outPath, prefix)
+			fw.path = s.Path + strings.TrimPrefix(fw.path, prefix)
 		} else {
-			outPath = strings.TrimSuffix(s.Path, "/") + outPath
+			fw.path = strings.TrimSuffix(s.Path, "/") + fw.path
 		}
 	}
-	host := r.Host
 	switch {
 	case s.PickHostName:
-		host = addr
+		fw.host = addr
 	case s.HostName != "":
-		host = s.HostName
+		fw.host = s.HostName
+	}
+	fw.proto = "http"
+	if r.TLS != nil {
+		fw.proto = "https"
 	}
 	timeout := time.Duration(s.RequestTimeoutSeconds) * time.Second
 	if timeout <= 0 {
 		timeout = 20 * time.Second
 	}
-	proto := "http"
-	if r.TLS != nil {
-		proto = "https"
-	}
-	rp := &httputil.ReverseProxy{
-		Transport: e.gwTransport,
+	ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), forwardingKey{}, fw), timeout)
+	defer cancel()
+	g.engine.gwProxy.ServeHTTP(w, r.WithContext(ctx))
+}
+
+// forwarding is where one request goes and how (forward works it out; the
+// engine's one reverse proxy reads it from the request's context).
+type forwarding struct {
+	g                             *gateway
+	target                        *url.URL
+	addr, path, host, proto, port string
+	setCookie, cookieName         string
+}
+
+type forwardingKey struct{}
+
+// newGatewayProxy is the engine's reverse proxy for every gateway: each
+// request carries its forwarding.
+func newGatewayProxy(t http.RoundTripper) *httputil.ReverseProxy {
+	fwOf := func(r *http.Request) *forwarding { return r.Context().Value(forwardingKey{}).(*forwarding) }
+	return &httputil.ReverseProxy{
+		Transport:  t,
+		BufferPool: bufferPool{},
 		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.SetURL(target)
-			pr.Out.URL.Path, pr.Out.URL.RawPath = outPath, ""
-			pr.Out.Host = host
+			fw := fwOf(pr.In)
+			pr.SetURL(fw.target)
+			pr.Out.URL.Path, pr.Out.URL.RawPath = fw.path, ""
+			pr.Out.Host = fw.host
 			pr.SetXForwarded()
-			pr.Out.Header.Set("X-Forwarded-Port", strconv.Itoa(f.port))
-			pr.Out.Header.Set("X-Forwarded-Proto", proto)
-			pr.Out.Header.Set("X-Original-Host", r.Host)
+			pr.Out.Header.Set("X-Forwarded-Port", fw.port)
+			pr.Out.Header.Set("X-Forwarded-Proto", fw.proto)
+			pr.Out.Header.Set("X-Original-Host", pr.In.Host)
 		},
 		ModifyResponse: func(resp *http.Response) error {
-			if setCookie != "" {
-				name := s.AffinityCookieName
-				if name == "" {
-					name = affinityCookie
-				}
-				resp.Header.Add("Set-Cookie", (&http.Cookie{Name: name, Value: setCookie, Path: "/"}).String())
+			if fw := fwOf(resp.Request); fw.setCookie != "" {
+				resp.Header.Add("Set-Cookie", (&http.Cookie{Name: fw.cookieName, Value: fw.setCookie, Path: "/"}).String())
 			}
 			return nil
 		},
-		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
-			g.log("application gateway: backend did not answer", "backend", addr, "err", err)
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			fw := fwOf(r)
+			fw.g.log("application gateway: backend did not answer", "backend", fw.addr, "err", err)
 			gwError(w, http.StatusBadGateway)
 		},
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), timeout)
-	defer cancel()
-	rp.ServeHTTP(w, r.WithContext(ctx))
 }
+
+// bufferPool lends the proxy its copy buffers.
+type bufferPool struct{}
+
+var copyBuffers = sync.Pool{New: func() any { return make([]byte, 32<<10) }}
+
+func (bufferPool) Get() []byte  { return copyBuffers.Get().([]byte) }
+func (bufferPool) Put(b []byte) { copyBuffers.Put(b) } //nolint:staticcheck // a slice header, as httputil's pool takes
 
 // decodeCertificateData is a certificate's data: base64, as ARM carries it.
 func decodeCertificateData(data string) ([]byte, error) {

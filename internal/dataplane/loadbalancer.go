@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httputil"
 	"net/netip"
 	"sort"
 	"strconv"
@@ -93,8 +94,10 @@ type Engine struct {
 	gwFronts   map[string]*gwFront
 	gwBackends map[string]*prober
 	closed     bool
-	// gwTransport carries the gateways' requests to their backends.
+	// gwTransport carries the gateways' requests to their backends,
+	// through gwProxy.
 	gwTransport *http.Transport
+	gwProxy     *httputil.ReverseProxy
 }
 
 // New makes an engine with no configuration.
@@ -102,14 +105,14 @@ func New(cfg Config) *Engine {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
+	t := &http.Transport{
+		DialContext:         cfg.Dial,
+		TLSClientConfig:     &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // backends' certificates are the cluster's own
+		MaxIdleConnsPerHost: 64,
+		IdleConnTimeout:     90 * time.Second,
+	}
 	return &Engine{cfg: cfg, listeners: map[string]*listener{}, probers: map[string]*prober{},
-		gwFronts: map[string]*gwFront{}, gwBackends: map[string]*prober{},
-		gwTransport: &http.Transport{
-			DialContext:         cfg.Dial,
-			TLSClientConfig:     &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // backends' certificates are the cluster's own
-			MaxIdleConnsPerHost: 32,
-			IdleConnTimeout:     90 * time.Second,
-		}}
+		gwFronts: map[string]*gwFront{}, gwBackends: map[string]*prober{}, gwTransport: t, gwProxy: newGatewayProxy(t)}
 }
 
 // listener is one frontend address, protocol and port.
