@@ -496,6 +496,8 @@ const (
 	EventConverged = "converged"
 	// EventFailed: spec Generation cannot be reached; Error says why.
 	EventFailed = "failed"
+	// EventDataPath carries the data path's counters, when they change.
+	EventDataPath = "dataPath"
 )
 
 // Event is one line the child writes to stdout.
@@ -509,6 +511,32 @@ type Event struct {
 	// Code and Error describe a failure (Code is an AKS error code).
 	Code  string `json:"code,omitempty"`
 	Error string `json:"error,omitempty"`
+	// DataPath is what the data path has carried (EventDataPath).
+	DataPath *DataPath `json:"dataPath,omitempty"`
+}
+
+// DataPath counts what the cluster's load balancers and application
+// gateways have carried since its control plane started.
+type DataPath struct {
+	Rules []RuleCount `json:"rules,omitempty"`
+}
+
+// RuleCount is one load-balancing rule's (or gateway's) traffic: flows or
+// requests carried, refused (reset, dropped, or answered with an error),
+// and per backend address its health and what it took.
+type RuleCount struct {
+	// ID is the rule's resource ID, or the gateway's.
+	ID       string         `json:"id"`
+	Carried  int64          `json:"carried"`
+	Refused  int64          `json:"refused"`
+	Backends []BackendCount `json:"backends,omitempty"`
+}
+
+// BackendCount is one backend address of a rule.
+type BackendCount struct {
+	Address string `json:"address"`
+	Healthy bool   `json:"healthy"`
+	Carried int64  `json:"carried"`
 }
 
 // Encode renders a value as one JSON line.

@@ -9,6 +9,7 @@
 package controlplane
 
 import (
+	"reflect"
 	// The components report the Kubernetes release they are built from.
 	"bufio"
 	"context"
@@ -194,6 +195,7 @@ func Run(ctx context.Context, cfg Config) error {
 	ing := ingress.New(sim.Client(), cfg.Log)
 	run("ingress status", func(ctx context.Context, _ []string) error { return ing.Run(ctx) }, nil)
 
+	go reportDataPath(ctx, nodes.DataPath, ev)
 	conv := &converger{log: cfg.Log, sim: sim, client: sim.Client(), rest: admin, events: ev, ready: ready}
 	addons := &agicRunner{client: sim.Client(), log: cfg.Log}
 	addons.set(ctx, spec)
@@ -296,6 +298,27 @@ func readSpecs(r io.Reader, out chan *clusterspec.Spec) error {
 }
 
 // events writes JSON-lines events.
+// reportDataPath sends serve the data path's counters every couple of
+// seconds while they change, for the portal's picture.
+func reportDataPath(ctx context.Context, read func() clusterspec.DataPath, ev *events) {
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	var last clusterspec.DataPath
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		dp := read()
+		if reflect.DeepEqual(dp, last) {
+			continue
+		}
+		last = dp
+		ev.send(clusterspec.Event{Type: clusterspec.EventDataPath, DataPath: &dp})
+	}
+}
+
 type events struct {
 	mu sync.Mutex
 	w  io.Writer

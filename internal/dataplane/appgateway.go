@@ -65,6 +65,7 @@ type gateway struct {
 	waf      *firewall
 	// ordered are the rules in the order they are matched.
 	ordered []clusterspec.AGRule
+	count   *counter
 	engine  *Engine
 	log     func(msg string, args ...any)
 }
@@ -145,6 +146,7 @@ func (e *Engine) compileGateway(spec clusterspec.AppGateway, backends map[string
 		g.listeners[strings.ToLower(l.Name)] = l
 	}
 	g.ordered = g.rules()
+	g.count = e.counterFor(spec.ID)
 	for _, m := range spec.PathMaps {
 		g.pathMaps[strings.ToLower(m.Name)] = m
 	}
@@ -336,10 +338,12 @@ func (f *gwFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		break
 	}
 	if rule == nil {
+		g.count.refused.Add(1)
 		gwError(w, http.StatusNotFound)
 		return
 	}
 	if g.waf != nil && g.waf.block(w, r, g.log) {
+		g.count.refused.Add(1)
 		return
 	}
 	pool, settings, redirect, prefix := rule.Pool, rule.Settings, rule.Redirect, ""
@@ -355,14 +359,17 @@ func (f *gwFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s, ok := g.settings[strings.ToLower(settings)]
 	if !ok {
+		g.count.refused.Add(1)
 		gwError(w, http.StatusBadGateway)
 		return
 	}
 	addr, setCookie := g.pick(r, s, pool)
 	if addr == "" {
+		g.count.refused.Add(1)
 		gwError(w, http.StatusBadGateway)
 		return
 	}
+	g.count.took(addr)
 	g.forward(w, r, f, s, addr, prefix, setCookie)
 }
 

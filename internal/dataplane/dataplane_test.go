@@ -170,6 +170,12 @@ func TestLoadBalancer(t *testing.T) {
 		}
 	}
 	waitFor("both members", func(s map[string]int) bool { return s["a"] > 0 && s["b"] > 0 && s["a"]+s["b"] == 20 })
+	// What was carried is counted, by rule and backend.
+	dp := e.DataPath()
+	if len(dp.Rules) != 1 || dp.Rules[0].ID != "lb/loadBalancingRules/rule" || dp.Rules[0].Carried < 20 || len(dp.Rules[0].Backends) != 2 ||
+		!dp.Rules[0].Backends[0].Healthy || dp.Rules[0].Backends[0].Carried+dp.Rules[0].Backends[1].Carried != dp.Rules[0].Carried {
+		t.Errorf("data path counts: %+v", dp)
+	}
 
 	// b's probe fails: traffic goes to a only, within the probe's interval.
 	setB(false)

@@ -93,6 +93,7 @@ type Engine struct {
 	probers    map[string]*prober
 	gwFronts   map[string]*gwFront
 	gwBackends map[string]*prober
+	counters   map[string]*counter
 	closed     bool
 	// gwTransport carries the gateways' requests to their backends,
 	// through gwProxy.
@@ -112,7 +113,7 @@ func New(cfg Config) *Engine {
 		IdleConnTimeout:     90 * time.Second,
 	}
 	return &Engine{cfg: cfg, listeners: map[string]*listener{}, probers: map[string]*prober{},
-		gwFronts: map[string]*gwFront{}, gwBackends: map[string]*prober{}, gwTransport: t, gwProxy: newGatewayProxy(t)}
+		gwFronts: map[string]*gwFront{}, gwBackends: map[string]*prober{}, counters: map[string]*counter{}, gwTransport: t, gwProxy: newGatewayProxy(t)}
 }
 
 // listener is one frontend address, protocol and port.
@@ -139,6 +140,7 @@ type route struct {
 	members  []member
 	groups   []clusterspec.SecurityGroup
 	vnet     []netip.Prefix
+	count    *counter
 }
 
 // member is a backend pool member and, when the rule has a probe, its
@@ -190,6 +192,7 @@ func (e *Engine) Set(f clusterspec.Fabric) {
 				continue
 			}
 			r := &route{lb: lb.ID, rule: rule, frontend: addr, groups: f.SecurityGroups, vnet: vnet}
+			r.count = e.counterFor(r.id())
 			probe, hasProbe := probeOf(lb, rule.Probe)
 			for _, m := range poolOf(lb, rule.Pool) {
 				ip, err := netip.ParseAddr(m)
@@ -380,6 +383,7 @@ func (e *Engine) carry(c net.Conn, r *route) {
 		if _, ok := err.(errNoHealthyBackend); ok {
 			e.event(r, ReasonNoHealthyBackend, "Connection from "+src.String()+" reset: "+err.Error())
 		}
+		r.count.refused.Add(1)
 		reset(c)
 		return
 	}
@@ -388,9 +392,12 @@ func (e *Engine) carry(c net.Conn, r *route) {
 	cancel()
 	if err != nil {
 		e.cfg.Log.Info("load balancer: backend does not answer", "rule", r.rule.Name, "backend", target, "err", err)
+		r.count.refused.Add(1)
 		reset(c)
 		return
 	}
+	host, _, _ := net.SplitHostPort(target)
+	r.count.took(host)
 	splice(c, up, r.idleTimeout(), r.rule.TCPReset)
 }
 

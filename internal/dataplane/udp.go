@@ -46,6 +46,7 @@ func (e *Engine) serveUDP(l *listener) {
 				if _, ok := err.(errNoHealthyBackend); ok {
 					e.event(r, ReasonNoHealthyBackend, "Datagram from "+src.String()+" dropped: "+err.Error())
 				}
+				r.count.refused.Add(1)
 				continue
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), dialTimeout)
@@ -58,6 +59,8 @@ func (e *Engine) serveUDP(l *listener) {
 			}
 			f = &udpFlow{up: up}
 			flows[src] = f
+			host, _, _ := net.SplitHostPort(target)
+			r.count.took(host)
 			go func(idle time.Duration) {
 				// Answers go back to the client until the flow idles.
 				b := make([]byte, 64<<10)

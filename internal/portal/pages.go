@@ -47,11 +47,11 @@ dt{color:#605e5c}
 {{else}}<p>No resource groups yet: <code>az group create</code>, then <code>az aks create</code>.</p>{{end}}
 </main></body></html>{{end}}
 
-{{define "cluster"}}{{template "head" .Name}}
+{{define "cluster"}}{{template "head" .Name}}{{if .Live}}<meta http-equiv="refresh" content="5">{{end}}
 <dl><dt>Cluster</dt><dd>{{.ID}}</dd><dt>State</dt><dd>{{.State}}</dd><dt>Kubernetes</dt><dd>{{.Version}}</dd>
 <dt>Network plugin</dt><dd>{{.Network}}</dd><dt>API server</dt><dd>{{.FQDN}}</dd><dt>Node resource group</dt><dd>{{.NodeRG}}</dd></dl>
 <h2>{{.NodeRG}}</h2>
-<div class="muted">Traffic from the left: public IPs → load balancer frontends and gateways → rules → node pools → nodes → their subnet. <a href="{{svgURL .ID}}">SVG</a></div>
+<div class="muted">Traffic from the left: public IPs → load balancer frontends and gateways → rules → node pools → nodes → their subnet.{{if .Live}} Live: what each rule and gateway carried and refused, and per node what it took and the health probes it passes (refreshed every 5 s).{{end}} <a href="{{svgURL .ID}}">SVG</a></div>
 <div class="picture">{{.SVG}}</div>
 </main></body></html>{{end}}
 `))

@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"github.com/localaks/localaks/internal/aks"
+	"github.com/localaks/localaks/internal/clusterspec"
 	"github.com/localaks/localaks/internal/provider/network"
 	"github.com/localaks/localaks/internal/resourceid"
 	"github.com/localaks/localaks/internal/store"
@@ -35,7 +36,10 @@ const (
 type Config struct {
 	Store   store.Store
 	Network *network.Provider
-	Log     *slog.Logger
+	// DataPath, when set, is what a running cluster's (by its resource
+	// UID) load balancers and gateways have carried.
+	DataPath func(uid string) *clusterspec.DataPath
+	Log      *slog.Logger
 }
 
 // Portal serves the web view.
@@ -140,12 +144,13 @@ func (p *Portal) cluster(w http.ResponseWriter, r *http.Request) {
 	p.render(w, "cluster", map[string]any{
 		"Name": c.Record.Name, "ID": c.Record.ID, "Location": c.Record.Location, "Version": c.Props.CurrentKubernetesVersion,
 		"State": c.Props.ProvisioningState, "NodeRG": c.Props.NodeResourceGroup, "FQDN": c.Props.FQDN, "Network": model,
-		"SVG": template.HTML(g.SVG()), //nolint:gosec // built by SVG with every text escaped
+		"SVG":  template.HTML(g.SVG()), //nolint:gosec // built by SVG with every text escaped
+		"Live": g.Live,
 	})
 }
 
-// topology builds the graph of the cluster named by ?id=, answering 404
-// when there is none.
+// topology builds the graph of the cluster named by ?id=, with what its
+// data path has carried, answering 404 when there is none.
 func (p *Portal) topology(w http.ResponseWriter, r *http.Request) (*Graph, bool) {
 	id := r.URL.Query().Get("id")
 	var g *Graph
@@ -161,6 +166,11 @@ func (p *Portal) topology(w http.ResponseWriter, r *http.Request) (*Graph, bool)
 	if err != nil {
 		p.fail(w, err)
 		return nil, false
+	}
+	if p.cfg.DataPath != nil {
+		if dp := p.cfg.DataPath(g.Cluster.Props.ResourceUID); dp != nil {
+			g.Annotate(dp)
+		}
 	}
 	return g, true
 }

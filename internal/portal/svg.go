@@ -9,12 +9,14 @@ import (
 
 // Layout of the picture, in SVG user units.
 const (
-	boxW    = 230
-	boxH    = 42
-	colGap  = 70
-	rowGap  = 14
-	marginX = 20
-	topY    = 56
+	boxW = 230
+	boxH = 42
+	// liveLine is the height of the line with a box's live counts.
+	liveLine = 14
+	colGap   = 70
+	rowGap   = 14
+	marginX  = 20
+	topY     = 56
 )
 
 // colours of the boxes by kind: fill and stroke.
@@ -54,6 +56,10 @@ type picture struct {
 
 // layout places the graph's boxes and edges.
 func (g *Graph) layout() picture {
+	boxH := boxH
+	if g.Live {
+		boxH += liveLine
+	}
 	type pos struct{ x, y int }
 	at := map[string]pos{}
 	rows := [columns]int{}
@@ -92,6 +98,10 @@ func (g *Graph) layout() picture {
 // ID as a tooltip.
 func (g *Graph) SVG() []byte {
 	p := g.layout()
+	boxH := boxH
+	if g.Live {
+		boxH += liveLine
+	}
 	var b bytes.Buffer
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="Segoe UI, Helvetica, Arial, sans-serif">`+"\n",
 		p.width, p.height, p.width, p.height)
@@ -112,7 +122,11 @@ func (g *Graph) SVG() []byte {
 		fmt.Fprintf(&b, `<g class="node" data-kind="%s" data-id="%s"><title>%s</title>`, n.Kind, html.EscapeString(n.ID), html.EscapeString(n.ID))
 		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="%d" rx="4" fill="%s" stroke="%s"/>`, bx.x, bx.y, boxW, boxH, c[0], c[1])
 		fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="12" font-weight="600" fill="#201f1e">%s</text>`, bx.x+8, bx.y+17, html.EscapeString(clip(n.Label, 34)))
-		fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="11" fill="#605e5c">%s</text></g>`+"\n", bx.x+8, bx.y+33, html.EscapeString(clip(n.Detail, 38)))
+		fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="11" fill="#605e5c">%s</text>`, bx.x+8, bx.y+33, html.EscapeString(clip(n.Detail, 38)))
+		if n.Live != "" {
+			fmt.Fprintf(&b, `<text class="live" x="%d" y="%d" font-size="11" fill="#107c10">%s</text>`, bx.x+8, bx.y+33+liveLine, html.EscapeString(clip(n.Live, 38)))
+		}
+		b.WriteString("</g>\n")
 	}
 	b.WriteString("</svg>\n")
 	return b.Bytes()

@@ -8,6 +8,7 @@ import (
 
 	"github.com/localaks/localaks/internal/aks"
 	"github.com/localaks/localaks/internal/arm"
+	"github.com/localaks/localaks/internal/clusterspec"
 	"github.com/localaks/localaks/internal/provider/compute"
 	"github.com/localaks/localaks/internal/provider/network"
 	"github.com/localaks/localaks/internal/resourceid"
@@ -34,6 +35,8 @@ type Node struct {
 	Kind   string
 	Label  string
 	Detail string
+	// Live is what the data path carried through it (Annotate).
+	Live   string
 	Column int
 }
 
@@ -46,7 +49,9 @@ type Graph struct {
 	Cluster *aks.Cluster
 	Nodes   []*Node
 	Edges   []Edge
-	byID    map[string]*Node
+	// Live is set once the data path's counts are in the picture.
+	Live bool
+	byID map[string]*Node
 }
 
 func (g *Graph) add(n *Node) {
@@ -352,3 +357,43 @@ func scaleSetOf(ipConfigID string) string {
 }
 
 func shortType(typ string) string { return typ[strings.LastIndex(typ, "/")+1:] }
+
+// Annotate writes what the data path has carried into the picture: each
+// load-balancing rule's and gateway's flows (carried, refused), and on
+// each node the flows its rules gave it and how many of their probes it
+// passes.
+func (g *Graph) Annotate(dp *clusterspec.DataPath) {
+	g.Live = true
+	byIP := map[string]*Node{}
+	for _, n := range g.Nodes {
+		if f := strings.Fields(n.Detail); n.Kind == "node" && len(f) > 0 {
+			byIP[f[0]] = n
+		}
+	}
+	type nodeCount struct{ carried, healthy, rules int64 }
+	perNode := map[*Node]*nodeCount{}
+	for _, rc := range dp.Rules {
+		if n := g.Node(rc.ID); n != nil {
+			n.Live = fmt.Sprintf("%d carried, %d refused", rc.Carried, rc.Refused)
+		}
+		for _, b := range rc.Backends {
+			n := byIP[b.Address]
+			if n == nil {
+				continue
+			}
+			c := perNode[n]
+			if c == nil {
+				c = &nodeCount{}
+				perNode[n] = c
+			}
+			c.carried += b.Carried
+			c.rules++
+			if b.Healthy {
+				c.healthy++
+			}
+		}
+	}
+	for n, c := range perNode {
+		n.Live = fmt.Sprintf("%d carried, healthy for %d of %d rules", c.carried, c.healthy, c.rules)
+	}
+}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/localaks/localaks/internal/aks"
 	"github.com/localaks/localaks/internal/arm"
+	"github.com/localaks/localaks/internal/clusterspec"
 	"github.com/localaks/localaks/internal/logging"
 	"github.com/localaks/localaks/internal/provider/compute"
 	"github.com/localaks/localaks/internal/provider/managedidentity"
@@ -428,5 +429,25 @@ func TestServeHTTP(t *testing.T) {
 		if w := get(tt.method, tt.target); w.Code != tt.code {
 			t.Errorf("%s %s: %d, want %d", tt.method, tt.target, w.Code, tt.code)
 		}
+	}
+}
+
+// The data path's counts land on the rule's box and the node's.
+func TestAnnotate(t *testing.T) {
+	g := &Graph{byID: map[string]*Node{}}
+	rule := "/subscriptions/s/resourceGroups/mc/providers/Microsoft.Network/loadBalancers/kubernetes/loadBalancingRules/a1-TCP-80"
+	g.add(&Node{ID: rule, Kind: "rule", Detail: "Tcp 80 → 80", Column: colRules})
+	g.add(&Node{ID: "n0", Kind: "node", Detail: "10.224.0.4 · pods 10.244.0.0/24 · real", Column: colNodes})
+	g.add(&Node{ID: "n1", Kind: "node", Detail: "10.224.0.5 · pods 10.244.1.0/24 · real", Column: colNodes})
+	g.Annotate(&clusterspec.DataPath{Rules: []clusterspec.RuleCount{{ID: strings.ToUpper(rule), Carried: 7, Refused: 2,
+		Backends: []clusterspec.BackendCount{{Address: "10.224.0.4", Healthy: true, Carried: 7}, {Address: "10.224.0.5"}}}}})
+	for id, want := range map[string]string{rule: "7 carried, 2 refused",
+		"n0": "7 carried, healthy for 1 of 1 rules", "n1": "0 carried, healthy for 0 of 1 rules"} {
+		if got := g.Node(id).Live; got != want {
+			t.Errorf("%s: %q, want %q", id, got, want)
+		}
+	}
+	if svg := string(g.SVG()); !strings.Contains(svg, `class="live"`) || !strings.Contains(svg, "7 carried, 2 refused") {
+		t.Errorf("the picture has no live counts:\n%s", svg)
 	}
 }

@@ -258,7 +258,11 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		PageSize: cfg.PageSize,
 	})
 	issuers := oidcissuer.Handler(s.issuerKeys)
-	web := portal.New(portal.Config{Store: s.store, Network: netp, Log: cfg.Log})
+	pcfg := portal.Config{Store: s.store, Network: netp, Log: cfg.Log}
+	if s.sup != nil {
+		pcfg.DataPath = s.sup.DataPath
+	}
+	web := portal.New(pcfg)
 	s.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case strings.HasPrefix(r.URL.Path, oidcissuer.Prefix):

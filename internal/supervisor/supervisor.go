@@ -108,6 +108,7 @@ type proc struct {
 	started    bool   // the current process's API server answered
 	crashes    int    // consecutive exits without starting
 	lastErr    string // last log line of the last failed process
+	dataPath   *clusterspec.DataPath
 	change     chan struct{}
 	superviser bool // the supervising goroutine runs
 	restartNow bool // the process was stopped to restart at once
@@ -223,6 +224,18 @@ func (s *Supervisor) Version(uid string) string {
 		return ""
 	}
 	return p.version
+}
+
+// DataPath is what the running cluster's data path has carried, as its
+// control plane last reported it (nil when it has not, or is not running).
+func (s *Supervisor) DataPath(uid string) *clusterspec.DataPath {
+	p := s.get(uid)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.started {
+		return nil
+	}
+	return p.dataPath
 }
 
 // Stop stops a cluster's process, keeping its data.
@@ -399,7 +412,7 @@ func (p *proc) startLocked() error {
 	}
 	p.s.cfg.Log.Info("control plane started", "cluster", p.uid, "pid", cmd.Process.Pid)
 	p.cmd, p.stdin, p.exited = cmd, stdin, make(chan struct{})
-	p.started = false
+	p.started, p.dataPath = false, nil
 	p.sendLocked()
 	exited := p.exited
 	readDone := make(chan struct{})
@@ -420,7 +433,7 @@ func (p *proc) startLocked() error {
 			p.crashes++
 			p.lastErr = lastLine(l.Log())
 		}
-		p.started = false
+		p.started, p.dataPath = false, nil
 		p.s.cfg.Log.Info("control plane exited", "cluster", p.uid, "pid", cmd.Process.Pid, "err", err)
 		close(exited)
 		p.notifyLocked()
@@ -450,6 +463,8 @@ func (p *proc) readEvents(r io.Reader) {
 			}
 		case clusterspec.EventFailed:
 			p.failed[ev.Generation] = ev
+		case clusterspec.EventDataPath:
+			p.dataPath = ev.DataPath
 		}
 		p.notifyLocked()
 		p.mu.Unlock()

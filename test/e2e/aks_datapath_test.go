@@ -16,8 +16,10 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -80,7 +82,8 @@ func externalIP(t *testing.T, kc, svc string, args ...string) string {
 
 // TestLoadBalancerDataPath: a Service of type LoadBalancer on real nodes
 // answers on its external IP through the cluster's Azure load balancer:
-// requests reach pods on both nodes; loadBalancerSourceRanges and a
+// requests reach pods on both nodes, and the portal's picture counts them;
+// loadBalancerSourceRanges and a
 // security rule added with az decide who gets through, at once; with
 // externalTrafficPolicy Local only the nodes with the Service's pods pass
 // the health probe and get traffic; a UDP rule carries DNS to CoreDNS;
@@ -100,11 +103,27 @@ func TestLoadBalancerDataPath(t *testing.T) {
 	ns := nodes(t, kc)
 
 	mustKubectl(t, kc, "expose", "deployment", "web", "--type=LoadBalancer", "--port=80", "--target-port=8080")
-	url := "http://" + externalIP(t, kc, "web") + "/"
+	web := "http://" + externalIP(t, kc, "web") + "/"
 	eventually(t, "requests through the load balancer reach pods on both nodes", 60*time.Second, func() string {
-		got := answersFrom(t, kc, url, 24)
+		got := answersFrom(t, kc, web, 24)
 		if got[ns[0].Metadata.Name]+got[ns[1].Metadata.Name] != 24 || got[ns[0].Metadata.Name] == 0 || got[ns[1].Metadata.Name] == 0 {
 			return fmt.Sprint(got)
+		}
+		return ""
+	})
+
+	// The portal's picture shows what the rule carried.
+	clusterID := s.sub() + "/resourceGroups/rg1/providers/Microsoft.ContainerService/managedClusters/c1"
+	eventually(t, "live counts in the portal's picture", 30*time.Second, func() string {
+		resp, err := s.http.Get(s.URL + "/portal/topology.svg?id=" + url.QueryEscape(clusterID))
+		if err != nil {
+			return err.Error()
+		}
+		defer resp.Body.Close()
+		svg, _ := io.ReadAll(resp.Body)
+		if !regexp.MustCompile(`class="live"[^>]*>[1-9][0-9]* carried, [0-9]+ refused<`).Match(svg) ||
+			!regexp.MustCompile(`healthy for 1 of 1 rules`).Match(svg) {
+			return string(svg)
 		}
 		return ""
 	})
@@ -112,7 +131,7 @@ func TestLoadBalancerDataPath(t *testing.T) {
 	refused := func(what string) {
 		t.Helper()
 		eventually(t, what, 30*time.Second, func() string {
-			if a := getFrom(url); !strings.HasPrefix(a, "error") {
+			if a := getFrom(web); !strings.HasPrefix(a, "error") {
 				return a
 			}
 			return ""
@@ -121,7 +140,7 @@ func TestLoadBalancerDataPath(t *testing.T) {
 	answers := func(what string) {
 		t.Helper()
 		eventually(t, what, 30*time.Second, func() string {
-			if a := getFrom(url); !strings.HasPrefix(a, "hello from web-") {
+			if a := getFrom(web); !strings.HasPrefix(a, "hello from web-") {
 				return a
 			}
 			return ""
@@ -221,7 +240,7 @@ spec:
 	// The Service deleted: its rule goes, and the frontend with it.
 	mustKubectl(t, kc, "delete", "svc", "web")
 	eventually(t, "the frontend closed", 30*time.Second, func() string {
-		if a := getFrom(url); !strings.Contains(a, "connection refused") {
+		if a := getFrom(web); !strings.Contains(a, "connection refused") {
 			return a
 		}
 		return ""

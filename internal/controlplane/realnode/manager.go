@@ -251,6 +251,9 @@ func (m *Manager) Close() error {
 	return err
 }
 
+// DataPath is what the cluster's load balancers and gateways have carried.
+func (m *Manager) DataPath() clusterspec.DataPath { return m.lb.DataPath() }
+
 // dialFabric connects to addr from the virtual network's namespace, as
 // Azure's network delivers traffic to a NIC.
 func (m *Manager) dialFabric(ctx context.Context, network, addr string) (net.Conn, error) {
