@@ -61,6 +61,22 @@ func answersFrom(t *testing.T, kc, url string, n int) map[string]int {
 	return out
 }
 
+// dataPathLog is the last lines the clusters' control planes logged about
+// their load balancers and gateways (for a failure's message).
+func (s *serve) dataPathLog() string {
+	logs, _ := filepath.Glob(filepath.Join(s.dataDir, "clusters", "*", "controlplane.log"))
+	var lines []string
+	for _, l := range logs {
+		b, _ := os.ReadFile(l)
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.Contains(line, "load balancer") || strings.Contains(line, "application gateway") {
+				lines = append(lines, line)
+			}
+		}
+	}
+	return strings.Join(lines[max(0, len(lines)-8):], "\n")
+}
+
 // externalIP waits for the address of a LoadBalancer Service (or, with
 // kind "ingress", an Ingress); args go to kubectl (a namespace).
 func externalIP(t *testing.T, kc, svc string, args ...string) string {
@@ -104,10 +120,10 @@ func TestLoadBalancerDataPath(t *testing.T) {
 
 	mustKubectl(t, kc, "expose", "deployment", "web", "--type=LoadBalancer", "--port=80", "--target-port=8080")
 	web := "http://" + externalIP(t, kc, "web") + "/"
-	eventually(t, "requests through the load balancer reach pods on both nodes", 60*time.Second, func() string {
+	eventually(t, "requests through the load balancer reach pods on both nodes", 2*time.Minute, func() string {
 		got := answersFrom(t, kc, web, 24)
 		if got[ns[0].Metadata.Name]+got[ns[1].Metadata.Name] != 24 || got[ns[0].Metadata.Name] == 0 || got[ns[1].Metadata.Name] == 0 {
-			return fmt.Sprint(got)
+			return fmt.Sprint(got) + "\n" + s.dataPathLog()
 		}
 		return ""
 	})
