@@ -288,7 +288,7 @@ func TestApplicationGatewayDataPath(t *testing.T) {
 	t.Parallel()
 	s, ours, images := startRealNodes(t, t.TempDir(), "--public-ip-pool", "127.231.0.0/16")
 	mustAz(t, s.localaksAz("group", "create", "-n", "rg1", "-l", "eastus"))
-	mustAz(t, s.aksCreate(t, "-g", "rg1", "-n", "c1", "--node-count", "2", "--nodepool-tags", "localaks.io/nodes=real"))
+	mustAz(t, s.aksCreate(t, "-g", "rg1", "-n", "c1", "--node-count", "1", "--nodepool-tags", "localaks.io/nodes=real"))
 	kc := s.credentials(t, "rg1", "c1", "--admin")
 	ours.track(t, kc)
 	mustAz(t, s.localaksAz("aks", "enable-addons", "-g", "rg1", "-n", "c1", "-a", "ingress-appgw", "--appgw-name", "gw", "--appgw-subnet-cidr", "10.225.0.0/16"))

@@ -34,7 +34,7 @@ func (s *serve) waitOperation(aao string) string {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(3 * time.Minute) // a loaded machine creates real nodes slowly
 	for {
 		status, _, body := s.request("GET", u.RequestURI(), "")
 		if st, _ := body["status"].(string); status == 200 && st != "InProgress" {

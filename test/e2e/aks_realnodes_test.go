@@ -739,7 +739,9 @@ func TestRealNodesServeKilled(t *testing.T) {
 		}
 		return ""
 	})
-	eventually(t, "the load balancer answers after the restart", 90*time.Second, func() string {
+	// A restarted node's kube-proxy programs the node port first; on a
+	// loaded machine that can take a while.
+	eventually(t, "the load balancer answers after the restart", 3*time.Minute, func() string {
 		if a := getFrom(url); !strings.HasPrefix(a, "hello from web-") {
 			return a + "\n" + s.dataPathLog()
 		}
