@@ -17,7 +17,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -527,7 +526,7 @@ func newGatewayProxy(t http.RoundTripper) *httputil.ReverseProxy {
 	fwOf := func(r *http.Request) *forwarding { return r.Context().Value(forwardingKey{}).(*forwarding) }
 	return &httputil.ReverseProxy{
 		Transport:  t,
-		BufferPool: bufferPool{},
+		BufferPool: bufferPool{free: make(chan []byte, 64)},
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			fw := fwOf(pr.In)
 			pr.SetURL(fw.target)
@@ -552,13 +551,24 @@ func newGatewayProxy(t http.RoundTripper) *httputil.ReverseProxy {
 	}
 }
 
-// bufferPool lends the proxy its copy buffers.
-type bufferPool struct{}
+// bufferPool lends the proxy its copy buffers: a free list of up to 64.
+type bufferPool struct{ free chan []byte }
 
-var copyBuffers = sync.Pool{New: func() any { return make([]byte, 32<<10) }}
+func (p bufferPool) Get() []byte {
+	select {
+	case b := <-p.free:
+		return b
+	default:
+		return make([]byte, 32<<10)
+	}
+}
 
-func (bufferPool) Get() []byte  { return copyBuffers.Get().([]byte) }
-func (bufferPool) Put(b []byte) { copyBuffers.Put(b) } //nolint:staticcheck // a slice header, as httputil's pool takes
+func (p bufferPool) Put(b []byte) {
+	select {
+	case p.free <- b:
+	default:
+	}
+}
 
 // decodeCertificateData is a certificate's data: base64, as ARM carries it.
 func decodeCertificateData(data string) ([]byte, error) {
