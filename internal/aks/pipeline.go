@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 
 	"github.com/google/uuid"
 
@@ -134,28 +135,44 @@ func (r *Reconciler) Reconcile(ctx context.Context, clusterID string) error {
 
 // applyControlPlane sends the cluster's spec to its control plane and waits
 // for it, unless there is none or the cluster is stopped.
+//
+// The network can change while the control plane converges: the cloud
+// controller writes load balancer rules for a Service that the spec's
+// add-on made. FollowNetwork leaves a cluster in an operation alone, so
+// the spec is sent again, a few times at most, until its network no longer
+// changes.
 func (r *Reconciler) applyControlPlane(ctx context.Context, clusterID string, drain []string) error {
 	if r.ControlPlane == nil {
 		return nil
 	}
-	var spec *clusterspec.Spec
-	running := true
-	err := r.Store.View(ctx, func(tx store.Tx) error {
-		c, _, err := Load(tx, clusterID)
-		if err != nil {
+	var applied *clusterspec.Spec
+	for range 4 {
+		var spec *clusterspec.Spec
+		running := true
+		err := r.Store.View(ctx, func(tx store.Tx) error {
+			c, _, err := Load(tx, clusterID)
+			if err != nil {
+				return err
+			}
+			if c.Stopped() {
+				running = false
+				return nil
+			}
+			spec, err = r.BuildSpec(tx, clusterID, drain)
+			return err
+		})
+		if err != nil || !running {
 			return err
 		}
-		if c.Stopped() {
-			running = false
+		if applied != nil && (len(spec.RealNodes()) == 0 || reflect.DeepEqual(applied.Fabric, spec.Fabric)) {
 			return nil
 		}
-		spec, err = r.BuildSpec(tx, clusterID, drain)
-		return err
-	})
-	if err != nil || !running {
-		return err
+		if err := r.ControlPlane.Apply(ctx, spec); err != nil {
+			return err
+		}
+		applied = spec
 	}
-	return r.ControlPlane.Apply(ctx, spec)
+	return nil
 }
 
 // Resume starts a running cluster's control plane as the store describes
