@@ -27,7 +27,7 @@ func BinaryLayer(exe string) ([]ociimage.File, error) {
 		{Path: Binary, Body: []byte{}, Mode: 0o755},
 		{Path: "/tmp/", Mode: 0o1777},
 	}
-	deps, err := sharedObjects(exe)
+	deps, err := SharedObjects(exe)
 	if err != nil {
 		return nil, err
 	}
@@ -40,43 +40,59 @@ func BinaryLayer(exe string) ([]ociimage.File, error) {
 	return files, nil
 }
 
-// sharedObjects are the interpreter and libraries exe needs, as layer
-// files.
-func sharedObjects(exe string) ([]ociimage.File, error) {
-	f, err := elf.Open(exe)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
+// SharedObjects are the ELF interpreter and the shared libraries the
+// executables and shared objects in files need, directly or through one
+// another (each once), as layer files copied from the host.
+func SharedObjects(files ...string) ([]ociimage.File, error) {
 	var out []ociimage.File
-	for _, p := range f.Progs {
-		if p.Type != elf.PT_INTERP {
-			continue
-		}
-		b := make([]byte, p.Filesz)
-		if _, err := p.ReadAt(b, 0); err != nil {
+	seen := map[string]bool{}
+	queue := append([]string(nil), files...)
+	for len(queue) > 0 {
+		file := queue[0]
+		queue = queue[1:]
+		f, err := elf.Open(file)
+		if err != nil {
 			return nil, err
 		}
-		interp := string(b[:len(b)-1])
-		out = append(out, ociimage.File{Path: interp, Source: interp, Mode: 0o755})
-	}
-	libs, err := f.ImportedLibraries()
-	if err != nil {
-		return nil, err
-	}
-	sort.Strings(libs)
-	for _, lib := range libs {
-		found := ""
-		for _, d := range libDirs {
-			if _, err := os.Stat(filepath.Join(d, lib)); err == nil {
-				found = filepath.Join(d, lib)
-				break
+		var needed []string
+		for _, p := range f.Progs {
+			if p.Type != elf.PT_INTERP {
+				continue
+			}
+			b := make([]byte, p.Filesz)
+			if _, err := p.ReadAt(b, 0); err != nil {
+				f.Close()
+				return nil, err
+			}
+			if interp := string(b[:len(b)-1]); !seen[interp] {
+				seen[interp] = true
+				out = append(out, ociimage.File{Path: interp, Source: interp, Mode: 0o755})
 			}
 		}
-		if found == "" {
-			return nil, fmt.Errorf("%s needs %s, which is in none of %v", exe, lib, libDirs)
+		libs, err := f.ImportedLibraries()
+		f.Close()
+		if err != nil {
+			return nil, err
 		}
-		out = append(out, ociimage.File{Path: found, Source: found, Mode: 0o755})
+		sort.Strings(libs)
+		for _, lib := range libs {
+			found := ""
+			for _, d := range libDirs {
+				if _, err := os.Stat(filepath.Join(d, lib)); err == nil {
+					found = filepath.Join(d, lib)
+					break
+				}
+			}
+			if found == "" {
+				return nil, fmt.Errorf("%s needs %s, which is in none of %v", file, lib, libDirs)
+			}
+			if !seen[found] {
+				seen[found] = true
+				needed = append(needed, found)
+				out = append(out, ociimage.File{Path: found, Source: found, Mode: 0o755})
+			}
+		}
+		queue = append(queue, needed...)
 	}
 	return out, nil
 }

@@ -7,6 +7,7 @@ package nodehost
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -169,4 +170,15 @@ func NodeProcesses(dataDir string) []NodeProcess {
 // node's own /run), given the node's init PID.
 func ContainerdSocket(pid int) string {
 	return fmt.Sprintf("/proc/%d/root/run/containerd/containerd.sock", pid)
+}
+
+// ImportImage imports an image archive into the containerd at socket, in
+// the namespace the CRI plugin uses, with ctr (containerd's client).
+func ImportImage(ctx context.Context, ctr, socket, archive string) error {
+	out, err := exec.CommandContext(ctx, ctr, "--address", socket, "--namespace", "k8s.io",
+		"images", "import", "--all-platforms", archive).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("import %s: %v: %s", archive, err, strings.TrimSpace(string(out)))
+	}
+	return nil
 }

@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/localaks/localaks/internal/gctune"
 	"github.com/localaks/localaks/internal/k8sversion"
+	"github.com/localaks/localaks/internal/nodehost"
 )
 
 // A node process is one real node: the first process of its own PID, mount,
@@ -266,12 +266,7 @@ func startContainerd(ctx context.Context, c *Config) (*exec.Cmd, error) {
 // importImage loads an image archive into the node's containerd, in the
 // namespace the CRI plugin uses.
 func importImage(ctx context.Context, c *Config, archive string) error {
-	out, err := exec.CommandContext(ctx, ctrPath(c), "--address", c.socket(), "--namespace", "k8s.io",
-		"images", "import", "--all-platforms", archive).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("import %s: %v: %s", archive, err, strings.TrimSpace(string(out)))
-	}
-	return nil
+	return nodehost.ImportImage(ctx, ctrPath(c), c.socket(), archive)
 }
 
 // ctrPath is containerd's client, next to containerd.
