@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"github.com/localaks/localaks/internal/clusterspec"
 	"github.com/localaks/localaks/internal/datadir"
 	"github.com/localaks/localaks/internal/fsutil"
+	"github.com/localaks/localaks/internal/ingressnginx"
 	"github.com/localaks/localaks/internal/nodehost"
 	"github.com/localaks/localaks/internal/resourceid"
 )
@@ -66,7 +66,30 @@ func newImage(g *globals, stdout io.Writer) *cobra.Command {
 	load.Flags().StringVar(&subscription, "subscription", "", "the cluster's subscription ID (when names repeat across subscriptions)")
 	load.MarkFlagRequired("resource-group") //nolint:errcheck // the flag exists
 	load.MarkFlagRequired("name")           //nolint:errcheck // the flag exists
-	img.AddCommand(load)
+	prepare := &cobra.Command{
+		Use:   "prepare",
+		Short: "Build ahead what real nodes' add-ons need: the application routing add-on's managed NGINX (ingress-nginx, from its Go module)",
+		Long: "The managed NGINX's controller is built with the go command from its Go module the first time a cluster with real " +
+			"nodes turns application routing on (minutes on a new machine), and kept in the user's cache directory. " +
+			"prepare builds it now and checks that Debian's nginx packages are there.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if missing := ingressnginx.MissingPackages(); len(missing) > 0 {
+				return fmt.Errorf("the managed NGINX needs Debian's %s (apt-get install %s)", strings.Join(missing, ", "), strings.Join(ingressnginx.Packages(), " "))
+			}
+			cache, err := ingressnginx.CacheDir()
+			if err != nil {
+				return err
+			}
+			b, err := ingressnginx.Ensure(cmd.Context(), cache)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "ingress-nginx %s built in %s\n", ingressnginx.Release, b.Dir)
+			return nil
+		},
+	}
+	img.AddCommand(load, prepare)
 	return img
 }
 
@@ -138,9 +161,8 @@ func importOnNodes(cmd *cobra.Command, l clusterspec.Layout, ctr, archive string
 		if _, err := os.Stat(sock); err != nil {
 			continue // the node is restarting: it imports the archive when up
 		}
-		out, err := exec.CommandContext(cmd.Context(), ctr, "--address", sock, "--namespace", "k8s.io", "images", "import", "--all-platforms", archive).CombinedOutput()
-		if err != nil {
-			errs = append(errs, fmt.Errorf("node %s: %v: %s", filepath.Base(filepath.Dir(p)), err, strings.TrimSpace(string(out))))
+		if err := nodehost.ImportImage(cmd.Context(), ctr, sock, archive); err != nil {
+			errs = append(errs, fmt.Errorf("node %s: %w", filepath.Base(filepath.Dir(p)), err))
 			continue
 		}
 		n++

@@ -20,7 +20,7 @@ import (
 // App routing's class, controller and published Service.
 const (
 	AppRoutingClass     = "webapprouting.kubernetes.azure.com"
-	appRoutingNamespace = "app-routing-system"
+	AppRoutingNamespace = "app-routing-system"
 	appRoutingService   = "nginx"
 	legacyClassKey      = "kubernetes.io/ingress.class"
 )
@@ -57,7 +57,7 @@ func class(ing *networkingv1.Ingress) string {
 
 func (c *Controller) sync(ctx context.Context) error {
 	var addrs []networkingv1.IngressLoadBalancerIngress
-	if obj, ok, _ := c.services.GetStore().GetByKey(appRoutingNamespace + "/" + appRoutingService); ok {
+	if obj, ok, _ := c.services.GetStore().GetByKey(AppRoutingNamespace + "/" + appRoutingService); ok {
 		svc := obj.(*corev1.Service)
 		for _, in := range svc.Status.LoadBalancer.Ingress {
 			addrs = append(addrs, networkingv1.IngressLoadBalancerIngress{IP: in.IP, Hostname: in.Hostname})

@@ -51,6 +51,7 @@ var Images = []Image{
 	{"containernetworking/azure-npm", "/usr/bin/azure-npm"},
 	{"oss/v2/cilium/cilium", "/usr/local/bin/cilium-agent"},
 	{"oss/v2/cilium/operator-generic", "/usr/local/bin/cilium-operator-generic"},
+	// Built apart: ingress-nginx and Debian's nginx (package ingressnginx).
 	{"oss/v2/kubernetes/ingress/nginx-ingress-controller", "/nginx-ingress-controller"},
 	{"azure-application-gateway/kubernetes-ingress", "/appgw-ingress"},
 	{"oss/v2/azure/workload-identity/webhook", "/manager"},
@@ -72,7 +73,6 @@ var standbys = map[string]string{
 	"azure-npm":                       "network policy is not enforced on localaks's real nodes yet",
 	"cilium-agent":                    "the Cilium dataplane is not run on localaks's real nodes; kube-proxy carries Services",
 	"cilium-operator-generic":         "the Cilium dataplane is not run on localaks's real nodes",
-	"nginx-ingress-controller":        "localaks's control plane runs the application routing ingress controller",
 	"appgw-ingress":                   "localaks's control plane runs the application gateway ingress controller",
 	"manager":                         "localaks's control plane serves the workload identity webhook",
 }

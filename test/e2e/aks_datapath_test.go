@@ -432,3 +432,125 @@ spec:
 	})
 	s.deleteLeavesNothing(t, ours, "c1")
 }
+
+// TestAppRoutingDataPath: the application routing add-on's managed NGINX
+// on a real node is the upstream ingress-nginx controller with Debian's
+// nginx: an Ingress of its class answers through the add-on Service's
+// load balancer address, with ingress-nginx's semantics (regex paths and
+// rewrite-target, the Lua round robin spreading requests over the pods,
+// upstream-hash-by keeping a URI on one pod, its 404 for unknown hosts),
+// and the controller publishes the address on the Ingress.
+func TestAppRoutingDataPath(t *testing.T) {
+	t.Parallel()
+	needManagedNginx(t)
+	s, ours, images := startRealNodes(t, t.TempDir(), "--public-ip-pool", "127.232.0.0/16")
+	mustAz(t, s.localaksAz("group", "create", "-n", "rg1", "-l", "eastus"))
+	mustAz(t, s.aksCreate(t, "-g", "rg1", "-n", "c1", "--node-count", "1", "--nodepool-tags", "localaks.io/nodes=real"))
+	kc := s.credentials(t, "rg1", "c1", "--admin")
+	ours.track(t, kc)
+	s.deployHello(t, kc, "c1", images, 2)
+	mustKubectl(t, kc, "expose", "deployment", "web", "--port=80", "--target-port=8080")
+	// Turned on while the node runs: its image reaches the running node.
+	s.setAppRouting(t, s.sub()+"/resourceGroups/rg1/providers/Microsoft.ContainerService/managedClusters/c1", true)
+	dir := t.TempDir()
+	ing := filepath.Join(dir, "web.yaml")
+	os.WriteFile(ing, []byte(`apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: web
+  annotations:
+    nginx.ingress.kubernetes.io/use-regex: "true"
+    nginx.ingress.kubernetes.io/rewrite-target: /$2
+spec:
+  ingressClassName: webapprouting.kubernetes.azure.com
+  rules:
+  - host: hello.example
+    http:
+      paths:
+      - {path: /app(/|$)(.*), pathType: ImplementationSpecific, backend: {service: {name: web, port: {number: 80}}}}
+`), 0o644)
+	mustKubectl(t, kc, "apply", "-f", ing)
+	mustKubectl(t, kc, "rollout", "status", "-n", "app-routing-system", "deployment/nginx", "--timeout=180s")
+	if logs := mustKubectl(t, kc, "logs", "-n", "app-routing-system", "deployment/nginx", "--tail=-1"); !strings.Contains(logs, "NGINX Ingress controller") || !strings.Contains(logs, "nginx version: nginx/") {
+		t.Fatalf("the managed NGINX is not ingress-nginx:\n%s", logs)
+	}
+	addr := externalIP(t, kc, "nginx", "-n", "app-routing-system")
+	client := &http.Client{Timeout: 5 * time.Second}
+	get := func(host, path string) (int, string, string) {
+		req, _ := http.NewRequest("GET", "http://"+addr+path, nil)
+		req.Host = host
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0, err.Error(), ""
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, strings.TrimSpace(string(b)), resp.Header.Get("X-Path")
+	}
+	eventually(t, "hello.example/app/items through the managed NGINX", 120*time.Second, func() string {
+		code, body, path := get("hello.example", "/app/items")
+		if code != 200 || !strings.HasPrefix(body, "hello from web-") || path != "/items" {
+			return fmt.Sprintf("%d %q (path %q)", code, body, path)
+		}
+		return ""
+	})
+	// The Lua round robin gives both pods requests.
+	seen := map[string]bool{}
+	for i := 0; i < 20 && len(seen) < 2; i++ {
+		if code, body, _ := get("hello.example", "/app/"); code == 200 {
+			seen[body] = true
+		}
+	}
+	if len(seen) != 2 {
+		t.Errorf("answers over 20 requests: %v, want both pods", seen)
+	}
+	// upstream-hash-by: the consistent-hash balancer keeps each URI on one
+	// pod, and the URIs spread over both. (A Service of its own: an
+	// upstream takes its balancer from the first Ingress that names it.)
+	mustKubectl(t, kc, "expose", "deployment", "web", "--name=web-hashed", "--port=80", "--target-port=8080")
+	hashed := filepath.Join(dir, "hashed.yaml")
+	os.WriteFile(hashed, []byte(`apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: hashed
+  annotations: {nginx.ingress.kubernetes.io/upstream-hash-by: $request_uri}
+spec:
+  ingressClassName: webapprouting.kubernetes.azure.com
+  rules:
+  - host: hash.example
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: web-hashed, port: {number: 80}}}}
+`), 0o644)
+	mustKubectl(t, kc, "apply", "-f", hashed)
+	eventually(t, "hash.example through the managed NGINX", 60*time.Second, func() string {
+		if code, body, _ := get("hash.example", "/"); code != 200 {
+			return fmt.Sprintf("%d %q", code, body)
+		}
+		return ""
+	})
+	pods := map[string]bool{}
+	for i := range 12 {
+		uri := fmt.Sprintf("/item/%d", i)
+		first := ""
+		for range 4 {
+			code, body, _ := get("hash.example", uri)
+			if code != 200 {
+				t.Fatalf("%s: %d %q", uri, code, body)
+			}
+			if first == "" {
+				first = body
+			} else if body != first {
+				t.Errorf("%s answered by %q, then %q: the hash balancer moved it", uri, first, body)
+			}
+		}
+		pods[first] = true
+	}
+	if len(pods) != 2 {
+		t.Errorf("12 URIs hashed onto %v, want both pods", pods)
+	}
+	if code, body, _ := get("other.example", "/app/items"); code != 404 || !strings.Contains(body, "nginx") {
+		t.Errorf("unknown host: %d %q, want nginx's 404", code, body)
+	}
+	mustKubectl(t, kc, "wait", "--for=jsonpath={.status.loadBalancer.ingress[0].ip}="+addr, "ingress/web", "--timeout=60s")
+}

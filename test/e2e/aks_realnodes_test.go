@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/localaks/localaks/internal/ingressnginx"
 	"github.com/localaks/localaks/internal/nodehost"
 )
 
@@ -30,6 +31,18 @@ func needRealNodes(t *testing.T) {
 			t.Fatalf("real nodes required but this host lacks %s", strings.Join(missing, "; "))
 		}
 		t.Skipf("this host cannot run real nodes (lacks %s); skipping", strings.Join(missing, "; "))
+	}
+}
+
+// needManagedNginx skips (or fails, when real nodes are required) a test
+// of app routing's managed NGINX on a host without Debian's nginx.
+func needManagedNginx(t *testing.T) {
+	t.Helper()
+	if missing := ingressnginx.MissingPackages(); len(missing) > 0 {
+		if os.Getenv("LOCALAKS_E2E_REQUIRE_REAL_NODES") != "" {
+			t.Fatalf("the managed NGINX needs Debian's %s", strings.Join(missing, ", "))
+		}
+		t.Skipf("this host lacks Debian's %s for the managed NGINX; skipping", strings.Join(missing, ", "))
 	}
 }
 

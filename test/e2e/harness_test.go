@@ -27,6 +27,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/localaks/localaks/internal/ingressnginx"
+	"github.com/localaks/localaks/internal/nodehost"
 )
 
 // binary is the localaks binary built once for all tests.
@@ -61,6 +64,15 @@ func run(m *testing.M) int {
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build localaks:", err)
 		return 1
+	}
+	// The managed NGINX's controller, built once per machine (serve would
+	// build it on the first cluster that needs it, inside a test's time).
+	if len(nodehost.Missing()) == 0 && len(ingressnginx.MissingPackages()) == 0 {
+		if cache, err := ingressnginx.CacheDir(); err == nil {
+			if _, err := ingressnginx.Ensure(context.Background(), cache); err != nil {
+				fmt.Fprintln(os.Stderr, "build the managed NGINX:", err)
+			}
+		}
 	}
 	return m.Run()
 }

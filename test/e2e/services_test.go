@@ -319,22 +319,7 @@ func TestAppRouting(t *testing.T) {
 	s := startServe(t, "")
 	kc := s.smallCluster(t, "ar")
 	cluster := s.sub() + "/resourceGroups/ar/providers/Microsoft.ContainerService/managedClusters/c1"
-	setAppRouting := func(on bool) map[string]any {
-		t.Helper()
-		_, _, mc := s.request("GET", cluster+mcAPI, "")
-		props := mc["properties"].(map[string]any)
-		props["ingressProfile"] = map[string]any{"webAppRouting": map[string]any{"enabled": on}}
-		body, _ := json.Marshal(map[string]any{"location": mc["location"], "identity": map[string]any{"type": "SystemAssigned"}, "properties": props})
-		status, h, resp := s.request("PUT", cluster+mcAPI, string(body))
-		if status != 200 {
-			t.Fatalf("PUT with app routing %v: %d %v", on, status, resp)
-		}
-		if st := s.waitOperation(h.Get("Azure-AsyncOperation")); st != "Succeeded" {
-			t.Fatalf("app routing %v: %s", on, st)
-		}
-		_, _, mc = s.request("GET", cluster+mcAPI, "")
-		return mc["properties"].(map[string]any)["ingressProfile"].(map[string]any)["webAppRouting"].(map[string]any)
-	}
+	setAppRouting := func(on bool) map[string]any { return s.setAppRouting(t, cluster, on) }
 	war := setAppRouting(true)
 	ident, _ := war["identity"].(map[string]any)
 	if ident == nil || !strings.HasSuffix(ident["resourceId"].(string), "/resourcegroups/MC_ar_c1_eastus/providers/Microsoft.ManagedIdentity/userAssignedIdentities/webapprouting-c1") ||
@@ -360,6 +345,26 @@ func TestAppRouting(t *testing.T) {
 	if slices.Contains(ids, "webapprouting-c1") {
 		t.Errorf("add-on identity left after disabling: %v", ids)
 	}
+}
+
+// setAppRouting turns the cluster's application routing add-on on or off
+// with a PUT of the cluster (az 2.45 has no approuting commands), waits for
+// the operation, and returns the cluster's webAppRouting profile.
+func (s *serve) setAppRouting(t *testing.T, cluster string, on bool) map[string]any {
+	t.Helper()
+	_, _, mc := s.request("GET", cluster+mcAPI, "")
+	props := mc["properties"].(map[string]any)
+	props["ingressProfile"] = map[string]any{"webAppRouting": map[string]any{"enabled": on}}
+	body, _ := json.Marshal(map[string]any{"location": mc["location"], "identity": map[string]any{"type": "SystemAssigned"}, "properties": props})
+	status, h, resp := s.request("PUT", cluster+mcAPI, string(body))
+	if status != 200 {
+		t.Fatalf("PUT with app routing %v: %d %v", on, status, resp)
+	}
+	if st := s.waitOperation(h.Get("Azure-AsyncOperation")); st != "Succeeded" {
+		t.Fatalf("app routing %v: %s", on, st)
+	}
+	_, _, mc = s.request("GET", cluster+mcAPI, "")
+	return mc["properties"].(map[string]any)["ingressProfile"].(map[string]any)["webAppRouting"].(map[string]any)
 }
 
 // TestAzIngressApplicationGateway: az aks enable-addons -a ingress-appgw

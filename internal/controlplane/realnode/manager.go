@@ -53,6 +53,11 @@ type Manager struct {
 	dns     *vnetDNS
 	closed  bool
 
+	// ingress is the managed NGINX's build (ensureIngressBundle), under
+	// ingressMu: it is made before Sync takes mu.
+	ingressMu sync.Mutex
+	ingress   ingressBuild
+
 	// Simulated, when set, connects to a simulated node's port (its
 	// kubelet's API): the tunnel reaches simulated nodes through it.
 	Simulated func(ctx context.Context, node, port string) (net.Conn, error)
@@ -79,6 +84,8 @@ type nodeProc struct {
 	done   chan struct{}
 	// initPID is the node's init while it runs (0 between runs).
 	initPID atomic.Int64
+	// ingressImage is the managed NGINX's image archive the node has.
+	ingressImage string
 }
 
 func (p *nodeProc) pid() int { return int(p.initPID.Load()) }
@@ -136,6 +143,7 @@ func (m *Manager) UseSpec(s *clusterspec.Spec) {
 // node's process runs (their kubelets register and report Ready on their
 // own).
 func (m *Manager) Sync(ctx context.Context, s *clusterspec.Spec) error {
+	m.ensureIngressBundle(ctx, s)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
@@ -185,6 +193,13 @@ func (m *Manager) Sync(ctx context.Context, s *clusterspec.Spec) error {
 	if err != nil {
 		return err
 	}
+	ingressImage := ""
+	if s.AppRouting {
+		ingressImage = images[len(images)-1]
+		if err := m.importIngressImage(ctx, tools, ingressImage); err != nil {
+			return err
+		}
+	}
 	for name, n := range want {
 		if _, ok := m.nodes[name]; ok {
 			continue
@@ -194,7 +209,7 @@ func (m *Manager) Sync(ctx context.Context, s *clusterspec.Spec) error {
 			return fmt.Errorf("node %s: %w", name, err)
 		}
 		pctx, cancel := context.WithCancel(context.Background())
-		p := &nodeProc{name: name, dir: cfg.Dir, cancel: cancel, done: make(chan struct{})}
+		p := &nodeProc{name: name, dir: cfg.Dir, cancel: cancel, done: make(chan struct{}), ingressImage: ingressImage}
 		started := make(chan error, 1)
 		go m.keepRunning(pctx, p, cfg, n, started)
 		if err := <-started; err != nil {

@@ -1,5 +1,5 @@
 // Command hello is the test image's program: an HTTP server that answers
-// with its pod's name (and logs each request), a client for tests that
+// with its pod's name (the path it got in X-Path; it logs each request), a client for tests that
 // exec into pods ("hello get URL" prints what URL answers), a load
 // generator ("hello load URL DURATION": eight keep-alive clients, then the
 // requests per second), a memory eater ("hello eat MiB": allocates and
@@ -80,6 +80,7 @@ func main() {
 		if !quiet {
 			log.Printf("%s %s from %s", r.Method, r.URL.Path, r.RemoteAddr)
 		}
+		w.Header().Set("X-Path", r.URL.Path)
 		fmt.Fprintf(w, "hello from %s\n", name)
 	})
 	log.Fatal(http.ListenAndServe(addr, nil))

@@ -1,0 +1,2 @@
+-- localaks: Debian packages lua-resty-dns as nginx.dns.resolver.
+return require("nginx.dns.resolver")
