@@ -26,24 +26,27 @@ import (
 // unless the run requires them (CI sets LOCALAKS_E2E_REQUIRE_REAL_NODES=1).
 func needRealNodes(t *testing.T) {
 	t.Helper()
-	if missing := nodehost.Missing(); len(missing) > 0 {
-		if os.Getenv("LOCALAKS_E2E_REQUIRE_REAL_NODES") != "" {
-			t.Fatalf("real nodes required but this host lacks %s", strings.Join(missing, "; "))
-		}
-		t.Skipf("this host cannot run real nodes (lacks %s); skipping", strings.Join(missing, "; "))
+	needHost(t, nodehost.Missing(), "this host cannot run real nodes: it lacks %s")
+}
+
+// needHost skips (or fails, when real nodes are required) a test when the
+// host lacks what missing lists; why says so, with %s for the list.
+func needHost(t *testing.T, missing []string, why string) {
+	t.Helper()
+	if len(missing) == 0 {
+		return
 	}
+	if os.Getenv("LOCALAKS_E2E_REQUIRE_REAL_NODES") != "" {
+		t.Fatalf(why, strings.Join(missing, "; "))
+	}
+	t.Skipf(why+"; skipping", strings.Join(missing, "; "))
 }
 
 // needManagedNginx skips (or fails, when real nodes are required) a test
 // of app routing's managed NGINX on a host without Debian's nginx.
 func needManagedNginx(t *testing.T) {
 	t.Helper()
-	if missing := ingressnginx.MissingPackages(); len(missing) > 0 {
-		if os.Getenv("LOCALAKS_E2E_REQUIRE_REAL_NODES") != "" {
-			t.Fatalf("the managed NGINX needs Debian's %s", strings.Join(missing, ", "))
-		}
-		t.Skipf("this host lacks Debian's %s for the managed NGINX; skipping", strings.Join(missing, ", "))
-	}
+	needHost(t, ingressnginx.MissingPackages(), "the managed NGINX needs Debian's %s")
 }
 
 // fabrics are the virtual networks' namespaces a test's clusters made
