@@ -47,7 +47,10 @@ type Reconciler struct {
 	Compute      *compute.Provider
 	Identity     *managedidentity.Provider
 	ControlPlane ControlPlane
-	Log          *slog.Logger
+	// TenantOf maps a subscription to its tenant (the cloud provider's
+	// tenant, whatever identity the cluster has).
+	TenantOf func(subscription string) string
+	Log      *slog.Logger
 }
 
 // step is one named step of a pipeline.

@@ -191,7 +191,14 @@ func (r *Reconciler) fabric(tx store.Tx, c *Cluster, instances []string) (cluste
 // cloudConfig is the cluster's azure.json.
 func (r *Reconciler) cloudConfig(c *Cluster, pools []*Pool) clusterspec.Cloud {
 	id := resourceid.MustParse(c.Record.ID)
+	// The subscription's tenant: a user-assigned identity or a service
+	// principal carries none of its own.
 	_, tenant := c.Principal()
+	if r.TenantOf != nil {
+		if t := r.TenantOf(id.SubscriptionID()); t != "" {
+			tenant = t
+		}
+	}
 	st := c.Props.Localaks
 	cc := clusterspec.Cloud{
 		TenantID: tenant, SubscriptionID: id.SubscriptionID(), AADClientID: st.CloudClientID, AADClientSecret: st.CloudSecret,

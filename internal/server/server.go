@@ -194,7 +194,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	rp.SetSelf(self)
 	ids := managedidentity.Register(reg, s.store, tenantOf)
 	authorization.Register(reg, s.store)
-	rec := &aks.Reconciler{Store: s.store, Net: netp, Compute: comp, Identity: ids, Log: cfg.Log}
+	rec := &aks.Reconciler{Store: s.store, Net: netp, Compute: comp, Identity: ids, TenantOf: tenantOf, Log: cfg.Log}
 	s.rec = rec
 	rules := &aks.Rules{Net: netp, Compute: comp, TenantOf: tenantOf, IssuerBase: s.url, DefaultNodes: cfg.Nodes}
 	if cfg.ControlPlanes {

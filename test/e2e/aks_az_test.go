@@ -273,3 +273,49 @@ func TestAzAKSConcurrentOperation(t *testing.T) {
 		t.Errorf("scale during create: exit %d, %s", r.code, r.stderr)
 	}
 }
+
+// TestAzClusterIdentities: clusters whose control-plane identity is a
+// user-assigned identity (az aks create --assign-identity) or a service
+// principal come up, and
+// their cloud controller, which signs in to the subscription's tenant
+// whatever the identity, gives a LoadBalancer Service its address.
+func TestAzClusterIdentities(t *testing.T) {
+	t.Parallel()
+	needAz(t)
+	s := startServe(t, "")
+	mustAz(t, s.localaksAz("group", "create", "-n", "rg1", "-l", "eastus"))
+	var cp struct {
+		ID          string `json:"id"`
+		PrincipalID string `json:"principalId"`
+	}
+	mustAz(t, s.localaksAz("identity", "create", "-g", "rg1", "-n", "control-plane")).json(t, &cp)
+	// (Debian's az 2.45 cannot add --assign-kubelet-identity's role
+	// assignment: its authorization client fails before any request.)
+	mustAz(t, s.aksCreate(t, "-g", "rg1", "-n", "ua", "--node-count", "1", "--assign-identity", cp.ID))
+	var mc struct {
+		Identity struct {
+			Type                   string         `json:"type"`
+			TenantID               string         `json:"tenantId"`
+			UserAssignedIdentities map[string]any `json:"userAssignedIdentities"`
+		} `json:"identity"`
+		IdentityProfile map[string]struct {
+			ResourceID string `json:"resourceId"`
+		} `json:"identityProfile"`
+	}
+	mustAz(t, s.localaksAz("aks", "show", "-g", "rg1", "-n", "ua")).json(t, &mc)
+	if mc.Identity.Type != "UserAssigned" || mc.Identity.TenantID != "" || len(mc.Identity.UserAssignedIdentities) != 1 || mc.Identity.UserAssignedIdentities[cp.ID] == nil {
+		t.Errorf("identity = %+v, want the user-assigned %s", mc.Identity, cp.ID)
+	}
+	if got := mc.IdentityProfile["kubeletidentity"].ResourceID; !strings.HasSuffix(got, "/userAssignedIdentities/ua-agentpool") {
+		t.Errorf("kubelet identity = %q, want AKS's ua-agentpool", got)
+	}
+	mustAz(t, s.aksCreate(t, "-g", "rg1", "-n", "sp", "--node-count", "1", "--service-principal", s.Client.ClientID, "--client-secret", s.Client.ClientSecret))
+	for _, name := range []string{"ua", "sp"} {
+		kc := s.credentials(t, "rg1", name)
+		mustKubectl(t, kc, "create", "deployment", "web", "--image=nginx")
+		mustKubectl(t, kc, "expose", "deployment", "web", "--type=LoadBalancer", "--port=80")
+		if ip := waitServiceIP(t, kc, "web"); ip == "" {
+			t.Errorf("cluster %s: no address for a LoadBalancer Service", name)
+		}
+	}
+}
