@@ -19,6 +19,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/localaks/localaks/internal/apiversions"
 	"github.com/localaks/localaks/internal/arm"
 	"github.com/localaks/localaks/internal/resourceid"
 	"github.com/localaks/localaks/internal/store"
@@ -29,9 +30,9 @@ const Namespace = "Microsoft.Authorization"
 
 const assignmentType = Namespace + "/roleAssignments"
 
-// APIVersions are the accepted api-versions.
-var APIVersions = []string{"2022-04-01", "2022-01-01-preview", "2020-10-01-preview", "2020-08-01-preview", "2020-04-01-preview",
-	"2018-09-01-preview", "2018-07-01", "2018-01-01-preview", "2017-05-01", "2015-07-01"}
+// APIVersions are the role assignments' api-versions (package
+// apiversions); role definitions have their own.
+var APIVersions = apiversions.For(assignmentType)
 
 // Role is a built-in role definition.
 type Role struct {
@@ -60,7 +61,7 @@ type Provider struct {
 // Register creates the provider and registers its types.
 func Register(reg *arm.Registry, st store.Store) *Provider {
 	p := &Provider{store: st, now: time.Now}
-	defs := &arm.ResourceType{Namespace: Namespace, Type: "roleDefinitions", APIVersions: APIVersions, Builtin: true}
+	defs := &arm.ResourceType{Namespace: Namespace, Type: "roleDefinitions", APIVersions: apiversions.For(Namespace + "/roleDefinitions"), Builtin: true}
 	defs.Get, defs.List = p.getDefinition, p.listDefinitions
 	reg.Register(defs)
 	as := &arm.ResourceType{Namespace: Namespace, Type: "roleAssignments", APIVersions: APIVersions, Builtin: true}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/localaks/localaks/internal/apiversions"
 	"github.com/localaks/localaks/internal/arm"
 	"github.com/localaks/localaks/internal/provider/network"
 	"github.com/localaks/localaks/internal/regions"
@@ -36,13 +37,9 @@ const (
 	InstanceType = "Microsoft.Compute/virtualMachineScaleSets/virtualMachines"
 )
 
-// APIVersions are the Microsoft.Compute api-versions accepted.
-var APIVersions = []string{
-	"2025-04-01", "2024-11-01", "2024-07-01", "2024-03-01", "2023-09-01", "2023-07-01", "2023-03-01", "2022-11-01",
-	"2022-08-01", "2022-03-01", "2021-11-01", "2021-07-01", "2021-04-01", "2021-03-01", "2020-12-01", "2020-06-01",
-	"2019-12-01", "2019-07-01", "2019-03-01", "2018-10-01", "2018-06-01", "2018-04-01", "2017-12-01", "2017-03-30",
-	"2016-04-30-preview", "2016-03-30", "2015-06-15",
-}
+// APIVersions are the Microsoft.Compute api-versions accepted (package
+// apiversions).
+var APIVersions = apiversions.For(ScaleSetType)
 
 // Config configures the provider.
 type Config struct {

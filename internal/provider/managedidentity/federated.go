@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/localaks/localaks/internal/apiversions"
 	"github.com/localaks/localaks/internal/arm"
 	"github.com/localaks/localaks/internal/store"
 )
@@ -18,7 +19,7 @@ import (
 const FederatedType = Type + "/federatedIdentityCredentials"
 
 // federatedAPIVersions are the versions that have federated credentials.
-var federatedAPIVersions = []string{"2024-11-30", "2023-07-31-preview", "2023-01-31", "2022-01-31-preview"}
+var federatedAPIVersions = apiversions.For(Namespace + "/userAssignedIdentities/federatedIdentityCredentials")
 
 // maxFederated is Entra's limit of federated credentials per identity.
 const maxFederated = 20

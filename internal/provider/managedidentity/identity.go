@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/localaks/localaks/internal/apiversions"
 	"github.com/localaks/localaks/internal/arm"
 	"github.com/localaks/localaks/internal/regions"
 	"github.com/localaks/localaks/internal/resourceid"
@@ -23,8 +24,8 @@ const Namespace = "Microsoft.ManagedIdentity"
 // Type is the user-assigned identity type.
 const Type = "Microsoft.ManagedIdentity/userAssignedIdentities"
 
-// APIVersions are the accepted api-versions.
-var APIVersions = []string{"2024-11-30", "2023-07-31-preview", "2023-01-31", "2022-01-31-preview", "2021-09-30-preview", "2018-11-30", "2015-08-31-preview"}
+// APIVersions are the accepted api-versions (package apiversions).
+var APIVersions = apiversions.For(Namespace + "/userAssignedIdentities")
 
 // Properties are an identity's properties.
 type Properties struct {

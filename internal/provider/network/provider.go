@@ -18,6 +18,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/localaks/localaks/internal/apiversions"
 	"github.com/localaks/localaks/internal/arm"
 	"github.com/localaks/localaks/internal/regions"
 	"github.com/localaks/localaks/internal/resourceid"
@@ -27,18 +28,9 @@ import (
 // Namespace is this provider's namespace.
 const Namespace = "Microsoft.Network"
 
-// APIVersions are the Microsoft.Network api-versions accepted, newest first.
-var APIVersions = []string{
-	"2025-05-01", "2025-03-01", "2025-01-01", "2024-10-01", "2024-07-01", "2024-05-01", "2024-03-01", "2024-01-01",
-	"2023-11-01", "2023-09-01", "2023-06-01", "2023-05-01", "2023-04-01", "2023-02-01", "2022-11-01", "2022-09-01",
-	"2022-07-01", "2022-05-01", "2022-01-01", "2021-12-01", "2021-08-01", "2021-05-01", "2021-03-01", "2021-02-01",
-	"2020-11-01", "2020-08-01", "2020-07-01", "2020-06-01", "2020-05-01", "2020-04-01", "2020-03-01", "2019-12-01",
-	"2019-11-01", "2019-09-01", "2019-08-01", "2019-07-01", "2019-06-01", "2019-04-01", "2019-02-01", "2018-12-01",
-	"2018-11-01", "2018-10-01", "2018-08-01", "2018-07-01", "2018-06-01", "2018-04-01", "2018-02-01", "2018-01-01",
-	"2017-11-01", "2017-10-01", "2017-09-01", "2017-08-01", "2017-06-01", "2017-04-01", "2017-03-30", "2017-03-01",
-	"2016-12-01", "2016-11-01", "2016-10-01", "2016-09-01", "2016-08-01", "2016-07-01", "2016-06-01", "2016-03-30",
-	"2015-06-15", "2015-05-01-preview",
-}
+// APIVersions are the api-versions of the virtual networks (the data of
+// package apiversions); each type is registered with its own.
+var APIVersions = apiversions.For(VirtualNetworkType)
 
 // Resource types.
 const (
@@ -108,14 +100,14 @@ func Register(cfg Config) *Provider {
 
 func (p *Provider) tracked(typ string, name func(string) error) *arm.Tracked {
 	return &arm.Tracked{
-		ResourceType: &arm.ResourceType{Namespace: Namespace, Type: typ, APIVersions: APIVersions, Locations: regions.List()},
+		ResourceType: &arm.ResourceType{Namespace: Namespace, Type: typ, APIVersions: apiversions.For(Namespace + "/" + typ), Locations: regions.List()},
 		Located:      true, ETag: true, ValidateName: name, Store: p.store,
 	}
 }
 
 func (p *Provider) embedded(parent *arm.Tracked, typ, field string) *arm.Embedded {
 	return &arm.Embedded{
-		ResourceType: &arm.ResourceType{Namespace: Namespace, Type: parent.Type + "/" + typ, APIVersions: APIVersions, Hidden: true},
+		ResourceType: &arm.ResourceType{Namespace: Namespace, Type: parent.Type + "/" + typ, APIVersions: apiversions.For(parent.FullType() + "/" + typ), Hidden: true},
 		Parent:       parent, Field: field, ChildType: parent.FullType() + "/" + typ, ValidateName: validName,
 	}
 }

@@ -8,22 +8,24 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/localaks/localaks/internal/apiversions"
 	"github.com/localaks/localaks/internal/arm"
 	"github.com/localaks/localaks/internal/resourceid"
 	"github.com/localaks/localaks/internal/store"
 )
 
-// APIVersions are the api-versions of Microsoft.Resources, newest first:
-// every version ARM accepts for resource groups, so old clients work too.
-var APIVersions = []string{
-	"2025-04-01", "2024-11-01", "2024-07-01", "2024-03-01", "2023-07-01", "2023-07-01-preview", "2023-03-01-preview",
-	"2022-12-01", "2022-11-01-preview", "2022-09-01", "2022-06-01", "2022-05-01", "2022-03-01-preview", "2022-01-01",
-	"2021-04-01", "2021-01-01", "2020-10-01", "2020-09-01", "2020-08-01", "2020-07-01", "2020-06-01", "2020-05-01",
-	"2020-01-01", "2019-11-01", "2019-10-01", "2019-09-01", "2019-08-01", "2019-07-01", "2019-06-01", "2019-05-10",
-	"2019-05-01", "2019-03-01", "2018-11-01", "2018-09-01", "2018-08-01", "2018-07-01", "2018-06-01", "2018-05-01",
-	"2018-02-01", "2018-01-01", "2017-12-01", "2017-08-01", "2017-06-01", "2017-05-10", "2017-05-01", "2017-03-01",
-	"2016-09-01", "2016-07-01", "2016-06-01", "2016-02-01", "2015-11-01", "2015-01-01", "2014-04-01-preview",
-	"2014-04-01", "2014-01-01", "2013-03-01", "2014-02-26", "2014-04",
+// APIVersions are the api-versions of Microsoft.Resources, newest first
+// (package apiversions): every version ARM accepts for resource groups,
+// so old clients work too.
+var APIVersions = apiversions.For("Microsoft.Resources/resourceGroups")
+
+// versionsOf is typ's api-versions: its own entry in package apiversions,
+// else the namespace's.
+func versionsOf(typ string) []string {
+	if apiversions.Has(Namespace + "/" + typ) {
+		return apiversions.For(Namespace + "/" + typ)
+	}
+	return APIVersions
 }
 
 // Namespace is this provider's namespace.
@@ -58,7 +60,7 @@ type Config struct {
 func Register(cfg Config) *Provider {
 	p := &Provider{store: cfg.Store, reg: cfg.Registry, engine: cfg.Engine, dir: cfg.Directory, log: cfg.Log, now: time.Now}
 	builtin := func(typ string) *arm.ResourceType {
-		return &arm.ResourceType{Namespace: Namespace, Type: typ, APIVersions: APIVersions, Builtin: true}
+		return &arm.ResourceType{Namespace: Namespace, Type: typ, APIVersions: versionsOf(typ), Builtin: true}
 	}
 	reg := cfg.Registry
 

@@ -23,7 +23,7 @@ func (p *Provider) providerBody(ns, sub, state string) map[string]any {
 	var types []map[string]any
 	if strings.EqualFold(ns, Namespace) {
 		for _, t := range []string{"resourceGroups", "subscriptions", "tenants", "locations", "providers", "resources", "tags", "tagNames", "operationresults"} {
-			types = append(types, map[string]any{"resourceType": t, "locations": []string{}, "apiVersions": APIVersions, "capabilities": "None"})
+			types = append(types, map[string]any{"resourceType": t, "locations": []string{}, "apiVersions": versionsOf(t), "capabilities": "None"})
 		}
 	} else {
 		for _, rt := range p.reg.TypesOf(ns) {
