@@ -138,7 +138,7 @@ func (p *Provider) renderApplicationGateway(tx store.Tx, req *arm.Request, r *st
 	if err := decodeStored("properties", r.ID, orEmpty(r.Properties), &props); err != nil {
 		return nil, err
 	}
-	return p.ApplicationGateways.Envelope(r, props), nil
+	return p.ApplicationGateways.Envelope(r, over(r, props)), nil
 }
 
 func (p *Provider) beforeDeleteApplicationGateway(tx store.Tx, r *store.Resource) error {
@@ -238,7 +238,7 @@ func (p *Provider) renderWAFPolicy(tx store.Tx, req *arm.Request, r *store.Resou
 		}
 		props["applicationGateways"] = gws
 	}
-	return p.WAFPolicies.Envelope(r, props), nil
+	return p.WAFPolicies.Envelope(r, over(r, props)), nil
 }
 
 func (p *Provider) wafPolicyUsers(tx store.Tx, policyID string) ([]string, error) {

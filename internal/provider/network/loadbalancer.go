@@ -266,7 +266,7 @@ func (p *Provider) renderLoadBalancer(tx store.Tx, req *arm.Request, r *store.Re
 	props.FrontendIPConfigurations, props.BackendAddressPools = children["frontendIPConfigurations"], children["backendAddressPools"]
 	props.LoadBalancingRules, props.Probes = children["loadBalancingRules"], children["probes"]
 	props.InboundNatRules, props.InboundNatPools, props.OutboundRules = children["inboundNatRules"], children["inboundNatPools"], children["outboundRules"]
-	return p.LoadBalancers.Envelope(r, props), nil
+	return p.LoadBalancers.Envelope(r, over(r, props)), nil
 }
 
 func (p *Provider) beforeDeleteLoadBalancer(tx store.Tx, r *store.Resource) error {

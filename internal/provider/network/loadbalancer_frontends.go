@@ -1,7 +1,6 @@
 package network
 
 import (
-	"encoding/json"
 	"net/netip"
 	"strings"
 )
@@ -36,7 +35,7 @@ func (lb *lbPreparation) prepareFrontends() error {
 		}
 		fp.LoadBalancingRules, fp.OutboundRules, fp.InboundNatRules = nil, nil, nil
 		fp.ProvisioningState = "Succeeded"
-		if lb.props.FrontendIPConfigurations[i].Properties, err = json.Marshal(fp); err != nil {
+		if lb.props.FrontendIPConfigurations[i].Properties, err = marshalOver(c.Properties, fp); err != nil {
 			return err
 		}
 	}

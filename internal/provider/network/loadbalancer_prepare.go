@@ -139,7 +139,7 @@ func (lb *lbPreparation) prepareProbes() error {
 		}
 		pp.LoadBalancingRules, pp.ProvisioningState = nil, "Succeeded"
 		var err error
-		if lb.props.Probes[i].Properties, err = json.Marshal(pp); err != nil {
+		if lb.props.Probes[i].Properties, err = marshalOver(c.Properties, pp); err != nil {
 			return err
 		}
 	}
@@ -159,7 +159,7 @@ func (lb *lbPreparation) prepareLoadBalancingRules() error {
 			return err
 		}
 		var err error
-		if lb.props.LoadBalancingRules[i].Properties, err = json.Marshal(rp); err != nil {
+		if lb.props.LoadBalancingRules[i].Properties, err = marshalOver(c.Properties, rp); err != nil {
 			return err
 		}
 	}
@@ -251,7 +251,7 @@ func (lb *lbPreparation) prepareOutboundRules() error {
 		}
 		op.ProvisioningState = "Succeeded"
 		var err error
-		if lb.props.OutboundRules[i].Properties, err = json.Marshal(op); err != nil {
+		if lb.props.OutboundRules[i].Properties, err = marshalOver(c.Properties, op); err != nil {
 			return err
 		}
 	}

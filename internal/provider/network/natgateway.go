@@ -30,7 +30,7 @@ func (p *Provider) registerNATGateways(reg *arm.Registry) {
 		if props.Subnets, err = p.subnetsReferencing(tx, r, func(sp *SubnetProperties) *SubResource { return sp.NATGateway }); err != nil {
 			return nil, err
 		}
-		return t.Envelope(r, props), nil
+		return t.Envelope(r, over(r, props)), nil
 	}
 	t.BeforeDelete = func(tx store.Tx, r *store.Resource) error {
 		users, err := p.subnetsReferencing(tx, r, func(sp *SubnetProperties) *SubResource { return sp.NATGateway })

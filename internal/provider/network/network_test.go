@@ -187,3 +187,56 @@ func TestPublicIPsAndLoadBalancer(t *testing.T) {
 }
 
 func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }
+
+// TestUnmodelledPropertiesRoundTrip: properties localaks does not act on
+// are stored as sent (azurerm sends privateEndpointVNetPolicies and a
+// subnet's defaultOutboundAccess and reads them back), while read-only
+// ones are still localaks's own.
+func TestUnmodelledPropertiesRoundTrip(t *testing.T) {
+	p, st := newProvider(t)
+	props := `{"addressSpace":{"addressPrefixes":["10.0.0.0/16"]},"privateEndpointVNetPolicies":"Disabled","flowTimeoutInMinutes":10,
+		"provisioningState":"Failed","subnets":[{"name":"a","properties":{"addressPrefix":"10.0.0.0/24","defaultOutboundAccess":false}}]}`
+	if err := save(st, p.VirtualNetworks, "virtualNetworks", "v", props, ""); err != nil {
+		t.Fatal(err)
+	}
+	st.View(context.Background(), func(tx store.Tx) error {
+		r, err := tx.Get(rg + "virtualNetworks/v")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got struct {
+			Policies          string `json:"privateEndpointVNetPolicies"`
+			FlowTimeout       int    `json:"flowTimeoutInMinutes"`
+			ProvisioningState string `json:"provisioningState"`
+			Subnets           []struct {
+				Properties struct {
+					DefaultOutboundAccess *bool `json:"defaultOutboundAccess"`
+				} `json:"properties"`
+			} `json:"subnets"`
+		}
+		if err := json.Unmarshal(r.Properties, &got); err != nil {
+			t.Fatal(err)
+		}
+		if got.Policies != "Disabled" || got.FlowTimeout != 10 || got.ProvisioningState != "Succeeded" {
+			t.Errorf("virtual network properties = %s", r.Properties)
+		}
+		if len(got.Subnets) != 1 || got.Subnets[0].Properties.DefaultOutboundAccess == nil || *got.Subnets[0].Properties.DefaultOutboundAccess {
+			t.Errorf("subnet properties = %s", r.Properties)
+		}
+		// GET renders them too.
+		body, err := p.renderVirtualNetwork(tx, nil, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := json.Marshal(body)
+		var rendered struct {
+			Properties struct {
+				Policies string `json:"privateEndpointVNetPolicies"`
+			} `json:"properties"`
+		}
+		if json.Unmarshal(raw, &rendered); rendered.Properties.Policies != "Disabled" {
+			t.Errorf("rendered: %s", raw)
+		}
+		return nil
+	})
+}

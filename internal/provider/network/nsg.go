@@ -256,7 +256,7 @@ func (p *Provider) renderNSG(tx store.Tx, req *arm.Request, r *store.Resource) (
 	if props.Subnets, err = p.subnetsReferencing(tx, r, func(sp *SubnetProperties) *SubResource { return sp.NetworkSecurityGroup }); err != nil {
 		return nil, err
 	}
-	return p.NSGs.Envelope(r, props), nil
+	return p.NSGs.Envelope(r, over(r, props)), nil
 }
 
 // subnetsReferencing lists the subnets (in the resource's subscription)

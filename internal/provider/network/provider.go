@@ -20,6 +20,7 @@ import (
 
 	"github.com/localaks/localaks/internal/apiversions"
 	"github.com/localaks/localaks/internal/arm"
+	"github.com/localaks/localaks/internal/jsonx"
 	"github.com/localaks/localaks/internal/regions"
 	"github.com/localaks/localaks/internal/resourceid"
 	"github.com/localaks/localaks/internal/store"
@@ -158,14 +159,38 @@ func decodeStored(what, id string, raw json.RawMessage, v any) error {
 	return nil
 }
 
-// encode writes typed properties into a record.
+// encode writes typed properties into a record, over the keys of its
+// properties that v's type does not model (marshalOver).
 func encode(r *store.Resource, v any) error {
-	raw, err := json.Marshal(v)
+	raw, err := marshalOver(r.Properties, v)
 	if err != nil {
 		return err
 	}
 	r.Properties = raw
 	return nil
+}
+
+// over is props as rendered: marshalled over the record's properties
+// that its type does not model (marshalOver).
+func over(r *store.Resource, props any) any {
+	raw, err := marshalOver(r.Properties, props)
+	if err != nil {
+		return props
+	}
+	return raw
+}
+
+// marshalOver marshals v over the keys of orig (what the client sent, or
+// what was stored) that v's type does not model (package jsonx): a
+// property localaks does not act on is stored and returned as sent, as
+// Azure returns it, so clients that read back what they wrote (Terraform)
+// see no drift. Keys the type models are v's, or gone when v omits them.
+func marshalOver(orig json.RawMessage, v any) (json.RawMessage, error) {
+	var extra jsonx.Object
+	if len(orig) > 0 && json.Unmarshal(orig, &extra) != nil {
+		extra = nil
+	}
+	return jsonx.Encode(extra, v)
 }
 
 // guid keeps an existing resourceGuid or makes one.

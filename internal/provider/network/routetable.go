@@ -128,7 +128,7 @@ func (p *Provider) renderRouteTable(tx store.Tx, req *arm.Request, r *store.Reso
 	if props.Subnets, err = p.subnetsReferencing(tx, r, func(sp *SubnetProperties) *SubResource { return sp.RouteTable }); err != nil {
 		return nil, err
 	}
-	return p.RouteTables.Envelope(r, props), nil
+	return p.RouteTables.Envelope(r, over(r, props)), nil
 }
 
 // SetRoutes adds or replaces routes in a route table, in tx (the AKS

@@ -184,7 +184,7 @@ func normalizeSubnet(c *arm.Child) error {
 		sp.Delegations = []json.RawMessage{}
 	}
 	sp.ProvisioningState = "Succeeded"
-	raw, err := json.Marshal(sp)
+	raw, err := marshalOver(c.Properties, sp)
 	c.Properties = raw
 	return err
 }
@@ -282,7 +282,7 @@ func (p *Provider) renderVirtualNetwork(tx store.Tx, req *arm.Request, r *store.
 	if err != nil {
 		return nil, err
 	}
-	return p.VirtualNetworks.Envelope(r, props), nil
+	return p.VirtualNetworks.Envelope(r, over(r, props)), nil
 }
 
 func (p *Provider) beforeDeleteVirtualNetwork(tx store.Tx, r *store.Resource) error {
