@@ -237,6 +237,14 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 			res, err := s.sup.RunCommand(ctx, c.Props.ResourceUID, id.ResourceGroupName(), id.Name(), c.Props.Localaks.APIServerPort, command, contextZip)
 			return res.ExitCode, res.Logs, err
 		}
+	} else {
+		// ARM only: credential listings still return a well-formed
+		// kubeconfig (IaC tools read it), whose server is serve's own
+		// address, where every Kubernetes request gets a 503 that says
+		// why (noControlPlane).
+		csp.Kubeconfig = func(c *aks.Cluster, role string) ([]byte, error) {
+			return s.noControlPlaneKubeconfig(ca, d, c, role)
+		}
 	}
 	armServer := arm.NewServer(arm.Config{
 		Store:     s.store,
@@ -269,6 +277,8 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 			issuers.ServeHTTP(w, r)
 		case strings.HasPrefix(r.URL.Path, portal.Prefix):
 			web.ServeHTTP(w, r)
+		case strings.HasPrefix(r.URL.Path, noControlPlanePrefix):
+			noControlPlane(w, r)
 		case r.URL.Path == strings.TrimSuffix(portal.Prefix, "/"):
 			http.Redirect(w, r, portal.Prefix, http.StatusMovedPermanently)
 		default:

@@ -45,30 +45,26 @@ users:
 // loopback address.
 func Kubeconfig(dir, role, resourceGroup, cluster string, port int) ([]byte, error) {
 	l := clusterspec.Layout(dir)
-	read := func(path string) (string, error) {
+	var files [3][]byte
+	for i, path := range []string{l.CACert(), l.Cert(clusterspec.MasterClient), l.Key(clusterspec.MasterClient)} {
 		b, err := os.ReadFile(path)
 		if err != nil {
-			return "", err
+			return nil, err
 		}
-		return base64.StdEncoding.EncodeToString(b), nil
+		files[i] = b
 	}
-	ca, err := read(l.CACert())
-	if err != nil {
-		return nil, err
-	}
-	cert, err := read(l.Cert(clusterspec.MasterClient))
-	if err != nil {
-		return nil, err
-	}
-	key, err := read(l.Key(clusterspec.MasterClient))
-	if err != nil {
-		return nil, err
-	}
+	return RenderKubeconfig(files[0], files[1], files[2], role, resourceGroup, cluster, fmt.Sprintf("https://127.0.0.1:%d", port))
+}
+
+// RenderKubeconfig renders a kubeconfig of Kubeconfig's shape from PEM
+// files (the CA, the client certificate and its key) and a server URL.
+func RenderKubeconfig(ca, cert, key []byte, role, resourceGroup, cluster, server string) ([]byte, error) {
+	b64 := base64.StdEncoding.EncodeToString
 	var buf bytes.Buffer
-	err = kubeconfigTmpl.Execute(&buf, map[string]string{
-		"CA": ca, "Cert": cert, "Key": key, "Cluster": cluster, "Context": cluster,
+	err := kubeconfigTmpl.Execute(&buf, map[string]string{
+		"CA": b64(ca), "Cert": b64(cert), "Key": b64(key), "Cluster": cluster, "Context": cluster,
 		"User":   fmt.Sprintf("%s_%s_%s", role, resourceGroup, cluster),
-		"Server": fmt.Sprintf("https://127.0.0.1:%d", port),
+		"Server": server,
 	})
 	return buf.Bytes(), err
 }
