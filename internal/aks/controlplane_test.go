@@ -18,11 +18,17 @@ import (
 type fakeControlPlane struct {
 	applied []*clusterspec.Spec
 	calls   []string
+	// fail, when set, is what Apply returns.
+	fail error
 }
 
 func (f *fakeControlPlane) Apply(_ context.Context, s *clusterspec.Spec) error {
 	if err := s.Validate(); err != nil {
 		return err
+	}
+	if f.fail != nil {
+		f.calls = append(f.calls, "apply failed")
+		return f.fail
 	}
 	f.applied = append(f.applied, s)
 	f.calls = append(f.calls, "apply")
@@ -262,5 +268,19 @@ func TestAGICAddon(t *testing.T) {
 	vnet := e.get("/subscriptions/" + sub + "/resourceGroups/MC_rg1_c1_eastus/providers/Microsoft.Network/virtualNetworks/aks-vnet-" + ClusterID("c1"))
 	if !strings.Contains(string(vnet.Properties), `"ingress-appgateway-subnet"`) || !strings.Contains(string(vnet.Properties), `10.225.0.0/16`) {
 		t.Errorf("VNet without the gateway subnet: %s", vnet.Properties)
+	}
+}
+
+// A create whose control plane fails stops the control plane it started
+// (it would restart for ever); an update that fails leaves it running.
+func TestFailedCreateStopsControlPlane(t *testing.T) {
+	e := newEnv(t)
+	cp := &fakeControlPlane{fail: errors.New("the control plane exited")}
+	e.rec.ControlPlane = cp
+	if _, err := e.create("c1", `{"dnsPrefix":"c1","agentPoolProfiles":[{"name":"nodepool1","count":1,"mode":"System"}]}`); err == nil {
+		t.Fatal("create succeeded")
+	}
+	if len(cp.calls) != 2 || cp.calls[0] != "apply failed" || !strings.HasPrefix(cp.calls[1], "stop ") || cp.calls[1] == "stop " {
+		t.Errorf("calls = %q, want a failed apply, then a stop of the cluster", cp.calls)
 	}
 }

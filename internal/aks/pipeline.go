@@ -151,7 +151,8 @@ func (r *Reconciler) applyControlPlane(ctx context.Context, clusterID string, dr
 	var applied *clusterspec.Spec
 	for range 4 {
 		var spec *clusterspec.Spec
-		running := true
+		running, creating := true, false
+		uid := ""
 		err := r.Store.View(ctx, func(tx store.Tx) error {
 			c, _, err := Load(tx, clusterID)
 			if err != nil {
@@ -161,6 +162,7 @@ func (r *Reconciler) applyControlPlane(ctx context.Context, clusterID string, dr
 				running = false
 				return nil
 			}
+			creating, uid = c.Props.ProvisioningState == "Creating", c.Props.ResourceUID
 			spec, err = r.BuildSpec(tx, clusterID, drain)
 			return err
 		})
@@ -171,6 +173,14 @@ func (r *Reconciler) applyControlPlane(ctx context.Context, clusterID string, dr
 			return nil
 		}
 		if err := r.ControlPlane.Apply(ctx, spec); err != nil {
+			// A create that fails stops what it started: its control
+			// plane would otherwise restart for ever. A later PUT
+			// starts it again.
+			if creating && ctx.Err() == nil {
+				if serr := r.ControlPlane.Stop(context.WithoutCancel(ctx), uid); serr != nil {
+					r.Log.Warn("stop the control plane of a failed create", "cluster", clusterID, "err", serr)
+				}
+			}
 			return err
 		}
 		applied = spec
