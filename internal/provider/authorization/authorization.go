@@ -282,6 +282,9 @@ func checkScope(tx store.Tx, scope string) error {
 		return nil // the subscription (checked by the router)
 	}
 	if _, err := tx.Get(id.String()); errors.Is(err, store.ErrNotFound) {
+		if ok, err := embeddedChildExists(tx, id); ok || err != nil {
+			return err
+		}
 		if strings.EqualFold(id.Type(), "Microsoft.Resources/resourceGroups") {
 			return arm.ErrResourceGroupNotFound(id.ResourceGroupName())
 		}
@@ -290,6 +293,46 @@ func checkScope(tx store.Tx, scope string) error {
 		return err
 	}
 	return nil
+}
+
+// embeddedChildExists tells whether id is a child resource that lives in
+// its parent's record (a subnet in its virtual network's "subnets", a
+// security rule in its group's "securityRules"): the parent's property
+// named after the child's type holds an element of that name.
+func embeddedChildExists(tx store.Tx, id resourceid.ID) (bool, error) {
+	parent := id.Parent()
+	if parent.String() == id.String() || parent.Name() == "" {
+		return false, nil
+	}
+	r, err := tx.Get(parent.String())
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	var props map[string]json.RawMessage
+	if json.Unmarshal(r.Properties, &props) != nil {
+		return false, nil
+	}
+	typ := id.Type()
+	field := typ[strings.LastIndex(typ, "/")+1:]
+	for k, raw := range props {
+		if !strings.EqualFold(k, field) {
+			continue
+		}
+		var children []struct {
+			Name string `json:"name"`
+		}
+		if json.Unmarshal(raw, &children) != nil {
+			return false, nil
+		}
+		for _, c := range children {
+			if strings.EqualFold(c.Name, id.Name()) {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
 }
 
 func (p *Provider) getAssignment(ctx context.Context, req *arm.Request) (*arm.Response, error) {

@@ -178,6 +178,8 @@ func TestRoleAssignmentValidation(t *testing.T) {
 			apiError{404, "ResourceGroupNotFound", "Resource group 'nope' could not be found."}},
 		{"missing resource", rgID + "/providers/Microsoft.Network/virtualNetworks/nope", a2, assignment(roleID(acrPull), principal, ""),
 			apiError{404, "ResourceNotFound", "The Resource 'nope' under resource group 'rg' was not found."}},
+		{"missing subnet of a virtual network", vnetID + "/subnets/nope", a2, assignment(roleID(acrPull), principal, ""),
+			apiError{404, "ResourceNotFound", "The Resource 'nope' under resource group 'rg' was not found."}},
 		{"no body", subPath, a2, "",
 			apiError{400, "InvalidRequestContent", "The request content was invalid and could not be deserialized: 'The request body is empty.'."}},
 		{"mistyped body", subPath, a2, `{"properties":{"principalId":7}}`, apiError{400, "InvalidRequestContent", ""}},
@@ -208,6 +210,8 @@ func TestRoleAssignmentValidation(t *testing.T) {
 	// scope, is a new assignment.
 	e.must("PUT", assignmentPath(subPath, a2)+apiV, assignment(roleID(acrPull), principal, ""), 201)
 	e.must("PUT", assignmentPath(rgID, a3)+apiV, assignment(roleID(reader), principal, ""), 201)
+	// A subnet (a child kept in its virtual network's record) is a scope.
+	e.must("PUT", assignmentPath(vnetID+"/subnets/nodes", a2)+apiV, assignment(roleID(reader), principal, ""), 201)
 }
 
 func TestGetAndDeleteRoleAssignment(t *testing.T) {

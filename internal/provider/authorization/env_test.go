@@ -82,7 +82,7 @@ func newEnv(t *testing.T) *env {
 		for _, r := range []*store.Resource{
 			{ID: rgID, Type: "Microsoft.Resources/resourceGroups", Name: "rg", Location: "eastus"},
 			{ID: otherRG, Type: "Microsoft.Resources/resourceGroups", Name: "other", Location: "eastus"},
-			{ID: vnetID, Type: "Microsoft.Network/virtualNetworks", Name: "vnet", Location: "eastus", Properties: json.RawMessage(`{}`)},
+			{ID: vnetID, Type: "Microsoft.Network/virtualNetworks", Name: "vnet", Location: "eastus", Properties: json.RawMessage(`{"subnets":[{"name":"nodes","properties":{}}]}`)},
 		} {
 			if err := tx.Put(r); err != nil {
 				return err
