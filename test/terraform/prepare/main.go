@@ -1,0 +1,31 @@
+// Command prepare builds what the Terraform tests need ahead of them (CI
+// runs it before the suite, outside go test's ten minutes per package):
+// the azurerm provider, and OpenTofu when no Terraform CLI is on PATH.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/localaks/localaks/test/terraform"
+)
+
+func main() {
+	ctx := context.Background()
+	start := time.Now()
+	tf, err := terraform.FindTerraform(ctx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fmt.Printf("terraform CLI: %s (%s)\n", tf, time.Since(start).Round(time.Second))
+	start = time.Now()
+	dir, err := terraform.EnsureProvider(ctx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fmt.Printf("azurerm provider: %s (%s)\n", dir, time.Since(start).Round(time.Second))
+}
