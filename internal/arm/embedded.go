@@ -185,6 +185,7 @@ func (e *Embedded) put(ctx context.Context, req *Request) (*Response, error) {
 	in.Name = id.Name()
 	status := http.StatusOK
 	var out Child
+	var op *store.Operation
 	err := e.Parent.update(ctx, id.Parent(), func(tx store.Tx) error {
 		parent, err := e.Parent.Load(tx, id.Parent())
 		if err != nil {
@@ -226,12 +227,13 @@ func (e *Embedded) put(ctx context.Context, req *Request) (*Response, error) {
 			return err
 		}
 		out = after[findChild(after, in.Name)]
-		return nil
+		op, err = e.Parent.completed(tx, id, parent.Location, status)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &Response{Status: status, Body: out}, nil
+	return e.Parent.answer(req, op, status, out), nil
 }
 
 func (e *Embedded) checkChildPreconditions(req *Request, parent *store.Resource, existing *Child) error {
@@ -245,6 +247,7 @@ func (e *Embedded) checkChildPreconditions(req *Request, parent *store.Resource,
 func (e *Embedded) delete(ctx context.Context, req *Request) (*Response, error) {
 	id := req.Route.ID
 	gone := false
+	var op *store.Operation
 	err := e.Parent.update(ctx, id.Parent(), func(tx store.Tx) error {
 		parent, err := tx.Get(id.Parent().String())
 		if errors.Is(err, store.ErrNotFound) {
@@ -273,13 +276,20 @@ func (e *Embedded) delete(ctx context.Context, req *Request) (*Response, error) 
 			return err
 		}
 		Stamp(parent, req.Caller, e.Parent.Now())
-		return tx.Put(parent)
+		if err := tx.Put(parent); err != nil {
+			return err
+		}
+		op, err = e.Parent.completed(tx, id, parent.Location, http.StatusNoContent)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	if gone {
 		return NoContent(), nil
+	}
+	if op != nil {
+		return e.Parent.answer(req, op, http.StatusAccepted, nil), nil
 	}
 	return &Response{Status: http.StatusOK}, nil
 }

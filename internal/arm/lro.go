@@ -56,8 +56,11 @@ type Engine struct {
 	mu      sync.Mutex
 	kinds   map[string]*OperationKind
 	running map[string]context.CancelFunc
-	ctx     context.Context
-	wg      sync.WaitGroup
+	// ended has, per running operation, a channel closed once its end is
+	// recorded (quickEnd).
+	ended map[string]chan struct{}
+	ctx   context.Context
+	wg    sync.WaitGroup
 }
 
 // NewEngine returns an engine. retryAfter is the Retry-After seconds sent to
@@ -68,7 +71,7 @@ func NewEngine(st store.Store, log *slog.Logger, retryAfter int) *Engine {
 		retryAfter = 1
 	}
 	return &Engine{store: st, log: log, retryAfter: retryAfter, kinds: map[string]*OperationKind{},
-		running: map[string]context.CancelFunc{}, statusVersions: map[string]string{}}
+		running: map[string]context.CancelFunc{}, ended: map[string]chan struct{}{}, statusVersions: map[string]string{}}
 }
 
 // RegisterKind adds an operation kind.
@@ -185,6 +188,8 @@ func (e *Engine) launch(op *store.Operation) {
 	root := e.ctx
 	ctx, cancel := context.WithCancel(root)
 	e.running[strings.ToLower(op.ID)] = cancel
+	ended := make(chan struct{})
+	e.ended[strings.ToLower(op.ID)] = ended
 	e.mu.Unlock()
 	e.wg.Add(1)
 	go func() {
@@ -192,7 +197,9 @@ func (e *Engine) launch(op *store.Operation) {
 		defer func() {
 			e.mu.Lock()
 			delete(e.running, strings.ToLower(op.ID))
+			delete(e.ended, strings.ToLower(op.ID))
 			e.mu.Unlock()
+			close(ended)
 			cancel()
 		}()
 		if kind == nil {
@@ -349,10 +356,19 @@ func resultPath(op *store.Operation) string {
 	return fmt.Sprintf("/subscriptions/%s/providers/%s/locations/%s/operationresults/%s", op.Subscription, op.Namespace, op.Location, op.ID)
 }
 
+// quickEnd is how long a DELETE's answer waits for its operation to end
+// (deletes here mostly take milliseconds; AKS's take minutes): one that has
+// ended is answered as such (skipPollingDelay), so that clients that would
+// otherwise wait their own default interval before the first poll do not.
+const quickEnd = 300 * time.Millisecond
+
 // Accepted builds the response that hands op to the client: status (201
 // for a create, 200 for an update, 202 for a delete or action) with the
 // body, Azure-AsyncOperation, Location and Retry-After.
 func (e *Engine) Accepted(req *Request, op *store.Operation, status int, body any) *Response {
+	if !op.Terminal() && req.HTTP != nil && req.HTTP.Method == http.MethodDelete {
+		op = e.waitEnd(req.HTTP.Context(), op, quickEnd)
+	}
 	v := e.statusVersion(op.Namespace, req.APIVersion)
 	resp := &Response{Status: status, Body: body, Header: http.Header{}}
 	if p := statusPath(op); p != "" {
@@ -360,7 +376,61 @@ func (e *Engine) Accepted(req *Request, op *store.Operation, status int, body an
 	}
 	resp.Header.Set("Location", req.BaseURL+resultPath(op)+"?api-version="+v)
 	resp.Header.Set("Retry-After", strconv.Itoa(e.retryAfter))
+	if op.Terminal() {
+		// The operation is over already (Completed): go-azure-sdk (which
+		// Terraform's azurerm uses) polls a DELETE's resource, and a
+		// PUT's provisioning state, only after its own ten seconds unless
+		// told there is nothing to wait for.
+		resp.Header.Set(skipPollingDelay, "true")
+	}
 	return resp
+}
+
+// skipPollingDelay is go-azure-sdk's response header that tells its
+// pollers to check at once rather than after their default interval.
+const skipPollingDelay = "X-Go-Azure-Sdk-Skip-Polling-Delay"
+
+// Completed records in tx an operation that has already ended well: a
+// write that completed in its own transaction, answered as the real
+// service answers it — with an Azure-AsyncOperation (and, for a delete, a
+// Location) that clients poll once, after Retry-After, and find done.
+// Clients wait Retry-After, rather than the ten seconds some SDKs wait on
+// an answer without one (go-azure-sdk's provisioning-state poller, which
+// Terraform's azurerm uses). result is what the Location URL answers.
+func (e *Engine) Completed(tx store.Tx, subscription, namespace, location, resourceID string, result int) (*store.Operation, error) {
+	now := time.Now().UTC()
+	op := &store.Operation{ID: uuid.NewString(), Kind: "completed", Subscription: strings.ToLower(subscription), Namespace: namespace,
+		Location: location, ResourceID: resourceID, Status: store.StatusSucceeded, StartTime: now, EndTime: now, ResultStatus: result}
+	return op, tx.PutOperation(op)
+}
+
+// waitEnd waits up to d for a running op to end and returns it as stored
+// then (or op as it was).
+func (e *Engine) waitEnd(ctx context.Context, op *store.Operation, d time.Duration) *store.Operation {
+	e.mu.Lock()
+	ended := e.ended[strings.ToLower(op.ID)]
+	e.mu.Unlock()
+	if ended == nil {
+		return op
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ended:
+	case <-t.C:
+		return op
+	case <-ctx.Done():
+		return op
+	}
+	var now *store.Operation
+	if err := e.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		now, err = tx.GetOperation(op.ID)
+		return err
+	}); err != nil || now.Status != store.StatusSucceeded {
+		return op
+	}
+	return now
 }
 
 // RetryAfter is the Retry-After seconds the engine sends.

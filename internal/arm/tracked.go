@@ -51,9 +51,34 @@ type Tracked struct {
 	// platform acts on it at once (a route table's routes become the
 	// virtual network's). It must not block.
 	Changed func(id string)
+	// Operations, when set, makes writes answer as asynchronous ones that
+	// have completed (Engine.Completed): PUT 200/201 and DELETE 202 with
+	// an Azure-AsyncOperation, as Microsoft.Network answers them.
+	Operations *Engine
 	// Store is where the records live.
 	Store store.Store
 	Now   func() time.Time
+}
+
+// completed records, when t answers writes as asynchronous operations, a
+// completed operation for the write of id (in location) and returns it.
+func (t *Tracked) completed(tx store.Tx, id resourceid.ID, location string, result int) (*store.Operation, error) {
+	if t.Operations == nil {
+		return nil, nil
+	}
+	return t.Operations.Completed(tx, id.SubscriptionID(), t.Namespace, regions.Normalize(location), id.String(), result)
+}
+
+// answer is a write's response: as it is, or, with op, as an asynchronous
+// operation's (Accepted for a delete, AsyncOnly for a PUT).
+func (t *Tracked) answer(req *Request, op *store.Operation, status int, body any) *Response {
+	switch {
+	case op == nil:
+		return &Response{Status: status, Body: body}
+	case status == http.StatusAccepted:
+		return t.Operations.Accepted(req, op, status, body)
+	}
+	return t.Operations.AsyncOnly(req, op, status, body)
 }
 
 // Body is the wire form of a tracked resource.
@@ -366,6 +391,7 @@ func (t *Tracked) put(ctx context.Context, req *Request) (*Response, error) {
 	}
 	status := http.StatusOK
 	var body any
+	var op *store.Operation
 	err = t.update(ctx, id, func(tx store.Tx) error {
 		if err := t.CheckParent(tx, id); err != nil {
 			return err
@@ -387,13 +413,16 @@ func (t *Tracked) put(ctx context.Context, req *Request) (*Response, error) {
 		if err := t.Save(ctx, tx, req, r, existing); err != nil {
 			return err
 		}
-		body, err = t.render(tx, req, r)
+		if body, err = t.render(tx, req, r); err != nil {
+			return err
+		}
+		op, err = t.completed(tx, id, r.Location, status)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &Response{Status: status, Body: body}, nil
+	return t.answer(req, op, status, body), nil
 }
 
 // patch updates tags (the one thing every ARM PATCH of a tracked resource
@@ -435,6 +464,7 @@ func (t *Tracked) patch(ctx context.Context, req *Request) (*Response, error) {
 
 func (t *Tracked) delete(ctx context.Context, req *Request) (*Response, error) {
 	gone := false
+	var op *store.Operation
 	err := t.update(ctx, req.Route.ID, func(tx store.Tx) error {
 		if err := t.parent(tx, req.Route.ID); err != nil {
 			return err
@@ -456,13 +486,20 @@ func (t *Tracked) delete(ctx context.Context, req *Request) (*Response, error) {
 		if err := req.CheckPreconditions(r); err != nil {
 			return err
 		}
-		return t.Remove(tx, r)
+		if err := t.Remove(tx, r); err != nil {
+			return err
+		}
+		op, err = t.completed(tx, req.Route.ID, r.Location, http.StatusNoContent)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	if gone {
 		return NoContent(), nil
+	}
+	if op != nil {
+		return t.answer(req, op, http.StatusAccepted, nil), nil
 	}
 	return &Response{Status: http.StatusOK}, nil
 }

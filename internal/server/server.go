@@ -176,7 +176,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	s.engine = arm.NewEngine(s.store, cfg.Log, cfg.RetryAfter)
 	s.engine.SetMinDuration(cfg.MinOperationDuration)
 	rp := resources.Register(resources.Config{Store: s.store, Registry: reg, Engine: s.engine, Directory: dir, Log: cfg.Log})
-	netp := network.Register(network.Config{Store: s.store, Registry: reg, Log: cfg.Log, PublicIPPool: cfg.PublicIPPool})
+	netp := network.Register(network.Config{Store: s.store, Registry: reg, Log: cfg.Log, PublicIPPool: cfg.PublicIPPool, Engine: s.engine})
 	comp := compute.Register(compute.Config{Store: s.store, Registry: reg, Network: netp, Log: cfg.Log})
 	tenantOf := func(sub string) string {
 		props, err := dir.Subscription(context.Background(), sub)

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/localaks/localaks/internal/datadir"
 	"github.com/localaks/localaks/internal/server"
@@ -121,7 +122,11 @@ func (w *workspace) run(args ...string) (int, string) {
 // must runs a command that must succeed.
 func (w *workspace) must(args ...string) string {
 	w.t.Helper()
+	start := time.Now()
 	code, out := w.run(args...)
+	if args[0] != "output" && args[0] != "state" {
+		w.t.Logf("terraform %s: %s", args[0], time.Since(start).Round(100*time.Millisecond))
+	}
 	if code != 0 {
 		w.t.Fatalf("terraform %s: exit %d\n%s", strings.Join(args, " "), code, out)
 	}
@@ -132,7 +137,9 @@ func (w *workspace) must(args ...string) string {
 // -detailed-exitcode).
 func (w *workspace) planClean(what string, vars ...string) {
 	w.t.Helper()
+	start := time.Now()
 	code, out := w.run(append([]string{"plan", "-detailed-exitcode", "-input=false"}, vars...)...)
+	w.t.Logf("terraform plan: %s", time.Since(start).Round(100*time.Millisecond))
 	if code != 0 {
 		w.t.Errorf("plan after %s: exit %d, want 0 (no changes)\n%s", what, code, out)
 	}

@@ -53,6 +53,10 @@ type Config struct {
 	Log      *slog.Logger
 	// PublicIPPool is where public IP addresses come from.
 	PublicIPPool netip.Prefix
+	// Engine, when set, makes writes answer as Microsoft.Network's do: as
+	// asynchronous operations (here completed at once) with an
+	// Azure-AsyncOperation to poll, and serves those operations.
+	Engine *arm.Engine
 }
 
 // DefaultPublicIPPool is the default public address pool: loopback
@@ -65,6 +69,8 @@ type Provider struct {
 	log   *slog.Logger
 	pool  netip.Prefix
 	now   func() time.Time
+	// ops, when set, records writes as completed operations (Config.Engine).
+	ops *arm.Engine
 
 	VirtualNetworks *arm.Tracked
 	Subnets         *arm.Embedded
@@ -86,8 +92,11 @@ func Register(cfg Config) *Provider {
 	if !cfg.PublicIPPool.IsValid() {
 		cfg.PublicIPPool = DefaultPublicIPPool
 	}
-	p := &Provider{store: cfg.Store, log: cfg.Log, pool: cfg.PublicIPPool, now: time.Now}
+	p := &Provider{store: cfg.Store, log: cfg.Log, pool: cfg.PublicIPPool, now: time.Now, ops: cfg.Engine}
 	reg := cfg.Registry
+	if cfg.Engine != nil {
+		cfg.Engine.RegisterEndpoints(reg, Namespace, apiversions.For(VirtualNetworkType))
+	}
 	p.registerVirtualNetworks(reg)
 	p.registerNSGs(reg)
 	p.registerRouteTables(reg)
@@ -102,7 +111,7 @@ func Register(cfg Config) *Provider {
 func (p *Provider) tracked(typ string, name func(string) error) *arm.Tracked {
 	return &arm.Tracked{
 		ResourceType: &arm.ResourceType{Namespace: Namespace, Type: typ, APIVersions: apiversions.For(Namespace + "/" + typ), Locations: regions.List()},
-		Located:      true, ETag: true, ValidateName: name, Store: p.store,
+		Located:      true, ETag: true, ValidateName: name, Store: p.store, Operations: p.ops,
 	}
 }
 
