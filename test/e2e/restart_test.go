@@ -18,6 +18,17 @@ import (
 // request sends an authenticated ARM request to s.
 func (s *serve) request(method, path, body string) (int, http.Header, map[string]any) {
 	s.t.Helper()
+	status, h, out, err := s.tryRequest(method, path, body)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return status, h, out
+}
+
+// tryRequest is request that returns a failed exchange (a connection
+// dropped by a crash) as an error.
+func (s *serve) tryRequest(method, path, body string) (int, http.Header, map[string]any, error) {
+	s.t.Helper()
 	req, err := http.NewRequest(method, s.URL+path, strings.NewReader(body))
 	if err != nil {
 		s.t.Fatal(err)
@@ -26,13 +37,13 @@ func (s *serve) request(method, path, body string) (int, http.Header, map[string
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := s.http.Do(req)
 	if err != nil {
-		s.t.Fatal(err)
+		return 0, nil, nil, err
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
 	var out map[string]any
 	json.Unmarshal(raw, &out)
-	return resp.StatusCode, resp.Header, out
+	return resp.StatusCode, resp.Header, out, nil
 }
 
 // TestKillAndRestart: every accepted write survives kill -9, and an
