@@ -223,3 +223,7 @@ require (
 	sigs.k8s.io/structured-merge-diff/v4 v4.2.1 // indirect
 	sigs.k8s.io/yaml v1.2.0 // indirect
 )
+
+// OpenTofu's own go.mod replaces hcl with its fork; a replace in a
+// dependency's go.mod does not apply here, so it is repeated.
+replace github.com/hashicorp/hcl/v2 v2.20.1 => github.com/opentofu/hcl/v2 v2.20.2-0.20251021132045-587d123c2828
