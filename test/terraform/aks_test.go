@@ -160,3 +160,38 @@ func TestAKSOnOwnNetwork(t *testing.T) {
 		}
 	}
 }
+
+// TestAKSRefusals: configurations real AKS refuses fail at apply with
+// AKS's error code as Terraform shows it, leave no cluster (nor its node
+// resource group) behind, and the rest is destroyed cleanly.
+func TestAKSRefusals(t *testing.T) {
+	for _, tc := range []struct {
+		name, from, to, code string
+	}{
+		{"DNS service IP outside the service CIDR", `dns_service_ip = "10.0.0.10"`, `dns_service_ip = "10.1.0.10"`, "DnsServiceIpOutOfServiceCidr"},
+		{"service CIDR over the nodes' subnet", "service_cidr   = \"10.0.0.0/16\"\n    dns_service_ip = \"10.0.0.10\"",
+			"service_cidr   = \"10.10.0.0/16\"\n    dns_service_ip = \"10.10.0.10\"", "ServiceCidrOverlapExistingSubnetsCidr"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if !strings.Contains(aksConfig, tc.from) {
+				t.Fatalf("the configuration has no %q", tc.from)
+			}
+			w := newWorkspace(t, strings.Replace(aksConfig, tc.from, tc.to, 1))
+			code, out := w.run("apply", "-auto-approve", "-input=false")
+			if code == 0 || !strings.Contains(out, tc.code) {
+				t.Fatalf("apply: exit %d, want a failure with %s\n%s", code, tc.code, out)
+			}
+			if r := w.get("/resourceGroups/tf-aks/providers/Microsoft.ContainerService/managedClusters/tf-aks?api-version=2025-10-01"); r != 404 {
+				t.Errorf("cluster after the refused create: %d, want 404", r)
+			}
+			if r := w.get("/resourcegroups/MC_tf-aks_tf-aks_eastus?api-version=2021-04-01"); r != 404 {
+				t.Errorf("node resource group after the refused create: %d, want 404", r)
+			}
+			w.must("destroy", "-auto-approve", "-input=false")
+			if r := w.get("/resourcegroups/tf-aks?api-version=2021-04-01"); r != 404 {
+				t.Errorf("resource group after destroy: %d, want 404", r)
+			}
+		})
+	}
+}
