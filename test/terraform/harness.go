@@ -42,7 +42,7 @@ func program(name, pkg, output string) (gobuild.Program, error) {
 }
 
 // EnsureProvider returns the directory holding terraform-provider-azurerm,
-// built once per machine (cold: about 20 minutes on two cores).
+// built once per machine (cold: about 9 minutes on two cores).
 func EnsureProvider(ctx context.Context) (string, error) {
 	p, err := program("terraform", AzurermPackage, "terraform-provider-azurerm")
 	if err != nil {
