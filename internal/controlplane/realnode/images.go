@@ -42,7 +42,22 @@ func (m *Manager) ensureImages(s *clusterspec.Spec) ([]string, error) {
 			return nil, fmt.Errorf("build the pause image: %w", err)
 		}
 	}
-	system, err := ensureSystemImages(dir, m.self, s)
+	// The system images s's workloads can name; the managed NGINX's is
+	// built apart.
+	all, err := workloads.ImageRefs(s)
+	if err != nil {
+		return nil, err
+	}
+	var refs []string
+	ingressRef := ""
+	for _, r := range all {
+		if isIngressNginx(r) {
+			ingressRef = r
+		} else {
+			refs = append(refs, r)
+		}
+	}
+	system, err := ensureSystemImages(dir, m.self, refs)
 	if err != nil {
 		return nil, fmt.Errorf("build the system images: %w", err)
 	}
@@ -51,7 +66,7 @@ func (m *Manager) ensureImages(s *clusterspec.Spec) ([]string, error) {
 		m.ingressMu.Lock()
 		b := m.ingress
 		m.ingressMu.Unlock()
-		archive, err := ensureIngressImage(dir, m.self, s, b)
+		archive, err := ensureIngressImage(dir, m.self, ingressRef, b)
 		if err != nil {
 			return nil, fmt.Errorf("build the managed NGINX's image: %w", err)
 		}
@@ -109,17 +124,7 @@ type ingressBuild struct {
 // it was made of (the bundle, this binary, which holds the Lua modules and
 // the template's patches, and the host's nginx), so an unchanged one is
 // found without reading its files again.
-func ensureIngressImage(dir, exe string, s *clusterspec.Spec, b ingressBuild) (string, error) {
-	refs, err := workloads.ImageRefs(s)
-	if err != nil {
-		return "", err
-	}
-	ref := ""
-	for _, r := range refs {
-		if isIngressNginx(r) {
-			ref = r
-		}
-	}
+func ensureIngressImage(dir, exe, ref string, b ingressBuild) (string, error) {
 	if ref == "" {
 		return "", errors.New("no workload names the managed NGINX's image")
 	}
@@ -140,6 +145,7 @@ func ensureIngressImage(dir, exe string, s *clusterspec.Spec, b ingressBuild) (s
 	}
 	var files []ociimage.File
 	if b.bundle.Dir != "" {
+		var err error
 		if files, err = ingressnginx.Files(b.bundle); err != nil {
 			why, files = err.Error(), nil
 		}
@@ -205,20 +211,10 @@ func (m *Manager) ensureInit() (string, error) {
 }
 
 // ensureSystemImages builds (or finds) the archive of the system images
-// s's workloads can name: links to this binary (which each container
+// refs (what the workloads can name, the managed NGINX's apart): links to this binary (which each container
 // binds in, hook.go) and standbys (package nodeapps). Its name says which binary and which images it
 // holds; archives of another binary are removed.
-func ensureSystemImages(dir, exe string, s *clusterspec.Spec) (string, error) {
-	all, err := workloads.ImageRefs(s)
-	if err != nil {
-		return "", err
-	}
-	var refs []string
-	for _, r := range all {
-		if !isIngressNginx(r) {
-			refs = append(refs, r)
-		}
-	}
+func ensureSystemImages(dir, exe string, refs []string) (string, error) {
 	st, err := os.Stat(exe)
 	if err != nil {
 		return "", err
