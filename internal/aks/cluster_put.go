@@ -229,10 +229,12 @@ func (v *Rules) prepareUpdate(tx store.Tx, req *arm.Request, id resourceid.ID, i
 		}
 	}
 	if len(nullable(in.Identity)) > 0 {
+		prev := c.Record.Identity
 		c.Record.Identity = nullable(in.Identity)
 		if err := v.ValidateIdentity(tx, c, v.TenantOf(id.SubscriptionID())); err != nil {
 			return nil, nil, err
 		}
+		c.Record.Identity = keepSystemPrincipal(prev, c.Record.Identity)
 	}
 	state := StateUpdating
 	if c.Props.KubernetesVersion != old.KubernetesVersion {

@@ -87,6 +87,22 @@ func (v *Rules) ValidateCluster(tx store.Tx, c *Cluster, pools []*Pool) error {
 	return v.validateNetwork(tx, c, pools)
 }
 
+// keepSystemPrincipal keeps a system-assigned identity's principal across
+// an update that names the type again (clients send no principalId): on
+// AKS the identity lives as long as the cluster keeps that type, and role
+// assignments made to it stay valid.
+func keepSystemPrincipal(prev, next json.RawMessage) json.RawMessage {
+	var p, n map[string]any
+	if json.Unmarshal(prev, &p) != nil || json.Unmarshal(next, &n) != nil {
+		return next
+	}
+	if p["type"] != "SystemAssigned" || n["type"] != "SystemAssigned" || p["principalId"] == nil {
+		return next
+	}
+	n["principalId"] = p["principalId"]
+	return mustJSON(n)
+}
+
 // ValidateIdentity completes the cluster identity: SystemAssigned gets a
 // principal; UserAssigned must name one existing identity.
 func (v *Rules) ValidateIdentity(tx store.Tx, c *Cluster, tenantID string) error {

@@ -40,7 +40,9 @@ type Role struct {
 	Actions, DataActions  []string
 }
 
-// builtinRoles are the roles AKS set-ups assign, with Azure's IDs.
+// builtinRoles are the roles AKS set-ups assign, with Azure's IDs (the
+// AKS, network, DNS, registry and identity roles; the rest of Azure's
+// built-in roles are not served yet).
 var builtinRoles = []Role{
 	{"8e3af657-a8ff-443c-a75c-2fe8c4bcb635", "Owner", "Grants full access to manage all resources, including the ability to assign roles in Azure RBAC.", []string{"*"}, nil},
 	{"b24988ac-6180-42a0-ab88-20f7382dd24c", "Contributor", "Grants full access to manage all resources, but does not allow you to assign roles in Azure RBAC.", []string{"*"}, nil},
@@ -49,6 +51,16 @@ var builtinRoles = []Role{
 	{"4d97b98b-1d4f-4787-a291-c67834d212e7", "Network Contributor", "Lets you manage networks, but not access to them.", []string{"Microsoft.Network/*", "Microsoft.Resources/deployments/*"}, nil},
 	{"7f951dda-4ed3-4680-a7ca-43fe172d538d", "AcrPull", "acr pull", []string{"Microsoft.ContainerRegistry/registries/pull/read"}, nil},
 	{"8311e382-0749-4cb8-b61a-304f252e45ec", "AcrPush", "acr push", []string{"Microsoft.ContainerRegistry/registries/pull/read", "Microsoft.ContainerRegistry/registries/push/write"}, nil},
+	{"4abbcc35-e782-43d8-92c5-2d3f1bd2253f", "Azure Kubernetes Service Cluster User Role", "List cluster user credential action.", []string{"Microsoft.ContainerService/managedClusters/listClusterUserCredential/action", "Microsoft.ContainerService/managedClusters/read"}, nil},
+	{"0ab0b1a8-8aac-4efd-b8c2-3ee1fb270be8", "Azure Kubernetes Service Cluster Admin Role", "List cluster admin credential action.", []string{"Microsoft.ContainerService/managedClusters/listClusterAdminCredential/action", "Microsoft.ContainerService/managedClusters/accessProfiles/listCredential/action", "Microsoft.ContainerService/managedClusters/read", "Microsoft.ContainerService/managedClusters/runcommand/action"}, nil},
+	{"1afdec4b-e479-420e-99e7-f82237c7c5e6", "Azure Kubernetes Service Cluster Monitoring User", "List cluster monitoring user credential action.", []string{"Microsoft.ContainerService/managedClusters/listClusterMonitoringUserCredential/action", "Microsoft.ContainerService/managedClusters/read"}, nil},
+	{"ed7f3fbd-7b88-4dd4-9017-9adb7ce333f8", "Azure Kubernetes Service Contributor Role", "Grants access to read and write Azure Kubernetes Service clusters", []string{"Microsoft.ContainerService/managedClusters/read", "Microsoft.ContainerService/managedClusters/write", "Microsoft.Resources/deployments/*"}, nil},
+	{"b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b", "Azure Kubernetes Service RBAC Cluster Admin", "Lets you manage all resources in the cluster.", []string{"Microsoft.Authorization/*/read", "Microsoft.Resources/subscriptions/operationresults/read", "Microsoft.Resources/subscriptions/read", "Microsoft.Resources/subscriptions/resourceGroups/read", "Microsoft.ContainerService/managedClusters/listClusterUserCredential/action"}, []string{"Microsoft.ContainerService/managedClusters/*"}},
+	{"3498e952-d568-435e-9b2c-8d77e338d7f7", "Azure Kubernetes Service RBAC Admin", "Lets you manage all resources under cluster/namespace, except update or delete resource quotas and namespaces.", []string{"Microsoft.Authorization/*/read", "Microsoft.Resources/subscriptions/operationresults/read", "Microsoft.Resources/subscriptions/read", "Microsoft.Resources/subscriptions/resourceGroups/read", "Microsoft.ContainerService/managedClusters/listClusterUserCredential/action"}, []string{"Microsoft.ContainerService/managedClusters/*"}},
+	{"7f6c6a51-bcf8-42ba-9220-52d62157d7db", "Azure Kubernetes Service RBAC Reader", "Allows read-only access to see most objects in a namespace.", []string{"Microsoft.Authorization/*/read", "Microsoft.Resources/subscriptions/operationresults/read", "Microsoft.Resources/subscriptions/read", "Microsoft.Resources/subscriptions/resourceGroups/read"}, []string{"Microsoft.ContainerService/managedClusters/*/read"}},
+	{"a7ffa36f-339b-4b5c-8bdf-e2c188b2c0eb", "Azure Kubernetes Service RBAC Writer", "Allows read/write access to most objects in a namespace.", []string{"Microsoft.Authorization/*/read", "Microsoft.Resources/subscriptions/operationresults/read", "Microsoft.Resources/subscriptions/read", "Microsoft.Resources/subscriptions/resourceGroups/read"}, []string{"Microsoft.ContainerService/managedClusters/*/read", "Microsoft.ContainerService/managedClusters/*/write", "Microsoft.ContainerService/managedClusters/*/delete"}},
+	{"b12aa53e-6015-4669-85d0-8515ebb3ae7f", "Private DNS Zone Contributor", "Lets you manage private DNS zone resources, but not the virtual networks they are linked to.", []string{"Microsoft.Network/privateDnsZones/*", "Microsoft.Network/privateDnsOperationResults/*", "Microsoft.Network/privateDnsOperationStatuses/*", "Microsoft.Network/virtualNetworks/read", "Microsoft.Network/virtualNetworks/join/action", "Microsoft.Resources/deployments/*"}, nil},
+	{"e40ec5ca-96e0-45a2-b4ff-59039f2c2b59", "Managed Identity Contributor", "Create, Read, Update, and Delete User Assigned Identity", []string{"Microsoft.ManagedIdentity/userAssignedIdentities/read", "Microsoft.ManagedIdentity/userAssignedIdentities/write", "Microsoft.ManagedIdentity/userAssignedIdentities/delete", "Microsoft.Resources/deployments/*"}, nil},
 	{"f1a07417-d97a-45cb-824c-7a7467783830", "Managed Identity Operator", "Read and Assign User Assigned Identity", []string{"Microsoft.ManagedIdentity/userAssignedIdentities/*/read", "Microsoft.ManagedIdentity/userAssignedIdentities/*/assign/action"}, nil},
 }
 
@@ -177,6 +189,34 @@ func decodeAssignment(r *store.Resource) (*assignmentProps, error) {
 
 var principalTypes = map[string]string{"user": "User", "group": "Group", "serviceprincipal": "ServicePrincipal", "foreigngroup": "ForeignGroup", "device": "Device"}
 
+// principalTypeOf is the type ARM records for a principal that a
+// request does not type, as Entra knows it: managed identities (user-
+// assigned ones and managed clusters' system-assigned ones) and the
+// calling application are service principals; other principals are taken
+// for users (localaks keeps no directory of users yet).
+func principalTypeOf(tx store.Tx, sub, principal string, caller arm.Caller) (string, error) {
+	if caller.AppID != "" && strings.EqualFold(caller.ObjectID, principal) {
+		return "ServicePrincipal", nil
+	}
+	for _, typ := range []string{"Microsoft.ManagedIdentity/userAssignedIdentities", "Microsoft.ContainerService/managedClusters"} {
+		rs, err := tx.List(store.Query{Subscription: sub, Type: typ})
+		if err != nil {
+			return "", err
+		}
+		for _, r := range rs {
+			var props, ident struct {
+				PrincipalID string `json:"principalId"`
+			}
+			json.Unmarshal(r.Properties, &props) //nolint:errcheck // a record without the field is not this principal
+			json.Unmarshal(r.Identity, &ident)   //nolint:errcheck // likewise
+			if strings.EqualFold(props.PrincipalID, principal) || strings.EqualFold(ident.PrincipalID, principal) {
+				return "ServicePrincipal", nil
+			}
+		}
+	}
+	return "User", nil
+}
+
 func (p *Provider) putAssignment(ctx context.Context, req *arm.Request) (*arm.Response, error) {
 	id := req.Route.ID
 	if _, err := uuid.Parse(id.Name()); err != nil {
@@ -205,7 +245,7 @@ func (p *Provider) putAssignment(ctx context.Context, req *arm.Request) (*arm.Re
 	if _, err := uuid.Parse(pr.PrincipalID); err != nil {
 		return nil, arm.Errorf(http.StatusBadRequest, "InvalidPrincipalId", "A valid principal ID must be provided for role assignment.")
 	}
-	ptype := "User"
+	ptype := "" // found in the tenant's identities below when not given
 	if pr.PrincipalType != "" {
 		if ptype, ok = principalTypes[strings.ToLower(pr.PrincipalType)]; !ok {
 			return nil, arm.Errorf(http.StatusBadRequest, "InvalidPrincipalType", "The principal type '%s' is not valid.", pr.PrincipalType)
@@ -223,6 +263,13 @@ func (p *Provider) putAssignment(ctx context.Context, req *arm.Request) (*arm.Re
 	err := p.store.Update(ctx, func(tx store.Tx) error {
 		if err := checkScope(tx, scope); err != nil {
 			return err
+		}
+		if props.PrincipalType == "" {
+			t, err := principalTypeOf(tx, sub, props.PrincipalID, req.Caller)
+			if err != nil {
+				return err
+			}
+			props.PrincipalType = t
 		}
 		existing, err := tx.Get(id.String())
 		if err == nil {

@@ -46,7 +46,10 @@ func TestRoleDefinition(t *testing.T) {
 
 func TestListRoleDefinitions(t *testing.T) {
 	e := newEnv(t)
-	all := []string{"Owner", "Contributor", "Reader", "User Access Administrator", "Network Contributor", "AcrPull", "AcrPush", "Managed Identity Operator"}
+	all := []string{}
+	for _, r := range builtinRoles {
+		all = append(all, r.Name)
+	}
 	for _, tt := range []struct {
 		scope, filter string
 		want          []string
@@ -56,6 +59,7 @@ func TestListRoleDefinitions(t *testing.T) {
 		{subPath, "roleName eq 'network contributor'", []string{"Network Contributor"}},
 		{subPath, "  RoleName eq 'Reader'  ", []string{"Reader"}},
 		{subPath, "roleName eq 'Nobody'", []string{}},
+		{subPath, "roleName eq 'Azure Kubernetes Service Cluster User Role'", []string{"Azure Kubernetes Service Cluster User Role"}},
 		{subPath, "type eq 'BuiltInRole'", all},
 		{rgID, "roleName eq 'Owner'", []string{"Owner"}},
 		{"", "roleName eq 'AcrPush'", []string{"AcrPush"}},
