@@ -274,7 +274,7 @@ func TestPutClusterUpdateErrors(t *testing.T) {
 		{name: "downgrade a minor", props: `{"kubernetesVersion":"1.34"}`,
 			want: aksError(400, "NotAllowedDowngrade", "kubernetesVersion", "Downgrading Kubernetes version 1.35.4 to 1.34.4 is not allowed. Available upgrades: 1.36.1, 1.36.3.")},
 		{name: "downgrade a patch", create: `{"kubernetesVersion":"1.34","agentPoolProfiles":[{"name":"np","count":1}]}`, props: `{"kubernetesVersion":"1.34.3"}`,
-			want: aksError(400, "NotAllowedDowngrade", "kubernetesVersion", "Downgrading Kubernetes version 1.34.4 to 1.34.3 is not allowed. Available upgrades: 1.35.4.")},
+			want: aksError(400, "NotAllowedDowngrade", "kubernetesVersion", "Downgrading Kubernetes version 1.34.4 to 1.34.3 is not allowed. Available upgrades: 1.35.1, 1.35.4.")},
 		{name: "skip a minor", props: `{"kubernetesVersion":"1.37"}`,
 			want: aksError(400, "OperationNotAllowed", "kubernetesVersion",
 				"Upgrading Kubernetes version 1.35.4 to 1.37.2 is not allowed. Available upgrades: 1.36.1, 1.36.3. Please see https://aka.ms/aks-supported-k8s-ver for version details.")},

@@ -211,11 +211,14 @@ func (v *Rules) DefaultPool(c *Cluster, p *Pool, inClusterCreate bool) {
 	if pp.ScaleSetPriority != "Spot" {
 		pp.ScaleSetEvictionPolicy, pp.SpotMaxPrice = "", nil
 	}
-	if pp.UpgradeSettings == nil {
-		pp.UpgradeSettings = &UpgradeSettings{}
-	}
-	if pp.UpgradeSettings.MaxSurge == "" {
-		pp.UpgradeSettings.MaxSurge = "10%"
+	// Spot pools are not surge-upgraded: AKS gives them no maxSurge.
+	if pp.ScaleSetPriority != "Spot" {
+		if pp.UpgradeSettings == nil {
+			pp.UpgradeSettings = &UpgradeSettings{}
+		}
+		if pp.UpgradeSettings.MaxSurge == "" {
+			pp.UpgradeSettings.MaxSurge = "10%"
+		}
 	}
 	for _, b := range []**bool{&pp.EnableNodePublicIP, &pp.EnableFIPS, &pp.EnableEncryptionAtHost, &pp.EnableUltraSSD} {
 		if *b == nil {

@@ -299,6 +299,14 @@ type PoolProperties struct {
 	Localaks *PoolState `json:"localaks,omitempty"`
 }
 
+// maxSurge is the pool's maxSurge, "" when it has none (Spot pools).
+func (pp *PoolProperties) maxSurge() string {
+	if pp.UpgradeSettings == nil {
+		return ""
+	}
+	return pp.UpgradeSettings.MaxSurge
+}
+
 // UpgradeSettings are a pool's upgrade settings.
 type UpgradeSettings struct {
 	MaxSurge                  string `json:"maxSurge,omitempty"`

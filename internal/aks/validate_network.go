@@ -203,7 +203,7 @@ func (v *Rules) checkCapacity(tx store.Tx, c *Cluster, pools []*Pool, existing [
 	m := modelOf(np)
 	nodes := func(p *Pool) int {
 		n := max(*p.Props.Count, intv(p.Props.MaxCount, 0))
-		surge, _ := ipam.Surge(p.Props.UpgradeSettings.MaxSurge, n)
+		surge, _ := ipam.Surge(p.Props.maxSurge(), n)
 		return n + surge
 	}
 	if m == modelKubenet || m == modelOverlay {

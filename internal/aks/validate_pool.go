@@ -72,7 +72,7 @@ func (v *Rules) ValidatePool(c *Cluster, p *Pool) error {
 		return invalidParameter("agentPoolProfile.maxPods",
 			"System node pool '%s' must support at least 30 pods: %d nodes with maxPods %d support %d", p.Record.Name, count, maxPods, maxPods*count)
 	}
-	if _, err := ipam.Surge(pp.UpgradeSettings.MaxSurge, count); err != nil {
+	if _, err := ipam.Surge(pp.maxSurge(), count); err != nil {
 		return invalidParameter("agentPoolProfile.upgradeSettings.maxSurge", "%v", err)
 	}
 	if pp.OSDiskSizeGB != nil && (*pp.OSDiskSizeGB < 30 || *pp.OSDiskSizeGB > 2048) {

@@ -16,7 +16,7 @@ func TestResolveAndUpgrades(t *testing.T) {
 			t.Errorf("Resolve(%q) accepted", bad)
 		}
 	}
-	if got := Versions.Upgrades("1.34.3"); !slices.Equal(got, []string{"1.34.4", "1.35.4"}) {
+	if got := Versions.Upgrades("1.34.3"); !slices.Equal(got, []string{"1.34.4", "1.35.1", "1.35.4"}) {
 		t.Errorf("Upgrades(1.34.3) = %v", got)
 	}
 	if got := Versions.Upgrades("1.37.2"); len(got) != 0 {

@@ -31,6 +31,15 @@ type Program struct {
 	Package, Output string
 	// LDFlags are passed to the linker.
 	LDFlags string
+	// Main, when set, is the source of a main package written into the
+	// build module (Package is then "."): a small program over the
+	// module's dependencies.
+	Main []byte
+	// TestOf, when set, makes the build a test binary (go test -c) of
+	// Package, a package of the module TestOf, built inside that module's
+	// own directory (the module cache's, read-only) so that its go.sum,
+	// which lists its tests' dependencies, applies.
+	TestOf string
 	// Then, when set, runs after the build with the module directory of
 	// Module (the module cache's, read-only) and the bundle's directory,
 	// to copy what else of the module the bundle needs.
@@ -63,7 +72,7 @@ func Ensure(ctx context.Context, cacheDir string, p Program) (string, error) {
 		return "", fmt.Errorf("go env GOVERSION: %w", err)
 	}
 	sum := sha256.New()
-	for _, b := range [][]byte{p.Mod, p.Sum, []byte(p.Package), []byte(p.LDFlags), bytes.TrimSpace(ver)} {
+	for _, b := range [][]byte{p.Mod, p.Sum, []byte(p.Package), []byte(p.LDFlags), p.Main, []byte(p.TestOf), bytes.TrimSpace(ver)} {
 		sum.Write(b)
 		sum.Write([]byte{0})
 	}
@@ -111,28 +120,51 @@ func build(ctx context.Context, gobin, dir string, p Program) error {
 		os.WriteFile(filepath.Join(src, "go.sum"), p.Sum, 0o644)); err != nil {
 		return err
 	}
+	if p.Main != nil {
+		if err := os.WriteFile(filepath.Join(src, "main.go"), p.Main, 0o644); err != nil {
+			return err
+		}
+	}
 	env := append(os.Environ(), "CGO_ENABLED=0", "GOTOOLCHAIN=local", "GOFLAGS=-mod=readonly")
+	moduleDir := func(module string) (string, error) {
+		list := exec.CommandContext(ctx, gobin, "mod", "download", "-json", module)
+		list.Dir, list.Env = src, env
+		out, err := list.Output()
+		if err != nil {
+			return "", fmt.Errorf("go mod download %s: %w", module, err)
+		}
+		var m struct{ Dir string }
+		if err := json.Unmarshal(out, &m); err != nil || m.Dir == "" {
+			return "", fmt.Errorf("go mod download %s: no module directory (%v)", module, err)
+		}
+		return m.Dir, nil
+	}
 	args := []string{"build", "-trimpath", "-o", filepath.Join(dir, p.Output)}
+	if p.TestOf != "" {
+		args[0] = "test"
+		args = append(args, "-c")
+	}
 	if p.LDFlags != "" {
 		args = append(args, "-ldflags", p.LDFlags)
 	}
 	cmd := exec.CommandContext(ctx, gobin, append(args, p.Package)...)
 	cmd.Dir, cmd.Env = src, env
+	if p.TestOf != "" {
+		d, err := moduleDir(p.TestOf)
+		if err != nil {
+			return err
+		}
+		cmd.Dir = d
+	}
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("%v: %s", err, strings.TrimSpace(string(out)))
 	}
 	if p.Then != nil {
-		list := exec.CommandContext(ctx, gobin, "list", "-m", "-json", p.Module)
-		list.Dir, list.Env = src, env
-		out, err := list.Output()
+		mdir, err := moduleDir(p.Module)
 		if err != nil {
-			return fmt.Errorf("go list -m %s: %w", p.Module, err)
+			return err
 		}
-		var m struct{ Dir string }
-		if err := json.Unmarshal(out, &m); err != nil || m.Dir == "" {
-			return fmt.Errorf("go list -m %s: no module directory (%v)", p.Module, err)
-		}
-		if err := p.Then(m.Dir, dir); err != nil {
+		if err := p.Then(mdir, dir); err != nil {
 			return err
 		}
 	}

@@ -38,7 +38,8 @@ func Encode(extra Object, known any) ([]byte, error) {
 	for k, v := range extra {
 		out[k] = v
 	}
-	for _, k := range keys(reflect.TypeOf(known)) {
+	t := reflect.TypeOf(known)
+	for _, k := range keys(t) {
 		delete(out, k)
 	}
 	raw, err := json.Marshal(known)
@@ -50,9 +51,77 @@ func Encode(extra Object, known any) ([]byte, error) {
 		return nil, err
 	}
 	for k, v := range typed {
-		out[k] = v
+		out[k] = merge(extra[k], v, fieldType(t, k))
 	}
 	return json.Marshal(out)
+}
+
+// merge lays a modelled value over what was sent for it, at every depth:
+// where the value's type is a struct (or a map of structs) and both are
+// objects, the keys the type does not model stay as sent.
+func merge(sent, typed json.RawMessage, t reflect.Type) json.RawMessage {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil || len(sent) == 0 || (t.Kind() != reflect.Struct && t.Kind() != reflect.Map) {
+		return typed
+	}
+	var s, v Object
+	if json.Unmarshal(sent, &s) != nil || json.Unmarshal(typed, &v) != nil || s == nil || v == nil {
+		return typed
+	}
+	out := Object{}
+	if t.Kind() == reflect.Map {
+		for k, tv := range v {
+			out[k] = merge(s[k], tv, t.Elem())
+		}
+	} else {
+		for k, sv := range s {
+			out[k] = sv
+		}
+		for _, k := range keys(t) {
+			delete(out, k)
+		}
+		for k, tv := range v {
+			out[k] = merge(s[k], tv, fieldType(t, k))
+		}
+	}
+	raw, err := json.Marshal(out)
+	if err != nil {
+		return typed
+	}
+	return raw
+}
+
+// fieldType is the type of the field of struct type t whose JSON key is
+// key, or nil.
+func fieldType(t reflect.Type, key string) reflect.Type {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil || t.Kind() != reflect.Struct {
+		return nil
+	}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if f.Anonymous && name == "" {
+			if ft := fieldType(f.Type, key); ft != nil {
+				return ft
+			}
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		if name == key {
+			return f.Type
+		}
+	}
+	return nil
 }
 
 var cache sync.Map // reflect.Type → []string

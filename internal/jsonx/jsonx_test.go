@@ -40,3 +40,30 @@ func TestRoundTripKeepsUnknownKeys(t *testing.T) {
 		t.Error("array accepted as an object")
 	}
 }
+
+type inner struct {
+	X string `json:"x,omitempty"`
+}
+
+type outer struct {
+	In   *inner            `json:"in,omitempty"`
+	Many map[string]*inner `json:"many,omitempty"`
+	List []inner           `json:"list,omitempty"`
+}
+
+func TestRoundTripKeepsUnknownKeysAtDepth(t *testing.T) {
+	var o outer
+	extra, err := Decode([]byte(`{"in":{"x":"a","more":"kept"},"many":{"k":{"x":"b","deep":1}},"list":[{"x":"c","lost":1}]}`), &o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.In.X, o.Many["k"].X = "A", "" // change one modelled key, drop another
+	out, err := Encode(extra, &o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"in":{"more":"kept","x":"A"},"list":[{"x":"c"}],"many":{"k":{"deep":1}}}`
+	if string(out) != want {
+		t.Errorf("got  %s\nwant %s", out, want)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 
 	"github.com/localaks/localaks/internal/gobuild"
@@ -80,4 +81,95 @@ func FindTerraform(ctx context.Context) (string, error) {
 		return "", errors.Join(errors.New("no terraform or tofu on PATH"), err)
 	}
 	return filepath.Join(dir, "tofu"), nil
+}
+
+// AcceptancePackage is azurerm's package of acceptance tests for AKS (and
+// the other container services).
+const AcceptancePackage = AzurermPackage + "/internal/services/containers"
+
+// EnsureAcceptance returns azurerm's acceptance-test binary of
+// AcceptancePackage, built once per machine inside azurerm's own module
+// (cold: about 10 minutes on two cores).
+func EnsureAcceptance(ctx context.Context) (string, error) {
+	p, err := program("terraform", "./internal/services/containers", "containers.test")
+	if err != nil {
+		return "", err
+	}
+	p.TestOf, p.LDFlags = AzurermPackage, ""
+	cache, err := gobuild.CacheDir("azurerm-acceptance")
+	if err != nil {
+		return "", err
+	}
+	dir, err := gobuild.Ensure(ctx, cache, p)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "containers.test"), nil
+}
+
+// placeholderMain is a provider with no resources, data sources or
+// settings.
+const placeholderMain = `package main
+
+import (
+	"github.com/hashicorp/terraform-plugin-sdk/v2/helper/schema"
+	"github.com/hashicorp/terraform-plugin-sdk/v2/plugin"
+)
+
+func main() {
+	plugin.Serve(&plugin.ServeOpts{ProviderFunc: func() *schema.Provider { return &schema.Provider{} }})
+}
+`
+
+// harnessProviders finds the utility providers azurerm's acceptance
+// harness declares for every test (name → the exact version it pins).
+var harnessProviders = regexp.MustCompile(`"(\w+)":\s*\{\s*VersionConstraint:\s*"=([0-9.]+)",\s*Source:\s*"registry\.terraform\.io/hashicorp/(\w+)"`)
+
+// EnsureHarnessMirror returns a Terraform filesystem mirror that holds,
+// under each utility provider's name and pinned version (azuread, local,
+// random, time, tls), a provider with no resources. azurerm's acceptance
+// harness declares those providers for every test, so terraform init
+// needs them; the module proxy serves none of them at those versions, and
+// the AKS tests do not use them but for two (azuread), which then fail on
+// the missing resource types.
+func EnsureHarnessMirror(ctx context.Context) (string, error) {
+	p, err := program("terraform", ".", "placeholder")
+	if err != nil {
+		return "", err
+	}
+	p.Main, p.Module = []byte(placeholderMain), AzurermPackage
+	p.Then = func(moduleDir, bundleDir string) error {
+		src, err := os.ReadFile(filepath.Join(moduleDir, "internal", "acceptance", "testcase.go"))
+		if err != nil {
+			return err
+		}
+		bin, err := os.ReadFile(filepath.Join(bundleDir, "placeholder"))
+		if err != nil {
+			return err
+		}
+		found := harnessProviders.FindAllSubmatch(src, -1)
+		if len(found) == 0 {
+			return errors.New("azurerm's acceptance harness declares no utility providers that can be found (internal/acceptance/testcase.go)")
+		}
+		for _, m := range found {
+			name, version := string(m[3]), string(m[2])
+			dir := filepath.Join(bundleDir, "mirror", "registry.terraform.io", "hashicorp", name, version, runtime.GOOS+"_"+runtime.GOARCH)
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return err
+			}
+			if err := os.WriteFile(filepath.Join(dir, "terraform-provider-"+name+"_v"+version), bin, 0o755); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	cache, err := gobuild.CacheDir("azurerm-harness-mirror")
+	if err != nil {
+		return "", err
+	}
+	dir, err := gobuild.Ensure(ctx, cache, p)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "mirror"), nil
 }
