@@ -2,14 +2,14 @@
 GO ?= go
 BIN := bin/localaks
 
-.PHONY: build test unit e2e lint fmt bench fuzz clean
+.PHONY: build test unit e2e lint fmt bench fuzz clean azurerm-acc
 
 build:
 	$(GO) build -o $(BIN) ./cmd/localaks
 
 # The whole suite, as the README and CI run it.
 test:
-	$(GO) test ./...
+	$(GO) test -timeout 60m ./...
 
 # Unit and in-process tests only (no binary, no az).
 unit:
@@ -18,6 +18,11 @@ unit:
 # End-to-end tests against the built binary with the az CLI and the Go SDK.
 e2e:
 	$(GO) test -v ./test/e2e/...
+
+# azurerm's own acceptance tests for AKS, every test of the families
+# (about an hour and a half); the suite runs a subset (test/terraform/acctest).
+azurerm-acc:
+	$(GO) run ./test/terraform/acctest -markdown -log azurerm-acc.log
 
 lint:
 	hack/lint.sh

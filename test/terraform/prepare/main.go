@@ -7,6 +7,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"time"
@@ -15,6 +16,8 @@ import (
 )
 
 func main() {
+	acceptance := flag.Bool("acceptance", false, "also build azurerm's acceptance tests (test/terraform/acctest) and the providers their harness declares")
+	flag.Parse()
 	ctx := context.Background()
 	start := time.Now()
 	tf, err := terraform.FindTerraform(ctx)
@@ -30,6 +33,9 @@ func main() {
 		os.Exit(1)
 	}
 	fmt.Printf("azurerm provider: %s (%s)\n", dir, time.Since(start).Round(time.Second))
+	if !*acceptance {
+		return
+	}
 	start = time.Now()
 	bin, err := terraform.EnsureAcceptance(ctx)
 	if err != nil {
