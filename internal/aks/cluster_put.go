@@ -424,6 +424,24 @@ func mergeObjects(a, b json.RawMessage) json.RawMessage {
 	return out
 }
 
+// overlayMigration tells whether an update moves a cluster to Azure CNI
+// Overlay, which AKS allows from kubenet and from Azure CNI on the node
+// subnet (az aks update --network-plugin azure --network-plugin-mode
+// overlay [--pod-cidr]): the plugin and the pod CIDR may then change.
+func overlayMigration(o, n *NetworkProfile) bool {
+	if !strings.EqualFold(n.NetworkPluginMode, "overlay") || strings.EqualFold(o.NetworkPluginMode, "overlay") {
+		return false
+	}
+	plugin := strings.ToLower(n.NetworkPlugin)
+	switch strings.ToLower(o.NetworkPlugin) {
+	case "kubenet":
+		return plugin == "azure"
+	case "azure":
+		return plugin == "" || plugin == "azure"
+	}
+	return false
+}
+
 // checkImmutable refuses changes AKS does not allow after creation.
 func checkImmutable(old, now *ClusterProperties) error {
 	pairs := []struct {
@@ -436,15 +454,18 @@ func checkImmutable(old, now *ClusterProperties) error {
 	}
 	if old.NetworkProfile != nil && now.NetworkProfile != nil {
 		o, n := old.NetworkProfile, now.NetworkProfile
+		if !overlayMigration(o, n) {
+			pairs = append(pairs,
+				struct {
+					name     string
+					old, new any
+				}{"networkProfile.networkPlugin", o.NetworkPlugin, strings.ToLower(n.NetworkPlugin)},
+				struct {
+					name     string
+					old, new any
+				}{"networkProfile.podCidr", o.PodCIDR, n.PodCIDR})
+		}
 		pairs = append(pairs,
-			struct {
-				name     string
-				old, new any
-			}{"networkProfile.networkPlugin", o.NetworkPlugin, strings.ToLower(n.NetworkPlugin)},
-			struct {
-				name     string
-				old, new any
-			}{"networkProfile.podCidr", o.PodCIDR, n.PodCIDR},
 			struct {
 				name     string
 				old, new any

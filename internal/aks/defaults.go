@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"strings"
 
-	"github.com/localaks/localaks/internal/vmsizes"
 )
 
 // AKS's defaults for clusters and pools.
@@ -169,9 +168,8 @@ func (v *Rules) DefaultPool(c *Cluster, p *Pool, inClusterCreate bool) {
 	if pp.VMSize == "" {
 		pp.VMSize = defaultVMSize
 	}
-	if s, ok := vmsizes.Lookup(pp.VMSize); ok {
-		pp.VMSize = s.Name
-	}
+	// vmSize is kept as sent (AKS echoes its case; Terraform compares it
+	// exactly); lookups of sizes ignore case.
 	if pp.OSDiskSizeGB == nil || *pp.OSDiskSizeGB == 0 {
 		pp.OSDiskSizeGB = intp(defaultOSDiskSizeGB)
 	}

@@ -180,6 +180,9 @@ func (v *Rules) applyPoolChange(c *Cluster, cur *Pool, raw json.RawMessage, pool
 		if !same {
 			return "", Error(http.StatusBadRequest, "PropertyChangeNotAllowed", "agentPoolProfile."+k, "Changing property '%s' is not allowed.", k)
 		}
+		if b, ok := before[k]; ok {
+			merged[k] = b // as first written (a value sent in another case is the same)
+		}
 	}
 	data, err := json.Marshal(merged)
 	if err != nil {
@@ -200,6 +203,11 @@ func (v *Rules) applyPoolChange(c *Cluster, cur *Pool, raw json.RawMessage, pool
 			"Cannot change the mode of agent pool %s to User: it is the last system node pool, and a cluster must have at least one.", cur.Record.Name)
 	}
 	v.DefaultPool(c, next, false)
+	// A new autoscaler range takes the pool into it: AKS scales it to the
+	// new minimum or maximum rather than refusing the update.
+	if pp := &next.Props; isTrue(pp.EnableAutoScaling) && pp.MinCount != nil && pp.MaxCount != nil && pp.Count != nil && *pp.MinCount <= *pp.MaxCount {
+		pp.Count = intp(min(max(*pp.Count, *pp.MinCount), *pp.MaxCount))
+	}
 	if err := v.ValidatePool(c, next); err != nil {
 		return "", err
 	}

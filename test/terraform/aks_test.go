@@ -1,7 +1,6 @@
 package terraform
 
 import (
-	"regexp"
 	"strings"
 	"testing"
 )
@@ -128,37 +127,16 @@ output "node_resource_group" {
 func TestAKSOnOwnNetwork(t *testing.T) {
 	t.Parallel()
 	w := newWorkspace(t, aksConfig)
-	w.must("apply", "-auto-approve", "-input=false")
-	w.planClean("apply")
-	if out := w.must("output", "-raw", "node_resource_group"); out != "MC_tf-aks_tf-aks_eastus" {
-		t.Errorf("node_resource_group = %q", out)
-	}
-	if out := w.must("output", "-raw", "kube_config"); !strings.Contains(out, "clusterUser_tf-aks_tf-aks") {
-		t.Errorf("kube_config:\n%s", out)
-	}
-
-	vars := []string{"-var", "node_count=2", "-var", "env=test"}
-	out := w.must(append([]string{"apply", "-auto-approve", "-input=false"}, vars...)...)
-	if !regexp.MustCompile(`0 added, 1 changed, 0 destroyed`).MatchString(out) {
-		t.Errorf("the change was not in place:\n%s", out)
-	}
-	w.planClean("an in-place change", vars...)
-
-	id := strings.TrimSpace(w.must("state", "show", "-no-color", "azurerm_kubernetes_cluster.aks"))
-	m := regexp.MustCompile(`(?m)^\s*id\s*=\s*"([^"]+)"`).FindStringSubmatch(id)
-	if m == nil {
-		t.Fatalf("no id in state:\n%s", id)
-	}
-	w.must("state", "rm", "azurerm_kubernetes_cluster.aks")
-	w.must(append([]string{"import", "-input=false"}, append(vars, "azurerm_kubernetes_cluster.aks", m[1])...)...)
-	w.planClean("an import", vars...)
-
-	w.must(append([]string{"destroy", "-auto-approve", "-input=false"}, vars...)...)
-	for _, rg := range []string{"tf-aks", "MC_tf-aks_tf-aks_eastus"} {
-		if r := w.get("/resourcegroups/" + rg + "?api-version=2021-04-01"); r != 404 {
-			t.Errorf("resource group %s after destroy: %d, want 404", rg, r)
+	outputs := func() {
+		if out := w.must("output", "-raw", "node_resource_group"); out != "MC_tf-aks_tf-aks_eastus" {
+			t.Errorf("node_resource_group = %q", out)
+		}
+		if out := w.must("output", "-raw", "kube_config"); !strings.Contains(out, "clusterUser_tf-aks_tf-aks") {
+			t.Errorf("kube_config:\n%s", out)
 		}
 	}
+	w.cycle(outputs, nil, []string{"-var", "node_count=2", "-var", "env=test"}, `0 added, 1 changed, 0 destroyed`,
+		[]string{"azurerm_kubernetes_cluster.aks"}, "tf-aks", "MC_tf-aks_tf-aks_eastus")
 }
 
 // TestAKSRefusals: configurations real AKS refuses fail at apply with

@@ -319,7 +319,7 @@ resource "azurerm_kubernetes_cluster_node_pool" "extra" {
 // cycle takes a workspace through apply → plan clean → the in-place
 // change vars → plan clean → state rm and import of imports → plan clean →
 // destroy, and checks that the groups are gone.
-func (w *workspace) cycle(afterApply func(), vars []string, changed string, imports []string, groups ...string) {
+func (w *workspace) cycle(afterApply, afterChange func(), vars []string, changed string, imports []string, groups ...string) {
 	t := w.t
 	t.Helper()
 	w.must("apply", "-auto-approve", "-input=false")
@@ -333,6 +333,9 @@ func (w *workspace) cycle(afterApply func(), vars []string, changed string, impo
 		t.Errorf("the change did not do %q:\n%s", changed, out)
 	}
 	w.planClean("an in-place change", vars...)
+	if afterChange != nil {
+		afterChange()
+	}
 
 	for _, addr := range imports {
 		show := w.must("state", "show", "-no-color", addr)
@@ -359,7 +362,17 @@ func (w *workspace) cycle(afterApply func(), vars []string, changed string, impo
 func TestKubenetHardened(t *testing.T) {
 	t.Parallel()
 	w := newWorkspace(t, kubenetConfig)
-	w.cycle(func() { checkKubenetOutputs(t, w) }, []string{"-var", "kubernetes_version=1.36", "-var", "extra_pools=1", "-var", "env=test"},
+	vars := []string{"-var", "kubernetes_version=1.36", "-var", "extra_pools=1", "-var", "env=test"}
+	downgrade := func() {
+		// Back to 1.35: AKS refuses, Terraform shows AKS's code, and the
+		// state still says 1.36.
+		code, out := w.run("apply", "-auto-approve", "-input=false", "-var", "kubernetes_version=1.35", "-var", "extra_pools=1", "-var", "env=test")
+		if code == 0 || !strings.Contains(out, "NotAllowedDowngrade") {
+			t.Errorf("a downgrade: exit %d, want AKS's NotAllowedDowngrade\n%s", code, out)
+		}
+		w.planClean("a refused downgrade", vars...)
+	}
+	w.cycle(func() { checkKubenetOutputs(t, w) }, downgrade, vars,
 		`1 added, 2 changed, 0 destroyed`,
 		[]string{"azurerm_kubernetes_cluster.aks", "azurerm_kubernetes_cluster_node_pool.user", "azurerm_federated_identity_credential.workload", "azurerm_role_assignment.acr_pull"},
 		"tf-kubenet", "MC_tf-kubenet_tf-kubenet_westeurope")
@@ -370,7 +383,7 @@ func TestKubenetHardened(t *testing.T) {
 func TestOverlayCilium(t *testing.T) {
 	t.Parallel()
 	w := newWorkspace(t, overlayConfig)
-	w.cycle(nil, []string{"-var", "node_count=3", "-var", "extra_pools=1", "-var", "env=test"},
+	w.cycle(nil, nil, []string{"-var", "node_count=3", "-var", "extra_pools=1", "-var", "env=test"},
 		`1 added, 1 changed, 0 destroyed`,
 		[]string{"azurerm_kubernetes_cluster.aks", "azurerm_kubernetes_cluster_node_pool.extra[0]", "azurerm_role_assignment.subnet"},
 		"tf-overlay", "MC_tf-overlay_tf-overlay_northeurope")
