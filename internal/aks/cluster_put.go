@@ -142,6 +142,12 @@ func (v *Rules) prepareCreate(tx store.Tx, req *arm.Request, id resourceid.ID, i
 	st.FQDNHash = randomHex(4)
 	c.Props.FQDN = FQDN(prefix, st.FQDNHash, c.Record.Location)
 	c.Props.AzurePortalFQDN = PortalFQDN(prefix, st.FQDNHash, c.Record.Location)
+	if ap := c.Props.APIServerAccessProfile; ap != nil && isTrue(ap.EnablePrivateCluster) {
+		if ap.PrivateDNSZone == "" {
+			ap.PrivateDNSZone = "system"
+		}
+		c.Props.PrivateFQDN = PrivateFQDN(prefix, st.FQDNHash, c.Record.Location, ap.PrivateDNSZone)
+	}
 	c.Props.ResourceUID = randomHex(12)
 	c.begin(opID, StateCreating)
 	c.Props.PowerState = &PowerState{Code: PowerRunning}

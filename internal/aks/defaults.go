@@ -99,12 +99,17 @@ func (v *Rules) DefaultCluster(c *Cluster, sub, rg string) {
 			np.DNSServiceIP = defaultDNSServiceIP
 		}
 	}
+	// The lists keep what was sent after the first (IPv4) range: a dual-
+	// stack cluster's IPv6 ranges.
 	if np.PodCIDR != "" {
-		np.PodCIDRs = []string{np.PodCIDR}
+		np.PodCIDRs = withFirst(np.PodCIDR, np.PodCIDRs)
 	}
-	np.ServiceCIDRs = []string{np.ServiceCIDR}
+	np.ServiceCIDRs = withFirst(np.ServiceCIDR, np.ServiceCIDRs)
 	if len(np.IPFamilies) == 0 {
 		np.IPFamilies = []string{"IPv4"}
+		if len(np.ServiceCIDRs) > 1 || len(np.PodCIDRs) > 1 {
+			np.IPFamilies = append(np.IPFamilies, "IPv6")
+		}
 	}
 	if np.NetworkPolicy == "" && m != modelNone {
 		np.NetworkPolicy = ""
@@ -235,4 +240,13 @@ func (v *Rules) DefaultPool(c *Cluster, p *Pool, inClusterCreate bool) {
 	if pp.PowerState == nil {
 		pp.PowerState = &PowerState{Code: PowerRunning}
 	}
+}
+
+// withFirst is list with first as its first element (replacing the first
+// element sent, or added to an empty list).
+func withFirst(first string, list []string) []string {
+	if len(list) == 0 {
+		return []string{first}
+	}
+	return append([]string{first}, list[1:]...)
 }

@@ -77,6 +77,17 @@ func FQDN(prefix, hash, location string) string {
 	return fmt.Sprintf("%s-%s.hcp.%s.azmk8s.io", strings.ToLower(prefix), hash, location)
 }
 
+// PrivateFQDN is a private cluster's API server name: in AKS's own zone
+// ({guid}.privatelink.{location}.azmk8s.io) with privateDNSZone "system"
+// or "none", else in the zone privateDNSZone names (a resource ID).
+func PrivateFQDN(prefix, hash, location, zone string) string {
+	name := newGUID() + ".privatelink." + location + ".azmk8s.io"
+	if i := strings.LastIndex(zone, "/"); i >= 0 {
+		name = strings.ToLower(zone[i+1:])
+	}
+	return fmt.Sprintf("%s-%s.%s", strings.ToLower(prefix), hash, name)
+}
+
 // PortalFQDN is the API server's name for the Azure portal.
 func PortalFQDN(prefix, hash, location string) string {
 	return fmt.Sprintf("%s-%s.portal.hcp.%s.azmk8s.io", strings.ToLower(prefix), hash, location)

@@ -289,7 +289,7 @@ func TestValidationErrors(t *testing.T) {
 		{"overlay without azure", `{"networkProfile":{"networkPlugin":"kubenet","networkPluginMode":"overlay"},"agentPoolProfiles":[{"name":"np","count":1}]}`, "InvalidParameter", "networkProfile.networkPluginMode"},
 		{"azure policy with kubenet", `{"networkProfile":{"networkPlugin":"kubenet","networkPolicy":"azure"},"agentPoolProfiles":[{"name":"np","count":1}]}`, "InvalidParameter", "networkProfile.networkPolicy"},
 		{"udr without custom subnet", `{"networkProfile":{"outboundType":"userDefinedRouting"},"agentPoolProfiles":[{"name":"np","count":1}]}`, "InvalidParameter", "networkProfile.outboundType"},
-		{"overlay pod range too small", `{"networkProfile":{"networkPlugin":"azure","networkPluginMode":"overlay","podCidr":"10.244.0.0/22"},"agentPoolProfiles":[{"name":"np","count":4}]}`, "InsufficientSubnetSize", "networkProfile.podCIDR"},
+		{"overlay pod range too small", `{"networkProfile":{"networkPlugin":"azure","networkPluginMode":"overlay","podCidr":"10.244.0.0/22"},"agentPoolProfiles":[{"name":"np","count":5}]}`, "InsufficientSubnetSize", "networkProfile.podCIDR"},
 		{"outbound ports", `{"networkProfile":{"loadBalancerProfile":{"managedOutboundIPs":{"count":1},"allocatedOutboundPorts":8000}},"agentPoolProfiles":[{"name":"np","count":9}]}`, "InvalidLoadBalancerProfileAllocatedOutboundPorts", "networkProfile.loadBalancerProfile.allocatedOutboundPorts"},
 		{"reserved cluster name", ``, "InvalidParameter", "name"},
 		{"autoscale range", `{"agentPoolProfiles":[{"name":"np","count":5,"enableAutoScaling":true,"minCount":1,"maxCount":3}]}`, "InvalidParameter", "agentPoolProfile.count"},

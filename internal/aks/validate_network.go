@@ -211,9 +211,11 @@ func (v *Rules) checkCapacity(tx store.Tx, c *Cluster, pools []*Pool, existing [
 		if err != nil {
 			return nil
 		}
+		// A /24 per node, surge nodes not counted (AKS accepts a /24 pod
+		// range for a one-node cluster).
 		total := 0
 		for _, p := range append(append([]*Pool(nil), pools...), existing...) {
-			total += nodes(p)
+			total += max(*p.Props.Count, intv(p.Props.MaxCount, 0))
 		}
 		if blocks := ipam.Blocks(pod, 24); int64(total) > blocks {
 			return badRequest("InsufficientSubnetSize", "networkProfile.podCIDR",
