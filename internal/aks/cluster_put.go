@@ -127,6 +127,7 @@ func (v *Rules) prepareCreate(tx store.Tx, req *arm.Request, id resourceid.ID, i
 	if err := v.ValidateIdentity(tx, c, v.TenantOf(id.SubscriptionID())); err != nil {
 		return nil, nil, err
 	}
+	defaultAAD(c, v.TenantOf(id.SubscriptionID()))
 	if err := v.ValidateAddons(tx, c, pools); err != nil {
 		return nil, nil, err
 	}
@@ -242,6 +243,7 @@ func (v *Rules) prepareUpdate(tx store.Tx, req *arm.Request, id resourceid.ID, i
 		}
 		c.Record.Identity = keepSystemPrincipal(prev, c.Record.Identity)
 	}
+	defaultAAD(c, v.TenantOf(id.SubscriptionID()))
 	state := StateUpdating
 	if c.Props.KubernetesVersion != old.KubernetesVersion {
 		resolved, ok := Versions.Resolve(c.Props.KubernetesVersion)

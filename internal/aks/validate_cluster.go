@@ -87,6 +87,19 @@ func (v *Rules) ValidateCluster(tx store.Tx, c *Cluster, pools []*Pool) error {
 	return v.validateNetwork(tx, c, pools)
 }
 
+// defaultAAD fills the tenant of AKS-managed Entra ID integration, as AKS
+// does: the subscription's tenant when none is given.
+func defaultAAD(c *Cluster, tenantID string) {
+	var aad map[string]any
+	if len(c.Props.AADProfile) == 0 || json.Unmarshal(c.Props.AADProfile, &aad) != nil || aad == nil {
+		return
+	}
+	if t, _ := aad["tenantID"].(string); t == "" && tenantID != "" {
+		aad["tenantID"] = tenantID
+		c.Props.AADProfile = mustJSON(aad)
+	}
+}
+
 // keepSystemPrincipal keeps a system-assigned identity's principal across
 // an update that names the type again (clients send no principalId): on
 // AKS the identity lives as long as the cluster keeps that type, and role

@@ -332,6 +332,14 @@ func checkScope(tx store.Tx, scope string) error {
 		if ok, err := embeddedChildExists(tx, id); ok || err != nil {
 			return err
 		}
+		// A Kubernetes namespace of a managed cluster is a scope (Azure RBAC
+		// for Kubernetes) whether or not ARM manages it.
+		if strings.EqualFold(id.Type(), "Microsoft.ContainerService/managedClusters/namespaces") {
+			if _, err := tx.Get(id.Parent().String()); err == nil || !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			id = id.Parent()
+		}
 		if strings.EqualFold(id.Type(), "Microsoft.Resources/resourceGroups") {
 			return arm.ErrResourceGroupNotFound(id.ResourceGroupName())
 		}

@@ -30,6 +30,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/localaks/localaks/internal/datadir"
 	"github.com/localaks/localaks/internal/server"
 	"github.com/localaks/localaks/test/terraform"
@@ -132,6 +134,9 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 		"TF_ACC=1", "TF_ACC_TERRAFORM_PATH="+tf, "TF_CLI_CONFIG_FILE="+cli, "TF_IN_AUTOMATION=1", "CHECKPOINT_DISABLE=1", "HOME="+tmp,
 		"ARM_METADATA_HOSTNAME="+strings.TrimPrefix(srv.URL(), "https://"),
 		"ARM_TENANT_ID="+c.TenantID, "ARM_SUBSCRIPTION_ID="+c.SubscriptionID, "ARM_CLIENT_ID="+c.ClientID, "ARM_CLIENT_SECRET="+c.ClientSecret,
+		// A second service principal, for the tests of clusters with one
+		// (serve, as configured here, accepts any client ID and secret).
+		"ARM_CLIENT_ID_ALT="+uuid.NewString(), "ARM_CLIENT_SECRET_ALT="+uuid.NewString(),
 		"ARM_TEST_LOCATION=westeurope", "ARM_TEST_LOCATION_ALT=eastus", "ARM_TEST_LOCATION_ALT2=westus2",
 		"SSL_CERT_FILE="+data.CABundle())
 
