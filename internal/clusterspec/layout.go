@@ -31,6 +31,14 @@ func (l Layout) ServiceAccountKey() string { return filepath.Join(l.PKI(), "sa-k
 // ServiceAccountPub is the service-account verification key.
 func (l Layout) ServiceAccountPub() string { return filepath.Join(l.PKI(), "sa.pem") }
 
+// LocalAccountToken is the bearer token of the cluster's local accounts
+// (the kubeconfigs' token, beside their client certificate, as AKS's);
+// TokenAuthFile the API server's static token file that accepts it.
+func (l Layout) LocalAccountToken() string { return filepath.Join(l.PKI(), "local-account-token") }
+
+// TokenAuthFile is kube-apiserver's --token-auth-file.
+func (l Layout) TokenAuthFile() string { return filepath.Join(l.PKI(), "tokens.csv") }
+
 // PreviousServiceAccountPub is the public key the last rotation replaced:
 // tokens it signed stay valid until the next rotation.
 func (l Layout) PreviousServiceAccountPub() string { return filepath.Join(l.PKI(), "sa-previous.pem") }

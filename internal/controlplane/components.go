@@ -43,6 +43,7 @@ func apiServerArgs(l clusterspec.Layout, s *clusterspec.Spec, etcdURL string, pr
 		"--tls-cert-file=" + l.Cert(clusterspec.APIServerCert),
 		"--tls-private-key-file=" + l.Key(clusterspec.APIServerCert),
 		"--client-ca-file=" + l.CACert(),
+		"--token-auth-file=" + l.TokenAuthFile(),
 		"--service-account-issuer=" + s.ServiceAccountIssuer,
 		"--service-account-key-file=" + l.ServiceAccountPub(),
 		"--service-account-signing-key-file=" + l.ServiceAccountKey(),

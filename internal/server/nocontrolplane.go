@@ -1,6 +1,8 @@
 package server
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -42,7 +44,11 @@ func (s *Server) noControlPlaneKubeconfig(ca *pki.CA, d datadir.Dir, c *aks.Clus
 		uid = id.Name()
 	}
 	server := strings.TrimSuffix(s.url, "/") + noControlPlanePrefix + uid
-	return supervisor.RenderKubeconfig(pems[0], pems[1], pems[2], role, id.ResourceGroupName(), id.Name(), server)
+	// A token of the local accounts' shape, derived from the (stable)
+	// client key, so that it too is the same on every read.
+	sum := sha256.Sum256(pems[2])
+	tok := hex.EncodeToString(sum[:16])
+	return supervisor.RenderKubeconfig(pems[0], pems[1], pems[2], tok, role, id.ResourceGroupName(), id.Name(), server)
 }
 
 // noControlPlane answers a Kubernetes client that follows such a

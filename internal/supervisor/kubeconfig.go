@@ -3,6 +3,7 @@ package supervisor
 import (
 	"bytes"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"os"
 	"text/template"
@@ -35,6 +36,9 @@ users:
   user:
     client-certificate-data: {{ .Cert }}
     client-key-data: {{ .Key }}
+{{- if .Token }}
+    token: {{ .Token }}
+{{- end }}
 `))
 
 // Kubeconfig renders a cluster's kubeconfig as AKS's credential actions
@@ -53,16 +57,21 @@ func Kubeconfig(dir, role, resourceGroup, cluster string, port int) ([]byte, err
 		}
 		files[i] = b
 	}
-	return RenderKubeconfig(files[0], files[1], files[2], role, resourceGroup, cluster, fmt.Sprintf("https://127.0.0.1:%d", port))
+	tok, err := LocalAccountToken(l)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	return RenderKubeconfig(files[0], files[1], files[2], tok, role, resourceGroup, cluster, fmt.Sprintf("https://127.0.0.1:%d", port))
 }
 
 // RenderKubeconfig renders a kubeconfig of Kubeconfig's shape from PEM
-// files (the CA, the client certificate and its key) and a server URL.
-func RenderKubeconfig(ca, cert, key []byte, role, resourceGroup, cluster, server string) ([]byte, error) {
+// files (the CA, the client certificate and its key), the local accounts'
+// token ("" for none) and a server URL.
+func RenderKubeconfig(ca, cert, key []byte, token, role, resourceGroup, cluster, server string) ([]byte, error) {
 	b64 := base64.StdEncoding.EncodeToString
 	var buf bytes.Buffer
 	err := kubeconfigTmpl.Execute(&buf, map[string]string{
-		"CA": b64(ca), "Cert": b64(cert), "Key": b64(key), "Cluster": cluster, "Context": cluster,
+		"CA": b64(ca), "Cert": b64(cert), "Key": b64(key), "Token": token, "Cluster": cluster, "Context": cluster,
 		"User":   fmt.Sprintf("%s_%s_%s", role, resourceGroup, cluster),
 		"Server": server,
 	})

@@ -4,11 +4,13 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/netip"
 	"os"
+	"strings"
 
 	"github.com/localaks/localaks/internal/clusterspec"
 	"github.com/localaks/localaks/internal/fsutil"
@@ -74,7 +76,40 @@ func ensurePKI(l clusterspec.Layout, s *clusterspec.Spec) (*pki.CA, error) {
 	if err := ensureServiceAccountKey(l); err != nil {
 		return nil, err
 	}
+	if err := ensureLocalAccountToken(l); err != nil {
+		return nil, err
+	}
 	return ca, nil
+}
+
+// ensureLocalAccountToken creates the local accounts' bearer token (32
+// hexadecimal digits, as AKS's kubeconfigs carry) and the API server's
+// static token file that maps it to masterclient in system:masters, the
+// identity of the local-account certificate.
+func ensureLocalAccountToken(l clusterspec.Layout) error {
+	tok, err := LocalAccountToken(l)
+	if errors.Is(err, os.ErrNotExist) {
+		b := make([]byte, 16)
+		if _, err := rand.Read(b); err != nil {
+			return err
+		}
+		tok = hex.EncodeToString(b)
+		if err := fsutil.WriteFileAtomic(l.LocalAccountToken(), []byte(tok+"\n"), 0o600); err != nil {
+			return err
+		}
+	} else if err != nil {
+		return err
+	}
+	return fsutil.WriteFileAtomic(l.TokenAuthFile(), []byte(tok+`,masterclient,masterclient,"system:masters"`+"\n"), 0o600)
+}
+
+// LocalAccountToken reads a cluster's local-account token.
+func LocalAccountToken(l clusterspec.Layout) (string, error) {
+	b, err := os.ReadFile(l.LocalAccountToken())
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(b)), nil
 }
 
 // firstServiceIP is the `kubernetes` Service's address: the service range's

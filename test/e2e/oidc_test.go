@@ -102,6 +102,12 @@ func TestOIDCIssuer(t *testing.T) {
 	needAz(t)
 	s := startServe(t, "")
 	kc := s.smallCluster(t, "oi")
+	// The kubeconfig's local-account token (as AKS's carry, Terraform's
+	// kube_config password) signs in on its own.
+	tok := mustKubectl(t, kc, "config", "view", "--raw", "--minify", "-o", "jsonpath={.users[0].user.token}")
+	if r := kubectl(t, tokenKubeconfig(t, kc, tok), "auth", "whoami"); tok == "" || r.code != 0 || !strings.Contains(r.stdout, "masterclient") {
+		t.Errorf("the kubeconfig's token %q: exit %d\n%s%s", tok, r.code, r.stdout, r.stderr)
+	}
 	var profile struct {
 		Enabled   bool
 		IssuerURL string `json:"issuerUrl"`
