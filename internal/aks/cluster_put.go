@@ -116,6 +116,7 @@ func (v *Rules) prepareCreate(tx store.Tx, req *arm.Request, id resourceid.ID, i
 	for _, pool := range pools {
 		v.DefaultPool(c, pool, true)
 	}
+	c.defaultAutoScalerProfile(anyAutoscaled(pools))
 	if err := v.ValidateCluster(tx, c, pools); err != nil {
 		return nil, nil, err
 	}
@@ -229,6 +230,7 @@ func (v *Rules) prepareUpdate(tx store.Tx, req *arm.Request, id resourceid.ID, i
 		return nil, nil, err
 	}
 	c.Record.Tags = in.Tags
+	c.defaultAutoScalerProfile(false)
 	if len(in.SKU) > 0 {
 		c.Record.SKU = in.SKU
 		if err := normalizeSKU(c); err != nil {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 
+	"github.com/localaks/localaks/internal/jsonx"
 )
 
 // AKS's defaults for clusters and pools.
@@ -249,4 +250,51 @@ func withFirst(first string, list []string) []string {
 		return []string{first}
 	}
 	return append([]string{first}, list[1:]...)
+}
+
+// autoScalerDefaults are the cluster autoscaler settings AKS fills in (and
+// returns) for a cluster with an autoscaled pool, in the keys of
+// autoScalerProfile.
+var autoScalerDefaults = map[string]any{
+	"balance-similar-node-groups": "false", "daemonset-eviction-for-empty-nodes": false, "daemonset-eviction-for-occupied-nodes": true,
+	"expander": "random", "ignore-daemonsets-utilization": false, "max-empty-bulk-delete": "10", "max-graceful-termination-sec": "600",
+	"max-node-provision-time": "15m", "max-total-unready-percentage": "45", "new-pod-scale-up-delay": "0s", "ok-total-unready-count": "3",
+	"scale-down-delay-after-add": "10m", "scale-down-delay-after-delete": "10s", "scale-down-delay-after-failure": "3m",
+	"scale-down-unneeded-time": "10m", "scale-down-unready-time": "20m", "scale-down-utilization-threshold": "0.5", "scan-interval": "10s",
+	"skip-nodes-with-local-storage": "false", "skip-nodes-with-system-pods": "true",
+}
+
+// defaultAutoScalerProfile completes autoScalerProfile as AKS does: once a
+// pool autoscales (or a profile was sent), every setting not given (or
+// given empty) takes its default.
+func (c *Cluster) defaultAutoScalerProfile(autoscaled bool) {
+	raw := c.extra["autoScalerProfile"]
+	if !autoscaled && (len(raw) == 0 || string(raw) == "null") {
+		return
+	}
+	profile := map[string]any{}
+	if len(raw) > 0 && string(raw) != "null" {
+		if json.Unmarshal(raw, &profile) != nil || profile == nil {
+			return
+		}
+	}
+	for k, v := range autoScalerDefaults {
+		if cur, ok := profile[k]; !ok || cur == nil || cur == "" {
+			profile[k] = v
+		}
+	}
+	if c.extra == nil {
+		c.extra = jsonx.Object{}
+	}
+	c.extra["autoScalerProfile"] = mustJSON(profile)
+}
+
+// anyAutoscaled tells whether a pool autoscales.
+func anyAutoscaled(pools []*Pool) bool {
+	for _, p := range pools {
+		if isTrue(p.Props.EnableAutoScaling) {
+			return true
+		}
+	}
+	return false
 }
