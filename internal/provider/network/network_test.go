@@ -240,3 +240,36 @@ func TestUnmodelledPropertiesRoundTrip(t *testing.T) {
 		return nil
 	})
 }
+
+func TestApplicationSecurityGroups(t *testing.T) {
+	p, st := newProvider(t)
+	if err := save(st, p.ApplicationSecurityGroups, "applicationSecurityGroups", "web", `{"provisioningState":"Failed"}`, ""); err != nil {
+		t.Fatal(err)
+	}
+	if got := code(save(st, p.ApplicationSecurityGroups, "applicationSecurityGroups", "-bad", `{}`, "")); got != "InvalidResourceName" {
+		t.Errorf("bad name: %q", got)
+	}
+	var first string
+	for i := 0; i < 2; i++ { // a second PUT keeps the group's GUID
+		if i == 1 {
+			if err := save(st, p.ApplicationSecurityGroups, "applicationSecurityGroups", "web", `{}`, ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+		st.View(context.Background(), func(tx store.Tx) error {
+			r, err := tx.Get(rg + "applicationSecurityGroups/web")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got ApplicationSecurityGroupProperties
+			if err := json.Unmarshal(r.Properties, &got); err != nil {
+				t.Fatal(err)
+			}
+			if got.ProvisioningState != "Succeeded" || got.ResourceGUID == "" || (first != "" && got.ResourceGUID != first) {
+				t.Errorf("properties = %s (first GUID %s)", r.Properties, first)
+			}
+			first = got.ResourceGUID
+			return nil
+		})
+	}
+}

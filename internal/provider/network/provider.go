@@ -1,6 +1,7 @@
 // Package network is the Microsoft.Network resource provider: virtual
 // networks and subnets, network security groups, route tables, public IP
-// addresses, load balancers, NAT gateways and the network interfaces of
+// addresses, load balancers, NAT gateways, application security groups and
+// the network interfaces of
 // scale-set instances. Other providers (compute, AKS) create and read these
 // through the same functions the HTTP handlers use, inside their own
 // transactions.
@@ -81,6 +82,8 @@ type Provider struct {
 	PublicIPs       *arm.Tracked
 	LoadBalancers   *arm.Tracked
 	NATGateways     *arm.Tracked
+	// ApplicationSecurityGroups are application security groups.
+	ApplicationSecurityGroups *arm.Tracked
 	// ApplicationGateways and WAFPolicies are application gateways and their
 	// web application firewall policies.
 	ApplicationGateways *arm.Tracked
@@ -103,6 +106,7 @@ func Register(cfg Config) *Provider {
 	p.registerPublicIPs(reg)
 	p.registerLoadBalancers(reg)
 	p.registerNATGateways(reg)
+	p.registerApplicationSecurityGroups(reg)
 	p.registerNICs(reg)
 	p.registerApplicationGateways(reg)
 	return p
