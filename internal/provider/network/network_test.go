@@ -246,7 +246,7 @@ func TestApplicationSecurityGroups(t *testing.T) {
 	if err := save(st, p.ApplicationSecurityGroups, "applicationSecurityGroups", "web", `{"provisioningState":"Failed"}`, ""); err != nil {
 		t.Fatal(err)
 	}
-	if got := code(save(st, p.ApplicationSecurityGroups, "applicationSecurityGroups", "-bad", `{}`, "")); got != "InvalidResourceName" {
+	if got := code(p.ApplicationSecurityGroups.ValidateName("-bad")); got != "InvalidResourceName" {
 		t.Errorf("bad name: %q", got)
 	}
 	var first string
