@@ -37,7 +37,11 @@ func TestMain(m *testing.M) {
 			providerDir, setupErr = EnsureProvider(ctx)
 		}
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if buildErr == nil && binary != "" {
+		os.RemoveAll(filepath.Dir(binary))
+	}
+	os.Exit(code)
 }
 
 // needTerraform skips a test (fails it when LOCALAKS_E2E_REQUIRE_TERRAFORM
@@ -67,9 +71,18 @@ type workspace struct {
 // Terraform users (localaks env), the provider from providerDir.
 func newWorkspace(t *testing.T, config string) *workspace {
 	t.Helper()
+	return newWorkspaceWith(t, config, nil)
+}
+
+// newWorkspaceWith is newWorkspace whose localaks runs a control plane per
+// cluster with controlPlane (the localaks binary's controlplane command),
+// when given.
+func newWorkspaceWith(t *testing.T, config string, controlPlane []string) *workspace {
+	t.Helper()
 	needTerraform(t)
 	data := t.TempDir()
-	srv, err := server.New(context.Background(), server.Config{DataDir: datadir.Dir{Path: data}, Listen: []string{"127.0.0.1:0"}})
+	srv, err := server.New(context.Background(), server.Config{DataDir: datadir.Dir{Path: data}, Listen: []string{"127.0.0.1:0"},
+		ControlPlanes: len(controlPlane) > 0, ControlPlaneCommand: controlPlane})
 	if err != nil {
 		t.Fatal(err)
 	}
