@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/localaks/localaks/internal/clusterspec"
+	"github.com/localaks/localaks/internal/provider/network"
 	"github.com/localaks/localaks/internal/resourceid"
 	"github.com/localaks/localaks/internal/store"
 )
@@ -165,6 +166,17 @@ func (r *Reconciler) Teardown(ctx context.Context, clusterID string) error {
 			return nil
 		}
 		id := resourceid.MustParse(c.Record.ID)
+		// The load balancers go with the group; addresses they use from
+		// elsewhere (outbound IPs the cluster was given) are freed.
+		lbs, err := tx.List(store.Query{Subscription: id.SubscriptionID(), ResourceGroup: c.Props.NodeResourceGroup, Type: network.LoadBalancerType})
+		if err != nil {
+			return err
+		}
+		for _, lb := range lbs {
+			if err := r.Net.ReleasePublicIPs(tx, lb); err != nil {
+				return err
+			}
+		}
 		_, err = tx.Delete(resourceid.ResourceGroup(id.SubscriptionID(), c.Props.NodeResourceGroup).String())
 		return err
 	})

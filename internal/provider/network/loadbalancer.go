@@ -280,6 +280,14 @@ func (p *Provider) beforeDeleteLoadBalancer(tx store.Tx, r *store.Resource) erro
 				"Cannot delete load balancer %s since its child resources %s are in use by %s.", r.ID, pool, ipconfigs[0].ID)
 		}
 	}
+	return p.ReleasePublicIPs(tx, r)
+}
+
+// ReleasePublicIPs frees the public IP addresses of the load balancer's
+// frontends, as its deletion does — also when the load balancer goes with
+// its resource group (an AKS cluster's node resource group) while the
+// addresses live elsewhere (outbound IPs a cluster was given).
+func (p *Provider) ReleasePublicIPs(tx store.Tx, r *store.Resource) error {
 	frontends, err := arm.ChildrenOf(r, "frontendIPConfigurations", "")
 	if err != nil {
 		return err
