@@ -13,6 +13,7 @@ import (
 
 	"github.com/localaks/localaks/internal/apiversions"
 	"github.com/localaks/localaks/internal/arm"
+	"github.com/localaks/localaks/internal/jsonx"
 	"github.com/localaks/localaks/internal/regions"
 	"github.com/localaks/localaks/internal/resourceid"
 	"github.com/localaks/localaks/internal/store"
@@ -68,8 +69,15 @@ func Register(reg *arm.Registry, st store.Store, tenantOf func(subscription stri
 	return p
 }
 
-// complete fills an identity's read-only properties, keeping those it has.
+// complete fills an identity's read-only properties, keeping those it has;
+// isolationScope (None or Regional) and properties localaks does not model
+// are kept as sent (package jsonx), as Azure returns them.
 func (p *Provider) complete(r, existing *store.Resource) error {
+	var sent Properties
+	extra, err := jsonx.Decode(r.Properties, &sent)
+	if err != nil {
+		return arm.ErrInvalidRequestContent("properties: " + err.Error())
+	}
 	props := Properties{IsolationScope: "None"}
 	if existing != nil {
 		if err := json.Unmarshal(existing.Properties, &props); err != nil {
@@ -78,10 +86,18 @@ func (p *Provider) complete(r, existing *store.Resource) error {
 	} else {
 		props.PrincipalID, props.ClientID = uuid.NewString(), uuid.NewString()
 	}
+	switch sent.IsolationScope {
+	case "":
+	case "None", "Regional":
+		props.IsolationScope = sent.IsolationScope
+	default:
+		return arm.Errorf(http.StatusBadRequest, "InvalidRequestContent",
+			"The isolation scope '%s' is not valid; use None or Regional.", sent.IsolationScope)
+	}
 	if props.TenantID == "" {
 		props.TenantID = p.tenant(subscriptionOf(r.ID))
 	}
-	raw, err := json.Marshal(props)
+	raw, err := jsonx.Encode(extra, &props)
 	r.Properties = raw
 	return err
 }

@@ -3,6 +3,7 @@ package managedidentity
 import (
 	"context"
 	"encoding/json"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -369,5 +370,22 @@ func TestFederatedStoredForm(t *testing.T) {
 	}
 	if string(raw) != `{"issuer":"https://i/","subject":"s","audiences":["a"]}` {
 		t.Errorf("stored properties = %s", raw)
+	}
+}
+
+// An identity's isolation scope and the properties localaks does not model
+// come back as sent; the read-only ones stay localaks's.
+func TestIdentityPropertiesRoundTrip(t *testing.T) {
+	e := newEnv(t)
+	r := e.must("PUT", identityID("regional")+apiV, `{"location":"eastus","properties":{"isolationScope":"Regional","futureSetting":{"a":1},"principalId":"mine"}}`, 201)
+	props := r.body["properties"].(map[string]any)
+	if props["isolationScope"] != "Regional" || props["principalId"] == "mine" || !reflect.DeepEqual(props["futureSetting"], map[string]any{"a": float64(1)}) {
+		t.Errorf("properties = %v", props)
+	}
+	if got := e.must("GET", identityID("regional")+apiV, "", 200).body["properties"]; !reflect.DeepEqual(got, props) {
+		t.Errorf("GET properties = %v, want %v", got, props)
+	}
+	if r := e.do("PUT", identityID("bad")+apiV, `{"location":"eastus","properties":{"isolationScope":"Global"}}`); r.status != 400 {
+		t.Errorf("isolation scope Global: %d %v", r.status, r.body)
 	}
 }
