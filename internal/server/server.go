@@ -39,6 +39,7 @@ import (
 	"github.com/localaks/localaks/internal/portal"
 	"github.com/localaks/localaks/internal/provider/authorization"
 	"github.com/localaks/localaks/internal/provider/compute"
+	"github.com/localaks/localaks/internal/provider/containerregistry"
 	"github.com/localaks/localaks/internal/provider/managedidentity"
 	"github.com/localaks/localaks/internal/provider/network"
 	"github.com/localaks/localaks/internal/provider/resources"
@@ -194,6 +195,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	rp.SetSelf(self)
 	ids := managedidentity.Register(reg, s.store, tenantOf)
 	authorization.Register(reg, s.store)
+	containerregistry.Register(reg, s.store)
 	rec := &aks.Reconciler{Store: s.store, Net: netp, Compute: comp, Identity: ids, TenantOf: tenantOf, Log: cfg.Log}
 	s.rec = rec
 	rules := &aks.Rules{Net: netp, Compute: comp, TenantOf: tenantOf, IssuerBase: s.url, DefaultNodes: cfg.Nodes}

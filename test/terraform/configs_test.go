@@ -22,8 +22,8 @@ provider "azurerm" {
 
 // kubenetConfig: a kubenet cluster with the identities a hardened setup
 // gives it — a user-assigned control-plane identity that is Managed
-// Identity Operator on a user-assigned kubelet identity, the kubelet
-// identity with AcrPull on the group (where the team's registry lives),
+// Identity Operator on a user-assigned kubelet identity, a container
+// registry (admin user on) with AcrPull on it for the kubelet identity,
 // the OIDC issuer and workload identity with a federated credential for a
 // service account, an autoscaled system pool with an autoscaler profile,
 // a tainted user pool, the auto-upgrade and node-OS maintenance windows,
@@ -63,8 +63,17 @@ resource "azurerm_role_assignment" "kubelet_operator" {
   principal_id         = azurerm_user_assigned_identity.cp.principal_id
 }
 
+resource "azurerm_container_registry" "acr" {
+  name                = "tfkubenetacr"
+  location            = azurerm_resource_group.rg.location
+  resource_group_name = azurerm_resource_group.rg.name
+  sku                 = "Standard"
+  admin_enabled       = true
+  tags                = { env = var.env }
+}
+
 resource "azurerm_role_assignment" "acr_pull" {
-  scope                = azurerm_resource_group.rg.id
+  scope                = azurerm_container_registry.acr.id
   role_definition_name = "AcrPull"
   principal_id         = azurerm_kubernetes_cluster.aks.kubelet_identity[0].object_id
 }
@@ -209,6 +218,15 @@ output "oidc_issuer_url" {
 
 output "kubelet_object_id" {
   value = azurerm_kubernetes_cluster.aks.kubelet_identity[0].object_id
+}
+
+output "acr_admin_password" {
+  value     = azurerm_container_registry.acr.admin_password
+  sensitive = true
+}
+
+output "acr_login_server" {
+  value = azurerm_container_registry.acr.login_server
 }
 
 output "agic_gateway_id" {
@@ -373,8 +391,8 @@ func TestKubenetHardened(t *testing.T) {
 		w.planClean("a refused downgrade", vars...)
 	}
 	w.cycle(func() { checkKubenetOutputs(t, w) }, downgrade, vars,
-		`1 added, 2 changed, 0 destroyed`,
-		[]string{"azurerm_kubernetes_cluster.aks", "azurerm_kubernetes_cluster_node_pool.user", "azurerm_federated_identity_credential.workload", "azurerm_role_assignment.acr_pull"},
+		`1 added, 3 changed, 0 destroyed`,
+		[]string{"azurerm_kubernetes_cluster.aks", "azurerm_kubernetes_cluster_node_pool.user", "azurerm_federated_identity_credential.workload", "azurerm_role_assignment.acr_pull", "azurerm_container_registry.acr"},
 		"tf-kubenet", "MC_tf-kubenet_tf-kubenet_westeurope")
 }
 
@@ -394,6 +412,9 @@ func checkKubenetOutputs(t *testing.T, w *workspace) {
 	t.Helper()
 	if out := w.must("output", "-raw", "oidc_issuer_url"); !strings.HasPrefix(out, "https://") {
 		t.Errorf("oidc_issuer_url = %q", out)
+	}
+	if out := w.must("output", "-raw", "acr_login_server"); out != "tfkubenetacr.azurecr.io" {
+		t.Errorf("acr_login_server = %q", out)
 	}
 	if out := w.must("output", "-raw", "agic_gateway_id"); !strings.HasSuffix(out, "/resourceGroups/MC_tf-kubenet_tf-kubenet_westeurope/providers/Microsoft.Network/applicationGateways/tf-kubenet-agw") {
 		t.Errorf("agic_gateway_id = %q", out)
