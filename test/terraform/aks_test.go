@@ -10,17 +10,7 @@ import (
 // control-plane identity with Network Contributor on the subnet, a cluster
 // on the subnet (Azure CNI) with a user node pool (labels, taints), and
 // the kubeconfig as an output.
-const aksConfig = `
-terraform {
-  required_providers {
-    azurerm = { source = "hashicorp/azurerm" }
-  }
-}
-
-provider "azurerm" {
-  features {}
-  resource_provider_registrations = "none"
-}
+const aksConfig = providerBlock + `
 
 variable "node_count" { default = 1 }
 variable "env" { default = "dev" }
