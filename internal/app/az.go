@@ -90,6 +90,19 @@ func azProfile(args []string) string {
 // prepareAz makes sure <data-dir>/az is registered with and signed in to
 // the running serve, and returns the environment az runs with. Setting up
 // takes a few seconds, once per serve address.
+// registryProxy is the proxy URL that reaches the container registries:
+// serve's own port, spoken to in plain HTTP (CONNECT only).
+func registryProxy(serveURL string) string { return "http://" + strings.TrimPrefix(serveURL, "https://") }
+
+// noProxy keeps the caller's NO_PROXY and adds the loopback names.
+func noProxy() string {
+	v := "localhost,127.0.0.1,::1"
+	if old := os.Getenv("NO_PROXY"); old != "" {
+		v = old + "," + v
+	}
+	return v
+}
+
 func prepareAz(ctx context.Context, d datadir.Dir, profile string, stderr io.Writer) ([]string, error) {
 	if _, err := exec.LookPath("az"); err != nil {
 		return nil, errors.New("the az CLI is not installed (on Debian or Ubuntu: apt-get install azure-cli)")
@@ -110,6 +123,11 @@ func prepareAz(ctx context.Context, d datadir.Dir, profile string, stderr io.Wri
 		"AZURE_CONFIG_DIR="+azDir,
 		"REQUESTS_CA_BUNDLE="+d.CABundle(),
 		"AZURE_CORE_COLLECT_TELEMETRY=false",
+		// Container registries' login servers are reached through
+		// serve's CONNECT tunnel (az acr login, az acr repository);
+		// serve itself directly.
+		"HTTPS_PROXY="+registryProxy(serve.URL),
+		"NO_PROXY="+noProxy(),
 	)
 	lock, err := d.LockFile("az.lock", true)
 	if err != nil {

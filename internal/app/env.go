@@ -15,7 +15,9 @@ func newEnv(g *globals, stdout io.Writer) *cobra.Command {
 		Long: `Prints export lines for the running serve of the data directory:
 eval "$(localaks env)" sets the identity variables the Azure SDKs and
 Terraform's azurerm read, ARM_METADATA_HOSTNAME, and a CA bundle (system CAs
-plus the local CA) for REQUESTS_CA_BUNDLE and SSL_CERT_FILE.`,
+plus the local CA) for REQUESTS_CA_BUNDLE and SSL_CERT_FILE, and
+LOCALAKS_REGISTRY_PROXY: with HTTPS_PROXY=$LOCALAKS_REGISTRY_PROXY a client
+reaches a container registry by its login server ({name}.azurecr.io).`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			d, err := g.dir()
@@ -49,6 +51,9 @@ plus the local CA) for REQUESTS_CA_BUNDLE and SSL_CERT_FILE.`,
 				{"REQUESTS_CA_BUNDLE", d.CABundle()},
 				{"SSL_CERT_FILE", d.CABundle()},
 				{"AZURE_CORE_COLLECT_TELEMETRY", "false"},
+				// HTTPS_PROXY=$LOCALAKS_REGISTRY_PROXY reaches the
+				// container registries by their login servers' names.
+				{"LOCALAKS_REGISTRY_PROXY", registryProxy(serve.URL)},
 			}
 			fmt.Fprintf(stdout, "# localaks at %s (data dir %s)\n", serve.URL, d.Path)
 			for _, v := range vars {

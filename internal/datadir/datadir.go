@@ -64,6 +64,10 @@ func (d Dir) DB() string { return filepath.Join(d.Path, "localaks.db") }
 // Clusters holds one directory per cluster control plane.
 func (d Dir) Clusters() string { return filepath.Join(d.Path, "clusters") }
 
+// Registries holds the container registries' content, one directory per
+// registry.
+func (d Dir) Registries() string { return filepath.Join(d.Path, "registries") }
+
 // PKI is the directory of keys and certificates.
 func (d Dir) PKI() string { return filepath.Join(d.Path, "pki") }
 

@@ -27,6 +27,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/localaks/localaks/internal/acr"
 	"github.com/localaks/localaks/internal/aks"
 	"github.com/localaks/localaks/internal/aksapi"
 	"github.com/localaks/localaks/internal/arm"
@@ -92,6 +93,7 @@ type Server struct {
 	store     store.Store
 	engine    *arm.Engine
 	handler   http.Handler
+	acr       *acr.Server
 	tlsCert   tls.Certificate
 	listeners []net.Listener
 	lock      *datadir.Lock
@@ -139,7 +141,8 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err := s.listen(); err != nil {
 		return nil, err
 	}
-	hosts := append([]string{"localhost", "127.0.0.1", "::1"}, cfg.Hosts...)
+	// *.azurecr.io: the container registries' login servers (proxy.go).
+	hosts := append([]string{"localhost", "127.0.0.1", "::1", "*" + containerregistry.LoginSuffix}, cfg.Hosts...)
 	for _, l := range s.listeners {
 		if h, _, err := net.SplitHostPort(l.Addr().String()); err == nil && !slices.Contains(hosts, h) && !net.ParseIP(h).IsUnspecified() {
 			hosts = append(hosts, h)
@@ -195,7 +198,24 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	rp.SetSelf(self)
 	ids := managedidentity.Register(reg, s.store, tenantOf)
 	authorization.Register(reg, s.store)
-	containerregistry.Register(reg, s.store)
+	crp := containerregistry.Register(reg, s.store)
+	acrKey, err := loadOrCreateRSA(filepath.Join(d.PKI(), "acr-signing-key.pem"))
+	if err != nil {
+		return nil, err
+	}
+	if s.acr, err = acr.New(acr.Config{Store: s.store, Root: d.Registries(), Entra: signer, TenantOf: tenantOf, Key: acrKey, Log: cfg.Log}); err != nil {
+		return nil, err
+	}
+	// A deleted registry's content goes with it; a resource group's
+	// deletion removes its registries' content first.
+	crp.Registries.Changed = func(string) {
+		go func() {
+			if err := s.acr.Sweep(context.Background()); err != nil {
+				cfg.Log.Warn("registry content", "err", err)
+			}
+		}()
+	}
+	crp.Registries.Teardown = s.acr.Teardown
 	rec := &aks.Reconciler{Store: s.store, Net: netp, Compute: comp, Identity: ids, TenantOf: tenantOf, Log: cfg.Log}
 	s.rec = rec
 	rules := &aks.Rules{Net: netp, Compute: comp, TenantOf: tenantOf, IssuerBase: s.url, DefaultNodes: cfg.Nodes}
@@ -274,6 +294,10 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	web := portal.New(pcfg)
 	s.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := acr.LoginName(r.Host); ok {
+			s.acr.ServeHTTP(w, r)
+			return
+		}
 		switch {
 		case strings.HasPrefix(r.URL.Path, oidcissuer.Prefix):
 			issuers.ServeHTTP(w, r)
@@ -402,6 +426,10 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.sup != nil {
 		go s.resumeClusters(opsCtx)
 	}
+	if err := s.acr.Sweep(opsCtx); err != nil {
+		s.cfg.Log.Warn("registry content", "err", err)
+	}
+	go s.acr.Run(opsCtx)
 	srv := &http.Server{
 		Handler:           withTLSState(s.handler),
 		ConnContext:       connContext,
@@ -411,7 +439,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	errs := make(chan error, len(s.listeners))
 	for _, l := range s.listeners {
-		go func() { errs <- srv.Serve(spaceEncodingListener{tls.NewListener(l, srv.TLSConfig)}) }()
+		go func() { errs <- srv.Serve(spaceEncodingListener{tls.NewListener(newSniffListener(l), srv.TLSConfig)}) }()
 	}
 	if err := s.cfg.DataDir.WriteServe(datadir.Serve{PID: os.Getpid(), URL: s.url, Addresses: s.Addresses()}); err != nil {
 		return err
@@ -463,6 +491,9 @@ func (s *Server) resumeClusters(ctx context.Context) {
 }
 
 func (s *Server) close() {
+	if s.acr != nil {
+		s.acr.Close()
+	}
 	for _, l := range s.listeners {
 		l.Close()
 	}

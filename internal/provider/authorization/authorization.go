@@ -3,8 +3,9 @@
 // (subscription, resource group, resource), with ARM's validation — what
 // `az role assignment create`, templates and Terraform write when they give
 // a cluster's kubelet identity AcrPull or its identity Network Contributor
-// on a subnet. Assignments are recorded, not enforced: every caller with a
-// valid token may do everything (see the README).
+// on a subnet. ARM requests do not check them yet: every caller with a valid
+// token may do everything (see the README); the container registries' data
+// plane does (Permits).
 package authorization
 
 import (
@@ -14,6 +15,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -50,6 +52,7 @@ var builtinRoles = []Role{
 	{"18d7d88d-d35e-4fb5-a5c3-7773c20a72d9", "User Access Administrator", "Lets you manage user access to Azure resources.", []string{"*/read", "Microsoft.Authorization/*"}, nil},
 	{"4d97b98b-1d4f-4787-a291-c67834d212e7", "Network Contributor", "Lets you manage networks, but not access to them.", []string{"Microsoft.Network/*", "Microsoft.Resources/deployments/*"}, nil},
 	{"7f951dda-4ed3-4680-a7ca-43fe172d538d", "AcrPull", "acr pull", []string{"Microsoft.ContainerRegistry/registries/pull/read"}, nil},
+	{"c2f4ef07-c644-48eb-af81-4b1b4947fb11", "AcrDelete", "acr delete", []string{"Microsoft.ContainerRegistry/registries/artifacts/delete"}, nil},
 	{"8311e382-0749-4cb8-b61a-304f252e45ec", "AcrPush", "acr push", []string{"Microsoft.ContainerRegistry/registries/pull/read", "Microsoft.ContainerRegistry/registries/push/write"}, nil},
 	{"4abbcc35-e782-43d8-92c5-2d3f1bd2253f", "Azure Kubernetes Service Cluster User Role", "List cluster user credential action.", []string{"Microsoft.ContainerService/managedClusters/listClusterUserCredential/action", "Microsoft.ContainerService/managedClusters/read"}, nil},
 	{"0ab0b1a8-8aac-4efd-b8c2-3ee1fb270be8", "Azure Kubernetes Service Cluster Admin Role", "List cluster admin credential action.", []string{"Microsoft.ContainerService/managedClusters/listClusterAdminCredential/action", "Microsoft.ContainerService/managedClusters/accessProfiles/listCredential/action", "Microsoft.ContainerService/managedClusters/read", "Microsoft.ContainerService/managedClusters/runcommand/action"}, nil},
@@ -119,6 +122,65 @@ func lookupRole(idOrName string) (Role, bool) {
 		}
 	}
 	return Role{}, false
+}
+
+// Permits reports whether principal may perform action (an ARM action such
+// as Microsoft.ContainerRegistry/registries/pull/read) on the resource or
+// scope id: whether a role assignment to the principal at id or a scope
+// above it (in id's subscription) names a role whose actions or data
+// actions match it, with ARM's wildcards.
+func Permits(tx store.Tx, principal, id, action string) (bool, error) {
+	rid, err := resourceid.Parse(id)
+	if err != nil {
+		return false, err
+	}
+	all, err := tx.List(store.Query{Subscription: rid.SubscriptionID(), Type: assignmentType})
+	if err != nil {
+		return false, err
+	}
+	target := strings.ToLower(strings.TrimSuffix(id, "/"))
+	for _, a := range all {
+		ap, err := decodeAssignment(a)
+		if err != nil {
+			return false, err
+		}
+		s := strings.ToLower(strings.TrimSuffix(ap.Scope, "/"))
+		if !strings.EqualFold(ap.PrincipalID, principal) || s != target && !strings.HasPrefix(target, s+"/") {
+			continue
+		}
+		role, ok := lookupRole(ap.RoleDefinitionID)
+		if !ok {
+			continue
+		}
+		for _, pattern := range append(slices.Clone(role.Actions), role.DataActions...) {
+			if ActionMatches(pattern, action) {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}
+
+// ActionMatches matches an action against a role's action pattern, where
+// "*" stands for any run of characters (ARM compares case-insensitively).
+func ActionMatches(pattern, action string) bool {
+	pattern, action = strings.ToLower(pattern), strings.ToLower(action)
+	parts := strings.Split(pattern, "*")
+	if len(parts) == 1 {
+		return pattern == action
+	}
+	if !strings.HasPrefix(action, parts[0]) {
+		return false
+	}
+	action = action[len(parts[0]):]
+	for _, part := range parts[1 : len(parts)-1] {
+		i := strings.Index(action, part)
+		if i < 0 {
+			return false
+		}
+		action = action[i+len(part):]
+	}
+	return strings.HasSuffix(action, parts[len(parts)-1])
 }
 
 func (p *Provider) getDefinition(_ context.Context, req *arm.Request) (*arm.Response, error) {

@@ -1,0 +1,235 @@
+package server
+
+import (
+	"bufio"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"github.com/localaks/localaks/internal/entra"
+)
+
+const acrAPI = "?api-version=2025-11-01"
+
+// registryClient is an HTTP client that reaches login servers as a client
+// with HTTPS_PROXY set to serve does.
+func (in *instance) registryClient() *http.Client {
+	in.t.Helper()
+	caPEM, err := os.ReadFile(in.dir.CAFile())
+	if err != nil {
+		in.t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(caPEM)
+	proxy, _ := url.Parse("http://" + strings.TrimPrefix(in.srv.URL(), "https://"))
+	return &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(proxy), TLSClientConfig: &tls.Config{RootCAs: pool}}}
+}
+
+// newRegistry creates resource group rg and registry name in it.
+func (in *instance) newRegistry(rg, name string, admin bool) {
+	in.t.Helper()
+	if r := in.do("PUT", in.sub()+"/resourceGroups/"+rg+v, `{"location":"westus2"}`); r.status >= 300 {
+		in.t.Fatalf("create group: %d %s", r.status, r.raw)
+	}
+	body := fmt.Sprintf(`{"location":"westus2","sku":{"name":"Standard"},"properties":{"adminUserEnabled":%t}}`, admin)
+	if r := in.do("PUT", in.sub()+"/resourceGroups/"+rg+"/providers/Microsoft.ContainerRegistry/registries/"+name+acrAPI, body); r.status >= 300 {
+		in.t.Fatalf("create registry: %d %s", r.status, r.raw)
+	}
+}
+
+func TestRegistryPushPullAdmin(t *testing.T) {
+	in := start(t, Config{})
+	in.newRegistry("rg1", "myRegistry1", true)
+	creds := in.do("POST", in.sub()+"/resourceGroups/rg1/providers/Microsoft.ContainerRegistry/registries/myRegistry1/listCredentials"+acrAPI, "")
+	user := creds.body["username"].(string)
+	pass := creds.body["passwords"].([]any)[0].(map[string]any)["value"].(string)
+	hc := in.registryClient()
+	opts := []remote.Option{remote.WithTransport(hc.Transport), remote.WithAuth(&authn.Basic{Username: user, Password: pass})}
+
+	img, err := random.Image(4096, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, _ := name.ParseReference("myregistry1.azurecr.io/team/app:v1")
+	if err := remote.Write(ref, img, opts...); err != nil {
+		t.Fatalf("push: %v", err)
+	}
+	got, err := remote.Image(ref, opts...)
+	if err != nil {
+		t.Fatalf("pull: %v", err)
+	}
+	want, _ := img.Digest()
+	if d, _ := got.Digest(); d != want {
+		t.Fatalf("pulled %s, pushed %s", d, want)
+	}
+	layers, _ := got.Layers()
+	for _, l := range layers {
+		rc, err := l.Compressed()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.Copy(io.Discard, rc); err != nil {
+			t.Fatalf("read layer: %v", err)
+		}
+		rc.Close()
+	}
+	repos, err := remote.Catalog(t.Context(), ref.Context().Registry, opts...)
+	if err != nil || len(repos) != 1 || repos[0] != "team/app" {
+		t.Fatalf("catalog = %v, %v", repos, err)
+	}
+
+	// Without credentials: ACR's challenge.
+	resp, err := hc.Get("https://myregistry1.azurecr.io/v2/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 || resp.Header.Get("WWW-Authenticate") != `Bearer realm="https://myregistry1.azurecr.io/oauth2/token",service="myregistry1.azurecr.io"` {
+		t.Fatalf("anonymous /v2/: %d %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+	}
+	resp, err = hc.Get("https://myregistry1.azurecr.io/oauth2/token?service=myregistry1.azurecr.io&scope=repository:team/app:pull")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 {
+		t.Fatalf("anonymous token: %d, want 401 (anonymous pull is off)", resp.StatusCode)
+	}
+
+	// ACR's metadata API, as az acr repository show-tags reads it.
+	req, _ := http.NewRequest("GET", "https://myregistry1.azurecr.io/acr/v1/team/app/_tags", nil)
+	req.SetBasicAuth(user, pass)
+	resp, err = hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tags struct {
+		ImageName string `json:"imageName"`
+		Tags      []struct{ Name, Digest string }
+	}
+	json.NewDecoder(resp.Body).Decode(&tags)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || tags.ImageName != "team/app" || len(tags.Tags) != 1 || tags.Tags[0].Name != "v1" || tags.Tags[0].Digest != want.String() {
+		t.Fatalf("_tags: %d %+v", resp.StatusCode, tags)
+	}
+
+	// Deleting the manifest and collecting garbage frees the layers.
+	if err := remote.Delete(ref.Context().Digest(want.String()), opts...); err != nil {
+		t.Fatalf("delete: %v", err)
+	}
+	if err := in.srv.acr.Collect(t.Context(), "myregistry1"); err != nil {
+		t.Fatalf("collect: %v", err)
+	}
+	l0, _ := layers[0].Digest()
+	req, _ = http.NewRequest("HEAD", "https://myregistry1.azurecr.io/v2/team/app/blobs/"+l0.String(), nil)
+	req.SetBasicAuth(user, pass)
+	if resp, err = hc.Do(req); err != nil || resp.StatusCode != 404 {
+		t.Fatalf("layer after collection: %v %v, want 404", resp.StatusCode, err)
+	}
+
+	// Deleting the registry deletes its content.
+	if r := in.do("DELETE", in.sub()+"/resourceGroups/rg1/providers/Microsoft.ContainerRegistry/registries/myRegistry1"+acrAPI, ""); r.status >= 300 {
+		t.Fatalf("delete registry: %d %s", r.status, r.raw)
+	}
+	if err := in.srv.acr.Sweep(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(filepath.Join(in.dir.Registries()))
+	if len(entries) != 0 {
+		t.Fatalf("content left after the registry's deletion: %v", entries)
+	}
+}
+
+func TestRegistryRoles(t *testing.T) {
+	in := start(t, Config{})
+	in.newRegistry("rg1", "rolesacr1", false)
+	hc := in.registryClient()
+	// A service principal signs in to Entra and exchanges its token, as
+	// az acr login does.
+	const app = "5a1b2c3d-0000-4000-8000-00000000abcd"
+	tok, status, _ := in.tokenFor(in.client.TenantID, app, "secret", "https://management.core.windows.net//.default")
+	if status != 200 {
+		t.Fatalf("token: %d", status)
+	}
+	resp, err := hc.PostForm("https://rolesacr1.azurecr.io/oauth2/exchange", url.Values{
+		"grant_type": {"access_token"}, "service": {"rolesacr1.azurecr.io"}, "tenant": {in.client.TenantID}, "access_token": {tok}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ex struct {
+		RefreshToken string `json:"refresh_token"`
+	}
+	json.NewDecoder(resp.Body).Decode(&ex)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || ex.RefreshToken == "" {
+		t.Fatalf("exchange: %d", resp.StatusCode)
+	}
+	opts := []remote.Option{remote.WithTransport(hc.Transport), remote.WithAuth(&authn.Basic{Username: "00000000-0000-0000-0000-000000000000", Password: ex.RefreshToken})}
+	img, _ := random.Image(1024, 1)
+	ref, _ := name.ParseReference("rolesacr1.azurecr.io/app:v1")
+
+	denied := func(err error) bool {
+		var te *transport.Error
+		return err != nil && (strings.Contains(err.Error(), "UNAUTHORIZED") || (errors.As(err, &te) && te.StatusCode == 401))
+	}
+	if err := remote.Write(ref, img, opts...); !denied(err) {
+		t.Fatalf("push without a role: %v, want UNAUTHORIZED", err)
+	}
+	oid := entra.ServicePrincipalObjectID(in.client.TenantID, app)
+	registry := in.sub() + "/resourceGroups/rg1/providers/Microsoft.ContainerRegistry/registries/rolesacr1"
+	assign := func(role, guid string) {
+		t.Helper()
+		body := fmt.Sprintf(`{"properties":{"roleDefinitionId":"%s/providers/Microsoft.Authorization/roleDefinitions/%s","principalId":"%s","principalType":"ServicePrincipal"}}`, in.sub(), role, oid)
+		if r := in.do("PUT", registry+"/providers/Microsoft.Authorization/roleAssignments/"+guid+"?api-version=2022-04-01", body); r.status >= 300 {
+			t.Fatalf("assign %s: %d %s", role, r.status, r.raw)
+		}
+	}
+	assign("8311e382-0749-4cb8-b61a-304f252e45ec", "0d5e1e5c-0000-4000-8000-000000000001") // AcrPush
+	if err := remote.Write(ref, img, opts...); err != nil {
+		t.Fatalf("push with AcrPush: %v", err)
+	}
+	if err := remote.Delete(ref, opts...); !denied(err) {
+		t.Fatalf("delete with AcrPush: %v, want UNAUTHORIZED", err)
+	}
+	if _, err := remote.Image(ref, opts...); err != nil {
+		t.Fatalf("pull with AcrPush: %v", err)
+	}
+}
+
+func TestRegistryTunnelRefusesOtherHosts(t *testing.T) {
+	in := start(t, Config{})
+	addr := strings.TrimPrefix(in.srv.URL(), "https://")
+	for _, tc := range []struct{ request, status string }{
+		{"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", "403"},
+		{"CONNECT myacr.azurecr.io:80 HTTP/1.1\r\nHost: myacr.azurecr.io:80\r\n\r\n", "403"},
+		{"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n", "400"},
+		{"CONNECT myacr.azurecr.io:443 HTTP/1.1\r\nHost: myacr.azurecr.io:443\r\n\r\n", "200"},
+	} {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprint(c, tc.request)
+		line, err := bufio.NewReader(c).ReadString('\n')
+		c.Close()
+		if err != nil || !strings.HasPrefix(line, "HTTP/1.1 "+tc.status) {
+			t.Errorf("%q: %q %v, want %s", strings.SplitN(tc.request, "\r", 2)[0], line, err, tc.status)
+		}
+	}
+}
