@@ -77,12 +77,18 @@ type permissions struct {
 	NotActions []string `json:"notActions"`
 }
 
-func (c *claims) GetExpirationTime() (*jwt.NumericDate, error) { return jwt.NewNumericDate(time.Unix(c.Expiry, 0)), nil }
-func (c *claims) GetIssuedAt() (*jwt.NumericDate, error)       { return jwt.NewNumericDate(time.Unix(c.IssuedAt, 0)), nil }
-func (c *claims) GetNotBefore() (*jwt.NumericDate, error)      { return jwt.NewNumericDate(time.Unix(c.NotBefore, 0)), nil }
-func (c *claims) GetIssuer() (string, error)                   { return c.Issuer, nil }
-func (c *claims) GetSubject() (string, error)                  { return c.Subject, nil }
-func (c *claims) GetAudience() (jwt.ClaimStrings, error)       { return jwt.ClaimStrings{c.Audience}, nil }
+func (c *claims) GetExpirationTime() (*jwt.NumericDate, error) {
+	return jwt.NewNumericDate(time.Unix(c.Expiry, 0)), nil
+}
+func (c *claims) GetIssuedAt() (*jwt.NumericDate, error) {
+	return jwt.NewNumericDate(time.Unix(c.IssuedAt, 0)), nil
+}
+func (c *claims) GetNotBefore() (*jwt.NumericDate, error) {
+	return jwt.NewNumericDate(time.Unix(c.NotBefore, 0)), nil
+}
+func (c *claims) GetIssuer() (string, error)             { return c.Issuer, nil }
+func (c *claims) GetSubject() (string, error)            { return c.Subject, nil }
+func (c *claims) GetAudience() (jwt.ClaimStrings, error) { return jwt.ClaimStrings{c.Audience}, nil }
 
 // tokens signs and checks ACR's tokens.
 type tokens struct {

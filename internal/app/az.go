@@ -92,7 +92,9 @@ func azProfile(args []string) string {
 // takes a few seconds, once per serve address.
 // registryProxy is the proxy URL that reaches the container registries:
 // serve's own port, spoken to in plain HTTP (CONNECT only).
-func registryProxy(serveURL string) string { return "http://" + strings.TrimPrefix(serveURL, "https://") }
+func registryProxy(serveURL string) string {
+	return "http://" + strings.TrimPrefix(serveURL, "https://")
+}
 
 // noProxy keeps the caller's NO_PROXY and adds the loopback names.
 func noProxy() string {
