@@ -70,6 +70,8 @@ type azSetup struct {
 	TenantID string `json:"tenantId"`
 	ClientID string `json:"clientId"`
 	Profile  string `json:"profile"`
+	// ACRSuffix is the login-server suffix the cloud is registered with.
+	ACRSuffix string `json:"acrSuffix"`
 }
 
 // hybridGroups are the az command groups whose default-profile SDKs are
@@ -105,6 +107,9 @@ func noProxy() string {
 	return v
 }
 
+// acrSuffix is the cloud's login-server suffix (az acr reads it).
+const acrSuffix = ".azurecr.io"
+
 func prepareAz(ctx context.Context, d datadir.Dir, profile string, stderr io.Writer) ([]string, error) {
 	if _, err := exec.LookPath("az"); err != nil {
 		return nil, errors.New("the az CLI is not installed (on Debian or Ubuntu: apt-get install azure-cli)")
@@ -137,7 +142,7 @@ func prepareAz(ctx context.Context, d datadir.Dir, profile string, stderr io.Wri
 	}
 	defer lock.Release() //nolint:errcheck // closing drops the lock
 
-	want := azSetup{URL: serve.URL, TenantID: client.TenantID, ClientID: client.ClientID, Profile: profile}
+	want := azSetup{URL: serve.URL, TenantID: client.TenantID, ClientID: client.ClientID, Profile: profile, ACRSuffix: acrSuffix}
 	marker := filepath.Join(azDir, "localaks.json")
 	if data, err := os.ReadFile(marker); err == nil {
 		var have azSetup
@@ -153,7 +158,8 @@ func prepareAz(ctx context.Context, d datadir.Dir, profile string, stderr io.Wri
 		return nil, err
 	}
 	steps := [][]string{
-		{"cloud", "register", "--name", "localaks", "--endpoint-resource-manager", serve.URL + "/", "--profile", profile},
+		{"cloud", "register", "--name", "localaks", "--endpoint-resource-manager", serve.URL + "/", "--profile", profile,
+			"--suffix-acr-login-server-endpoint", acrSuffix},
 		{"cloud", "set", "--name", "localaks"},
 		{"login", "--service-principal", "--username", client.ClientID, "--password", client.ClientSecret, "--tenant", client.TenantID, "--output", "none"},
 		{"account", "set", "--subscription", client.SubscriptionID},

@@ -168,6 +168,23 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err := d.WriteClient(s.client); err != nil {
 		return nil, err
 	}
+	// The built-in principal, and those serve is told to accept, own the
+	// default subscription: what role assignments allow (a registry's
+	// pulls and pushes) they may do there.
+	owners := []string{builtin.ID}
+	for id := range cfg.ServicePrincipals {
+		owners = append(owners, id)
+	}
+	if err := s.store.Update(ctx, func(tx store.Tx) error {
+		for _, id := range owners {
+			if err := authorization.EnsureOwner(tx, ident.SubscriptionID, entra.ServicePrincipalObjectID(ident.TenantID, id), time.Now()); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
 	var creds map[string]string
 	if len(cfg.ServicePrincipals) > 0 {
 		creds = map[string]string{strings.ToLower(builtin.ID): builtin.Secret}

@@ -124,6 +124,30 @@ func lookupRole(idOrName string) (Role, bool) {
 	return Role{}, false
 }
 
+// ownerRoleID is the Owner role's ID.
+const ownerRoleID = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
+
+// EnsureOwner makes the service principal principal Owner of subscription
+// sub (the built-in principal is, as an account is of the subscription it
+// creates), unless it already is; the assignment's name is derived from
+// both, so it is written once.
+func EnsureOwner(tx store.Tx, sub, principal string, now time.Time) error {
+	scope := "/subscriptions/" + sub
+	name := uuid.NewSHA1(uuid.NameSpaceURL, []byte(strings.ToLower(scope+"|"+principal+"|"+ownerRoleID))).String()
+	id := scope + "/providers/" + assignmentType + "/" + name
+	if _, err := tx.Get(id); err == nil {
+		return nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	props, err := json.Marshal(assignmentProps{RoleDefinitionID: scope + "/providers/Microsoft.Authorization/roleDefinitions/" + ownerRoleID,
+		PrincipalID: strings.ToLower(principal), PrincipalType: "ServicePrincipal", Scope: scope, CreatedOn: now.UTC(), UpdatedOn: now.UTC()})
+	if err != nil {
+		return err
+	}
+	return tx.Put(&store.Resource{ID: id, Type: assignmentType, Name: name, Properties: props})
+}
+
 // Permits reports whether principal may perform action (an ARM action such
 // as Microsoft.ContainerRegistry/registries/pull/read) on the resource or
 // scope id: whether a role assignment to the principal at id or a scope
