@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -272,6 +273,34 @@ func (s *Server) Teardown(_ context.Context, r *store.Resource) error {
 		return err
 	}
 	return s.Remove(contentID(r.ID, props.CreationDate))
+}
+
+// Size is the bytes registry resource r's content takes on disk (its
+// blobs, each stored once).
+func (s *Server) Size(r *store.Resource) (int64, error) {
+	var props containerregistry.Properties
+	if _, err := jsonx.Decode(r.Properties, &props); err != nil {
+		return 0, err
+	}
+	var total int64
+	root := filepath.Join(s.cfg.Root, contentID(r.ID, props.CreationDate), "docker", "registry", "v2", "blobs")
+	err := filepath.WalkDir(root, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if d.Type().IsRegular() {
+			fi, err := d.Info()
+			if err != nil {
+				return err
+			}
+			total += fi.Size()
+		}
+		return nil
+	})
+	return total, err
 }
 
 // Sweep removes the content of registries that no longer exist.

@@ -44,6 +44,13 @@ type ResourceType struct {
 	// Actions serves POST {resource}/{action}; keys are matched
 	// case-insensitively.
 	Actions map[string]HandlerFunc
+	// ReadActions serves GET {resource}/{action} (e.g. a registry's
+	// listUsages); keys are matched case-insensitively.
+	ReadActions map[string]HandlerFunc
+	// Post serves POST on the collection: a provider-level action such as
+	// /subscriptions/{s}/providers/{ns}/checkNameAvailability, registered
+	// as a hidden type named after the action.
+	Post HandlerFunc
 
 	// Teardown, when set, releases what a resource of this type holds
 	// outside its own record (processes, other resource groups) when the
@@ -55,8 +62,12 @@ type ResourceType struct {
 // FullType is "Namespace/Type".
 func (rt *ResourceType) FullType() string { return rt.Namespace + "/" + rt.Type }
 
-func (rt *ResourceType) action(name string) HandlerFunc {
-	for k, h := range rt.Actions {
+func (rt *ResourceType) action(name string) HandlerFunc { return handlerNamed(rt.Actions, name) }
+
+func (rt *ResourceType) readAction(name string) HandlerFunc { return handlerNamed(rt.ReadActions, name) }
+
+func handlerNamed(m map[string]HandlerFunc, name string) HandlerFunc {
+	for k, h := range m {
 		if strings.EqualFold(k, name) {
 			return h
 		}

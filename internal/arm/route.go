@@ -125,7 +125,7 @@ func (reg *Registry) resolve(path string, c chain) (Route, *Error) {
 	if rt == nil {
 		return Route{}, reg.errUnknownType(path, c.ns, c.types)
 	}
-	if rt.action(c.trailing) == nil {
+	if rt.action(c.trailing) == nil && rt.readAction(c.trailing) == nil {
 		return Route{}, reg.errUnknownType(path, c.ns, append(append([]string(nil), c.types...), c.trailing))
 	}
 	return Route{Type: rt, ID: id, Action: c.trailing}, nil

@@ -236,13 +236,19 @@ func (s *Server) pick(req *Request) HandlerFunc {
 	rt, route := req.Route.Type, req.Route
 	switch {
 	case route.Action != "":
-		if req.Method() != http.MethodPost {
-			return nil
+		switch req.Method() {
+		case http.MethodPost:
+			return rt.action(route.Action)
+		case http.MethodGet:
+			return rt.readAction(route.Action)
 		}
-		return rt.action(route.Action)
+		return nil
 	case route.Collection:
-		if req.Method() == http.MethodGet {
+		switch req.Method() {
+		case http.MethodGet:
 			return rt.List
+		case http.MethodPost:
+			return rt.Post
 		}
 		return nil
 	}

@@ -89,6 +89,10 @@ func TestRegistryPushPullAdmin(t *testing.T) {
 		}
 		rc.Close()
 	}
+	usages := in.do("GET", in.sub()+"/resourceGroups/rg1/providers/Microsoft.ContainerRegistry/registries/myRegistry1/listUsages"+acrAPI, "")
+	if size := usages.body["value"].([]any)[0].(map[string]any)["currentValue"].(float64); size < 3*4096 {
+		t.Errorf("listUsages Size = %v after pushing three 4 KiB layers", size)
+	}
 	repos, err := remote.Catalog(t.Context(), ref.Context().Registry, opts...)
 	if err != nil || len(repos) != 1 || repos[0] != "team/app" {
 		t.Fatalf("catalog = %v, %v", repos, err)

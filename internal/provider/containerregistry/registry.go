@@ -2,7 +2,7 @@
 // provider's ARM side: registries (create, read, update, delete, list),
 // their admin credentials (listCredentials, regenerateCredential), usages
 // and replications, with ACR's names, defaults and errors. The registry
-// data plane (an OCI registry per registry resource) is not served yet.
+// data plane (an OCI registry per registry resource) is package acr.
 package containerregistry
 
 import (
@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
@@ -79,6 +80,9 @@ var (
 // Provider serves Microsoft.ContainerRegistry.
 type Provider struct {
 	Registries *arm.Tracked
+	// ContentSize, when set, is the bytes a registry's content takes
+	// (listUsages' Size).
+	ContentSize func(r *store.Resource) (int64, error)
 	now        func() time.Time
 }
 
@@ -116,8 +120,8 @@ func Register(reg *arm.Registry, st store.Store) *Provider {
 	t.Actions = map[string]arm.HandlerFunc{
 		"listCredentials":      p.credentials(t, false),
 		"regenerateCredential": p.credentials(t, true),
-		"listUsages":           p.usages(t),
 	}
+	t.ReadActions = map[string]arm.HandlerFunc{"listUsages": p.usages(t)}
 	t.Install(reg)
 	p.Registries = t
 
@@ -136,6 +140,46 @@ func Register(reg *arm.Registry, st store.Store) *Provider {
 		return arm.OK(map[string]any{"value": []any{}}), nil
 	}
 	reg.Register(repl)
+
+	// checkNameAvailability: POST /subscriptions/{s}/providers/
+	// Microsoft.ContainerRegistry/checkNameAvailability.
+	check := &arm.ResourceType{Namespace: Namespace, Type: "checkNameAvailability", APIVersions: apiversions.For(RegistryType), Hidden: true}
+	check.Post = func(ctx context.Context, req *arm.Request) (*arm.Response, error) {
+		var in struct {
+			Name string `json:"name"`
+			Type string `json:"type"`
+		}
+		if err := req.DecodeBody(&in, true); err != nil {
+			return nil, err
+		}
+		if !strings.EqualFold(in.Type, RegistryType) {
+			return nil, arm.Errorf(http.StatusBadRequest, "InvalidRequestContent",
+				"The resource type '%s' is not valid: use %s.", in.Type, RegistryType).WithTarget("type")
+		}
+		if !nameRule.MatchString(in.Name) {
+			// [unverified] ACR's message for an invalid name here; this is
+			// its ResourceNameInvalid text.
+			return arm.OK(map[string]any{"nameAvailable": false, "reason": "Invalid",
+				"message": "Resource names may contain alpha numeric characters only and must be between 5 and 50 characters."}), nil
+		}
+		taken := false
+		err := st.View(ctx, func(tx store.Tx) error {
+			all, err := tx.List(store.Query{Type: RegistryType})
+			for _, o := range all {
+				taken = taken || strings.EqualFold(o.Name, in.Name)
+			}
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		if taken {
+			return arm.OK(map[string]any{"nameAvailable": false, "reason": "AlreadyExists",
+				"message": fmt.Sprintf("The registry %s is already in use.", in.Name)}), nil
+		}
+		return arm.OK(map[string]any{"nameAvailable": true}), nil
+	}
+	reg.Register(check)
 	return p
 }
 
@@ -357,15 +401,21 @@ func (p *Provider) credentials(t *arm.Tracked, regenerate bool) arm.HandlerFunc 
 	}
 }
 
-// usages serves listUsages: the SKU's included storage and webhooks
-// (localaks keeps no content or webhooks yet: both at 0).
+// usages serves listUsages: the SKU's included storage and what the
+// content takes, and the webhook limit (localaks keeps no webhooks: 0).
 func (p *Provider) usages(t *arm.Tracked) arm.HandlerFunc {
 	return func(ctx context.Context, req *arm.Request) (*arm.Response, error) {
 		var s sku
+		var size int64
 		err := t.Store.View(ctx, func(tx store.Tx) error {
 			r, err := t.Load(tx, req.Route.ID)
 			if err != nil {
 				return err
+			}
+			if p.ContentSize != nil {
+				if size, err = p.ContentSize(r); err != nil {
+					return err
+				}
 			}
 			return json.Unmarshal(r.SKU, &s)
 		})
@@ -373,7 +423,7 @@ func (p *Provider) usages(t *arm.Tracked) arm.HandlerFunc {
 			return nil, err
 		}
 		return arm.OK(map[string]any{"value": []map[string]any{
-			{"name": "Size", "limit": includedStorage[s.Name], "currentValue": 0, "unit": "Bytes"},
+			{"name": "Size", "limit": includedStorage[s.Name], "currentValue": size, "unit": "Bytes"},
 			{"name": "Webhooks", "limit": webhookLimit[s.Name], "currentValue": 0, "unit": "Count"},
 		}}), nil
 	}

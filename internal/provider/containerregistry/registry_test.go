@@ -134,8 +134,30 @@ func TestRegistryLifecycle(t *testing.T) {
 	}
 
 	// Usages, replications, list, delete.
-	if status, usages := do("POST", registryID("MyRegistry1")+"/listUsages"+apiV, ""); status != 200 || len(usages["value"].([]any)) != 2 {
+	if status, usages := do("GET", registryID("MyRegistry1")+"/listUsages"+apiV, ""); status != 200 || len(usages["value"].([]any)) != 2 {
 		t.Errorf("usages: %d %v", status, usages)
+	}
+	if status, _ := do("POST", registryID("MyRegistry1")+"/listUsages"+apiV, ""); status != 405 {
+		t.Errorf("usages by POST: %d, want 405 (ACR's is a GET)", status)
+	}
+
+	// checkNameAvailability, at the provider.
+	check := "/subscriptions/" + subID + "/providers/Microsoft.ContainerRegistry/checkNameAvailability" + apiV
+	for _, tc := range []struct {
+		body, reason string
+		available    bool
+	}{
+		{`{"name":"myregistry1","type":"Microsoft.ContainerRegistry/registries"}`, "AlreadyExists", false},
+		{`{"name":"another1","type":"Microsoft.ContainerRegistry/registries"}`, "", true},
+		{`{"name":"bad-name","type":"Microsoft.ContainerRegistry/registries"}`, "Invalid", false},
+	} {
+		status, got := do("POST", check, tc.body)
+		if status != 200 || got["nameAvailable"] != tc.available || (tc.reason != "" && got["reason"] != tc.reason) {
+			t.Errorf("check %s: %d %v", tc.body, status, got)
+		}
+	}
+	if status, got := do("POST", check, `{"name":"another1","type":"Microsoft.Storage/storageAccounts"}`); status != 400 || errCode(got) != "InvalidRequestContent" {
+		t.Errorf("check with a wrong type: %d %v", status, got)
 	}
 	if status, repl := do("GET", registryID("MyRegistry1")+"/replications"+apiV, ""); status != 200 || len(repl["value"].([]any)) != 0 {
 		t.Errorf("replications: %d %v", status, repl)
