@@ -64,7 +64,9 @@ func (rt *ResourceType) FullType() string { return rt.Namespace + "/" + rt.Type 
 
 func (rt *ResourceType) action(name string) HandlerFunc { return handlerNamed(rt.Actions, name) }
 
-func (rt *ResourceType) readAction(name string) HandlerFunc { return handlerNamed(rt.ReadActions, name) }
+func (rt *ResourceType) readAction(name string) HandlerFunc {
+	return handlerNamed(rt.ReadActions, name)
+}
 
 func handlerNamed(m map[string]HandlerFunc, name string) HandlerFunc {
 	for k, h := range m {

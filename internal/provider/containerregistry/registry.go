@@ -83,7 +83,7 @@ type Provider struct {
 	// ContentSize, when set, is the bytes a registry's content takes
 	// (listUsages' Size).
 	ContentSize func(r *store.Resource) (int64, error)
-	now        func() time.Time
+	now         func() time.Time
 }
 
 var nameRule = regexp.MustCompile(`^[a-zA-Z0-9]{5,50}$`)
