@@ -133,6 +133,23 @@ func TestRegistryPushPullAdmin(t *testing.T) {
 		t.Fatalf("_tags: %d %+v", resp.StatusCode, tags)
 	}
 
+	// importImage copies it into another registry.
+	in.newRegistry("rg2", "importTarget1", true)
+	target := in.sub() + "/resourceGroups/rg2/providers/Microsoft.ContainerRegistry/registries/importTarget1"
+	body := fmt.Sprintf(`{"source":{"resourceId":"%s/resourceGroups/rg1/providers/Microsoft.ContainerRegistry/registries/myRegistry1","sourceImage":"team/app:v1"},"targetTags":["copied/app:v2"]}`, in.sub())
+	if r := in.do("POST", target+"/importImage"+acrAPI, body); r.status != 200 {
+		t.Fatalf("importImage: %d %s", r.status, r.raw)
+	}
+	if r := in.do("POST", target+"/importImage"+acrAPI, body); r.status != 409 || r.code() != "TagAlreadyExists" {
+		t.Fatalf("importImage onto an existing tag: %d %s", r.status, r.raw)
+	}
+	tcreds := in.do("POST", target+"/listCredentials"+acrAPI, "")
+	tpass := tcreds.body["passwords"].([]any)[0].(map[string]any)["value"].(string)
+	copied, _ := name.ParseReference("importtarget1.azurecr.io/copied/app:v2")
+	if d, err := remote.Head(copied, remote.WithTransport(hc.Transport), remote.WithAuth(&authn.Basic{Username: "importTarget1", Password: tpass})); err != nil || d.Digest != want {
+		t.Fatalf("imported image: %v %v, want %s", d, err, want)
+	}
+
 	// Deleting the manifest and collecting garbage frees the layers.
 	if err := remote.Delete(ref.Context().Digest(want.String()), opts...); err != nil {
 		t.Fatalf("delete: %v", err)
@@ -155,8 +172,8 @@ func TestRegistryPushPullAdmin(t *testing.T) {
 		t.Fatal(err)
 	}
 	entries, _ := os.ReadDir(filepath.Join(in.dir.Registries()))
-	if len(entries) != 0 {
-		t.Fatalf("content left after the registry's deletion: %v", entries)
+	if len(entries) != 1 {
+		t.Fatalf("content after one of two registries' deletion: %v", entries)
 	}
 }
 

@@ -234,6 +234,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	crp.Registries.Teardown = s.acr.Teardown
 	crp.ContentSize = s.acr.Size
+	crp.Import = s.acr.Import
 	rec := &aks.Reconciler{Store: s.store, Net: netp, Compute: comp, Identity: ids, TenantOf: tenantOf, Log: cfg.Log}
 	s.rec = rec
 	rules := &aks.Rules{Net: netp, Compute: comp, TenantOf: tenantOf, IssuerBase: s.url, DefaultNodes: cfg.Nodes}

@@ -83,6 +83,8 @@ type Provider struct {
 	// ContentSize, when set, is the bytes a registry's content takes
 	// (listUsages' Size).
 	ContentSize func(r *store.Resource) (int64, error)
+	// Import, when set, copies an image into registry r (importImage).
+	Import func(ctx context.Context, r *store.Resource, in ImportParams) error
 	now         func() time.Time
 }
 
@@ -121,6 +123,7 @@ func Register(reg *arm.Registry, st store.Store) *Provider {
 		"listCredentials":      p.credentials(t, false),
 		"regenerateCredential": p.credentials(t, true),
 	}
+	t.Actions["importImage"] = p.importImage(t)
 	t.ReadActions = map[string]arm.HandlerFunc{"listUsages": p.usages(t)}
 	t.Install(reg)
 	p.Registries = t
@@ -398,6 +401,61 @@ func (p *Provider) credentials(t *arm.Tracked, regenerate bool) arm.HandlerFunc 
 			return nil, err
 		}
 		return arm.OK(out), nil
+	}
+}
+
+// ImportSource is importImage's source: a registry by resource ID or
+// login server, and the image in it (repo:tag or repo@digest).
+type ImportSource struct {
+	ResourceID  string `json:"resourceId"`
+	RegistryURI string `json:"registryUri"`
+	Credentials *struct {
+		Username string `json:"username"`
+		Password string `json:"password"`
+	} `json:"credentials"`
+	SourceImage string `json:"sourceImage"`
+}
+
+// ImportParams is importImage's body.
+type ImportParams struct {
+	Source                     ImportSource `json:"source"`
+	TargetTags                 []string     `json:"targetTags"`
+	UntaggedTargetRepositories []string     `json:"untaggedTargetRepositories"`
+	Mode                       string       `json:"mode"`
+}
+
+// importImage serves importImage (az acr import): the copy is done when
+// the answer is sent (200, which ACR's long-running operation allows).
+func (p *Provider) importImage(t *arm.Tracked) arm.HandlerFunc {
+	return func(ctx context.Context, req *arm.Request) (*arm.Response, error) {
+		var in ImportParams
+		if err := req.DecodeBody(&in, true); err != nil {
+			return nil, err
+		}
+		if in.Source.SourceImage == "" {
+			return nil, arm.Errorf(http.StatusBadRequest, "InvalidParameters", "The source image is required.").WithTarget("source.sourceImage")
+		}
+		switch strings.ToLower(in.Mode) {
+		case "", "noforce", "force":
+		default:
+			return nil, arm.Errorf(http.StatusBadRequest, "InvalidParameters", "The import mode '%s' is not valid: use NoForce or Force.", in.Mode).WithTarget("mode")
+		}
+		var r *store.Resource
+		err := t.Store.View(ctx, func(tx store.Tx) error {
+			var err error
+			r, err = t.Load(tx, req.Route.ID)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		if p.Import == nil {
+			return nil, arm.Errorf(http.StatusBadRequest, "InvalidParameters", "This localaks serves no registry data plane to import into.")
+		}
+		if err := p.Import(ctx, r, in); err != nil {
+			return nil, err
+		}
+		return arm.OK(nil), nil
 	}
 }
 
