@@ -85,7 +85,7 @@ type Provider struct {
 	ContentSize func(r *store.Resource) (int64, error)
 	// Import, when set, copies an image into registry r (importImage).
 	Import func(ctx context.Context, r *store.Resource, in ImportParams) error
-	now         func() time.Time
+	now    func() time.Time
 }
 
 var nameRule = regexp.MustCompile(`^[a-zA-Z0-9]{5,50}$`)
