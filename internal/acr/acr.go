@@ -101,7 +101,8 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	// The registry library logs every request through logrus's standard
-	// logger at info; serve keeps its own log, so only its errors pass.
+	// logger (at info; a client's 404 at error); serve's log keeps its
+	// errors at debug.
 	logrus.SetLevel(logrus.ErrorLevel)
 	logrus.SetOutput(slogWriter{cfg.Log})
 	return &Server{cfg: cfg, tokens: &tokens{key: cfg.Key, now: cfg.Now}, regs: map[string]*registry{}}, nil
@@ -110,7 +111,7 @@ func New(cfg Config) (*Server, error) {
 type slogWriter struct{ log *slog.Logger }
 
 func (w slogWriter) Write(p []byte) (int, error) {
-	w.log.Warn("registry", "msg", strings.TrimSpace(string(p)))
+	w.log.Debug("registry", "msg", strings.TrimSpace(string(p)))
 	return len(p), nil
 }
 

@@ -1,0 +1,192 @@
+package e2e
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/localaks/localaks/test/registrytools"
+)
+
+// registryTool builds (once per machine) and returns a tool of
+// tools/registry.
+func registryTool(t *testing.T, tool registrytools.Tool) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	path, err := registrytools.Ensure(ctx, tool)
+	if err != nil {
+		t.Fatalf("build %s: %v", tool.Output, err)
+	}
+	return path
+}
+
+// registryEnv is what a client on this machine needs to reach s's
+// registries by their login servers: serve's CONNECT tunnel and the local
+// CA, plus a docker config directory of its own.
+func (s *serve) registryEnv(t *testing.T) []string {
+	return []string{
+		"HTTPS_PROXY=" + strings.Replace(s.URL, "https://", "http://", 1),
+		"NO_PROXY=localhost,127.0.0.1",
+		"SSL_CERT_FILE=" + filepath.Join(s.dataDir, "pki", "ca-bundle.pem"),
+		"DOCKER_CONFIG=" + t.TempDir(),
+	}
+}
+
+// TestACRConformance runs the OCI distribution-spec conformance suite
+// (pull, push, content discovery, content management) against a registry
+// created with az, signed in as its admin user through ACR's token flow.
+func TestACRConformance(t *testing.T) {
+	needAz(t)
+	t.Parallel()
+	conformance := registryTool(t, registrytools.Conformance)
+	s := startServe(t, "", "--control-planes=false")
+	mustAz(t, s.localaksAz("group", "create", "-n", "rg1", "-l", "westus2", "-o", "none"))
+	mustAz(t, s.localaksAz("acr", "create", "-n", "conformance1", "-g", "rg1", "--sku", "Standard", "--admin-enabled", "true", "-o", "none"))
+	pass := strings.TrimSpace(mustAz(t, s.localaksAz("acr", "credential", "show", "-n", "conformance1", "--query", "passwords[0].value", "-o", "tsv")).stdout)
+	results := t.TempDir()
+	env := append(s.registryEnv(t),
+		"OCI_REGISTRY=conformance1.azurecr.io", "OCI_TLS=enabled",
+		"OCI_REPO1=conformance/one", "OCI_REPO2=conformance/two",
+		"OCI_USERNAME=conformance1", "OCI_PASSWORD="+pass,
+		"OCI_RESULTS_DIR="+results, "OCI_LOG=warn",
+		// Optional in the spec and off by default in the suite; the
+		// registry supports upload cancel.
+		"OCI_API_BLOBS_UPLOAD_CANCEL=true",
+		// Digests are sha256, as the distribution registry's: a push by
+		// sha512 is verified but stored and served by its sha256 (the
+		// spec requires sha256 only).
+		"OCI_DATA_SHA512=false",
+	)
+	r := runCmd(t, env, conformance)
+	if r.code != 0 || !strings.Contains(r.stdout, "OCI Conformance Result: Pass") {
+		report, _ := os.ReadFile(filepath.Join(results, "results.yaml"))
+		t.Fatalf("conformance exited %d\n%s\n%s\n%s", r.code, r.stdout, r.stderr, report)
+	}
+	// All four workflows ran and passed: pull, push, content discovery,
+	// content management.
+	for _, api := range []string{"Manifest get by tag", "Blob get", "Blob chunked", "Manifest put by tag", "Blob mount",
+		"Tag listing", "Referrers", "Manifest delete", "Tag delete", "Blob delete"} {
+		if !regexp.MustCompile(`(?m)^\s*` + api + `\.+:\s+Pass$`).MatchString(r.stdout) {
+			t.Errorf("the suite's summary does not pass %q:\n%s", api, r.stdout)
+		}
+	}
+}
+
+// layerTar is a tar with one file, as crane append takes a layer.
+func layerTar(t *testing.T, name, content string) string {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(content)), ModTime: time.Unix(0, 0)}) //nolint:errcheck // in memory
+	tw.Write([]byte(content))                                                                                   //nolint:errcheck // in memory
+	tw.Close()
+	path := filepath.Join(t.TempDir(), "layer.tar")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestAzACR is the az acr workflow: create, sign in with an Entra token
+// (az acr login --expose-token), push with crane, attach with oras, list
+// and show with az acr repository, import, untag, delete.
+func TestAzACR(t *testing.T) {
+	needAz(t)
+	t.Parallel()
+	crane := registryTool(t, registrytools.Crane)
+	oras := registryTool(t, registrytools.Oras)
+	s := startServe(t, "", "--control-planes=false")
+	mustAz(t, s.localaksAz("group", "create", "-n", "rg1", "-l", "westus2", "-o", "none"))
+	check := mustAz(t, s.localaksAz("acr", "check-name", "-n", "myacr1234", "-o", "json"))
+	if !strings.Contains(check.stdout, `"nameAvailable": true`) {
+		t.Fatalf("check-name before create: %s", check.stdout)
+	}
+	mustAz(t, s.localaksAz("acr", "create", "-n", "myacr1234", "-g", "rg1", "--sku", "Basic", "-o", "none"))
+	check = mustAz(t, s.localaksAz("acr", "check-name", "-n", "myacr1234", "-o", "json"))
+	if !strings.Contains(check.stdout, `"reason": "AlreadyExists"`) {
+		t.Fatalf("check-name after create: %s", check.stdout)
+	}
+
+	// az acr login --expose-token: the Entra token exchanged for an ACR
+	// refresh token; clients sign in with the null GUID and it.
+	var login struct {
+		AccessToken string `json:"accessToken"`
+		LoginServer string `json:"loginServer"`
+	}
+	mustAz(t, s.localaksAz("acr", "login", "-n", "myacr1234", "--expose-token", "-o", "json")).json(t, &login)
+	if login.LoginServer != "myacr1234.azurecr.io" || login.AccessToken == "" {
+		t.Fatalf("acr login: %+v", login)
+	}
+	env := s.registryEnv(t)
+	if r := runCmd(t, env, crane, "append", "-f", layerTar(t, "hello.txt", "hello"), "-t", "myacr1234.azurecr.io/app:v1"); r.code == 0 || !strings.Contains(r.stderr, "UNAUTHORIZED") {
+		t.Fatalf("anonymous push: exit %d %s, want UNAUTHORIZED", r.code, r.stderr)
+	}
+	mustAz(t, runCmd(t, env, crane, "auth", "login", "myacr1234.azurecr.io", "-u", "00000000-0000-0000-0000-000000000000", "-p", login.AccessToken))
+	push := mustAz(t, runCmd(t, env, crane, "append", "-f", layerTar(t, "hello.txt", "hello"), "-t", "myacr1234.azurecr.io/app:v1"))
+	ref := strings.TrimSpace(push.stdout)
+	digest := ref[strings.Index(ref, "@")+1:]
+
+	// oras attaches a signature-like artifact; the referrers API finds it.
+	sig := filepath.Join(t.TempDir(), "sig.json")
+	os.WriteFile(sig, []byte(`{"signed":true}`), 0o644) //nolint:errcheck // a temp file
+	mustAz(t, runCmdDir(t, filepath.Dir(sig), env, oras, "attach",
+		"--artifact-type", "application/vnd.example.signature", "myacr1234.azurecr.io/app:v1", "sig.json"))
+	disc := mustAz(t, runCmd(t, env, oras, "discover", "--format", "json", "myacr1234.azurecr.io/app@"+digest))
+	if !strings.Contains(disc.stdout, "application/vnd.example.signature") {
+		t.Fatalf("oras discover: %s", disc.stdout)
+	}
+
+	if r := mustAz(t, s.localaksAz("acr", "repository", "list", "-n", "myacr1234", "-o", "tsv")); strings.TrimSpace(r.stdout) != "app" {
+		t.Fatalf("repository list: %q", r.stdout)
+	}
+	if r := mustAz(t, s.localaksAz("acr", "repository", "show-tags", "-n", "myacr1234", "--repository", "app", "-o", "tsv")); strings.TrimSpace(r.stdout) != "v1" {
+		t.Fatalf("show-tags: %q", r.stdout)
+	}
+	var shown struct {
+		Digest string `json:"digest"`
+		Name   string `json:"name"`
+	}
+	mustAz(t, s.localaksAz("acr", "repository", "show", "-n", "myacr1234", "--image", "app:v1", "-o", "json")).json(t, &shown)
+	if shown.Digest != digest || shown.Name != "v1" {
+		t.Fatalf("repository show: %+v, want %s", shown, digest)
+	}
+
+	// Import into a second registry, then untag and delete there.
+	mustAz(t, s.localaksAz("acr", "create", "-n", "otheracr1", "-g", "rg1", "--sku", "Standard", "-o", "none"))
+	mustAz(t, s.localaksAz("acr", "import", "-n", "otheracr1", "--source", "myacr1234.azurecr.io/app:v1", "-t", "copy/app:v2"))
+	if r := mustAz(t, s.localaksAz("acr", "repository", "show-tags", "-n", "otheracr1", "--repository", "copy/app", "-o", "tsv")); strings.TrimSpace(r.stdout) != "v2" {
+		t.Fatalf("imported tags: %q", r.stdout)
+	}
+	if r := s.localaksAz("acr", "import", "-n", "otheracr1", "--source", "myacr1234.azurecr.io/app:v1", "-t", "copy/app:v2"); r.code == 0 || !strings.Contains(r.stderr, "TagAlreadyExists") {
+		t.Fatalf("import onto an existing tag: %d %s", r.code, r.stderr)
+	}
+	mustAz(t, s.localaksAz("acr", "repository", "untag", "-n", "otheracr1", "--image", "copy/app:v2"))
+	if r := mustAz(t, s.localaksAz("acr", "repository", "show-tags", "-n", "otheracr1", "--repository", "copy/app", "-o", "tsv")); strings.TrimSpace(r.stdout) != "" {
+		t.Fatalf("tags after untag: %q", r.stdout)
+	}
+	mustAz(t, s.localaksAz("acr", "repository", "delete", "-n", "myacr1234", "--image", "app:v1", "--yes"))
+	if r := runCmd(t, env, crane, "manifest", "myacr1234.azurecr.io/app:v1"); r.code == 0 {
+		t.Fatal("the image is still there after az acr repository delete")
+	}
+
+	// Deleting a registry deletes its content.
+	mustAz(t, s.localaksAz("acr", "delete", "-n", "otheracr1", "--yes"))
+	mustAz(t, s.localaksAz("acr", "delete", "-n", "myacr1234", "--yes"))
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		entries, _ := os.ReadDir(filepath.Join(s.dataDir, "registries"))
+		if len(entries) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("registries' content left after their deletion: %d directories", len(entries))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
