@@ -24,7 +24,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -443,6 +442,3 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v) //nolint:errcheck // the client went away
 }
-
-// drain discards what is left of a request body.
-func drain(r *http.Request) { io.Copy(io.Discard, io.LimitReader(r.Body, 1<<20)) } //nolint:errcheck // best effort

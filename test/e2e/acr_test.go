@@ -84,7 +84,7 @@ func layerTar(t *testing.T, name, content string) string {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(content)), ModTime: time.Unix(0, 0)}) //nolint:errcheck // in memory
-	tw.Write([]byte(content))                                                                                   //nolint:errcheck // in memory
+	tw.Write([]byte(content))                                                                                 //nolint:errcheck // in memory
 	tw.Close()
 	path := filepath.Join(t.TempDir(), "layer.tar")
 	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
