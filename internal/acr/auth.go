@@ -373,6 +373,13 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, res *resource) {
 		writeErrors(w, http.StatusInternalServerError, "UNKNOWN", "internal error", nil)
 		return
 	}
+	if !who.admin && who.principal != "" && len(requested) > 0 && !grantsAny(granted) {
+		// A principal with no role that allows any of it: ACR refuses
+		// the token (a kubelet pulling from a registry not attached to
+		// its cluster sees this 401).
+		writeErrors(w, http.StatusUnauthorized, "UNAUTHORIZED", authRequired, nil)
+		return
+	}
 	tok, err := s.tokens.sign(&claims{Subject: who.principal, Audience: res.LoginServer, GrantType: "access_token",
 		Tenant: who.tenant, Access: granted, Admin: who.admin}, accessLifetime)
 	if err != nil {
@@ -381,6 +388,15 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, res *resource) {
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, map[string]any{"access_token": tok})
+}
+
+func grantsAny(granted []access) bool {
+	for _, g := range granted {
+		if len(g.Actions) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // exchange serves /oauth2/exchange: an Entra token (of a principal in the

@@ -106,6 +106,11 @@ type ClusterState struct {
 	// controller signs in with, as the cluster's identity.
 	CloudClientID string `json:"cloudClientId,omitempty"`
 	CloudSecret   string `json:"cloudSecret,omitempty"`
+	// KubeletSecret is the credential the nodes' instance metadata
+	// service signs in with as the kubelet identity (identityProfile's
+	// kubeletidentity): what a VM's managed identity gives its kubelet on
+	// AKS (image pulls from a registry with AcrPull).
+	KubeletSecret string `json:"kubeletSecret,omitempty"`
 }
 
 // LinuxProfile is the node admin user.

@@ -250,11 +250,14 @@ func (r *Reconciler) leavingNodes(ctx context.Context, tx store.Tx, s *state, p 
 // by any other cluster) and advertise address.
 func (r *Reconciler) ensureEndpoint(ctx context.Context, tx store.Tx, s *state) error {
 	st := s.c.Props.Localaks
-	if st.APIServerPort != 0 && st.AdvertiseAddress != "" && st.CloudClientID != "" {
+	if st.APIServerPort != 0 && st.AdvertiseAddress != "" && st.CloudClientID != "" && st.KubeletSecret != "" {
 		return nil
 	}
 	if st.CloudClientID == "" {
 		st.CloudClientID, st.CloudSecret = uuid.NewString(), RandomHex(24)
+	}
+	if st.KubeletSecret == "" {
+		st.KubeletSecret = RandomHex(24)
 	}
 	if st.AdvertiseAddress == "" {
 		st.AdvertiseAddress = advertiseAddress(s.c.Props.ResourceUID)

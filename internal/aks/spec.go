@@ -202,10 +202,14 @@ func (r *Reconciler) cloudConfig(c *Cluster, pools []*Pool) clusterspec.Cloud {
 	st := c.Props.Localaks
 	cc := clusterspec.Cloud{
 		TenantID: tenant, SubscriptionID: id.SubscriptionID(), AADClientID: st.CloudClientID, AADClientSecret: st.CloudSecret,
+		KubeletClientSecret: st.KubeletSecret,
 		ResourceGroup: c.Props.NodeResourceGroup, Location: c.Record.Location, LoadBalancerSKU: "standard",
 	}
 	if np := c.Props.NetworkProfile; np != nil && np.LoadBalancerSKU != "" {
 		cc.LoadBalancerSKU = np.LoadBalancerSKU
+	}
+	if k := c.Props.IdentityProfile["kubeletidentity"]; k != nil {
+		cc.KubeletClientID = k.ClientID
 	}
 	if sn, err := resourceid.Parse(st.VNetSubnetID); err == nil {
 		cc.VNetResourceGroup = sn.ResourceGroupName()
@@ -287,7 +291,13 @@ func CloudCredential(tx store.Tx, clientID string) (secret, objectID string, ok 
 	}
 	for _, r := range recs {
 		c, err := DecodeCluster(r)
-		if err != nil || !strings.EqualFold(c.Props.Localaks.CloudClientID, clientID) || c.Props.Localaks.CloudSecret == "" {
+		if err != nil {
+			continue
+		}
+		if k := c.Props.IdentityProfile["kubeletidentity"]; k != nil && k.ClientID != "" && strings.EqualFold(k.ClientID, clientID) && c.Props.Localaks.KubeletSecret != "" {
+			return c.Props.Localaks.KubeletSecret, k.ObjectID, true
+		}
+		if !strings.EqualFold(c.Props.Localaks.CloudClientID, clientID) || c.Props.Localaks.CloudSecret == "" {
 			continue
 		}
 		oid, _ := c.Principal()

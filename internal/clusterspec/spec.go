@@ -346,6 +346,11 @@ type Cloud struct {
 	// AADClientID and AADClientSecret sign in as the cluster's identity.
 	AADClientID     string `json:"aadClientId"`
 	AADClientSecret string `json:"aadClientSecret"`
+	// KubeletClientID and KubeletClientSecret sign in as the kubelet
+	// identity: the nodes' instance metadata service gives its tokens
+	// (image pulls from container registries).
+	KubeletClientID     string `json:"kubeletClientId,omitempty"`
+	KubeletClientSecret string `json:"kubeletClientSecret,omitempty"`
 	// ResourceGroup is the node resource group.
 	ResourceGroup     string `json:"resourceGroup"`
 	Location          string `json:"location"`

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -189,4 +190,51 @@ func TestAzACR(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// TestRealNodesACR: a real node pulls an image of the cluster's own name
+// for it (myacr.azurecr.io/app:v1) from the registry, signed in as the
+// kubelet identity: before the identity has AcrPull the pull fails with
+// the registry's 401 (ImagePullBackOff), as on AKS; once the role is
+// assigned (what --attach-acr does) the Deployment runs.
+func TestRealNodesACR(t *testing.T) {
+	t.Parallel()
+	s, ours, images := startRealNodes(t, t.TempDir())
+	s.watchEgress(t)
+	crane := registryTool(t, registrytools.Crane)
+	mustAz(t, s.localaksAz("group", "create", "-n", "rg1", "-l", "eastus", "-o", "none"))
+	mustAz(t, s.localaksAz("acr", "create", "-n", "attachacr1", "-g", "rg1", "--sku", "Basic", "-o", "none"))
+	var login struct {
+		AccessToken string `json:"accessToken"`
+	}
+	mustAz(t, s.localaksAz("acr", "login", "-n", "attachacr1", "--expose-token", "-o", "json")).json(t, &login)
+	env := s.registryEnv(t)
+	mustAz(t, runCmd(t, env, crane, "auth", "login", "attachacr1.azurecr.io", "-u", "00000000-0000-0000-0000-000000000000", "-p", login.AccessToken))
+	mustAz(t, runCmd(t, env, crane, "push", filepath.Join(images, "hello.tar"), "attachacr1.azurecr.io/app:v1"))
+
+	mustAz(t, s.aksCreate(t, "-g", "rg1", "-n", "c1", "--node-count", "1", "--nodepool-tags", "localaks.io/nodes=real"))
+	kc := s.credentials(t, "rg1", "c1", "--admin")
+	ours.track(t, kc)
+
+	mustKubectl(t, kc, "run", "unattached", "--image=attachacr1.azurecr.io/app:v1", "--restart=Never")
+	eventually(t, "a pull without AcrPull fails", 90*time.Second, func() string {
+		r := kubectl(t, kc, "get", "pod", "unattached", "-o", "jsonpath={.status.containerStatuses[0].state.waiting.reason}/{.status.containerStatuses[0].state.waiting.message}")
+		reason, msg, _ := strings.Cut(r.stdout, "/")
+		if (reason == "ErrImagePull" || reason == "ImagePullBackOff") && strings.Contains(msg, "401 Unauthorized") {
+			return ""
+		}
+		return r.stdout
+	})
+
+	// What az aks update --attach-acr does (client-side, and broken in
+	// Debian's az 2.45): AcrPull on the registry for the kubelet identity.
+	kubelet := strings.TrimSpace(mustAz(t, s.localaksAz("aks", "show", "-g", "rg1", "-n", "c1", "--query", "identityProfile.kubeletidentity.objectId", "-o", "tsv")).stdout)
+	registry := s.sub() + "/resourceGroups/rg1/providers/Microsoft.ContainerRegistry/registries/attachacr1"
+	body := `{"properties":{"roleDefinitionId":"` + s.sub() + `/providers/Microsoft.Authorization/roleDefinitions/7f951dda-4ed3-4680-a7ca-43fe172d538d","principalId":"` + kubelet + `","principalType":"ServicePrincipal"}}`
+	if code, _, resp := s.request("PUT", registry+"/providers/Microsoft.Authorization/roleAssignments/6a3c4b2e-1d0f-4e5a-9b8c-7d6e5f4a3b21?api-version=2022-04-01", body); code != http.StatusCreated {
+		t.Fatalf("AcrPull for the kubelet identity: %d %v", code, resp)
+	}
+	mustKubectl(t, kc, "create", "deployment", "app", "--image=attachacr1.azurecr.io/app:v1")
+	mustKubectl(t, kc, "rollout", "status", "deployment/app", "--timeout=120s")
+	s.deleteLeavesNothing(t, ours, "c1")
 }

@@ -21,7 +21,8 @@ const AzureDNS = "168.63.129.16"
 // vnetDNS answers at AzureDNS inside the virtual network's namespace, as
 // Azure-provided name resolution does: the VNet's VM names (the nodes'
 // hostnames, bare or under internal.cloudapp.net) resolve to their private
-// addresses. Every other name is refused at once: this host is offline,
+// addresses; container registries' login servers resolve to the relay
+// that reaches them (platform.go). Every other name is refused at once: this host is offline,
 // and no query ever leaves the namespaces localaks made.
 type vnetDNS struct {
 	mu      sync.Mutex
@@ -47,6 +48,10 @@ func (d *vnetDNS) setHosts(s *clusterspec.Spec) {
 
 func (d *vnetDNS) lookup(qname string) (net.IP, bool) {
 	name := strings.TrimSuffix(strings.ToLower(qname), ".")
+	if login, ok := strings.CutSuffix(name, registrySuffix); ok && login != "" && !strings.Contains(login, ".") {
+		// A container registry's login server (platform.go).
+		return net.ParseIP(RegistryAddress).To4(), true
+	}
 	if i := strings.IndexByte(name, '.'); i >= 0 {
 		if !strings.HasSuffix(name, internalSuffix) {
 			return nil, false

@@ -43,6 +43,8 @@ func TestVNetDNS(t *testing.T) {
 		{"aks-nodepool1-1-vmss000000", dns.TypeAAAA, dns.RcodeSuccess, ""},
 		{"aks-nodepool1-1-vmss000000.example.com", dns.TypeA, dns.RcodeRefused, ""},
 		{"example.com", dns.TypeA, dns.RcodeRefused, ""},
+		{"MyAcr1.azurecr.io", dns.TypeA, dns.RcodeSuccess, RegistryAddress},
+		{"a.b.azurecr.io", dns.TypeA, dns.RcodeRefused, ""},
 	} {
 		m := ask(tc.name, tc.qtype)
 		if m.Rcode != tc.rcode {

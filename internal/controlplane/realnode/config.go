@@ -37,6 +37,9 @@ type Config struct {
 	// finds as its machine (machine.go).
 	CPUs        int   `json:"cpus,omitempty"`
 	MemoryBytes int64 `json:"memoryBytes,omitempty"`
+	// RegistryCA is the CA containerd trusts for registries (localaks's:
+	// its registries are the only ones a node reaches).
+	RegistryCA string `json:"registryCA,omitempty"`
 	// KubeletArgs and ProxyArgs are the kubelet's and kube-proxy's flags.
 	KubeletArgs []string `json:"kubeletArgs"`
 	ProxyArgs   []string `json:"proxyArgs"`

@@ -52,6 +52,11 @@ type Manager struct {
 	fwdAddr string
 	dns     *vnetDNS
 	closed  bool
+	// imds, platform and platformTarget are the platform services in the
+	// fabric (platform.go).
+	imds           *imds
+	platform       []func()
+	platformTarget string
 
 	// ingress is the managed NGINX's build (ensureIngressBundle), under
 	// ingressMu: it is made before Sync takes mu.
@@ -96,7 +101,7 @@ func NewManager(l clusterspec.Layout, log *slog.Logger) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Manager{layout: l, log: log, self: self, nodes: map[string]*nodeProc{}}
+	m := &Manager{layout: l, log: log, self: self, nodes: map[string]*nodeProc{}, imds: &imds{}}
 	m.lb = dataplane.New(dataplane.Config{Dial: m.dialFabric, Running: m.runningAddr, Log: log,
 		NodePort: func(fe netip.Addr, protocol string, port int) (int, bool) {
 			if m.NodePort == nil {
@@ -184,6 +189,9 @@ func (m *Manager) Sync(ctx context.Context, s *clusterspec.Spec) error {
 	}
 	if err := m.ensureDNS(s); err != nil {
 		return fmt.Errorf("serve Azure's DNS in the virtual network: %w", err)
+	}
+	if err := m.ensurePlatform(s); err != nil {
+		return err
 	}
 	if err := m.setRoutes(s); err != nil {
 		return err
@@ -509,6 +517,7 @@ func splice(a, b net.Conn) {
 func (m *Manager) releaseFabric() error {
 	m.lb.Set(clusterspec.Fabric{})
 	m.stopDNS()
+	m.stopPlatform()
 	for _, l := range m.fwd {
 		l.Close()
 	}
@@ -650,6 +659,18 @@ func (m *Manager) prepareNode(s *clusterspec.Spec, n clusterspec.Node, tools nod
 		"--node-labels=" + nodeLabelsFlag(node.Labels),
 		"--register-with-taints=" + taintsFlag(node.Spec.Taints),
 		"--v=1",
+	}
+	if s.Cloud.KubeletClientID != "" && s.Cloud.ARMEndpoint != "" {
+		// Images of container registries: pulled with the kubelet
+		// identity's credentials (credentialprovider.go), from the
+		// registries serve runs (platform.go), whose certificate
+		// localaks's CA signs.
+		conf, bin, err := writeCredentialProvider(dir, m.self, s.Cloud.CAFile, s.Cloud.TenantID, s.Cloud.KubeletClientID)
+		if err != nil {
+			return nil, err
+		}
+		cfg.KubeletArgs = append(cfg.KubeletArgs, "--image-credential-provider-config="+conf, "--image-credential-provider-bin-dir="+bin)
+		cfg.RegistryCA = s.Cloud.CAFile
 	}
 	clusterCIDR := s.Network.PodCIDR
 	if clusterCIDR == "" {

@@ -239,6 +239,9 @@ func startContainerd(ctx context.Context, c *Config) (*exec.Cmd, error) {
 	// containerd idles on a node: collect its heap often (as gctune does
 	// for an idle Go process of ours).
 	cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(c.Runc)+":/usr/bin:/usr/sbin:/bin:/sbin", "GOGC=40")
+	if c.RegistryCA != "" {
+		cmd.Env = append(cmd.Env, "SSL_CERT_FILE="+c.RegistryCA)
+	}
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		return nil, fmt.Errorf("start containerd: %w", err)
