@@ -147,7 +147,7 @@ func runNode(ctx context.Context, dir string, log *slog.Logger) error {
 // the node's namespaces, whose init (nodeapps.InitProgram) only starts it
 // and reaps.
 func setupNamespaces(c *Config) error {
-	if err := setupMounts(); err != nil {
+	if err := setupMounts(filepath.Join(c.Dir, "resolv.conf")); err != nil {
 		return err
 	}
 	if err := setupMachine(c); err != nil {
@@ -175,10 +175,18 @@ func setupNamespaces(c *Config) error {
 // setupMounts makes the node's mount namespace: nothing mounted here
 // propagates to the host; /proc is the node's PID namespace's; /run is the
 // node's own (containerd's network-namespace pins, runc's state, iptables'
-// lock).
-func setupMounts() error {
+// lock); /etc/resolv.conf is the node's (Azure's DNS in the virtual
+// network, as a VM's), so that containerd resolves registries there and
+// never asks the host's resolver.
+func setupMounts(resolv string) error {
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_SLAVE, ""); err != nil {
 		return fmt.Errorf("make / a slave mount: %w", err)
+	}
+	// Where /etc/resolv.conf really is (often a link into /run, which is
+	// replaced below).
+	resolvTarget, err := filepath.EvalSymlinks("/etc/resolv.conf")
+	if err != nil {
+		resolvTarget = "/etc/resolv.conf"
 	}
 	if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
 		return fmt.Errorf("mount /proc: %w", err)
@@ -190,6 +198,20 @@ func setupMounts() error {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return err
 		}
+	}
+	if _, err := os.Stat(resolv); err != nil {
+		return nil // a node directory from before: the host's resolver stays
+	}
+	if _, err := os.Stat(resolvTarget); errors.Is(err, os.ErrNotExist) {
+		if err := os.MkdirAll(filepath.Dir(resolvTarget), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(resolvTarget, nil, 0o644); err != nil {
+			return err
+		}
+	}
+	if err := unix.Mount(resolv, resolvTarget, "", unix.MS_BIND, ""); err != nil {
+		return fmt.Errorf("bind the node's resolv.conf on %s: %w", resolvTarget, err)
 	}
 	return nil
 }
