@@ -203,7 +203,7 @@ func (r *Reconciler) cloudConfig(c *Cluster, pools []*Pool) clusterspec.Cloud {
 	cc := clusterspec.Cloud{
 		TenantID: tenant, SubscriptionID: id.SubscriptionID(), AADClientID: st.CloudClientID, AADClientSecret: st.CloudSecret,
 		KubeletClientSecret: st.KubeletSecret,
-		ResourceGroup: c.Props.NodeResourceGroup, Location: c.Record.Location, LoadBalancerSKU: "standard",
+		ResourceGroup:       c.Props.NodeResourceGroup, Location: c.Record.Location, LoadBalancerSKU: "standard",
 	}
 	if np := c.Props.NetworkProfile; np != nil && np.LoadBalancerSKU != "" {
 		cc.LoadBalancerSKU = np.LoadBalancerSKU
