@@ -35,6 +35,7 @@ fmt:
 bench: build
 	$(GO) run ./test/bench arm
 	$(GO) run ./test/bench aks
+	$(GO) run ./test/bench registry
 	$(GO) run ./test/bench realnodes --localaks $(BIN)
 	peer=$$(hack/kwok-peer.sh) && PATH=$$peer/bin:$$PATH $(GO) run ./test/bench clusters --localaks $(BIN) --kwokctl-config $$peer/kwokctl.yaml
 

@@ -6,6 +6,7 @@
 //	go run ./test/bench arm [--requests 2000] [--concurrency 8]
 //	go run ./test/bench aks [--nodes 3,100,1000]
 //	go run ./test/bench clusters [--localaks bin/localaks] [--kwokctl-config FILE] [--nodes …] [--pods …]
+//	go run ./test/bench registry [--size 100] [--rounds 5]
 //
 // Every run starts a throw-away localaks server in-process, in a temporary
 // data directory, on loopback, and drives it as clients do: raw HTTPS for
@@ -96,5 +97,18 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	}
 	real.Flags().StringVar(&realBin, "localaks", "", "localaks binary (default: build ./cmd/localaks into a temporary directory)")
 	root.AddCommand(real)
+
+	var sizeMB, rounds int
+	reg := &cobra.Command{
+		Use:   "registry",
+		Short: "Container registry: push and pull throughput of an image, localaks's registry beside the distribution registry run standalone",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return benchRegistry(cmd.Context(), stdout, sizeMB, rounds)
+		},
+	}
+	reg.Flags().IntVar(&sizeMB, "size", 100, "image size in MB")
+	reg.Flags().IntVar(&rounds, "rounds", 5, "rounds (a fresh image each)")
+	root.AddCommand(reg)
 	return root
 }
