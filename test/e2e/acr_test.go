@@ -4,13 +4,28 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/authorization/armauthorization/v2"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/containerregistry/armcontainerregistry"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armresources/v3"
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/uuid"
 
 	"github.com/localaks/localaks/test/registrytools"
 )
@@ -237,4 +252,145 @@ func TestRealNodesACR(t *testing.T) {
 	mustKubectl(t, kc, "create", "deployment", "app", "--image=attachacr1.azurecr.io/app:v1")
 	mustKubectl(t, kc, "rollout", "status", "deployment/app", "--timeout=120s")
 	s.deleteLeavesNothing(t, ours, "c1")
+}
+
+// TestSDKContainerRegistry is the Terraform-style flow through the Azure
+// SDK for Go: a registry (name check, create, credentials refused with the
+// admin user off, update, usages), a service principal given AcrPush on it
+// that then pushes with its own Entra token (exchanged as ACR's clients
+// do), importImage as a long-running operation, deletion.
+func TestSDKContainerRegistry(t *testing.T) {
+	t.Parallel()
+	s := startServe(t, "", "--control-planes=false")
+	ctx := context.Background()
+	cred := s.credential(t, s.Client.TenantID)
+	opts, armOpts := s.sdkOptions("https://management.core.windows.net/")
+	sub := s.Client.SubscriptionID
+	groups, _ := armresources.NewResourceGroupsClient(sub, cred, armOpts)
+	if _, err := groups.CreateOrUpdate(ctx, "acr", armresources.ResourceGroup{Location: to.Ptr("westus2")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	regs, _ := armcontainerregistry.NewRegistriesClient(sub, cred, armOpts)
+	check, err := regs.CheckNameAvailability(ctx, armcontainerregistry.RegistryNameCheckRequest{Name: to.Ptr("sdkacr1"), Type: to.Ptr("Microsoft.ContainerRegistry/registries")}, nil)
+	if err != nil || !*check.NameAvailable {
+		t.Fatalf("check name: %+v %v", check, err)
+	}
+	poller, err := regs.BeginCreate(ctx, "acr", "sdkacr1", armcontainerregistry.Registry{Location: to.Ptr("westus2"),
+		SKU: &armcontainerregistry.SKU{Name: to.Ptr(armcontainerregistry.SKUNameStandard)}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	created, err := poller.PollUntilDone(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *created.Properties.LoginServer != "sdkacr1.azurecr.io" || *created.Properties.ProvisioningState != armcontainerregistry.ProvisioningStateSucceeded {
+		t.Fatalf("created: %+v", created.Properties)
+	}
+	if _, err := regs.ListCredentials(ctx, "acr", "sdkacr1", nil); respErr(err) == nil || respErr(err).ErrorCode != "UnAuthorizedForCredentialOperations" {
+		t.Fatalf("credentials with the admin user off: %v", err)
+	}
+	up, err := regs.BeginUpdate(ctx, "acr", "sdkacr1", armcontainerregistry.RegistryUpdateParameters{Properties: &armcontainerregistry.RegistryPropertiesUpdateParameters{AdminUserEnabled: to.Ptr(true)}}, nil)
+	if err == nil {
+		_, err = up.PollUntilDone(ctx, nil)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if creds, err := regs.ListCredentials(ctx, "acr", "sdkacr1", nil); err != nil || *creds.Username != "sdkacr1" || len(creds.Passwords) != 2 {
+		t.Fatalf("credentials: %+v %v", creds, err)
+	}
+
+	// A pipeline's service principal with AcrPush pushes with its token.
+	const app = "0e7b1f52-6a3d-4c8e-9f10-2b3c4d5e6f70"
+	spCred, err := azidentity.NewClientSecretCredential(s.Client.TenantID, app, "pipeline-secret",
+		&azidentity.ClientSecretCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := spCred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{"https://management.core.windows.net//.default"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	assignments, _ := armauthorization.NewRoleAssignmentsClient(sub, cred, armOpts)
+	acrPush := "/subscriptions/" + sub + "/providers/Microsoft.Authorization/roleDefinitions/8311e382-0749-4cb8-b61a-304f252e45ec"
+	if _, err := assignments.Create(ctx, *created.ID, uuid.NewString(), armauthorization.RoleAssignmentCreateParameters{Properties: &armauthorization.RoleAssignmentProperties{
+		RoleDefinitionID: to.Ptr(acrPush), PrincipalID: to.Ptr(tokenObjectID(t, tok.Token)), PrincipalType: to.Ptr(armauthorization.PrincipalTypeServicePrincipal)}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	hc := registryHTTP(t, s)
+	resp, err := hc.PostForm("https://sdkacr1.azurecr.io/oauth2/exchange", url.Values{"grant_type": {"access_token"}, "service": {"sdkacr1.azurecr.io"},
+		"tenant": {s.Client.TenantID}, "access_token": {tok.Token}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ex struct {
+		RefreshToken string `json:"refresh_token"`
+	}
+	json.NewDecoder(resp.Body).Decode(&ex) //nolint:errcheck // checked below
+	resp.Body.Close()
+	if resp.StatusCode != 200 || ex.RefreshToken == "" {
+		t.Fatalf("exchange: %d", resp.StatusCode)
+	}
+	img, _ := random.Image(2048, 2)
+	ref, _ := name.ParseReference("sdkacr1.azurecr.io/pipeline/app:1.0")
+	if err := remote.Write(ref, img, remote.WithTransport(hc.Transport), remote.WithAuth(&authn.Basic{Username: "00000000-0000-0000-0000-000000000000", Password: ex.RefreshToken})); err != nil {
+		t.Fatalf("push as the pipeline's principal: %v", err)
+	}
+
+	// importImage is a long-running operation to the SDK.
+	imp, err := regs.BeginImportImage(ctx, "acr", "sdkacr1", armcontainerregistry.ImportImageParameters{
+		Source:     &armcontainerregistry.ImportSource{ResourceID: created.ID, SourceImage: to.Ptr("pipeline/app:1.0")},
+		TargetTags: []*string{to.Ptr("release/app:1.0")}}, nil)
+	if err == nil {
+		_, err = imp.PollUntilDone(ctx, nil)
+	}
+	if err != nil {
+		t.Fatalf("import: %v", err)
+	}
+	usages, err := regs.ListUsages(ctx, "acr", "sdkacr1", nil)
+	if err != nil || len(usages.Value) != 2 || *usages.Value[0].Name != "Size" || *usages.Value[0].CurrentValue < 4096 {
+		t.Fatalf("usages: %+v %v", usages, err)
+	}
+	del, err := regs.BeginDelete(ctx, "acr", "sdkacr1", nil)
+	if err == nil {
+		_, err = del.PollUntilDone(ctx, nil)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if check, err := regs.CheckNameAvailability(ctx, armcontainerregistry.RegistryNameCheckRequest{Name: to.Ptr("sdkacr1"), Type: to.Ptr("Microsoft.ContainerRegistry/registries")}, nil); err != nil || !*check.NameAvailable {
+		t.Fatalf("check name after delete: %+v %v", check, err)
+	}
+}
+
+// registryHTTP is an HTTP client that reaches s's login servers through
+// its CONNECT tunnel, trusting its CA.
+func registryHTTP(t *testing.T, s *serve) *http.Client {
+	t.Helper()
+	proxy, _ := url.Parse(strings.Replace(s.URL, "https://", "http://", 1))
+	tr := s.http.Transport.(*http.Transport).Clone()
+	tr.Proxy = http.ProxyURL(proxy)
+	return &http.Client{Transport: tr}
+}
+
+// tokenObjectID is the oid claim of an Entra access token: the principal a
+// role assignment names.
+func tokenObjectID(t *testing.T, token string) string {
+	t.Helper()
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWT: %q", token)
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c struct {
+		OID string `json:"oid"`
+	}
+	if err := json.Unmarshal(payload, &c); err != nil || c.OID == "" {
+		t.Fatalf("token claims: %s %v", payload, err)
+	}
+	return c.OID
 }
