@@ -279,3 +279,24 @@ func TestListRoleAssignments(t *testing.T) {
 		}
 	}
 }
+
+func TestActionMatches(t *testing.T) {
+	for _, tc := range []struct {
+		pattern, action string
+		want            bool
+	}{
+		{"*", "Microsoft.ContainerRegistry/registries/push/write", true},
+		{"*/read", "Microsoft.ContainerRegistry/registries/pull/read", true},
+		{"*/read", "Microsoft.ContainerRegistry/registries/push/write", false},
+		{"Microsoft.ContainerRegistry/registries/pull/read", "microsoft.containerregistry/Registries/PULL/read", true},
+		{"Microsoft.Network/*", "Microsoft.Network/virtualNetworks/subnets/join/action", true},
+		{"Microsoft.Network/*", "Microsoft.Compute/virtualMachines/read", false},
+		{"Microsoft.ManagedIdentity/userAssignedIdentities/*/assign/action", "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action", false},
+		{"Microsoft.ManagedIdentity/userAssignedIdentities/*/assign/action", "Microsoft.ManagedIdentity/userAssignedIdentities/x/assign/action", true},
+		{"a*a", "a", false},
+	} {
+		if got := ActionMatches(tc.pattern, tc.action); got != tc.want {
+			t.Errorf("ActionMatches(%q, %q) = %v", tc.pattern, tc.action, got)
+		}
+	}
+}
