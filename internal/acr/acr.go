@@ -198,6 +198,10 @@ func (s *Server) open(ctx context.Context, id string) (*registry, error) {
 			"delete":     configuration.Parameters{"enabled": true},
 			// Blobs are served from here, never redirected to a storage URL.
 			"redirect": configuration.Parameters{"disable": true},
+			// Uploads left open (a client gone, serve killed) go after
+			// abandonedUpload rather than the library's week.
+			"maintenance": configuration.Parameters{"uploadpurging": map[any]any{
+				"enabled": true, "age": abandonedUpload.String(), "interval": "1h", "dryrun": false}},
 		},
 	}
 	cfg.HTTP.Secret = secret

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -98,7 +97,12 @@ func (s *Server) collect(ctx context.Context, r *registry) error {
 	return err
 }
 
-// uploading says whether any repository under root has an open upload.
+// abandonedUpload is how long an upload may go without a write before it
+// no longer holds garbage collection off (and is purged).
+const abandonedUpload = time.Hour
+
+// uploading says whether any repository under root has an upload written
+// to within abandonedUpload.
 func uploading(root string) bool {
 	found := false
 	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error { //nolint:errcheck // a walk error means nothing found
@@ -109,12 +113,26 @@ func uploading(root string) bool {
 			return filepath.SkipDir
 		}
 		if d.IsDir() && d.Name() == "_uploads" {
-			if entries, err := os.ReadDir(p); err == nil && len(entries) > 0 {
-				found = true
-			}
+			found = recentlyWritten(p, time.Now().Add(-abandonedUpload))
 			return filepath.SkipDir
 		}
 		return nil
 	})
 	return found
+}
+
+// recentlyWritten says whether anything under dir changed after since.
+func recentlyWritten(dir string, since time.Time) bool {
+	recent := false
+	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error { //nolint:errcheck // a walk error means nothing found
+		if err != nil {
+			return nil
+		}
+		if fi, err := d.Info(); err == nil && fi.ModTime().After(since) && d.Name() != "_uploads" {
+			recent = true
+			return fs.SkipAll
+		}
+		return nil
+	})
+	return recent
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -14,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -21,6 +23,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-containerregistry/pkg/v1/validate"
 
 	"github.com/localaks/localaks/internal/entra"
 )
@@ -252,5 +255,106 @@ func TestRegistryTunnelRefusesOtherHosts(t *testing.T) {
 		if err != nil || !strings.HasPrefix(line, "HTTP/1.1 "+tc.status) {
 			t.Errorf("%q: %q %v, want %s", strings.SplitN(tc.request, "\r", 2)[0], line, err, tc.status)
 		}
+	}
+}
+
+// TestRegistryBadInput: the registry's own error codes for content that
+// is wrong, and concurrent pushes of one tag that leave one consistent
+// image.
+func TestRegistryBadInput(t *testing.T) {
+	in := start(t, Config{})
+	in.newRegistry("rg1", "badinput1", true)
+	creds := in.do("POST", in.sub()+"/resourceGroups/rg1/providers/Microsoft.ContainerRegistry/registries/badinput1/listCredentials"+acrAPI, "")
+	pass := creds.body["passwords"].([]any)[0].(map[string]any)["value"].(string)
+	hc := in.registryClient()
+	send := func(method, path, contentType string, body []byte) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, "https://badinput1.azurecr.io"+path, bytes.NewReader(body))
+		req.SetBasicAuth("badinput1", pass)
+		if contentType != "" {
+			req.Header.Set("Content-Type", contentType)
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var e struct {
+			Errors []struct{ Code string } `json:"errors"`
+		}
+		json.NewDecoder(resp.Body).Decode(&e)
+		code := ""
+		if len(e.Errors) > 0 {
+			code = e.Errors[0].Code
+		}
+		return resp.StatusCode, code
+	}
+	const manifestType = "application/vnd.oci.image.manifest.v1+json"
+	missing := `{"schemaVersion":2,"mediaType":"` + manifestType + `","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[]}`
+	for _, tc := range []struct {
+		what, method, path, contentType string
+		body                            []byte
+		status                          int
+		code                            string
+	}{
+		{"a manifest whose config blob is missing", "PUT", "/v2/app/manifests/v1", manifestType, []byte(missing), 400, "MANIFEST_BLOB_UNKNOWN"},
+		{"a malformed manifest", "PUT", "/v2/app/manifests/v1", manifestType, []byte(`{"schemaVersion":2,`), 400, "MANIFEST_INVALID"},
+		{"a manifest over 4 MiB", "PUT", "/v2/app/manifests/v1", manifestType, bytes.Repeat([]byte(" "), 4<<20+1), 400, "MANIFEST_INVALID"},
+		{"a manifest pushed by a digest that is not its own", "PUT", "/v2/app/manifests/sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a", manifestType, []byte(missing), 400, "DIGEST_INVALID"},
+	} {
+		status, code := send(tc.method, tc.path, tc.contentType, tc.body)
+		if status != tc.status || code != tc.code {
+			t.Errorf("%s: %d %s, want %d %s", tc.what, status, code, tc.status, tc.code)
+		}
+	}
+
+	// A blob whose content does not match the digest it is put with.
+	req, _ := http.NewRequest("POST", "https://badinput1.azurecr.io/v2/app/blobs/uploads/", nil)
+	req.SetBasicAuth("badinput1", pass)
+	resp, err := hc.Do(req)
+	if err != nil || resp.StatusCode != 202 {
+		t.Fatalf("start an upload: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	loc := resp.Header.Get("Location")
+	sep := "?"
+	if strings.Contains(loc, "?") {
+		sep = "&"
+	}
+	if status, code := send("PUT", loc+sep+"digest=sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a", "application/octet-stream", []byte("not {}")); status != 400 || code != "DIGEST_INVALID" {
+		t.Errorf("a blob whose digest does not match: %d %s", status, code)
+	}
+
+	// Eight clients push different images to one tag at once: every push
+	// succeeds, and the tag names one of them, whole.
+	ref, _ := name.ParseReference("badinput1.azurecr.io/race:latest")
+	opts := []remote.Option{remote.WithTransport(hc.Transport), remote.WithAuth(&authn.Basic{Username: "badinput1", Password: pass})}
+	digests := map[string]bool{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for range 8 {
+		img, _ := random.Image(1024, 2)
+		d, _ := img.Digest()
+		digests[d.String()] = true
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := remote.Write(ref, img, opts...); err != nil {
+				mu.Lock()
+				t.Errorf("concurrent push: %v", err)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	got, err := remote.Image(ref, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := got.Digest(); !digests[d.String()] {
+		t.Fatalf("the tag names %s, which no client pushed", d)
+	}
+	if err := validate.Image(got); err != nil {
+		t.Fatalf("the tagged image is not whole: %v", err)
 	}
 }
