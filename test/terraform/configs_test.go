@@ -1,9 +1,19 @@
 package terraform
 
 import (
+	"crypto/tls"
+	"crypto/x509"
+	"net/http"
+	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 // providerBlock is the head of every configuration.
@@ -413,8 +423,28 @@ func checkKubenetOutputs(t *testing.T, w *workspace) {
 	if out := w.must("output", "-raw", "oidc_issuer_url"); !strings.HasPrefix(out, "https://") {
 		t.Errorf("oidc_issuer_url = %q", out)
 	}
-	if out := w.must("output", "-raw", "acr_login_server"); out != "tfkubenetacr.azurecr.io" {
-		t.Errorf("acr_login_server = %q", out)
+	login := w.must("output", "-raw", "acr_login_server")
+	if login != "tfkubenetacr.azurecr.io" {
+		t.Errorf("acr_login_server = %q", login)
+	}
+	// The registry Terraform made takes a push with its admin password
+	// (as a pipeline would use the outputs), through serve's tunnel.
+	pass := w.must("output", "-raw", "acr_admin_password")
+	caPEM, err := os.ReadFile(w.caFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(caPEM)
+	proxy, _ := url.Parse("http://" + strings.TrimPrefix(w.srv.URL(), "https://"))
+	opts := []remote.Option{remote.WithTransport(&http.Transport{Proxy: http.ProxyURL(proxy), TLSClientConfig: &tls.Config{RootCAs: pool}}),
+		remote.WithAuth(&authn.Basic{Username: "tfkubenetacr", Password: pass})}
+	img, _ := random.Image(1024, 1)
+	ref, _ := name.ParseReference(login + "/app:v1")
+	if err := remote.Write(ref, img, opts...); err != nil {
+		t.Errorf("push to the registry with the admin_password output: %v", err)
+	} else if _, err := remote.Head(ref, opts...); err != nil {
+		t.Errorf("the pushed image: %v", err)
 	}
 	if out := w.must("output", "-raw", "agic_gateway_id"); !strings.HasSuffix(out, "/resourceGroups/MC_tf-kubenet_tf-kubenet_westeurope/providers/Microsoft.Network/applicationGateways/tf-kubenet-agw") {
 		t.Errorf("agic_gateway_id = %q", out)
