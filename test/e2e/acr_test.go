@@ -250,11 +250,27 @@ func TestRealNodesACR(t *testing.T) {
 	kubelet := strings.TrimSpace(mustAz(t, s.localaksAz("aks", "show", "-g", "rg1", "-n", "c1", "--query", "identityProfile.kubeletidentity.objectId", "-o", "tsv")).stdout)
 	registry := s.sub() + "/resourceGroups/rg1/providers/Microsoft.ContainerRegistry/registries/attachacr1"
 	body := `{"properties":{"roleDefinitionId":"` + s.sub() + `/providers/Microsoft.Authorization/roleDefinitions/7f951dda-4ed3-4680-a7ca-43fe172d538d","principalId":"` + kubelet + `","principalType":"ServicePrincipal"}}`
-	if code, _, resp := s.request("PUT", registry+"/providers/Microsoft.Authorization/roleAssignments/6a3c4b2e-1d0f-4e5a-9b8c-7d6e5f4a3b21?api-version=2022-04-01", body); code != http.StatusCreated {
+	assignment := registry + "/providers/Microsoft.Authorization/roleAssignments/6a3c4b2e-1d0f-4e5a-9b8c-7d6e5f4a3b21?api-version=2022-04-01"
+	if code, _, resp := s.request("PUT", assignment, body); code != http.StatusCreated {
 		t.Fatalf("AcrPull for the kubelet identity: %d %v", code, resp)
 	}
 	mustKubectl(t, kc, "create", "deployment", "app", "--image=attachacr1.azurecr.io/app:v1")
 	mustKubectl(t, kc, "rollout", "status", "deployment/app", "--timeout=120s")
+
+	// Detached (--detach-acr deletes the assignment): the next pull is
+	// refused at once, whatever the kubelet has cached.
+	if code, _, resp := s.request("DELETE", assignment, ""); code != http.StatusOK {
+		t.Fatalf("delete the AcrPull assignment: %d %v", code, resp)
+	}
+	mustKubectl(t, kc, "run", "detached", "--image=attachacr1.azurecr.io/app:v1", "--image-pull-policy=Always", "--restart=Never")
+	eventually(t, "a pull after detaching fails", 90*time.Second, func() string {
+		r := kubectl(t, kc, "get", "pod", "detached", "-o", "jsonpath={.status.containerStatuses[0].state.waiting.reason}/{.status.containerStatuses[0].state.waiting.message}")
+		reason, msg, _ := strings.Cut(r.stdout, "/")
+		if (reason == "ErrImagePull" || reason == "ImagePullBackOff") && strings.Contains(msg, "401 Unauthorized") {
+			return ""
+		}
+		return r.stdout
+	})
 	s.deleteLeavesNothing(t, ours, "c1")
 }
 
