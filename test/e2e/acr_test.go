@@ -446,6 +446,19 @@ func TestACRKilledDuringPush(t *testing.T) {
 		resp.Body.Close()
 		return resp
 	}
+	// One blob pushed whole before the kill: it must survive.
+	kept := []byte("pushed before the kill")
+	keptSum := sha256.Sum256(kept)
+	keptDigest := "sha256:" + hex.EncodeToString(keptSum[:])
+	first := do(s, "POST", "/v2/app/blobs/uploads/", nil)
+	floc := first.Header.Get("Location")
+	fsep := "?"
+	if strings.Contains(floc, "?") {
+		fsep = "&"
+	}
+	if r := do(s, "PUT", floc+fsep+"digest="+keptDigest, kept, "Content-Type", "application/octet-stream"); r.StatusCode != 201 {
+		t.Fatalf("push before the kill: %d", r.StatusCode)
+	}
 	start := do(s, "POST", "/v2/app/blobs/uploads/", nil)
 	if start.StatusCode != 202 {
 		t.Fatalf("start upload: %d", start.StatusCode)
@@ -460,6 +473,9 @@ func TestACRKilledDuringPush(t *testing.T) {
 	s = startServe(t, dir)
 	if r := do(s, "HEAD", "/v2/app/blobs/"+digest, nil); r.StatusCode != 404 {
 		t.Fatalf("the half-pushed blob after kill -9: %d, want 404", r.StatusCode)
+	}
+	if r := do(s, "HEAD", "/v2/app/blobs/"+keptDigest, nil); r.StatusCode != 200 || r.ContentLength != int64(len(kept)) {
+		t.Fatalf("the blob pushed before kill -9: %d, %d bytes", r.StatusCode, r.ContentLength)
 	}
 	// The whole push again, monolithic.
 	again := do(s, "POST", "/v2/app/blobs/uploads/", nil)

@@ -61,8 +61,17 @@ func TestAzDeployment(t *testing.T) {
 	var kubelet string
 	mustAz(t, s.localaksAz("aks", "show", "-g", "tpl", "-n", "demo-aks", "--query", "identityProfile.kubeletidentity.objectId")).json(t, &kubelet)
 	_, _, ras := s.request("GET", s.sub()+"/resourceGroups/tpl/providers/Microsoft.Network/virtualNetworks/demo-vnet/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01&$filter=atScope()", "")
-	if list, _ := ras["value"].([]any); len(list) != 1 || kubelet == "" ||
-		list[0].(map[string]any)["properties"].(map[string]any)["principalId"] != kubelet {
+	// atScope() lists what applies there, inherited ones too (the built-in
+	// principal's Owner on the subscription); the VNet's own is one.
+	var own []map[string]any
+	list, _ := ras["value"].([]any)
+	for _, a := range list {
+		props := a.(map[string]any)["properties"].(map[string]any)
+		if strings.HasSuffix(props["scope"].(string), "/virtualNetworks/demo-vnet") {
+			own = append(own, props)
+		}
+	}
+	if len(own) != 1 || kubelet == "" || own[0]["principalId"] != kubelet {
 		t.Errorf("role assignments on the VNet: %v (kubelet %s)", ras, kubelet)
 	}
 	var ip string
