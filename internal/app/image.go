@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/localaks/localaks/internal/acrprovider"
 	"github.com/localaks/localaks/internal/clusterspec"
 	"github.com/localaks/localaks/internal/datadir"
 	"github.com/localaks/localaks/internal/fsutil"
@@ -68,12 +69,22 @@ func newImage(g *globals, stdout io.Writer) *cobra.Command {
 	load.MarkFlagRequired("name")           //nolint:errcheck // the flag exists
 	prepare := &cobra.Command{
 		Use:   "prepare",
-		Short: "Build ahead what real nodes' add-ons need: the application routing add-on's managed NGINX (ingress-nginx, from its Go module)",
-		Long: "The managed NGINX's controller is built with the go command from its Go module the first time a cluster with real " +
-			"nodes turns application routing on (minutes on a new machine), and kept in the user's cache directory. " +
-			"prepare builds it now and checks that Debian's nginx packages are there.",
+		Short: "Build ahead what real nodes need from other Go modules: the kubelet's ACR credential provider and app routing's managed NGINX",
+		Long: "The kubelet's ACR credential provider (cloud-provider-azure's) is built with the go command from its Go module " +
+			"the first time a cluster gets real nodes, and the managed NGINX's controller (ingress-nginx) the first time such a " +
+			"cluster turns application routing on (minutes each on a new machine); both are kept in the user's cache directory. " +
+			"prepare builds them now and checks that Debian's nginx packages are there.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			pcache, err := acrprovider.CacheDir()
+			if err != nil {
+				return err
+			}
+			provider, err := acrprovider.Ensure(cmd.Context(), pcache)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "acr-credential-provider (cloud-provider-azure %s) built: %s\n", acrprovider.Release, provider)
 			if missing := ingressnginx.MissingPackages(); len(missing) > 0 {
 				return fmt.Errorf("the managed NGINX needs Debian's %s (apt-get install %s)", strings.Join(missing, ", "), strings.Join(ingressnginx.Packages(), " "))
 			}

@@ -28,6 +28,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/localaks/localaks/internal/acrprovider"
 	"github.com/localaks/localaks/internal/ingressnginx"
 	"github.com/localaks/localaks/internal/nodehost"
 )
@@ -65,8 +66,16 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "build localaks:", err)
 		return 1
 	}
-	// The managed NGINX's controller, built once per machine (serve would
-	// build it on the first cluster that needs it, inside a test's time).
+	// The kubelet's ACR credential provider and the managed NGINX's
+	// controller, built once per machine (serve would build them on the
+	// first cluster that needs them, inside a test's time).
+	if len(nodehost.Missing()) == 0 {
+		if cache, err := acrprovider.CacheDir(); err == nil {
+			if _, err := acrprovider.Ensure(context.Background(), cache); err != nil {
+				fmt.Fprintln(os.Stderr, "build the ACR credential provider:", err)
+			}
+		}
+	}
 	if len(nodehost.Missing()) == 0 && len(ingressnginx.MissingPackages()) == 0 {
 		if cache, err := ingressnginx.CacheDir(); err == nil {
 			if _, err := ingressnginx.Ensure(context.Background(), cache); err != nil {

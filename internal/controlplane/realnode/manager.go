@@ -58,6 +58,11 @@ type Manager struct {
 	platform       []func()
 	platformTarget string
 
+	// provider is the kubelet's ACR credential provider's build
+	// (ensureCredentialProvider), under providerMu.
+	providerMu sync.Mutex
+	provider   providerBuild
+
 	// ingress is the managed NGINX's build (ensureIngressBundle), under
 	// ingressMu: it is made before Sync takes mu.
 	ingressMu sync.Mutex
@@ -149,6 +154,7 @@ func (m *Manager) UseSpec(s *clusterspec.Spec) {
 // own).
 func (m *Manager) Sync(ctx context.Context, s *clusterspec.Spec) error {
 	m.ensureIngressBundle(ctx, s)
+	m.ensureCredentialProvider(ctx, s)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
@@ -660,17 +666,22 @@ func (m *Manager) prepareNode(s *clusterspec.Spec, n clusterspec.Node, tools nod
 		"--register-with-taints=" + taintsFlag(node.Spec.Taints),
 		"--v=1",
 	}
-	if s.Cloud.KubeletClientID != "" && s.Cloud.ARMEndpoint != "" {
+	if s.Cloud.ARMEndpoint != "" {
+		// Container registries are serve's (platform.go), whose
+		// certificate localaks's CA signs.
+		cfg.RegistryCA = s.Cloud.CAFile
+	}
+	m.providerMu.Lock()
+	provider := m.provider.path
+	m.providerMu.Unlock()
+	if provider != "" && s.Cloud.KubeletClientID != "" {
 		// Images of container registries: pulled with the kubelet
-		// identity's credentials (credentialprovider.go), from the
-		// registries serve runs (platform.go), whose certificate
-		// localaks's CA signs.
-		conf, bin, err := writeCredentialProvider(dir, m.self, s.Cloud.CAFile, s.Cloud.TenantID, s.Cloud.KubeletClientID)
+		// identity's credentials (credentialprovider.go).
+		conf, bin, err := writeCredentialProvider(dir, provider, s.Cloud)
 		if err != nil {
 			return nil, err
 		}
 		cfg.KubeletArgs = append(cfg.KubeletArgs, "--image-credential-provider-config="+conf, "--image-credential-provider-bin-dir="+bin)
-		cfg.RegistryCA = s.Cloud.CAFile
 	}
 	clusterCIDR := s.Network.PodCIDR
 	if clusterCIDR == "" {
