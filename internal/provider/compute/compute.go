@@ -160,7 +160,64 @@ func Register(cfg Config) *Provider {
 	view := &arm.ResourceType{Namespace: Namespace, Type: "virtualMachineScaleSets/virtualMachines/instanceView", APIVersions: APIVersions, Hidden: true}
 	view.List = p.instanceView // GET {instance}/instanceView is a collection-shaped path
 	cfg.Registry.Register(view)
+
+	// Standalone virtual machines: AKS makes none (its nodes are scale
+	// set instances), and localaks serves none; their lists answer, empty,
+	// as the cluster autoscaler reads them beside the scale sets in every
+	// refresh (a failure there stops it).
+	vms := &arm.ResourceType{Namespace: Namespace, Type: "virtualMachines", APIVersions: apiversions.For(Namespace + "/virtualMachines"), Locations: locs}
+	vms.List = func(ctx context.Context, req *arm.Request) (*arm.Response, error) {
+		return arm.OK(arm.List{Value: []map[string]any{}}), nil
+	}
+	vms.Get = func(ctx context.Context, req *arm.Request) (*arm.Response, error) {
+		return nil, arm.Errorf(http.StatusNotFound, "ResourceNotFound",
+			"The Resource '%s/virtualMachines/%s' under resource group '%s' was not found. localaks serves no standalone virtual machines (AKS's nodes are scale set instances).",
+			Namespace, req.Route.ID.Name(), req.Route.ID.ResourceGroupName())
+	}
+	cfg.Registry.Register(vms)
 	return p
+}
+
+// capacityOnly merges a PUT that names no virtualMachineProfile (the
+// cluster autoscaler's capacity change: name, location and sku) onto the
+// scale set it updates, as Compute does: the model is kept, the sku's
+// fields sent replace the stored ones.
+func capacityOnly(r, existing *store.Resource) error {
+	var sent map[string]json.RawMessage
+	if len(r.Properties) > 0 {
+		if err := json.Unmarshal(r.Properties, &sent); err != nil {
+			return arm.ErrInvalidRequestContent("properties: " + err.Error())
+		}
+	}
+	if existing == nil || len(sent["virtualMachineProfile"]) > 0 {
+		return nil
+	}
+	var props map[string]json.RawMessage
+	if err := json.Unmarshal(existing.Properties, &props); err != nil || props == nil {
+		props = map[string]json.RawMessage{}
+	}
+	for k, v := range sent {
+		props[k] = v
+	}
+	r.Properties, _ = json.Marshal(props)
+	var oldSKU, newSKU map[string]any
+	json.Unmarshal(existing.SKU, &oldSKU) //nolint:errcheck // a stored record
+	if len(r.SKU) > 0 {
+		if err := json.Unmarshal(r.SKU, &newSKU); err != nil {
+			return arm.ErrInvalidRequestContent("sku: " + err.Error())
+		}
+	}
+	if oldSKU == nil {
+		oldSKU = map[string]any{}
+	}
+	for k, v := range newSKU {
+		oldSKU[k] = v
+	}
+	r.SKU, _ = json.Marshal(oldSKU)
+	if r.Tags == nil {
+		r.Tags = existing.Tags
+	}
+	return nil
 }
 
 // validScaleSetName is Azure's rule for Linux scale set names: 1–64
@@ -193,6 +250,9 @@ func decodeSet(r *store.Resource) (*ScaleSetProperties, *SKU, error) {
 }
 
 func (p *Provider) prepareScaleSet(_ context.Context, tx store.Tx, req *arm.Request, r, existing *store.Resource) error {
+	if err := capacityOnly(r, existing); err != nil {
+		return err
+	}
 	props, sku, err := decodeSet(r)
 	if err != nil {
 		return err

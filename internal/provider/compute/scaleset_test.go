@@ -549,3 +549,30 @@ func TestListScaleSets(t *testing.T) {
 		t.Errorf("unknown api-version: %+v", got)
 	}
 }
+
+// TestCapacityOnlyPut: a PUT with only name, location and sku (the
+// cluster autoscaler's scale-up) changes the capacity and keeps the model;
+// on a new scale set the model is still required.
+func TestCapacityOnlyPut(t *testing.T) {
+	e := newEnv(t)
+	e.must("PUT", vmssID("vmss")+apiV, scaleSet(1), 201)
+	before := e.must("GET", vmssID("vmss")+apiV, "", 200)
+	r := e.must("PUT", vmssID("vmss")+apiV, `{"name":"vmss","location":"eastus","sku":{"name":"Standard_D2s_v5","tier":"Standard","capacity":3}}`, 200)
+	if got := at(r.body, "sku", "capacity"); got != float64(3) {
+		t.Fatalf("sku.capacity = %v", got)
+	}
+	if diff := cmp.Diff(at(before.body, "properties", "virtualMachineProfile"), at(r.body, "properties", "virtualMachineProfile")); diff != "" {
+		t.Errorf("the model changed (-before +after):\n%s", diff)
+	}
+	if n := len(e.must("GET", vmssID("vmss")+"/virtualMachines"+apiV, "", 200).body["value"].([]any)); n != 3 {
+		t.Errorf("%d instances, want 3", n)
+	}
+	if got := e.do("PUT", vmssID("other")+apiV, `{"location":"eastus","sku":{"name":"Standard_D2s_v5","capacity":1}}`); got.status != 400 {
+		t.Errorf("a new scale set without a model: %d %s", got.status, got.raw)
+	}
+	// Standalone virtual machines: none, and the list answers.
+	rg := vmssID("vmss")[:strings.Index(vmssID("vmss"), "/providers/")]
+	if got := e.do("GET", rg+"/providers/Microsoft.Compute/virtualMachines?api-version=2025-04-01", ""); got.status != 200 || len(got.body["value"].([]any)) != 0 {
+		t.Errorf("virtual machines: %d %s", got.status, got.raw)
+	}
+}
