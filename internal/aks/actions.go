@@ -204,6 +204,45 @@ func DeleteMachines(names []string) (PoolAction, error) {
 	}}, nil
 }
 
+// ScaleTo sets a pool's count to n: a client's capacity change of the
+// pool's scale set (the cluster autoscaler's scale-up), which AKS carries
+// out as a pool scale (instances with their pod ranges and routes, nodes).
+func ScaleTo(n int) PoolAction {
+	return PoolAction{StateScaling, func(v *Rules, tx store.Tx, pool *Pool) error {
+		if n < 0 || n > 1000 {
+			return badRequest("InvalidParameter", "sku.capacity", "The value %d of parameter 'sku.capacity' is out of range. The value must be between 0 and 1000, inclusive.", n)
+		}
+		if n == 0 && pool.Props.Mode == "System" {
+			return badRequest("InvalidParameter", "sku.capacity", "System node pool %s must keep at least 1 node.", pool.Record.Name)
+		}
+		pool.Props.Count = &n
+		return nil
+	}}
+}
+
+// PoolOfScaleSet finds the pool whose scale set is vmssID; nil when no
+// managed cluster's pool owns it.
+func PoolOfScaleSet(tx store.Tx, vmssID string) (*Pool, error) {
+	id, err := resourceid.Parse(vmssID)
+	if err != nil {
+		return nil, nil
+	}
+	recs, err := tx.List(store.Query{Subscription: id.SubscriptionID(), Type: PoolType})
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range recs {
+		p, err := DecodePool(r)
+		if err != nil {
+			return nil, err
+		}
+		if p.Props.Localaks != nil && strings.EqualFold(p.Props.Localaks.VMSS, vmssID) {
+			return p, nil
+		}
+	}
+	return nil, nil
+}
+
 // BeginPoolAction checks action against the pool and its cluster, makes
 // its change and marks the pool as running operation opID (for Save).
 func (v *Rules) BeginPoolAction(tx store.Tx, poolID resourceid.ID, action PoolAction, opID string) (*Pool, *Cluster, error) {

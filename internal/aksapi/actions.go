@@ -115,7 +115,12 @@ func (p *Provider) abortPool(ctx context.Context, req *arm.Request) (*arm.Respon
 
 // poolOp starts an operation on one pool.
 func (p *Provider) poolOp(ctx context.Context, req *arm.Request, action aks.PoolAction) (*arm.Response, error) {
-	id := req.Route.ID
+	return p.poolOpOn(ctx, req, req.Route.ID, action)
+}
+
+// poolOpOn runs action as pool id's operation, for req (which may address
+// another resource: the pool's scale set).
+func (p *Provider) poolOpOn(ctx context.Context, req *arm.Request, id resourceid.ID, action aks.PoolAction) (*arm.Response, error) {
 	op, err := p.engine.NewOperation(kindPoolReconcile, id.SubscriptionID(), Namespace, "", id.String(),
 		opInput{Cluster: aks.ClusterOf(id).String(), Pool: id.Name()})
 	if err != nil {
@@ -138,6 +143,58 @@ func (p *Provider) poolOp(ctx context.Context, req *arm.Request, action aks.Pool
 		return nil, err
 	}
 	return p.engine.Accepted(req, op, http.StatusAccepted, body), nil
+}
+
+// ScaleSetOwner carries out a client's change to a pool's scale set — a
+// capacity PUT, a delete of instances: what the cluster autoscaler does —
+// as the pool's own operation (package compute's Owned): a scale to the
+// capacity, or the removal of those machines. Scale sets of no pool are
+// left to compute.
+func (p *Provider) ScaleSetOwner(ctx context.Context, req *arm.Request, vmssID string, change compute.OwnedChange) (*arm.Response, bool, error) {
+	var poolID string
+	var names []string
+	err := p.store.View(ctx, func(tx store.Tx) error {
+		pool, err := aks.PoolOfScaleSet(tx, vmssID)
+		if err != nil || pool == nil {
+			return err
+		}
+		poolID = pool.Record.ID
+		if change.Capacity != nil {
+			return nil
+		}
+		recs, props, err := p.rules.Compute.Instances(tx, vmssID)
+		if err != nil {
+			return err
+		}
+		want := map[string]bool{}
+		for _, id := range change.InstanceIDs {
+			want[id] = true
+		}
+		for i, r := range recs {
+			if want[r.Name] {
+				names = append(names, props[i].OSProfile.ComputerName)
+				delete(want, r.Name)
+			}
+		}
+		for id := range want {
+			return arm.Errorf(http.StatusNotFound, "NotFound", "The instance %s of scale set %s was not found.", id, vmssID).WithTarget("instanceIds")
+		}
+		return nil
+	})
+	if err != nil || poolID == "" {
+		return nil, err != nil, err
+	}
+	action := aks.ScaleTo(0)
+	if change.Capacity != nil {
+		action = aks.ScaleTo(*change.Capacity)
+	} else if action, err = aks.DeleteMachines(names); err != nil {
+		return nil, true, err
+	}
+	resp, err := p.poolOpOn(ctx, req, resourceid.MustParse(poolID), action)
+	if resp != nil {
+		resp.Body = nil
+	}
+	return resp, true, err
 }
 
 func (p *Provider) upgradeNodeImage(ctx context.Context, req *arm.Request) (*arm.Response, error) {

@@ -245,6 +245,9 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	csp := aksapi.Register(aksapi.Config{Store: s.store, Registry: reg, Engine: s.engine, Reconciler: rec,
 		Rules: rules, Log: cfg.Log})
+	// A client's capacity change or instance deletion on a pool's scale
+	// set (the cluster autoscaler's) is the pool's operation.
+	comp.Owned = csp.ScaleSetOwner
 	// A route table's routes are real nodes' kernel routes, and load
 	// balancers, their public IPs and security groups are their data path:
 	// a change goes to the clusters using it as soon as it commits.

@@ -57,6 +57,19 @@ type Provider struct {
 	now          func() time.Time
 	ScaleSets    *arm.Tracked
 	InstanceType *arm.Tracked
+	// Owned, when set, carries out a client's capacity change or
+	// instance deletion on a scale set that a managed cluster's pool owns,
+	// as that pool's own operation (AKS makes its instances, with their
+	// pod ranges and routes, and their nodes): it answers the request
+	// (handled) or leaves it to compute (the scale set is no pool's).
+	Owned func(ctx context.Context, req *arm.Request, vmssID string, change OwnedChange) (resp *arm.Response, handled bool, err error)
+}
+
+// OwnedChange is a client's change to an owned scale set: a new capacity,
+// or instances to delete.
+type OwnedChange struct {
+	Capacity    *int
+	InstanceIDs []string
 }
 
 // ScaleSetProperties are the properties of a scale set that localaks
@@ -149,6 +162,13 @@ func Register(cfg Config) *Provider {
 		"restart": p.powerAction("running"), "delete": p.deleteInstancesAction, "manualupgrade": p.manualUpgrade,
 	}
 	p.ScaleSets.Install(cfg.Registry)
+	put := p.ScaleSets.Put
+	p.ScaleSets.Put = func(ctx context.Context, req *arm.Request) (*arm.Response, error) {
+		if resp, handled, err := p.ownedCapacity(ctx, req); handled || err != nil {
+			return resp, err
+		}
+		return put(ctx, req)
+	}
 
 	p.InstanceType = &arm.Tracked{
 		ResourceType: &arm.ResourceType{Namespace: Namespace, Type: "virtualMachineScaleSets/virtualMachines", APIVersions: APIVersions, Hidden: true},
@@ -176,6 +196,57 @@ func Register(cfg Config) *Provider {
 	}
 	cfg.Registry.Register(vms)
 	return p
+}
+
+// ownedCapacity hands a capacity-only PUT of an existing scale set to its
+// owner (Owned); the answer is the scale set with the capacity asked for,
+// and the owner's operation to poll.
+func (p *Provider) ownedCapacity(ctx context.Context, req *arm.Request) (*arm.Response, bool, error) {
+	if p.Owned == nil {
+		return nil, false, nil
+	}
+	var in struct {
+		SKU        *SKU                       `json:"sku"`
+		Properties map[string]json.RawMessage `json:"properties"`
+	}
+	if err := json.Unmarshal(req.Body, &in); err != nil || in.SKU == nil || in.SKU.Capacity == nil || len(in.Properties["virtualMachineProfile"]) > 0 {
+		return nil, false, nil
+	}
+	var existing *store.Resource
+	if err := p.store.View(ctx, func(tx store.Tx) error {
+		r, err := tx.Get(req.Route.ID.String())
+		if err == nil {
+			existing = r
+		}
+		return nil
+	}); err != nil || existing == nil {
+		return nil, false, err
+	}
+	resp, handled, err := p.Owned(ctx, req, existing.ID, OwnedChange{Capacity: in.SKU.Capacity})
+	if !handled || err != nil {
+		return resp, handled, err
+	}
+	var body any
+	err = p.store.View(ctx, func(tx store.Tx) error {
+		r, err := tx.Get(existing.ID)
+		if err != nil {
+			return err
+		}
+		var sku map[string]any
+		json.Unmarshal(r.SKU, &sku) //nolint:errcheck // a stored record
+		if sku == nil {
+			sku = map[string]any{}
+		}
+		sku["capacity"] = *in.SKU.Capacity
+		r.SKU, _ = json.Marshal(sku)
+		body, err = p.renderScaleSet(tx, req, r)
+		return err
+	})
+	if err != nil {
+		return nil, true, err
+	}
+	resp.Status, resp.Body = http.StatusOK, body
+	return resp, true, nil
 }
 
 // capacityOnly merges a PUT that names no virtualMachineProfile (the
@@ -677,6 +748,11 @@ func (p *Provider) deleteInstancesAction(ctx context.Context, req *arm.Request) 
 	}
 	if err := req.DecodeBody(&in, true); err != nil {
 		return nil, err
+	}
+	if p.Owned != nil && len(in.InstanceIDs) > 0 {
+		if resp, handled, err := p.Owned(ctx, req, req.Route.ID.String(), OwnedChange{InstanceIDs: in.InstanceIDs}); handled || err != nil {
+			return resp, err
+		}
 	}
 	err := p.store.Update(ctx, func(tx store.Tx) error {
 		vmss, err := p.ScaleSets.Load(tx, req.Route.ID)
