@@ -198,9 +198,9 @@ func Register(cfg Config) *Provider {
 	return p
 }
 
-// ownedCapacity hands a capacity-only PUT of an existing scale set to its
-// owner (Owned); the answer is the scale set with the capacity asked for,
-// and the owner's operation to poll.
+// ownedCapacity hands a PUT that changes an existing scale set's capacity
+// to its owner (Owned); the answer is the scale set with the capacity
+// asked for, and the owner's operation to poll.
 func (p *Provider) ownedCapacity(ctx context.Context, req *arm.Request) (*arm.Response, bool, error) {
 	if p.Owned == nil {
 		return nil, false, nil
@@ -209,7 +209,7 @@ func (p *Provider) ownedCapacity(ctx context.Context, req *arm.Request) (*arm.Re
 		SKU        *SKU                       `json:"sku"`
 		Properties map[string]json.RawMessage `json:"properties"`
 	}
-	if err := json.Unmarshal(req.Body, &in); err != nil || in.SKU == nil || in.SKU.Capacity == nil || len(in.Properties["virtualMachineProfile"]) > 0 {
+	if err := json.Unmarshal(req.Body, &in); err != nil || in.SKU == nil || in.SKU.Capacity == nil {
 		return nil, false, nil
 	}
 	var existing *store.Resource
@@ -221,6 +221,13 @@ func (p *Provider) ownedCapacity(ctx context.Context, req *arm.Request) (*arm.Re
 		return nil
 	}); err != nil || existing == nil {
 		return nil, false, err
+	}
+	// Only a change of capacity is the owner's (a full model sent back
+	// with a new capacity, as az vmss scale does, included); the model of
+	// a pool's scale set is AKS's, and what else such a PUT says is not
+	// applied.
+	if _, sku, err := decodeSet(existing); err != nil || sku.Capacity != nil && *sku.Capacity == *in.SKU.Capacity {
+		return nil, false, nil
 	}
 	resp, handled, err := p.Owned(ctx, req, existing.ID, OwnedChange{Capacity: in.SKU.Capacity})
 	if !handled || err != nil {
