@@ -680,9 +680,15 @@ func containerFaults(t *testing.T, kc string) {
 		}
 		return ""
 	})
-	if r := kubectl(t, kc, "logs", "crash", "--previous"); !strings.Contains(r.stdout+r.stderr, "connection refused") {
-		t.Errorf("logs --previous of the crashed container: %q %q", r.stdout, r.stderr)
-	}
+	// The previous run's log; a restart between the two reads can leave
+	// the kubelet naming a container it has just removed, so read again
+	// until one answers.
+	eventually(t, "logs --previous of the crashed container", 60*time.Second, func() string {
+		if r := kubectl(t, kc, "logs", "crash", "--previous"); !strings.Contains(r.stdout+r.stderr, "connection refused") {
+			return fmt.Sprintf("%q %q", r.stdout, r.stderr)
+		}
+		return ""
+	})
 	// Killed by the kernel's OOM killer (SIGKILL: 137). containerd 1.6 on
 	// cgroup v1 can miss the cgroup's OOM event when the machine is loaded
 	// and then reports the kill as Error; the kill itself is the test.
