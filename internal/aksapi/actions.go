@@ -184,7 +184,7 @@ func (p *Provider) ScaleSetOwner(ctx context.Context, req *arm.Request, vmssID s
 	if err != nil || poolID == "" {
 		return nil, err != nil, err
 	}
-	action := aks.ScaleTo(0)
+	var action aks.PoolAction
 	if change.Capacity != nil {
 		action = aks.ScaleTo(*change.Capacity)
 	} else if action, err = aks.DeleteMachines(names); err != nil {
