@@ -154,20 +154,34 @@ func removeRealNodeLeftovers(t *testing.T, dataDir string, ours fabrics) {
 			t.Logf("remove network namespace %s: %v: %s", name, err, out)
 		}
 	}
+	// The nodes' processes die with serve, but not at once: a cgroup with
+	// a process still in it cannot be removed, so try again until the
+	// trees are gone (or give up after a while, saying so).
 	uids, _ := os.ReadDir(filepath.Join(dataDir, "clusters"))
+	deadline := time.Now().Add(30 * time.Second)
 	for _, u := range uids {
-		tops, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup/*/localaks", u.Name()))
-		for _, top := range tops {
-			var dirs []string
-			filepath.Walk(top, func(p string, info os.FileInfo, err error) error { //nolint:errcheck // best effort
-				if err == nil && info.IsDir() {
-					dirs = append(dirs, p)
-				}
-				return nil
-			})
-			for i := len(dirs) - 1; i >= 0; i-- {
-				os.Remove(dirs[i]) //nolint:errcheck // best effort
+		for {
+			tops, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup/*/localaks", u.Name()))
+			if len(tops) == 0 {
+				break
 			}
+			for _, top := range tops {
+				var dirs []string
+				filepath.Walk(top, func(p string, info os.FileInfo, err error) error { //nolint:errcheck // best effort
+					if err == nil && info.IsDir() {
+						dirs = append(dirs, p)
+					}
+					return nil
+				})
+				for i := len(dirs) - 1; i >= 0; i-- {
+					os.Remove(dirs[i]) //nolint:errcheck // retried until gone
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Logf("cgroups of cluster %s left: %v", u.Name(), tops)
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
 	}
 }
