@@ -242,6 +242,16 @@ func (s *Server) isAdmin(res *resource, user, pass string) bool {
 	return false
 }
 
+// password reads a user name and password given to the token endpoint:
+// the null GUID and an ACR refresh token (refresh), or the admin user
+// (admin); ok is false for anything else.
+func (s *Server) password(res *resource, user, pass string) (refresh string, admin, ok bool) {
+	if strings.EqualFold(user, NullUser) {
+		return pass, false, true
+	}
+	return "", true, s.isAdmin(res, user, pass)
+}
+
 // armAction is the ARM action a registry action needs of a role
 // assignment (ACR's legacy registry permissions: AcrPull, AcrPush,
 // AcrDelete, and Owner, Contributor, Reader through their wildcards).
@@ -323,11 +333,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, res *resource) {
 	switch r.Method {
 	case http.MethodGet:
 		if user, pass, ok := r.BasicAuth(); ok {
-			if strings.EqualFold(user, NullUser) {
-				refresh = pass
-			} else if s.isAdmin(res, user, pass) {
-				who.admin = true
-			} else {
+			if refresh, who.admin, ok = s.password(res, user, pass); !ok {
 				writeErrors(w, http.StatusUnauthorized, "UNAUTHORIZED", authRequired, nil)
 				return
 			}
@@ -340,12 +346,8 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, res *resource) {
 		case "refresh_token":
 			refresh = r.PostForm.Get("refresh_token")
 		case "password":
-			user, pass := r.PostForm.Get("username"), r.PostForm.Get("password")
-			if strings.EqualFold(user, NullUser) {
-				refresh = pass
-			} else if s.isAdmin(res, user, pass) {
-				who.admin = true
-			} else {
+			var ok bool
+			if refresh, who.admin, ok = s.password(res, r.PostForm.Get("username"), r.PostForm.Get("password")); !ok {
 				writeErrors(w, http.StatusUnauthorized, "UNAUTHORIZED", authRequired, nil)
 				return
 			}

@@ -450,14 +450,18 @@ func TestACRKilledDuringPush(t *testing.T) {
 	kept := []byte("pushed before the kill")
 	keptSum := sha256.Sum256(kept)
 	keptDigest := "sha256:" + hex.EncodeToString(keptSum[:])
-	first := do(s, "POST", "/v2/app/blobs/uploads/", nil)
-	floc := first.Header.Get("Location")
-	fsep := "?"
-	if strings.Contains(floc, "?") {
-		fsep = "&"
+	// push uploads content whole (POST, then PUT with its digest).
+	push := func(s *serve, content []byte, digest string) int {
+		t.Helper()
+		loc := do(s, "POST", "/v2/app/blobs/uploads/", nil).Header.Get("Location")
+		sep := "?"
+		if strings.Contains(loc, "?") {
+			sep = "&"
+		}
+		return do(s, "PUT", loc+sep+"digest="+digest, content, "Content-Type", "application/octet-stream").StatusCode
 	}
-	if r := do(s, "PUT", floc+fsep+"digest="+keptDigest, kept, "Content-Type", "application/octet-stream"); r.StatusCode != 201 {
-		t.Fatalf("push before the kill: %d", r.StatusCode)
+	if code := push(s, kept, keptDigest); code != 201 {
+		t.Fatalf("push before the kill: %d", code)
 	}
 	start := do(s, "POST", "/v2/app/blobs/uploads/", nil)
 	if start.StatusCode != 202 {
@@ -478,14 +482,8 @@ func TestACRKilledDuringPush(t *testing.T) {
 		t.Fatalf("the blob pushed before kill -9: %d, %d bytes", r.StatusCode, r.ContentLength)
 	}
 	// The whole push again, monolithic.
-	again := do(s, "POST", "/v2/app/blobs/uploads/", nil)
-	loc := again.Header.Get("Location")
-	sep := "?"
-	if strings.Contains(loc, "?") {
-		sep = "&"
-	}
-	if r := do(s, "PUT", loc+sep+"digest="+digest, blob, "Content-Type", "application/octet-stream"); r.StatusCode != 201 {
-		t.Fatalf("push after the restart: %d", r.StatusCode)
+	if code := push(s, blob, digest); code != 201 {
+		t.Fatalf("push after the restart: %d", code)
 	}
 	if r := do(s, "HEAD", "/v2/app/blobs/"+digest, nil); r.StatusCode != 200 || r.ContentLength != int64(len(blob)) {
 		t.Fatalf("the blob after the push: %d, %d bytes", r.StatusCode, r.ContentLength)
