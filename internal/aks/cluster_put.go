@@ -311,6 +311,10 @@ func (v *Rules) prepareUpdate(tx store.Tx, req *arm.Request, id resourceid.ID, i
 	} else if scaled {
 		state = StateScaling
 	}
+	c.defaultAutoScalerProfile(anyAutoscaled(pools))
+	if err := c.checkAutoScalerProfile(); err != nil {
+		return nil, nil, err
+	}
 	if err := checkImmutable(&old, &c.Props); err != nil {
 		return nil, nil, err
 	}

@@ -2,9 +2,14 @@ package aks
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"strings"
 
+	asprofile "github.com/localaks/localaks/internal/autoscaler/profile"
+	"github.com/localaks/localaks/internal/clusterspec"
 	"github.com/localaks/localaks/internal/jsonx"
+	"github.com/localaks/localaks/internal/resourceid"
 )
 
 // AKS's defaults for clusters and pools.
@@ -252,18 +257,6 @@ func withFirst(first string, list []string) []string {
 	return append([]string{first}, list[1:]...)
 }
 
-// autoScalerDefaults are the cluster autoscaler settings AKS fills in (and
-// returns) for a cluster with an autoscaled pool, in the keys of
-// autoScalerProfile.
-var autoScalerDefaults = map[string]any{
-	"balance-similar-node-groups": "false", "daemonset-eviction-for-empty-nodes": false, "daemonset-eviction-for-occupied-nodes": true,
-	"expander": "random", "ignore-daemonsets-utilization": false, "max-empty-bulk-delete": "10", "max-graceful-termination-sec": "600",
-	"max-node-provision-time": "15m", "max-total-unready-percentage": "45", "new-pod-scale-up-delay": "0s", "ok-total-unready-count": "3",
-	"scale-down-delay-after-add": "10m", "scale-down-delay-after-delete": "10s", "scale-down-delay-after-failure": "3m",
-	"scale-down-unneeded-time": "10m", "scale-down-unready-time": "20m", "scale-down-utilization-threshold": "0.5", "scan-interval": "10s",
-	"skip-nodes-with-local-storage": "false", "skip-nodes-with-system-pods": "true",
-}
-
 // defaultAutoScalerProfile completes autoScalerProfile as AKS does: once a
 // pool autoscales (or a profile was sent), every setting not given (or
 // given empty) takes its default.
@@ -278,9 +271,15 @@ func (c *Cluster) defaultAutoScalerProfile(autoscaled bool) {
 			return
 		}
 	}
-	for k, v := range autoScalerDefaults {
+	// The defaults are AKS's (package profile); the three booleans are
+	// JSON booleans on the wire.
+	for k, v := range asprofile.Defaults {
 		if cur, ok := profile[k]; !ok || cur == nil || cur == "" {
-			profile[k] = v
+			if asprofile.Booleans[k] {
+				profile[k] = v == "true"
+			} else {
+				profile[k] = v
+			}
 		}
 	}
 	if c.extra == nil {
@@ -297,4 +296,63 @@ func anyAutoscaled(pools []*Pool) bool {
 		}
 	}
 	return false
+}
+
+// autoscaler is the cluster autoscaler the control plane runs: the profile
+// (values as strings) and a node group per autoscaled pool with a scale
+// set; nil when no pool autoscales.
+func (c *Cluster) autoscaler(pools []*Pool) *clusterspec.Autoscaler {
+	a := &clusterspec.Autoscaler{Profile: c.autoScalerProfile()}
+	for _, p := range pools {
+		pp := p.Props
+		if !isTrue(pp.EnableAutoScaling) || pp.MinCount == nil || pp.MaxCount == nil || pp.Localaks == nil || pp.Localaks.VMSS == "" {
+			continue
+		}
+		a.Groups = append(a.Groups, clusterspec.NodeGroup{Pool: p.Record.Name, ScaleSet: resourceid.MustParse(pp.Localaks.VMSS).Name(),
+			Min: *pp.MinCount, Max: *pp.MaxCount})
+	}
+	if len(a.Groups) == 0 {
+		return nil
+	}
+	return a
+}
+
+// autoScalerProfile reads autoScalerProfile with every value as a string
+// (the booleans AKS returns as JSON booleans become "true"/"false").
+func (c *Cluster) autoScalerProfile() map[string]string {
+	var raw map[string]any
+	if json.Unmarshal(c.extra["autoScalerProfile"], &raw) != nil {
+		return nil
+	}
+	out := make(map[string]string, len(raw))
+	for k, v := range raw {
+		switch v := v.(type) {
+		case string:
+			out[k] = v
+		case nil:
+		default:
+			out[k] = fmt.Sprint(v)
+		}
+	}
+	return out
+}
+
+// checkAutoScalerProfile refuses a profile value AKS refuses.
+func (c *Cluster) checkAutoScalerProfile() error {
+	raw := c.extra["autoScalerProfile"]
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	var in map[string]any
+	if err := json.Unmarshal(raw, &in); err != nil {
+		return badRequest("InvalidParameter", "autoScalerProfile", "autoScalerProfile must be an object: %v", err)
+	}
+	if _, err := asprofile.Parse(c.autoScalerProfile()); err != nil {
+		var inv *asprofile.InvalidError
+		if errors.As(err, &inv) {
+			return badRequest("InvalidParameter", "autoScalerProfile."+inv.Key, "%s", err.Error())
+		}
+		return err
+	}
+	return nil
 }

@@ -128,6 +128,7 @@ func (r *Reconciler) BuildSpec(tx store.Tx, clusterID string, drain []string) (*
 	}
 	s.DrainTimeoutSeconds = timeout * 60
 	s.Cloud = r.cloudConfig(c, pools)
+	s.Autoscaler = c.autoscaler(pools)
 	if len(s.RealNodes()) > 0 {
 		if s.Fabric, err = r.fabric(tx, c, instances); err != nil {
 			return nil, err

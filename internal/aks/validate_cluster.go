@@ -19,6 +19,9 @@ func (v *Rules) ValidateCluster(tx store.Tx, c *Cluster, pools []*Pool) error {
 	if err := ValidateClusterName(c.Record.Name); err != nil {
 		return err
 	}
+	if err := c.checkAutoScalerProfile(); err != nil {
+		return err
+	}
 	if p.DNSPrefix != "" && !dnsPrefixRule.MatchString(p.DNSPrefix) {
 		return invalidParameter("dnsPrefix",
 			"DNS prefix '%s' is invalid. It must contain between 1 and 54 characters: letters, numbers and hyphens, starting and ending with a letter or number", p.DNSPrefix)

@@ -59,17 +59,24 @@ func New(cfg clusterspec.Cloud, log *slog.Logger) (*Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	cred, opts, err := armClient(cfg)
-	if err != nil {
-		return nil, err
-	}
-	c, err := armcompute.NewClientFactory(cfg.SubscriptionID, cred, opts)
+	c, err := ComputeClients(cfg)
 	if err != nil {
 		return nil, err
 	}
 	return &Provider{cfg: cfg, log: log, lbs: f.NewLoadBalancersClient(), pips: f.NewPublicIPAddressesClient(),
 		rules: f.NewSecurityRulesClient(), nsgs: f.NewSecurityGroupsClient(),
 		sets: c.NewVirtualMachineScaleSetsClient(), vms: c.NewVirtualMachineScaleSetVMsClient()}, nil
+}
+
+// ComputeClients are Microsoft.Compute clients for localaks's ARM API,
+// signed in with the cluster's cloud credentials (the cluster autoscaler's
+// and the cloud controller's scale-set calls).
+func ComputeClients(cfg clusterspec.Cloud) (*armcompute.ClientFactory, error) {
+	cred, opts, err := armClient(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return armcompute.NewClientFactory(cfg.SubscriptionID, cred, opts)
 }
 
 // NetworkClients are Microsoft.Network clients for localaks's ARM API,

@@ -75,6 +75,26 @@ type Spec struct {
 	Cloud Cloud `json:"cloud"`
 	// Fabric is the Azure network real nodes are wired into.
 	Fabric Fabric `json:"fabric,omitempty"`
+	// Autoscaler runs the cluster autoscaler (nil: no pool autoscales).
+	Autoscaler *Autoscaler `json:"autoscaler,omitempty"`
+}
+
+// Autoscaler is the cluster autoscaler as AKS configures it: the cluster's
+// autoScalerProfile (its keys are the autoscaler's flag names, its values
+// as ARM returns them: strings, and the three booleans as "true"/"false")
+// and one node group per autoscaled pool.
+type Autoscaler struct {
+	Profile map[string]string `json:"profile,omitempty"`
+	Groups  []NodeGroup       `json:"groups"`
+}
+
+// NodeGroup is an autoscaled pool: its scale set (the node group's name,
+// as --nodes=min:max:<scale set> names it) and its range.
+type NodeGroup struct {
+	Pool     string `json:"pool"`
+	ScaleSet string `json:"scaleSet"`
+	Min      int    `json:"min"`
+	Max      int    `json:"max"`
 }
 
 // Fabric is what real nodes need of the node resource group's network:

@@ -35,6 +35,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
+	"github.com/localaks/localaks/internal/autoscaler"
 	"github.com/localaks/localaks/internal/cloudcontroller"
 	"github.com/localaks/localaks/internal/clusterspec"
 	"github.com/localaks/localaks/internal/controlplane/realnode"
@@ -192,6 +193,18 @@ func Run(ctx context.Context, cfg Config) error {
 			return cloudcontroller.Run(ctx, sim.Client(), cloud)
 		}, nil)
 	}
+	// The cluster autoscaler changes the pools' scale sets through the ARM
+	// API, as the cloud controller changes the load balancer.
+	var scaler *autoscaler.Autoscaler
+	if spec.Cloud.ARMEndpoint != "" {
+		cloud, err := autoscaler.NewARMCloud(spec.Cloud)
+		if err != nil {
+			return fmt.Errorf("cluster autoscaler: %w", err)
+		}
+		scaler = autoscaler.New(sim.Client(), cloud, cfg.Log)
+		scaler.Set(spec)
+		run("cluster autoscaler", func(ctx context.Context, _ []string) error { return scaler.Run(ctx) }, nil)
+	}
 	ing := ingress.New(sim.Client(), cfg.Log)
 	run("ingress status", func(ctx context.Context, _ []string) error { return ing.Run(ctx) }, nil)
 
@@ -222,6 +235,9 @@ func Run(ctx context.Context, cfg Config) error {
 			}
 			addons.set(ctx, spec)
 			wi.Set(spec.WorkloadIdentity, workloadIdentityDefaults(spec))
+			if scaler != nil {
+				scaler.Set(spec)
+			}
 			continue
 		case err := <-readErr:
 			stop()
