@@ -140,6 +140,17 @@ func (a *Autoscaler) scaleDown(ctx context.Context, now time.Time, order []*grou
 	cooling := now.Before(a.lastScaleUp.Add(o.ScaleDownDelayAfterAdd)) || now.Before(a.lastDelete.Add(o.ScaleDownDelayAfterDelete)) ||
 		now.Before(a.lastFailure.Add(o.ScaleDownDelayAfterFailure))
 	drains := len(a.deleting)
+	// AKS carries out one operation on a pool at a time: a group whose
+	// deletion runs waits for it.
+	busy := map[string]bool{}
+	for _, g := range a.deleting {
+		busy[g] = true
+	}
+	for g, p := range a.pending {
+		if !p.done {
+			busy[g] = true
+		}
+	}
 	a.mu.Unlock()
 	if forbidden || cooling {
 		return out
@@ -164,7 +175,7 @@ func (a *Autoscaler) scaleDown(ctx context.Context, now time.Time, order []*grou
 		if now.Sub(since[name]) < wait {
 			continue
 		}
-		if r.g.target-r.g.deleting-leaving[r.g] <= r.g.Min {
+		if r.g.target-r.g.deleting-leaving[r.g] <= r.g.Min || busy[r.g.ScaleSet] {
 			continue
 		}
 		switch {
@@ -176,8 +187,19 @@ func (a *Autoscaler) scaleDown(ctx context.Context, now time.Time, order []*grou
 			leaving[r.g]++
 		}
 	}
-	for _, r := range append(empty, drained...) {
-		a.startDeletion(ctx, r, o)
+	// One operation per group: its empty nodes together; a node with
+	// pods alone.
+	byGroup := map[*group][]removal{}
+	for _, r := range empty {
+		byGroup[r.g] = append(byGroup[r.g], r)
+	}
+	for _, rs := range byGroup {
+		a.startDeletion(ctx, rs, o)
+	}
+	for _, r := range drained {
+		if _, busy := byGroup[r.g]; !busy {
+			a.startDeletion(ctx, []removal{r}, o)
+		}
 	}
 	return out
 }
@@ -228,59 +250,81 @@ func localStorage(p *corev1.Pod) bool {
 	return false
 }
 
-// startDeletion taints the node, drains it (evictions honour disruption
-// budgets, for at most max-graceful-termination-sec) and deletes its
-// instance; a failure takes the taint back.
-func (a *Autoscaler) startDeletion(ctx context.Context, r removal, o profile.Options) {
-	name := r.node.Name
+// startDeletion removes nodes of one group in one operation, as the
+// autoscaler deletes a group's nodes in one call: it taints them, drains
+// the one with pods (evictions honour disruption budgets, for at most
+// max-graceful-termination-sec) and deletes their instances together; a
+// failure takes the taints back.
+func (a *Autoscaler) startDeletion(ctx context.Context, rs []removal, o profile.Options) {
 	a.mu.Lock()
-	a.deleting[name] = r.g.ScaleSet
-	delete(a.unneeded, name)
-	a.mu.Unlock()
-	if r.empty {
-		a.eventOnStatus(ctx, corev1.EventTypeNormal, "ScaleDownEmpty", fmt.Sprintf("Scale-down: removing empty node %q", name))
-	} else {
-		var names []string
-		for _, p := range r.pods {
-			names = append(names, p.Namespace+"/"+p.Name)
-		}
-		a.eventOnStatus(ctx, corev1.EventTypeNormal, "ScaleDown",
-			fmt.Sprintf("Scale-down: removing node %s, utilization: %.2f, pods to reschedule: %s", name, r.util, strings.Join(names, ",")))
+	for _, r := range rs {
+		a.deleting[r.node.Name] = r.g.ScaleSet
+		delete(a.unneeded, r.node.Name)
 	}
-	a.log.Info("scale-down", "node", name, "group", r.g.ScaleSet, "empty", r.empty, "pods", len(r.pods))
+	a.mu.Unlock()
+	for _, r := range rs {
+		name := r.node.Name
+		if r.empty {
+			a.eventOnStatus(ctx, corev1.EventTypeNormal, "ScaleDownEmpty", fmt.Sprintf("Scale-down: removing empty node %q", name))
+		} else {
+			var names []string
+			for _, p := range r.pods {
+				names = append(names, p.Namespace+"/"+p.Name)
+			}
+			a.eventOnStatus(ctx, corev1.EventTypeNormal, "ScaleDown",
+				fmt.Sprintf("Scale-down: removing node %s, utilization: %.2f, pods to reschedule: %s", name, r.util, strings.Join(names, ",")))
+		}
+		a.log.Info("scale-down", "node", name, "group", r.g.ScaleSet, "empty", r.empty, "pods", len(r.pods))
+	}
 	go func() {
-		err := a.deleteNode(ctx, r, o)
+		err := a.deleteNodes(ctx, rs, o)
 		a.mu.Lock()
-		delete(a.deleting, name)
+		for _, r := range rs {
+			delete(a.deleting, r.node.Name)
+		}
 		if err != nil {
 			a.lastFailure = a.now()
 		} else {
 			a.lastDelete = a.now()
 		}
 		a.mu.Unlock()
-		if err != nil && ctx.Err() == nil {
-			a.log.Warn("scale-down failed", "node", name, "err", err)
-			a.rec.Event(r.node, corev1.EventTypeWarning, "ScaleDownFailed", "failed to delete node: "+err.Error())
-			a.untaint(context.WithoutCancel(ctx), name)
+		if ctx.Err() != nil {
 			return
 		}
-		if err == nil {
-			if r.empty {
+		for _, r := range rs {
+			name := r.node.Name
+			switch {
+			case err != nil:
+				a.rec.Event(r.node, corev1.EventTypeWarning, "ScaleDownFailed", "failed to delete node: "+err.Error())
+				a.untaint(context.WithoutCancel(ctx), name)
+			case r.empty:
 				a.eventOnStatus(ctx, corev1.EventTypeNormal, "ScaleDownEmpty", fmt.Sprintf("Scale-down: empty node %s removed", name))
-			} else {
+			default:
 				a.eventOnStatus(ctx, corev1.EventTypeNormal, "ScaleDown", fmt.Sprintf("Scale-down: node %s removed with drain", name))
 			}
+		}
+		if err != nil {
+			a.log.Warn("scale-down failed", "group", rs[0].g.ScaleSet, "err", err)
 		}
 	}()
 }
 
-func (a *Autoscaler) deleteNode(ctx context.Context, r removal, o profile.Options) error {
-	name := r.node.Name
-	if err := a.taint(ctx, name); err != nil {
-		return fmt.Errorf("taint: %w", err)
-	}
-	a.rec.Event(r.node, corev1.EventTypeNormal, "ScaleDown", "marked the node as toBeDeleted/unschedulable")
-	if !r.empty {
+func (a *Autoscaler) deleteNodes(ctx context.Context, rs []removal, o profile.Options) error {
+	var ids []string
+	for _, r := range rs {
+		name := r.node.Name
+		id := instanceID(r.node.Spec.ProviderID)
+		if id == "" {
+			return fmt.Errorf("node %s has no scale set instance in its providerID %q", name, r.node.Spec.ProviderID)
+		}
+		ids = append(ids, id)
+		if err := a.taint(ctx, name); err != nil {
+			return fmt.Errorf("taint %s: %w", name, err)
+		}
+		a.rec.Event(r.node, corev1.EventTypeNormal, "ScaleDown", "marked the node as toBeDeleted/unschedulable")
+		if r.empty {
+			continue
+		}
 		for _, p := range r.pods {
 			a.rec.Event(p, corev1.EventTypeNormal, "ScaleDown", "deleting pod for node scale down")
 		}
@@ -290,17 +334,15 @@ func (a *Autoscaler) deleteNode(ctx context.Context, r removal, o profile.Option
 			GracePeriodSeconds: -1, Timeout: o.MaxGracefulTermination + time.Minute,
 		}
 		if err := drain.RunNodeDrain(h, name); err != nil {
-			return fmt.Errorf("drain: %w", err)
+			return fmt.Errorf("drain %s: %w", name, err)
 		}
 	}
-	id := instanceID(r.node.Spec.ProviderID)
-	if id == "" {
-		return fmt.Errorf("node %s has no scale set instance in its providerID %q", name, r.node.Spec.ProviderID)
-	}
-	if err := a.cloud.DeleteInstances(ctx, r.g.ScaleSet, []string{id}); err != nil {
+	if err := a.cloud.DeleteInstances(ctx, rs[0].g.ScaleSet, ids); err != nil {
 		return err
 	}
-	a.rec.Event(r.node, corev1.EventTypeNormal, "ScaleDown", "nodes removed by cluster autoscaler")
+	for _, r := range rs {
+		a.rec.Event(r.node, corev1.EventTypeNormal, "ScaleDown", "nodes removed by cluster autoscaler")
+	}
 	return nil
 }
 

@@ -64,17 +64,26 @@ func answersFrom(t *testing.T, kc, url string, n int) map[string]int {
 // dataPathLog is the last lines the clusters' control planes logged about
 // their load balancers and gateways (for a failure's message).
 func (s *serve) dataPathLog() string {
+	return s.controlPlaneLog(8, "load balancer", "application gateway")
+}
+
+// controlPlaneLog is the last n lines the clusters' control planes logged
+// that contain one of words.
+func (s *serve) controlPlaneLog(n int, words ...string) string {
 	logs, _ := filepath.Glob(filepath.Join(s.dataDir, "clusters", "*", "controlplane.log"))
 	var lines []string
 	for _, l := range logs {
 		b, _ := os.ReadFile(l)
 		for _, line := range strings.Split(string(b), "\n") {
-			if strings.Contains(line, "load balancer") || strings.Contains(line, "application gateway") {
-				lines = append(lines, line)
+			for _, w := range words {
+				if strings.Contains(line, w) {
+					lines = append(lines, line)
+					break
+				}
 			}
 		}
 	}
-	return strings.Join(lines[max(0, len(lines)-8):], "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
 // externalIP waits for the address of a LoadBalancer Service (or, with
