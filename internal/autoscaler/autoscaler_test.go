@@ -63,7 +63,7 @@ const vmss = "aks-user-12345678-vmss"
 func testSpec(min, max int, profile map[string]string) *clusterspec.Spec {
 	return &clusterspec.Spec{
 		Location: "eastus", NodeResourceGroup: "MC_rg_c_eastus",
-		Pools: []clusterspec.Pool{{Name: "user", Mode: "User", VMSize: "Standard_D2s_v3", OSType: "Linux", OSSKU: "Ubuntu", Version: "1.33.0", MaxPods: 110, OSDiskSizeGB: 128}},
+		Pools:      []clusterspec.Pool{{Name: "user", Mode: "User", VMSize: "Standard_D2s_v3", OSType: "Linux", OSSKU: "Ubuntu", Version: "1.33.0", MaxPods: 110, OSDiskSizeGB: 128}},
 		Autoscaler: &clusterspec.Autoscaler{Profile: profile, Groups: []clusterspec.NodeGroup{{Pool: "user", ScaleSet: vmss, Min: min, Max: max}}},
 	}
 }
