@@ -233,6 +233,22 @@ func TestPutClusterCreateErrors(t *testing.T) {
 			at("eastus", `{"oidcIssuerProfile":{"enabled":false},"securityProfile":{"workloadIdentity":{"enabled":true}},`+pool+`}`), "",
 			aksError(400, "BadRequest", "securityProfile.workloadIdentity.enabled",
 				"Enabling workload identity requires enabling the OIDC issuer (oidcIssuerProfile.enabled).")},
+		{"autoscaler profile in seconds where minutes are due", "rg1",
+			at("eastus", `{"autoScalerProfile":{"scale-down-delay-after-add":"30s"},`+pool+`}`), "",
+			aksError(400, "InvalidParameter", "autoScalerProfile.scale-down-delay-after-add",
+				"Invalid value specified for the cluster-autoscaler parameter 'scale-down-delay-after-add'. Please refer to https://aka.ms/cluster-autoscaler for more details.")},
+		{"autoscaler scan interval in minutes", "rg1",
+			at("eastus", `{"autoScalerProfile":{"scan-interval":"1m"},`+pool+`}`), "",
+			aksError(400, "InvalidParameter", "autoScalerProfile.scan-interval",
+				"Invalid value specified for the cluster-autoscaler parameter 'scan-interval'. Please refer to https://aka.ms/cluster-autoscaler for more details.")},
+		{"autoscaler expander", "rg1",
+			at("eastus", `{"autoScalerProfile":{"expander":"cheapest"},`+pool+`}`), "",
+			aksError(400, "InvalidParameter", "autoScalerProfile.expander",
+				"Invalid value specified for the cluster-autoscaler parameter 'expander'. Please refer to https://aka.ms/cluster-autoscaler for more details.")},
+		{"node auto-provisioning", "rg1",
+			at("eastus", `{"nodeProvisioningProfile":{"mode":"Auto"},`+pool+`}`), "",
+			aksError(400, "BadRequest", "nodeProvisioningProfile.mode",
+				"Node auto-provisioning (nodeProvisioningProfile.mode 'Auto', AKS's managed Karpenter) is not available in localaks; use the cluster autoscaler on the node pools (enableAutoScaling, minCount, maxCount) instead.")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

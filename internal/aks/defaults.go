@@ -337,8 +337,17 @@ func (c *Cluster) autoScalerProfile() map[string]string {
 	return out
 }
 
-// checkAutoScalerProfile refuses a profile value AKS refuses.
+// checkAutoScalerProfile refuses a profile value AKS refuses, and node
+// auto-provisioning, which localaks does not run (README: "Cluster
+// autoscaler").
 func (c *Cluster) checkAutoScalerProfile() error {
+	var nap struct {
+		Mode string `json:"mode"`
+	}
+	if raw := c.extra["nodeProvisioningProfile"]; len(raw) > 0 && json.Unmarshal(raw, &nap) == nil && strings.EqualFold(nap.Mode, "Auto") {
+		return badRequest("BadRequest", "nodeProvisioningProfile.mode",
+			"Node auto-provisioning (nodeProvisioningProfile.mode 'Auto', AKS's managed Karpenter) is not available in localaks; use the cluster autoscaler on the node pools (enableAutoScaling, minCount, maxCount) instead.")
+	}
 	raw := c.extra["autoScalerProfile"]
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil
