@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -216,3 +217,65 @@ spec:
 }
 
 func ptr32(v int32) *int32 { return &v }
+
+// TestAutoscalerKilledMidScaleUp: serve dies (SIGKILL, from a failpoint) in
+// the middle of the pool operation an autoscaler scale-up started; after
+// the restart the operation completes, and the scale set, the pool's count,
+// the nodes and the pods agree — no second scale-up, nothing orphaned.
+func TestAutoscalerKilledMidScaleUp(t *testing.T) {
+	needAz(t)
+	t.Parallel()
+	dataDir := t.TempDir()
+	s := startServe(t, dataDir)
+	rg, nrg := "caskill", "MC_caskill_c1_eastus"
+	mustAz(t, s.localaksAz("group", "create", "-n", rg, "-l", "eastus"))
+	mustAz(t, s.aksCreate(t, "-g", rg, "-n", "c1", "--node-count", "1", "--enable-cluster-autoscaler", "--min-count", "1", "--max-count", "5",
+		"--cluster-autoscaler-profile", "scan-interval=2s"))
+	kc := s.credentials(t, rg, "c1")
+	vmss := strings.TrimSpace(s.localaksAz("vmss", "list", "-g", nrg, "--query", "[0].name", "-o", "tsv").stdout)
+	s.kill(syscall.SIGTERM)
+
+	s = startServeEnv(t, dataDir, []string{"LOCALAKS_FAILPOINTS=aks:after:scale sets"})
+	path := filepath.Join(t.TempDir(), "spread.yaml")
+	if err := os.WriteFile(path, []byte(spreadDeployment("spread", "nodepool1", 4)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the API server back", 60*time.Second, func() string {
+		if r := kubectl(t, kc, "apply", "-f", path); r.code != 0 {
+			return r.stderr
+		}
+		return ""
+	})
+	s.waitDead()
+	s = startServe(t, dataDir)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Log("the autoscaler's log:\n" + s.controlPlaneLog(40, "cluster-autoscaler"))
+		}
+	})
+	eventually(t, "scale set, pool, nodes and pods agree at 4", 120*time.Second, func() string {
+		var pool struct {
+			Count             int
+			ProvisioningState string
+		}
+		mustAz(t, s.localaksAz("aks", "nodepool", "show", "-g", rg, "--cluster-name", "c1", "-n", "nodepool1")).json(t, &pool)
+		var instances []string
+		mustAz(t, s.localaksAz("vmss", "list-instances", "-g", nrg, "-n", vmss, "--query", "[].name")).json(t, &instances)
+		capacity := strings.TrimSpace(s.localaksAz("vmss", "show", "-g", nrg, "-n", vmss, "--query", "sku.capacity", "-o", "tsv").stdout)
+		ready := 0
+		for _, n := range nodes(t, kc) {
+			if n.ready() {
+				ready++
+			}
+		}
+		running := strings.Count(mustKubectl(t, kc, "get", "pods", "-l", "app=spread", "--field-selector", "status.phase=Running", "-o", "name"), "pod/")
+		if pool.Count != 4 || pool.ProvisioningState != "Succeeded" || len(instances) != 4 || capacity != "4" || ready != 4 || running != 4 {
+			return fmt.Sprintf("pool %d (%s), %d instances, capacity %s, %d nodes ready, %d pods running", pool.Count, pool.ProvisioningState, len(instances), capacity, ready, running)
+		}
+		return ""
+	})
+	ev := mustKubectl(t, kc, "get", "events", "-A", "--field-selector", "source=cluster-autoscaler,reason=TriggeredScaleUp", "-o", "jsonpath={.items[*].message}")
+	if strings.Contains(ev, "4->") {
+		t.Fatalf("a second scale-up after the restart: %q", ev)
+	}
+}
