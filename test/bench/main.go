@@ -7,6 +7,7 @@
 //	go run ./test/bench aks [--nodes 3,100,1000]
 //	go run ./test/bench clusters [--localaks bin/localaks] [--kwokctl-config FILE] [--nodes …] [--pods …]
 //	go run ./test/bench registry [--size 100] [--rounds 5]
+//	go run ./test/bench autoscaler [--localaks bin/localaks] [--nodes 100] [--scan-interval 10s]
 //
 // Every run starts a throw-away localaks server in-process, in a temporary
 // data directory, on loopback, and drives it as clients do: raw HTTPS for
@@ -110,5 +111,21 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	reg.Flags().IntVar(&sizeMB, "size", 100, "image size in MB")
 	reg.Flags().IntVar(&rounds, "rounds", 5, "rounds (a fresh image each)")
 	root.AddCommand(reg)
+
+	var casBin string
+	var casNodes int
+	var scan time.Duration
+	cas := &cobra.Command{
+		Use:   "autoscaler",
+		Short: "Cluster autoscaler on simulated nodes: a pending pod → its new node Ready; a burst of pending pods → the pool at its maximum",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return benchAutoscaler(cmd.Context(), stdout, stderr, casBin, casNodes, scan)
+		},
+	}
+	cas.Flags().StringVar(&casBin, "localaks", "", "localaks binary (default: build ./cmd/localaks into a temporary directory)")
+	cas.Flags().IntVar(&casNodes, "nodes", 100, "the pool's maximum, reached by the burst")
+	cas.Flags().DurationVar(&scan, "scan-interval", 10*time.Second, "the profile's scan interval")
+	root.AddCommand(cas)
 	return root
 }
