@@ -10,10 +10,13 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 	"sigs.k8s.io/yaml"
 
 	"github.com/localaks/localaks/internal/clusterspec"
@@ -108,7 +111,7 @@ func newTest(t *testing.T, spec *clusterspec.Spec, capacity int, objs ...any) (*
 		}
 	}
 	cloud := &fakeCloud{sets: map[string]*ScaleSet{vmss: {Name: vmss, Location: "eastus", SKU: "Standard_D2s_v3", Capacity: capacity}}, changed: make(chan struct{}, 16)}
-	a := New(client, cloud, slog.New(slog.DiscardHandler))
+	a := New(client, cloud, slog.New(slog.NewTextHandler(testWriter{t}, nil)))
 	a.Set(spec)
 	return a, cloud, client
 }
@@ -148,7 +151,7 @@ func TestScaleUpToFitPendingPods(t *testing.T) {
 	if err := a.RunOnce(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	<-cloud.changed
+	cloud.wait(t)
 	if got := cloud.calls; len(got) != 1 || got[0] != "capacity "+vmss+" 4" {
 		t.Fatalf("calls = %v, want one capacity change to 4", got)
 	}
@@ -206,7 +209,7 @@ func TestScaleUpFailureBacksOff(t *testing.T) {
 	if err := a.RunOnce(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	<-cloud.changed
+	cloud.wait(t)
 	if len(events(t, client, "FailedToScaleUpGroup")) == 0 {
 		t.Fatal("no FailedToScaleUpGroup event")
 	}
@@ -240,7 +243,7 @@ func TestScaleDownEmptyNodeAfterUnneededTime(t *testing.T) {
 	if err := a.RunOnce(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	<-cloud.changed
+	cloud.wait(t)
 	// Down to the minimum (1): two empty nodes go, together.
 	if len(cloud.calls) != 1 || cloud.calls[0] != "delete "+vmss+" [0 1]" {
 		t.Fatalf("calls = %v", cloud.calls)
@@ -264,10 +267,88 @@ func TestNodeWithUnreplicatedPodStays(t *testing.T) {
 	if err := a.RunOnce(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	<-cloud.changed
+	cloud.wait(t)
 	// Node 0 is empty and goes; node 1 keeps its pod that nothing
 	// re-creates.
 	if len(cloud.calls) != 1 || !strings.Contains(cloud.calls[0], "[0]") {
 		t.Fatalf("calls = %v", cloud.calls)
+	}
+}
+
+// A node whose pods fit elsewhere is drained (its pod evicted) and deleted;
+// a budget that allows no disruption keeps it.
+func TestScaleDownDrainsHonouringBudgets(t *testing.T) {
+	for _, allowed := range []int32{1, 0} {
+		t.Run(fmt.Sprintf("disruptionsAllowed=%d", allowed), func(t *testing.T) {
+			spec := testSpec(1, 5, map[string]string{"scale-down-unneeded-time": "0m", "scale-down-delay-after-add": "0m"})
+			p := pendingPod("mover", "100m")
+			p.Labels = map[string]string{"app": "mover"}
+			p.Spec.NodeName = "aks-user-12345678-vmss000001"
+			p.Status = corev1.PodStatus{Phase: corev1.PodRunning}
+			// Node 0 is kept busy above the threshold.
+			busy := pendingPod("busy", "1200m")
+			busy.Spec.NodeName = "aks-user-12345678-vmss000000"
+			busy.Status = corev1.PodStatus{Phase: corev1.PodRunning}
+			a, cloud, client := newTest(t, spec, 2, node(t, spec, 0), node(t, spec, 1), p, busy)
+			ctx := context.Background()
+			pdb := &policyv1.PodDisruptionBudget{ObjectMeta: metav1.ObjectMeta{Name: "mover", Namespace: "default"},
+				Spec:   policyv1.PodDisruptionBudgetSpec{Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "mover"}}},
+				Status: policyv1.PodDisruptionBudgetStatus{DisruptionsAllowed: allowed}}
+			if _, err := client.PolicyV1().PodDisruptionBudgets("default").Create(ctx, pdb, metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			client.Resources = []*metav1.APIResourceList{{GroupVersion: "v1", APIResources: []metav1.APIResource{
+				{Name: "pods/eviction", Kind: "Eviction", Group: "policy", Version: "v1"}}}}
+			// The fake API server evicts by deleting, as the real one does
+			// when the budget allows.
+			client.PrependReactor("create", "pods", func(action k8stesting.Action) (bool, runtime.Object, error) {
+				if action.GetSubresource() != "eviction" {
+					return false, nil, nil
+				}
+				ev := action.(k8stesting.CreateAction).GetObject().(*policyv1.Eviction)
+				return true, nil, client.Tracker().Delete(corev1.SchemeGroupVersion.WithResource("pods"), ev.Namespace, ev.Name)
+			})
+			if err := a.RunOnce(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if allowed == 0 {
+				if err := a.RunOnce(ctx); err != nil {
+					t.Fatal(err)
+				}
+				if len(cloud.calls) != 0 {
+					t.Fatalf("deleted a node a budget protects: %v", cloud.calls)
+				}
+				return
+			}
+			cloud.wait(t)
+			if len(cloud.calls) != 1 || cloud.calls[0] != "delete "+vmss+" [1]" {
+				t.Fatalf("calls = %v", cloud.calls)
+			}
+			if _, err := client.CoreV1().Pods("default").Get(ctx, "mover", metav1.GetOptions{}); err == nil {
+				t.Fatal("the pod was not evicted")
+			}
+			if len(events(t, client, "ScaleDown")) == 0 {
+				t.Fatal("no ScaleDown event")
+			}
+		})
+	}
+}
+
+// testWriter sends the autoscaler's log to the test's.
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(b []byte) (int, error) {
+	w.t.Helper()
+	w.t.Log(strings.TrimSpace(string(b)))
+	return len(b), nil
+}
+
+// wait waits for the cloud's next call (an autoscaler's goroutine makes it).
+func (c *fakeCloud) wait(t *testing.T) {
+	t.Helper()
+	select {
+	case <-c.changed:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("no call to the cloud (calls so far: %v)", c.calls)
 	}
 }
