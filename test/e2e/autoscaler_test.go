@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/compute/armcompute/v7"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/containerservice/armcontainerservice/v6"
 )
@@ -277,5 +278,92 @@ func TestAutoscalerKilledMidScaleUp(t *testing.T) {
 	ev := mustKubectl(t, kc, "get", "events", "-A", "--field-selector", "source=cluster-autoscaler,reason=TriggeredScaleUp", "-o", "jsonpath={.items[*].message}")
 	if strings.Contains(ev, "4->") {
 		t.Fatalf("a second scale-up after the restart: %q", ev)
+	}
+}
+
+// TestSDKAutoscalerBurst: a cluster created with the SDK whose user pool
+// autoscales 1–100 (profile through the SDK's model); pods that need a
+// node each take the pool to 100 nodes, all Ready and the pods Running, and
+// the pool's count and the scale set's capacity say 100.
+func TestSDKAutoscalerBurst(t *testing.T) {
+	t.Parallel()
+	s := startServe(t, "")
+	ctx := context.Background()
+	cred := s.credential(t, s.Client.TenantID)
+	_, opts := s.sdkOptions("https://management.core.windows.net/")
+	sub := s.Client.SubscriptionID
+	if status, _, body := s.request("PUT", s.sub()+"/resourcegroups/burst?api-version=2021-04-01", `{"location":"eastus"}`); status != 201 {
+		t.Fatalf("group: %d %v", status, body)
+	}
+	mcs, _ := armcontainerservice.NewManagedClustersClient(sub, cred, opts)
+	mc := armcontainerservice.ManagedCluster{
+		Location: to.Ptr("eastus"),
+		Identity: &armcontainerservice.ManagedClusterIdentity{Type: to.Ptr(armcontainerservice.ResourceIdentityTypeSystemAssigned)},
+		Properties: &armcontainerservice.ManagedClusterProperties{
+			DNSPrefix: to.Ptr("burst"),
+			AgentPoolProfiles: []*armcontainerservice.ManagedClusterAgentPoolProfile{
+				{Name: to.Ptr("system"), Count: to.Ptr[int32](1), VMSize: to.Ptr("Standard_D2s_v5"), Mode: to.Ptr(armcontainerservice.AgentPoolModeSystem)},
+				{Name: to.Ptr("burst"), Count: to.Ptr[int32](1), VMSize: to.Ptr("Standard_D2s_v5"), Mode: to.Ptr(armcontainerservice.AgentPoolModeUser),
+					EnableAutoScaling: to.Ptr(true), MinCount: to.Ptr[int32](1), MaxCount: to.Ptr[int32](100)},
+			},
+			NetworkProfile:    &armcontainerservice.NetworkProfile{NetworkPlugin: to.Ptr(armcontainerservice.NetworkPluginKubenet), PodCidr: to.Ptr("10.128.0.0/13")},
+			AutoScalerProfile: &armcontainerservice.ManagedClusterPropertiesAutoScalerProfile{ScanInterval: to.Ptr("2s"), Expander: to.Ptr(armcontainerservice.ExpanderLeastWaste)},
+		},
+	}
+	p, err := mcs.BeginCreateOrUpdate(ctx, "burst", "c1", mc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := p.PollUntilDone(ctx, poll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if prof := res.Properties.AutoScalerProfile; prof == nil || *prof.ScanInterval != "2s" || *prof.Expander != armcontainerservice.ExpanderLeastWaste ||
+		*prof.ScaleDownUnneededTime != "10m" {
+		t.Fatalf("autoScalerProfile = %+v", prof)
+	}
+	creds, err := mcs.ListClusterAdminCredentials(ctx, "burst", "c1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(kc, creds.Kubeconfigs[0].Value, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "burst.yaml")
+	if err := os.WriteFile(path, []byte(spreadDeployment("burst", "burst", 100)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustKubectl(t, kc, "apply", "-f", path)
+	pools, _ := armcontainerservice.NewAgentPoolsClient(sub, cred, opts)
+	sets, _ := armcompute.NewVirtualMachineScaleSetsClient(sub, cred, opts)
+	eventually(t, "100 nodes, 100 pods", 120*time.Second, func() string {
+		ready := 0
+		for _, n := range nodes(t, kc) {
+			if n.Metadata.Labels["agentpool"] == "burst" && n.ready() {
+				ready++
+			}
+		}
+		running := strings.Count(mustKubectl(t, kc, "get", "pods", "-l", "app=burst", "--field-selector", "status.phase=Running", "-o", "name"), "pod/")
+		pool, err := pools.Get(ctx, "burst", "c1", "burst", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ready != 100 || running != 100 || *pool.Properties.Count != 100 {
+			return fmt.Sprintf("%d nodes Ready, %d pods running, pool count %d", ready, running, *pool.Properties.Count)
+		}
+		return ""
+	})
+	pager := sets.NewListPager("MC_burst_c1_eastus", nil)
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range page.Value {
+			if *v.Tags["aks-managed-poolName"] == "burst" && *v.SKU.Capacity != 100 {
+				t.Errorf("scale set %s capacity %d", *v.Name, *v.SKU.Capacity)
+			}
+		}
 	}
 }
