@@ -288,6 +288,17 @@ func (c *Cluster) defaultAutoScalerProfile(autoscaled bool) {
 	c.extra["autoScalerProfile"] = mustJSON(profile)
 }
 
+// EnsureAutoScalerProfile gives the cluster AKS's profile when pool
+// autoscales and the cluster has none yet (a pool added or updated with the
+// autoscaler on), and tells whether it did.
+func (c *Cluster) EnsureAutoScalerProfile(pool *Pool) bool {
+	if raw := c.extra["autoScalerProfile"]; !isTrue(pool.Props.EnableAutoScaling) || len(raw) > 0 && string(raw) != "null" {
+		return false
+	}
+	c.defaultAutoScalerProfile(true)
+	return true
+}
+
 // anyAutoscaled tells whether a pool autoscales.
 func anyAutoscaled(pools []*Pool) bool {
 	for _, p := range pools {

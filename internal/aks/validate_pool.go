@@ -43,12 +43,13 @@ func (v *Rules) ValidatePool(c *Cluster, p *Pool) error {
 			return invalidParameter("agentPoolProfile.vmSize",
 				"System node pool must use VM sku with more than 2 cores and 4GB memory. Nodepool name: %s", p.Record.Name)
 		}
-		if count < 1 && !isTrue(pp.EnableAutoScaling) {
-			return invalidParameter("agentPoolProfile.count", "System node pool '%s' must have at least 1 node", p.Record.Name)
-		}
 	}
-	if count < 0 || count > 1000 {
-		return invalidParameter("agentPoolProfile.count", "Node count %d of agent pool '%s' is out of range; it must be between 0 and 1000", count, p.Record.Name)
+	// AKS's own text for a count out of the pool's range (user pools 0–1000,
+	// system pools 1–1000).
+	if allowedMin := map[bool]int{true: 1, false: 0}[pp.Mode == "System"]; count < allowedMin || count > 1000 {
+		return badRequest("InvalidParameter", "agentPoolProfile.count",
+			"agentPoolProfile.count was %d. It must be greater or equal to minCount:%d and less than or equal to maxCount:1000. If allowedMinCount was expected to be 0 but is 1: 1) The nodepool is a VMAS pool. 2) api Version is less than 2020-03-01. 3) The node is a system pool.",
+			count, allowedMin)
 	}
 	if isTrue(pp.EnableAutoScaling) {
 		if pp.MinCount == nil || pp.MaxCount == nil {

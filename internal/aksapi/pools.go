@@ -95,7 +95,11 @@ func (p *Provider) putPool(ctx context.Context, req *arm.Request) (*arm.Response
 		if created {
 			status = http.StatusCreated
 		}
-		if err := aks.Save(tx, nil, pool); err != nil {
+		var cluster *aks.Cluster
+		if c.EnsureAutoScalerProfile(pool) {
+			cluster = c
+		}
+		if err := aks.Save(tx, cluster, pool); err != nil {
 			return err
 		}
 		body, err = renderPool(pool)

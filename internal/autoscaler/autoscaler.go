@@ -143,7 +143,9 @@ func (a *Autoscaler) config() (*clusterspec.Spec, []clusterspec.NodeGroup, profi
 // Run loops every scan interval until ctx ends; with no autoscaled pool it
 // idles (and removes its status ConfigMap, as the autoscaler does on exit).
 func (a *Autoscaler) Run(ctx context.Context) error {
-	running := false
+	// A status left from before (the autoscaler disabled while the control
+	// plane was down) goes at the first idle pass.
+	running := true
 	for {
 		_, groups, opts := a.config()
 		interval := opts.ScanInterval

@@ -70,6 +70,10 @@ func TestAzClusterAutoscaler(t *testing.T) {
 	}
 	mustAz(t, s.localaksAz("aks", "nodepool", "add", "-g", rg, "--cluster-name", "c1", "-n", "work", "--node-count", "1",
 		"--enable-cluster-autoscaler", "--min-count", "1", "--max-count", "5", "-o", "none"))
+	// The first autoscaled pool gives the cluster AKS's profile.
+	if got := strings.TrimSpace(s.localaksAz("aks", "show", "-g", rg, "-n", "c1", "--query", "autoScalerProfile.expander", "-o", "tsv").stdout); got != "random" {
+		t.Fatalf("profile's expander after nodepool add: %q", got)
+	}
 	mustAz(t, s.localaksAz("aks", "update", "-g", rg, "-n", "c1", "-o", "none", "--cluster-autoscaler-profile",
 		"scan-interval=2s", "scale-down-delay-after-add=0m", "scale-down-delay-after-delete=2s", "scale-down-unneeded-time=0m"))
 	var profile map[string]any

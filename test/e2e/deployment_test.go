@@ -103,7 +103,7 @@ func TestAzDeployment(t *testing.T) {
     "location": "westeurope", "identity": {"type": "SystemAssigned"},
     "properties": {"dnsPrefix": "bad", "agentPoolProfiles": [{"name": "system", "count": 0, "vmSize": "Standard_DS2_v2", "mode": "System"}]}}]}`)
 	r := s.localaksAz("deployment", "group", "create", "-g", "tpl", "-n", "bad", "--template-file", bad, "--parameters", "name=x")
-	if r.code == 0 || !strings.Contains(r.stderr, "DeploymentFailed") || !strings.Contains(r.stderr, "must have at least 1 node") {
+	if r.code == 0 || !strings.Contains(r.stderr, "DeploymentFailed") || !strings.Contains(r.stderr, "agentPoolProfile.count was 0. It must be greater or equal to minCount:1") {
 		t.Errorf("failing deployment: exit %d %s", r.code, r.stderr)
 	}
 	var state []string
