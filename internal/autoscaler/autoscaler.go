@@ -184,7 +184,13 @@ type group struct {
 	template *corev1.Node
 }
 
-func (g *group) upcoming() int { return max(g.target-len(g.nodes), 0) }
+// upcoming counts the nodes the group's target still owes as Ready: not
+// registered yet, or registered and not Ready yet (as after a restart of
+// the control plane) — room the pending pods will get without a scale-up.
+func (g *group) upcoming() int { return max(g.target-g.ready, 0) }
+
+// unregistered counts the instances with no node yet.
+func (g *group) unregistered() int { return max(g.target-len(g.nodes), 0) }
 
 // RunOnce is one pass of the loop.
 func (a *Autoscaler) RunOnce(ctx context.Context) error {

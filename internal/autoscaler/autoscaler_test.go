@@ -352,3 +352,21 @@ func (c *fakeCloud) wait(t *testing.T) {
 		t.Fatalf("no call to the cloud (calls so far: %v)", c.calls)
 	}
 }
+
+// A registered node that is not Ready yet (as after a control plane's
+// restart) is room coming: its pods wait for it rather than asking for more.
+func TestNotReadyNodeIsRoomComing(t *testing.T) {
+	spec := testSpec(1, 5, nil)
+	busy := pendingPod("busy", "1500m")
+	busy.Spec.NodeName = "aks-user-12345678-vmss000000"
+	busy.Status = corev1.PodStatus{Phase: corev1.PodRunning}
+	starting := node(t, spec, 1)
+	starting.Status.Conditions[0].Status = corev1.ConditionFalse
+	a, cloud, _ := newTest(t, spec, 2, node(t, spec, 0), starting, busy, pendingPod("waiting", "1500m"))
+	if err := a.RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(cloud.calls) != 0 {
+		t.Fatalf("scaled up for a pod whose node is coming: %v", cloud.calls)
+	}
+}

@@ -174,7 +174,7 @@ func (w *statusWriter) write(ctx context.Context, now time.Time, order []*group,
 			Health: healthCondition{Status: gHealth, NodeCounts: nodeCounts{
 				Registered: registeredCounts{Total: len(g.nodes), Ready: g.ready, BeingDeleted: g.deleting,
 					Unready: unreadyCounts{Total: len(g.nodes) - g.ready}},
-				Unregistered: g.upcoming()},
+				Unregistered: g.unregistered()},
 				CloudProviderTarget: &target, MinSize: &minSize, MaxSize: &maxSize,
 				LastProbeTime: probe, LastTransitionTime: w.since(g.ScaleSet+"/health", gHealth, now)},
 			ScaleUp:   gUp,
