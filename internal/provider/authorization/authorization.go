@@ -1,5 +1,6 @@
 // Package authorization is the Microsoft.Authorization resource provider:
-// Azure's built-in role definitions and role assignments at any scope
+// Azure's built-in role definitions, custom role definitions (with
+// notActions and assignable scopes), and role assignments at any scope
 // (subscription, resource group, resource), with ARM's validation — what
 // `az role assignment create`, templates and Terraform write when they give
 // a cluster's kubelet identity AcrPull or its identity Network Contributor
@@ -36,16 +37,43 @@ const assignmentType = Namespace + "/roleAssignments"
 // apiversions); role definitions have their own.
 var APIVersions = apiversions.For(assignmentType)
 
-// Role is a built-in role definition.
+// Role is a role definition: one of Azure's built-in roles, or a custom
+// role (stored, with the scopes it may be assigned at).
 type Role struct {
 	ID, Name, Description string
 	Actions, DataActions  []string
+	// NotActions and NotDataActions are taken out of what the role's
+	// actions grant (custom roles; the built-in ones here have none).
+	NotActions, NotDataActions []string
+	// Custom roles only.
+	Custom           bool
+	AssignableScopes []string
+}
+
+// grants tells whether the role allows action: an action (or data action)
+// pattern matches it and none of the role's not-patterns does.
+func (r Role) grants(action string) bool {
+	for _, set := range [][2][]string{{r.Actions, r.NotActions}, {r.DataActions, r.NotDataActions}} {
+		if matchAny(set[0], action) && !matchAny(set[1], action) {
+			return true
+		}
+	}
+	return false
+}
+
+func matchAny(patterns []string, action string) bool {
+	for _, p := range patterns {
+		if ActionMatches(p, action) {
+			return true
+		}
+	}
+	return false
 }
 
 // builtinRoles are the roles AKS set-ups assign, with Azure's IDs (the
 // AKS, network, DNS, registry and identity roles; the rest of Azure's
 // built-in roles are not served yet).
-var builtinRoles = []Role{
+var builtinRoles = builtins([]builtin{
 	{"8e3af657-a8ff-443c-a75c-2fe8c4bcb635", "Owner", "Grants full access to manage all resources, including the ability to assign roles in Azure RBAC.", []string{"*"}, nil},
 	{"b24988ac-6180-42a0-ab88-20f7382dd24c", "Contributor", "Grants full access to manage all resources, but does not allow you to assign roles in Azure RBAC.", []string{"*"}, nil},
 	{"acdd72a7-3385-48ef-bd42-f606fba81ae7", "Reader", "View all resources, but does not allow you to make any changes.", []string{"*/read"}, nil},
@@ -65,6 +93,31 @@ var builtinRoles = []Role{
 	{"b12aa53e-6015-4669-85d0-8515ebb3ae7f", "Private DNS Zone Contributor", "Lets you manage private DNS zone resources, but not the virtual networks they are linked to.", []string{"Microsoft.Network/privateDnsZones/*", "Microsoft.Network/privateDnsOperationResults/*", "Microsoft.Network/privateDnsOperationStatuses/*", "Microsoft.Network/virtualNetworks/read", "Microsoft.Network/virtualNetworks/join/action", "Microsoft.Resources/deployments/*"}, nil},
 	{"e40ec5ca-96e0-45a2-b4ff-59039f2c2b59", "Managed Identity Contributor", "Create, Read, Update, and Delete User Assigned Identity", []string{"Microsoft.ManagedIdentity/userAssignedIdentities/read", "Microsoft.ManagedIdentity/userAssignedIdentities/write", "Microsoft.ManagedIdentity/userAssignedIdentities/delete", "Microsoft.Resources/deployments/*"}, nil},
 	{"f1a07417-d97a-45cb-824c-7a7467783830", "Managed Identity Operator", "Read and Assign User Assigned Identity", []string{"Microsoft.ManagedIdentity/userAssignedIdentities/*/read", "Microsoft.ManagedIdentity/userAssignedIdentities/*/assign/action"}, nil},
+})
+
+// builtin is a built-in role as the table spells it.
+type builtin struct {
+	ID, Name, Description string
+	Actions, DataActions  []string
+}
+
+// contributorNotActions are what Contributor may not do (Azure's list):
+// assign roles, change authorization, elevate access, and the few
+// subscription and blueprint operations kept for owners.
+var contributorNotActions = []string{"Microsoft.Authorization/*/Delete", "Microsoft.Authorization/*/Write", "Microsoft.Authorization/elevateAccess/Action",
+	"Microsoft.Blueprint/blueprintAssignments/write", "Microsoft.Blueprint/blueprintAssignments/delete", "Microsoft.Compute/galleries/share/action",
+	"Microsoft.Purview/consents/write", "Microsoft.Purview/consents/delete", "Microsoft.Resources/deploymentStacks/manageDenySetting/action",
+	"Microsoft.Subscription/cancel/action", "Microsoft.Subscription/enable/action"}
+
+func builtins(list []builtin) []Role {
+	out := make([]Role, len(list))
+	for i, b := range list {
+		out[i] = Role{ID: b.ID, Name: b.Name, Description: b.Description, Actions: b.Actions, DataActions: b.DataActions}
+		if b.Name == "Contributor" {
+			out[i].NotActions = contributorNotActions
+		}
+	}
+	return out
 }
 
 // Provider serves Microsoft.Authorization.
@@ -77,7 +130,7 @@ type Provider struct {
 func Register(reg *arm.Registry, st store.Store) *Provider {
 	p := &Provider{store: st, now: time.Now}
 	defs := &arm.ResourceType{Namespace: Namespace, Type: "roleDefinitions", APIVersions: apiversions.For(Namespace + "/roleDefinitions"), Builtin: true}
-	defs.Get, defs.List = p.getDefinition, p.listDefinitions
+	defs.Get, defs.List, defs.Put, defs.Delete = p.getDefinition, p.listDefinitions, p.putDefinition, p.deleteDefinition
 	reg.Register(defs)
 	as := &arm.ResourceType{Namespace: Namespace, Type: "roleAssignments", APIVersions: APIVersions, Builtin: true}
 	as.Get, as.Put, as.Delete, as.List = p.getAssignment, p.putAssignment, p.deleteAssignment, p.listAssignments
@@ -101,9 +154,14 @@ func definitionBody(sub string, r Role) map[string]any {
 	if sub != "" {
 		id = "/subscriptions/" + sub + id
 	}
+	typ, scopes := "BuiltInRole", []string{"/"}
+	if r.Custom {
+		typ, scopes = "CustomRole", r.AssignableScopes
+	}
 	return map[string]any{"id": id, "name": r.ID, "type": Namespace + "/roleDefinitions", "properties": map[string]any{
-		"roleName": r.Name, "type": "BuiltInRole", "description": r.Description, "assignableScopes": []string{"/"},
-		"permissions": []map[string]any{{"actions": r.Actions, "notActions": []string{}, "dataActions": orEmpty(r.DataActions), "notDataActions": []string{}}},
+		"roleName": r.Name, "type": typ, "description": r.Description, "assignableScopes": scopes,
+		"permissions": []map[string]any{{"actions": orEmpty(r.Actions), "notActions": orEmpty(r.NotActions),
+			"dataActions": orEmpty(r.DataActions), "notDataActions": orEmpty(r.NotDataActions)}},
 	}}
 }
 
@@ -114,14 +172,28 @@ func orEmpty(s []string) []string {
 	return s
 }
 
-func lookupRole(idOrName string) (Role, bool) {
+// lookupRole finds a role definition by ID (or a path ending in it):
+// Azure's built-in roles, then the custom roles of the tenant.
+func lookupRole(tx store.Tx, idOrName string) (Role, bool, error) {
 	key := idOrName[strings.LastIndex(idOrName, "/")+1:]
 	for _, r := range builtinRoles {
 		if strings.EqualFold(r.ID, key) {
-			return r, true
+			return r, true, nil
 		}
 	}
-	return Role{}, false
+	if tx == nil {
+		return Role{}, false, nil
+	}
+	customs, err := customRoles(tx)
+	if err != nil {
+		return Role{}, false, err
+	}
+	for _, r := range customs {
+		if strings.EqualFold(r.ID, key) {
+			return r, true, nil
+		}
+	}
+	return Role{}, false, nil
 }
 
 // ownerRoleID is the Owner role's ID.
@@ -172,14 +244,12 @@ func Permits(tx store.Tx, principal, id, action string) (bool, error) {
 		if !strings.EqualFold(ap.PrincipalID, principal) || s != target && !strings.HasPrefix(target, s+"/") {
 			continue
 		}
-		role, ok := lookupRole(ap.RoleDefinitionID)
-		if !ok {
-			continue
+		role, ok, err := lookupRole(tx, ap.RoleDefinitionID)
+		if err != nil {
+			return false, err
 		}
-		for _, pattern := range append(slices.Clone(role.Actions), role.DataActions...) {
-			if ActionMatches(pattern, action) {
-				return true, nil
-			}
+		if ok && role.grants(action) {
+			return true, nil
 		}
 	}
 	return false, nil
@@ -207,38 +277,61 @@ func ActionMatches(pattern, action string) bool {
 	return strings.HasSuffix(action, parts[len(parts)-1])
 }
 
-func (p *Provider) getDefinition(_ context.Context, req *arm.Request) (*arm.Response, error) {
-	r, ok := lookupRole(req.Route.ID.Name())
-	if !ok {
-		return nil, arm.Errorf(http.StatusNotFound, "RoleDefinitionDoesNotExist", "The specified role definition with ID '%s' does not exist.", req.Route.ID.Name())
-	}
-	return arm.OK(definitionBody(req.Subscription(), r)), nil
+func (p *Provider) getDefinition(ctx context.Context, req *arm.Request) (*arm.Response, error) {
+	return arm.ViewOK(ctx, p.store, func(tx store.Tx) (any, error) {
+		r, ok, err := lookupRole(tx, req.Route.ID.Name())
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, errNoRole(req.Route.ID.Name())
+		}
+		return definitionBody(req.Subscription(), r), nil
+	})
 }
 
 var roleNameFilter = regexp.MustCompile(`(?i)^\s*roleName\s+eq\s+'(.*)'\s*$`)
 
-// listDefinitions lists the built-in roles; $filter=roleName eq 'X' (what
-// az role assignment create sends) narrows to one.
-func (p *Provider) listDefinitions(_ context.Context, req *arm.Request) (*arm.Response, error) {
+// listDefinitions lists the built-in roles and the custom roles assignable
+// at the scope; $filter=roleName eq 'X' (what az role assignment create
+// sends) narrows to one, type eq 'BuiltInRole' or 'CustomRole' to a kind.
+func (p *Provider) listDefinitions(ctx context.Context, req *arm.Request) (*arm.Response, error) {
 	filter := req.Query().Get("$filter")
-	var name string
+	var name, kind string
 	if filter != "" {
 		m := roleNameFilter.FindStringSubmatch(filter)
-		if m == nil && !strings.Contains(strings.ToLower(filter), "type eq 'builtinrole'") {
-			return nil, arm.Errorf(http.StatusBadRequest, "InvalidFilter", "The filter '%s' is not supported; use roleName eq '{name}'.", filter)
+		k := roleTypeFilter.FindStringSubmatch(filter)
+		if m == nil && k == nil {
+			return nil, arm.Errorf(http.StatusBadRequest, "InvalidFilter", "The filter '%s' is not supported; use roleName eq '{name}' or type eq 'CustomRole'.", filter)
 		}
 		if m != nil {
 			name = m[1]
 		}
-	}
-	out := []map[string]any{}
-	for _, r := range builtinRoles {
-		if name == "" || strings.EqualFold(r.Name, name) {
-			out = append(out, definitionBody(req.Subscription(), r))
+		if k != nil {
+			kind = strings.ToLower(k[1])
 		}
 	}
-	return arm.OK(arm.List{Value: out}), nil
+	scope := scopeOf(req.Route.ID, true)
+	return arm.ViewOK(ctx, p.store, func(tx store.Tx) (any, error) {
+		customs, err := customRoles(tx)
+		if err != nil {
+			return nil, err
+		}
+		out := []map[string]any{}
+		for _, r := range append(slices.Clone(builtinRoles), customs...) {
+			if name != "" && !strings.EqualFold(r.Name, name) || kind == "builtinrole" && r.Custom || kind == "customrole" && !r.Custom {
+				continue
+			}
+			if r.Custom && !assignableAt(r, scope) {
+				continue
+			}
+			out = append(out, definitionBody(req.Subscription(), r))
+		}
+		return arm.List{Value: out}, nil
+	})
 }
+
+var roleTypeFilter = regexp.MustCompile(`(?i)type\s+eq\s+'(BuiltInRole|CustomRole)'`)
 
 type assignmentProps struct {
 	RoleDefinitionID string    `json:"roleDefinitionId"`
@@ -323,10 +416,22 @@ func (p *Provider) putAssignment(ctx context.Context, req *arm.Request) (*arm.Re
 		return nil, err
 	}
 	pr := in.Properties
-	role, ok := lookupRole(pr.RoleDefinitionID)
+	var role Role
+	ok := false
+	if err := p.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		role, ok, err = lookupRole(tx, pr.RoleDefinitionID)
+		return err
+	}); err != nil {
+		return nil, err
+	}
 	if pr.RoleDefinitionID == "" || !ok {
 		return nil, arm.Errorf(http.StatusBadRequest, "RoleDefinitionDoesNotExist", "The specified role definition with ID '%s' does not exist.",
 			pr.RoleDefinitionID[strings.LastIndex(pr.RoleDefinitionID, "/")+1:])
+	}
+	if role.Custom && !assignableAt(role, scopeOf(id, false)) {
+		return nil, arm.Errorf(http.StatusForbidden, "RoleDefinitionNotAssignableAtScope",
+			"The role definition '%s' is not available for assignment at the requested scope '%s'.", role.ID, scopeOf(id, false))
 	}
 	if _, err := uuid.Parse(pr.PrincipalID); err != nil {
 		return nil, arm.Errorf(http.StatusBadRequest, "InvalidPrincipalId", "A valid principal ID must be provided for role assignment.")

@@ -1,6 +1,7 @@
 package authorization
 
 import (
+	"context"
 	"net/url"
 	"sort"
 	"strings"
@@ -8,6 +9,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/localaks/localaks/internal/store"
 )
 
 func TestRoleDefinition(t *testing.T) {
@@ -79,7 +82,7 @@ func TestListRoleDefinitions(t *testing.T) {
 	}
 	q := url.Values{"api-version": {"2022-04-01"}, "$filter": {"startswith(roleName,'Acr')"}}
 	r := e.do("GET", subPath+"/providers/Microsoft.Authorization/roleDefinitions?"+q.Encode(), "")
-	if diff := cmp.Diff(apiError{400, "InvalidFilter", "The filter 'startswith(roleName,'Acr')' is not supported; use roleName eq '{name}'."}, r.err()); diff != "" {
+	if diff := cmp.Diff(apiError{400, "InvalidFilter", "The filter 'startswith(roleName,'Acr')' is not supported; use roleName eq '{name}' or type eq 'CustomRole'."}, r.err()); diff != "" {
 		t.Errorf("unsupported filter (-want +got):\n%s", diff)
 	}
 }
@@ -298,5 +301,91 @@ func TestActionMatches(t *testing.T) {
 		if got := ActionMatches(tc.pattern, tc.action); got != tc.want {
 			t.Errorf("ActionMatches(%q, %q) = %v", tc.pattern, tc.action, got)
 		}
+	}
+}
+
+func definitionPath(scope, id string) string {
+	return scope + "/providers/Microsoft.Authorization/roleDefinitions/" + id
+}
+
+// A custom role: created at a scope, listed and read where it is
+// assignable, assignable only there, its notActions taken out of what it
+// grants, unique by name, and kept while assignments use it.
+func TestCustomRoleDefinition(t *testing.T) {
+	e := newEnv(t)
+	const roleGUID = "11111111-2222-4333-8444-555555555555"
+	body := `{"properties":{"roleName":"Network Reader Plus","description":"reads networks, joins subnets, writes nothing else",
+		"permissions":[{"actions":["Microsoft.Network/*"],"notActions":["Microsoft.Network/*/write","Microsoft.Network/*/delete"]}],
+		"assignableScopes":["` + rgID + `"]}}`
+	r := e.must("PUT", definitionPath(rgID, roleGUID)+apiV, body, 201)
+	props := r.body["properties"].(map[string]any)
+	if props["type"] != "CustomRole" || props["roleName"] != "Network Reader Plus" {
+		t.Fatalf("created: %s", r.raw)
+	}
+	// Read by ID at any scope; listed at the group, not at the other group.
+	e.must("GET", definitionPath(subPath, roleGUID)+apiV, "", 200)
+	list := func(scope, filter string) int {
+		r := e.must("GET", scope+"/providers/Microsoft.Authorization/roleDefinitions"+apiV+filter, "", 200)
+		return len(r.body["value"].([]any))
+	}
+	if n := list(rgID, "&$filter=type+eq+'CustomRole'"); n != 1 {
+		t.Errorf("custom roles at the group: %d", n)
+	}
+	if n := list(otherRG, "&$filter=type+eq+'CustomRole'"); n != 0 {
+		t.Errorf("custom roles at another group: %d", n)
+	}
+	if n := list(rgID, "&$filter="+url.QueryEscape("roleName eq 'Network Reader Plus'")); n != 1 {
+		t.Errorf("by name: %d", n)
+	}
+	// Same name, another ID: refused.
+	r = e.do("PUT", definitionPath(rgID, "21111111-2222-4333-8444-555555555555")+apiV, body)
+	if got := r.err(); got.Status != 409 || got.Code != "RoleDefinitionWithSameNameExists" {
+		t.Errorf("duplicate name: %+v", got)
+	}
+	// Assignable at the group and below, not at the other group.
+	e.must("PUT", assignmentPath(vnetID, a1)+apiV, assignment(definitionPath(subPath, roleGUID), principal, "ServicePrincipal"), 201)
+	r = e.do("PUT", assignmentPath(otherRG, a2)+apiV, assignment(definitionPath(subPath, roleGUID), principal, "ServicePrincipal"))
+	if got := r.err(); got.Status != 403 || got.Code != "RoleDefinitionNotAssignableAtScope" {
+		t.Errorf("assignment outside the assignable scopes: %+v", got)
+	}
+	// What it grants, on the virtual network.
+	for action, want := range map[string]bool{
+		"Microsoft.Network/virtualNetworks/read":                true,
+		"Microsoft.Network/virtualNetworks/subnets/join/action": true,
+		"Microsoft.Network/virtualNetworks/write":               false,
+		"Microsoft.Network/virtualNetworks/subnets/delete":      false,
+		"Microsoft.Compute/virtualMachineScaleSets/read":        false,
+	} {
+		var got bool
+		if err := e.st.View(context.Background(), func(tx store.Tx) error {
+			var err error
+			got, err = Permits(tx, principal, vnetID+"/subnets/nodes", action)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("%s: %v, want %v", action, got, want)
+		}
+	}
+	// In use: kept; unused: deleted (200 with the role, then 204).
+	r = e.do("DELETE", definitionPath(rgID, roleGUID)+apiV, "")
+	if got := r.err(); got.Status != 409 || got.Code != "RoleDefinitionHasAssignments" {
+		t.Errorf("delete in use: %+v", got)
+	}
+	e.must("DELETE", assignmentPath(vnetID, a1)+apiV, "", 200)
+	e.must("DELETE", definitionPath(rgID, roleGUID)+apiV, "", 200)
+	e.must("DELETE", definitionPath(rgID, roleGUID)+apiV, "", 204)
+	r = e.do("GET", definitionPath(subPath, roleGUID)+apiV, "")
+	if got := r.err(); got.Status != 404 || got.Code != "RoleDefinitionDoesNotExist" {
+		t.Errorf("after delete: %+v", got)
+	}
+	// Built-in roles cannot be written; Contributor cannot write role assignments.
+	if r := e.do("PUT", definitionPath(subPath, contributor)+apiV, body); r.status != 403 {
+		t.Errorf("PUT of a built-in role: %d", r.status)
+	}
+	c, _, _ := lookupRole(nil, contributor)
+	if c.grants("Microsoft.Authorization/roleAssignments/write") || !c.grants("Microsoft.Network/virtualNetworks/write") {
+		t.Error("Contributor's notActions")
 	}
 }
