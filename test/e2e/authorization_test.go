@@ -97,3 +97,80 @@ func TestSDKRoleAssignments(t *testing.T) {
 		t.Errorf("get after delete: %v", err)
 	}
 }
+
+// TestSDKCustomRoleDefinition: a custom role through armauthorization —
+// created at a group, read, listed as a custom role there, assigned under
+// its assignable scope (not outside it), refused a second role of its name,
+// kept while assigned, deleted.
+func TestSDKCustomRoleDefinition(t *testing.T) {
+	t.Parallel()
+	s := startServe(t, "", "--control-planes=false")
+	ctx := context.Background()
+	cred := s.credential(t, s.Client.TenantID)
+	_, armOpts := s.sdkOptions("https://management.core.windows.net/")
+	sub := s.Client.SubscriptionID
+	groups, _ := armresources.NewResourceGroupsClient(sub, cred, armOpts)
+	for _, g := range []string{"custom", "elsewhere"} {
+		if _, err := groups.CreateOrUpdate(ctx, g, armresources.ResourceGroup{Location: to.Ptr("eastus")}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rg := "/subscriptions/" + sub + "/resourceGroups/custom"
+	defs, _ := armauthorization.NewRoleDefinitionsClient(cred, armOpts)
+	id := uuid.NewString()
+	role := armauthorization.RoleDefinition{Properties: &armauthorization.RoleDefinitionProperties{
+		RoleName: to.Ptr("AKS scale-set operator"), Description: to.Ptr("scales node pools' scale sets"), RoleType: to.Ptr("CustomRole"),
+		Permissions: []*armauthorization.Permission{{
+			Actions:    to.SliceOfPtrs("Microsoft.Compute/virtualMachineScaleSets/*"),
+			NotActions: to.SliceOfPtrs("Microsoft.Compute/virtualMachineScaleSets/delete"),
+		}},
+		AssignableScopes: to.SliceOfPtrs(rg),
+	}}
+	created, err := defs.CreateOrUpdate(ctx, rg, id, role, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *created.Properties.RoleType != "CustomRole" || *created.Name != id || *created.Properties.Permissions[0].NotActions[0] != "Microsoft.Compute/virtualMachineScaleSets/delete" {
+		t.Fatalf("created = %+v", created.Properties)
+	}
+	if got, err := defs.Get(ctx, rg, id, nil); err != nil || *got.Properties.RoleName != "AKS scale-set operator" {
+		t.Fatalf("get: %v %+v", err, got)
+	}
+	n := 0
+	for pager := defs.NewListPager(rg, &armauthorization.RoleDefinitionsClientListOptions{Filter: to.Ptr("type eq 'CustomRole'")}); pager.More(); {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += len(page.Value)
+	}
+	if n != 1 {
+		t.Errorf("%d custom roles at the group", n)
+	}
+	again := role
+	if _, err := defs.CreateOrUpdate(ctx, rg, uuid.NewString(), again, nil); respErr(err) == nil || respErr(err).ErrorCode != "RoleDefinitionWithSameNameExists" {
+		t.Errorf("a second role of the name: %v", err)
+	}
+	assignments, _ := armauthorization.NewRoleAssignmentsClient(sub, cred, armOpts)
+	params := armauthorization.RoleAssignmentCreateParameters{Properties: &armauthorization.RoleAssignmentProperties{
+		RoleDefinitionID: created.ID, PrincipalID: to.Ptr(uuid.NewString()), PrincipalType: to.Ptr(armauthorization.PrincipalTypeServicePrincipal)}}
+	name := uuid.NewString()
+	if _, err := assignments.Create(ctx, rg, name, params, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := assignments.Create(ctx, "/subscriptions/"+sub+"/resourceGroups/elsewhere", uuid.NewString(), params, nil); respErr(err) == nil || respErr(err).StatusCode != 403 {
+		t.Errorf("assignment outside the assignable scopes: %v", err)
+	}
+	if _, err := defs.Delete(ctx, rg, id, nil); respErr(err) == nil || respErr(err).ErrorCode != "RoleDefinitionHasAssignments" {
+		t.Errorf("delete while assigned: %v", err)
+	}
+	if _, err := assignments.Delete(ctx, rg, name, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := defs.Delete(ctx, rg, id, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := defs.Get(ctx, rg, id, nil); respErr(err) == nil || respErr(err).StatusCode != 404 {
+		t.Errorf("get after delete: %v", err)
+	}
+}
