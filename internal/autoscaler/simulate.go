@@ -197,19 +197,22 @@ func containsString(list []string, s string) bool {
 func placeOn(nodes []*nodeState, pods []*corev1.Pod) []*corev1.Pod {
 	var left []*corev1.Pod
 	for _, p := range pods {
-		placed := false
-		for _, n := range nodes {
-			if ok, _ := n.fits(p); ok {
-				n.add(p)
-				placed = true
-				break
-			}
-		}
-		if !placed {
+		if !firstFit(nodes, p) {
 			left = append(left, p)
 		}
 	}
 	return left
+}
+
+// firstFit binds pod to the first of nodes it fits, if any.
+func firstFit(nodes []*nodeState, pod *corev1.Pod) bool {
+	for _, n := range nodes {
+		if ok, _ := n.fits(pod); ok {
+			n.add(pod)
+			return true
+		}
+	}
+	return false
 }
 
 // estimate bin-packs pods onto new nodes made from template, at most limit
@@ -229,14 +232,7 @@ func estimate(template *corev1.Node, group string, pods []*corev1.Pod, limit int
 	var nodes []*nodeState
 	var helped []*corev1.Pod
 	for _, p := range sorted {
-		placed := false
-		for _, n := range nodes {
-			if ok, _ := n.fits(p); ok {
-				n.add(p)
-				placed = true
-				break
-			}
-		}
+		placed := firstFit(nodes, p)
 		if !placed && len(nodes) < limit {
 			n := newNodeState(template, group)
 			if ok, _ := n.fits(p); ok {
