@@ -24,6 +24,7 @@ func newServe(g *globals, stdout, stderr io.Writer) *cobra.Command {
 		publicIPPool             string
 		tenantID, subscriptionID string
 		controlPlanes            bool
+		enforceRBAC              bool
 		nodes                    string
 	)
 	cmd := &cobra.Command{
@@ -61,7 +62,7 @@ func newServe(g *globals, stdout, stderr io.Writer) *cobra.Command {
 				DataDir: d, Listen: listen, Hosts: hosts, RetryAfter: retryAfter, ServicePrincipals: creds,
 				TenantID: tenantID, SubscriptionID: subscriptionID, PageSize: pageSize, Log: log,
 				MinOperationDuration: minOpDuration, PublicIPPool: pool, ControlPlanes: controlPlanes,
-				Nodes: nodes,
+				Nodes: nodes, EnforceRBAC: enforceRBAC,
 			})
 			if err != nil {
 				return err
@@ -85,6 +86,7 @@ func newServe(g *globals, stdout, stderr io.Writer) *cobra.Command {
 	f.StringVar(&publicIPPool, "public-ip-pool", network.DefaultPublicIPPool.String(), "CIDR that public IP addresses are allocated from (loopback by default, so they can be bound on this machine)")
 	f.BoolVar(&controlPlanes, "control-planes", true, "run a real Kubernetes control plane for every managed cluster (false: clusters are ARM resources only)")
 	f.StringVar(&nodes, "nodes", "simulated", "node mode of pools that ask for none (tag localaks.io/nodes on the pool or cluster): simulated (KWOK) or real (kubelet + containerd; needs root)")
+	f.BoolVar(&enforceRBAC, "enforce-rbac", false, "check every ARM request against the caller's role assignments (403 AuthorizationFailed otherwise); the built-in principal is Owner of the default subscription")
 	f.IntVar(&pageSize, "page-size", 1000, "items per page of list responses")
 	f.MarkHidden("page-size") //nolint:errcheck // the flag exists
 	return cmd

@@ -40,6 +40,9 @@ type Config struct {
 	// MaxBodyBytes limits request bodies (default 4 MiB, as ARM).
 	MaxBodyBytes int64
 	Now          func() time.Time
+	// Authorize, when set, enforces Azure RBAC on every request (nil: every
+	// authenticated caller may do everything).
+	Authorize Authorizer
 }
 
 // Server is the ARM HTTP handler.
@@ -203,6 +206,9 @@ func (s *Server) serveARM(r *http.Request, base string) (*Response, error) {
 	req := &Request{HTTP: r, Route: route, APIVersion: version, Body: body, Caller: caller, BaseURL: base, pageSize: s.cfg.PageSize}
 	handler := s.pick(req)
 	if handler != nil {
+		if err := s.authorize(ctx, req); err != nil {
+			return nil, err
+		}
 		if err := s.checkDenyAssignments(ctx, req); err != nil {
 			return nil, err
 		}

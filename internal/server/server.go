@@ -84,7 +84,11 @@ type Config struct {
 	// Nodes is the node mode of pools that ask for none: "simulated" (the
 	// default) or "real".
 	Nodes string
-	Log   *slog.Logger
+	// EnforceRBAC checks every ARM request against the caller's role
+	// assignments (AuthorizationFailed otherwise); off, any authenticated
+	// caller may do everything.
+	EnforceRBAC bool
+	Log         *slog.Logger
 }
 
 // Server is a running localaks instance.
@@ -214,7 +218,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	rp.SetSelf(self)
 	ids := managedidentity.Register(reg, s.store, tenantOf)
-	authorization.Register(reg, s.store)
+	authz := authorization.Register(reg, s.store)
 	crp := containerregistry.Register(reg, s.store)
 	acrKey, err := loadOrCreateRSA(filepath.Join(d.PKI(), "acr-signing-key.pem"))
 	if err != nil {
@@ -306,8 +310,9 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 			FederatedIdentity: s.federatedIdentity,
 			IssuerKeys:        s.issuerPublicKeys,
 		}),
-		Log:      cfg.Log,
-		PageSize: cfg.PageSize,
+		Log:       cfg.Log,
+		PageSize:  cfg.PageSize,
+		Authorize: enforce(cfg.EnforceRBAC, authz),
 	})
 	issuers := oidcissuer.Handler(s.issuerKeys)
 	pcfg := portal.Config{Store: s.store, Network: netp, Log: cfg.Log}
@@ -656,4 +661,13 @@ func selfClient(url, caFile string, signer *entra.Signer) (*resources.Self, erro
 			IssuedAt: now.Unix(), NotBefore: now.Unix(), Expiry: now.Add(time.Hour).Unix(), AppID: c.AppID, ObjectID: c.ObjectID,
 			Subject: c.ObjectID, TenantID: c.TenantID, IDType: "app", Version: "1.0"})
 	}}, nil
+}
+
+// enforce is the ARM server's authorizer: the role assignments' check, or
+// none.
+func enforce(on bool, p *authorization.Provider) arm.Authorizer {
+	if !on {
+		return nil
+	}
+	return p.Authorize
 }

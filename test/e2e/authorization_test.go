@@ -2,11 +2,14 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/authorization/armauthorization/v2"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armresources/v3"
 	"github.com/google/uuid"
@@ -172,5 +175,61 @@ func TestSDKCustomRoleDefinition(t *testing.T) {
 	}
 	if _, err := defs.Get(ctx, rg, id, nil); respErr(err) == nil || respErr(err).StatusCode != 404 {
 		t.Errorf("get after delete: %v", err)
+	}
+}
+
+// TestSDKEnforcedRBAC: serve --enforce-rbac. The built-in principal (Owner
+// of the subscription) works as ever; another service principal signs in
+// but may do nothing until a role says so: 403 AuthorizationFailed with
+// ARM's message; Reader on a group lets it read the group, not write to
+// it, and not read another group.
+func TestSDKEnforcedRBAC(t *testing.T) {
+	t.Parallel()
+	s := startServe(t, "", "--control-planes=false", "--enforce-rbac")
+	ctx := context.Background()
+	owner := s.credential(t, s.Client.TenantID)
+	opts, armOpts := s.sdkOptions("https://management.core.windows.net/")
+	sub := s.Client.SubscriptionID
+	groups, _ := armresources.NewResourceGroupsClient(sub, owner, armOpts)
+	for _, g := range []string{"team", "other"} {
+		if _, err := groups.CreateOrUpdate(ctx, g, armresources.ResourceGroup{Location: to.Ptr("eastus")}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pipelineID := uuid.NewString()
+	pipeline, err := azidentity.NewClientSecretCredential(s.Client.TenantID, pipelineID, "pipeline-secret",
+		&azidentity.ClientSecretCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := pipeline.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{"https://management.core.windows.net//.default"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pipelineOID := tokenObjectID(t, tok.Token)
+	theirs, _ := armresources.NewResourceGroupsClient(sub, pipeline, armOpts)
+	_, err = theirs.Get(ctx, "team", nil)
+	re := respErr(err)
+	want := fmt.Sprintf("The client '%s' with object id '%s' does not have authorization to perform action 'Microsoft.Resources/subscriptions/resourceGroups/read' over scope '/subscriptions/%s/resourceGroups/team' or the scope is invalid. If access was recently granted, please refresh your credentials.",
+		pipelineID, pipelineOID, sub)
+	if re == nil || re.StatusCode != 403 || re.ErrorCode != "AuthorizationFailed" || !strings.Contains(err.Error(), want) {
+		t.Fatalf("no role: %v", err)
+	}
+	// Reader on the group.
+	assignments, _ := armauthorization.NewRoleAssignmentsClient(sub, owner, armOpts)
+	reader := "/subscriptions/" + sub + "/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7"
+	if _, err := assignments.Create(ctx, "/subscriptions/"+sub+"/resourceGroups/team", uuid.NewString(), armauthorization.RoleAssignmentCreateParameters{
+		Properties: &armauthorization.RoleAssignmentProperties{RoleDefinitionID: to.Ptr(reader), PrincipalID: to.Ptr(pipelineOID),
+			PrincipalType: to.Ptr(armauthorization.PrincipalTypeServicePrincipal)}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := theirs.Get(ctx, "team", nil); err != nil {
+		t.Fatalf("Reader's read: %v", err)
+	}
+	if _, err := theirs.CreateOrUpdate(ctx, "team", armresources.ResourceGroup{Location: to.Ptr("eastus"), Tags: map[string]*string{"x": to.Ptr("y")}}, nil); respErr(err) == nil || respErr(err).StatusCode != 403 {
+		t.Errorf("Reader's write: %v", err)
+	}
+	if _, err := theirs.Get(ctx, "other", nil); respErr(err) == nil || respErr(err).StatusCode != 403 {
+		t.Errorf("read of another group: %v", err)
 	}
 }

@@ -255,6 +255,18 @@ func Permits(tx store.Tx, principal, id, action string) (bool, error) {
 	return false, nil
 }
 
+// Authorize is ARM's check of a request (arm.Authorizer): whether the
+// caller's role assignments at the request's scope and above grant action.
+func (p *Provider) Authorize(ctx context.Context, req *arm.Request, action string) (bool, error) {
+	var ok bool
+	err := p.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		ok, err = Permits(tx, req.Caller.ObjectID, req.Route.ID.String(), action)
+		return err
+	})
+	return ok, err
+}
+
 // ActionMatches matches an action against a role's action pattern, where
 // "*" stands for any run of characters (ARM compares case-insensitively).
 func ActionMatches(pattern, action string) bool {

@@ -2,6 +2,7 @@ package authorization
 
 import (
 	"context"
+	"net/http"
 	"net/url"
 	"sort"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/localaks/localaks/internal/arm"
 	"github.com/localaks/localaks/internal/store"
 )
 
@@ -387,5 +389,40 @@ func TestCustomRoleDefinition(t *testing.T) {
 	c, _, _ := lookupRole(nil, contributor)
 	if c.grants("Microsoft.Authorization/roleAssignments/write") || !c.grants("Microsoft.Network/virtualNetworks/write") {
 		t.Error("Contributor's notActions")
+	}
+}
+
+// With enforcement on, a request needs a role assignment whose role grants
+// its action at its scope or above: none gets ARM's AuthorizationFailed;
+// Reader reads but cannot write; notActions take away.
+func TestEnforcedRBAC(t *testing.T) {
+	e := newEnv(t)
+	enforced := *e
+	enforced.srv = arm.NewServer(arm.Config{Store: e.st, Registry: e.reg, Directory: e.dir, Signer: e.signer, Entra: http.NotFoundHandler(), Authorize: e.p.Authorize})
+	list := rgID + "/providers/Microsoft.Authorization/roleAssignments" + apiV
+	r := enforced.do("GET", list, "")
+	want := apiError{403, "AuthorizationFailed", "The client 'app' with object id '" + callerOID +
+		"' does not have authorization to perform action 'Microsoft.Authorization/roleAssignments/read' over scope '" + rgID +
+		"' or the scope is invalid. If access was recently granted, please refresh your credentials."}
+	if diff := cmp.Diff(want, r.err()); diff != "" {
+		t.Fatalf("no assignment (-want +got):\n%s", diff)
+	}
+	// Reader on the subscription (given through the open front door).
+	e.must("PUT", assignmentPath(subPath, a1)+apiV, assignment(reader, callerOID, "ServicePrincipal"), 201)
+	enforced.must("GET", list, "", 200)
+	r = enforced.do("PUT", assignmentPath(rgID, a2)+apiV, assignment(acrPull, principal, "ServicePrincipal"))
+	if got := r.err(); got.Status != 403 || got.Code != "AuthorizationFailed" || !strings.Contains(got.Message, "'Microsoft.Authorization/roleAssignments/write'") {
+		t.Fatalf("Reader's write: %+v", got)
+	}
+	// Contributor cannot assign roles (its notActions); Owner can.
+	e.must("PUT", assignmentPath(rgID, a3)+apiV, assignment(contributor, callerOID, "ServicePrincipal"), 201)
+	if r := enforced.do("PUT", assignmentPath(rgID, a2)+apiV, assignment(acrPull, principal, "ServicePrincipal")); r.status != 403 {
+		t.Fatalf("Contributor's role assignment: %d %s", r.status, r.raw)
+	}
+	e.must("PUT", assignmentPath(rgID, a4)+apiV, assignment(ownerRoleID, callerOID, "ServicePrincipal"), 201)
+	enforced.must("PUT", assignmentPath(rgID, a2)+apiV, assignment(acrPull, principal, "ServicePrincipal"), 201)
+	// The Owner assignment is at the group: the other group stays closed.
+	if r := enforced.do("PUT", assignmentPath(otherRG, "00000000-0000-0000-0000-0000000000b1")+apiV, assignment(acrPull, principal, "ServicePrincipal")); r.status != 403 {
+		t.Fatalf("write in another group: %d", r.status)
 	}
 }

@@ -45,11 +45,14 @@ var signingKey = sync.OnceValues(func() (*rsa.PrivateKey, error) { return rsa.Ge
 // env is an ARM front door with this provider over a fresh store holding a
 // subscription, resource groups rg and other, and a VNet record in rg.
 type env struct {
-	t   *testing.T
-	st  store.Store
-	p   *Provider
-	srv *arm.Server
-	tok string
+	t      *testing.T
+	st     store.Store
+	p      *Provider
+	srv    *arm.Server
+	tok    string
+	reg    *arm.Registry
+	dir    *arm.Directory
+	signer *entra.Signer
 }
 
 func newEnv(t *testing.T) *env {
@@ -92,7 +95,7 @@ func newEnv(t *testing.T) *env {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, st: st, p: p, tok: tok,
+	return &env{t: t, st: st, p: p, tok: tok, reg: reg, dir: dir, signer: signer,
 		srv: arm.NewServer(arm.Config{Store: st, Registry: reg, Directory: dir, Signer: signer, Entra: http.NotFoundHandler()})}
 }
 
