@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/localaks/localaks/internal/arm"
+	"github.com/localaks/localaks/internal/provider/authorization"
 	"github.com/localaks/localaks/internal/provider/resources"
 	"github.com/localaks/localaks/internal/resourceid"
 	"github.com/localaks/localaks/internal/store"
@@ -88,4 +89,22 @@ func (r *Reconciler) ensureLockdown(ctx context.Context, tx store.Tx, s *state) 
 		IsSystemProtected:  true,
 	}
 	return tx.Put(&store.Resource{ID: id, Type: arm.DenyAssignmentType, Name: name, Properties: mustJSON(props)})
+}
+
+// ensureControlPlaneRole gives the cluster's control-plane identity
+// Contributor on the node resource group, as AKS does: the cloud
+// controller, the cluster autoscaler and the ingress controller change the
+// load balancer, public IPs, security group, scale sets and gateway there
+// as that identity (and, with serve --enforce-rbac, are checked). Anything
+// outside the node resource group (a virtual network brought along) needs
+// the roles the user gives it, as on AKS.
+func (r *Reconciler) ensureControlPlaneRole(ctx context.Context, tx store.Tx, s *state) error {
+	principal, _ := s.c.Principal()
+	if principal == "" && s.c.Props.Localaks != nil {
+		principal = s.c.Props.Localaks.CloudClientID // what its tokens carry (CloudCredential)
+	}
+	if principal == "" {
+		return nil
+	}
+	return authorization.EnsureAssignment(tx, resourceid.ResourceGroup(s.sub, s.rg).String(), principal, authorization.ContributorRoleID, time.Now())
 }

@@ -111,6 +111,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, clusterID string) error {
 	steps := []step{
 		{"node resource group", r.ensureNodeRG},
 		{"node resource group lockdown", r.ensureLockdown},
+		{"control plane identity's role", r.ensureControlPlaneRole},
 		{"kubelet identity", r.ensureKubeletIdentity},
 		{"add-on identities", r.ensureAddonIdentities},
 		{"network security group", r.ensureNSG},

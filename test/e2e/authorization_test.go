@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
@@ -232,4 +235,93 @@ func TestSDKEnforcedRBAC(t *testing.T) {
 	if _, err := theirs.Get(ctx, "other", nil); respErr(err) == nil || respErr(err).StatusCode != 403 {
 		t.Errorf("read of another group: %v", err)
 	}
+}
+
+// TestAzEnforcedRBACCluster: with serve --enforce-rbac a cluster's own
+// components act as its identity and are checked: AKS gives that identity
+// Contributor on the node resource group (a role assignment anyone can
+// read), so the cloud controller makes a Service's frontend and the
+// autoscaler scales the pool; a public IP in another group is refused
+// (AuthorizationFailed in the Service's events) until the user gives the
+// identity Network Contributor there, as on AKS.
+func TestAzEnforcedRBACCluster(t *testing.T) {
+	needAz(t)
+	t.Parallel()
+	s := startServe(t, "", "--enforce-rbac")
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Log("the control plane's log:\n" + s.controlPlaneLog(30, "byo", "load balancer", "AuthorizationFailed"))
+		}
+	})
+	ctx := context.Background()
+	mustAz(t, s.localaksAz("group", "create", "-n", "rbac", "-l", "eastus"))
+	mustAz(t, s.localaksAz("group", "create", "-n", "ips", "-l", "eastus"))
+	mustAz(t, s.aksCreate(t, "-g", "rbac", "-n", "c1", "--node-count", "1", "--enable-cluster-autoscaler", "--min-count", "1", "--max-count", "3",
+		"--cluster-autoscaler-profile", "scan-interval=2s"))
+	kc := s.credentials(t, "rbac", "c1")
+	principal := strings.TrimSpace(mustAz(t, s.localaksAz("aks", "show", "-g", "rbac", "-n", "c1", "--query", "identity.principalId", "-o", "tsv")).stdout)
+	sub := s.Client.SubscriptionID
+	cred := s.credential(t, s.Client.TenantID)
+	_, armOpts := s.sdkOptions("https://management.core.windows.net/")
+	assignments, _ := armauthorization.NewRoleAssignmentsClient(sub, cred, armOpts)
+	found := false
+	for pager := assignments.NewListForResourceGroupPager("MC_rbac_c1_eastus", &armauthorization.RoleAssignmentsClientListForResourceGroupOptions{
+		Filter: to.Ptr("principalId eq '" + principal + "'")}); pager.More(); {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range page.Value {
+			found = found || strings.HasSuffix(*a.Properties.RoleDefinitionID, "/b24988ac-6180-42a0-ab88-20f7382dd24c") &&
+				strings.EqualFold(*a.Properties.Scope, "/subscriptions/"+sub+"/resourceGroups/MC_rbac_c1_eastus")
+		}
+	}
+	if !found {
+		t.Fatal("no Contributor on the node resource group for the cluster's identity")
+	}
+	pip := strings.TrimSpace(mustAz(t, s.localaksAz("network", "public-ip", "create", "-g", "ips", "-n", "mine", "--sku", "Standard",
+		"--allocation-method", "Static", "--query", "publicIp.ipAddress", "-o", "tsv")).stdout)
+	manifest := filepath.Join(t.TempDir(), "svcs.yaml")
+	if err := os.WriteFile(manifest, []byte(`apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 80}]}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: byo
+  annotations:
+    service.beta.kubernetes.io/azure-load-balancer-resource-group: ips
+    service.beta.kubernetes.io/azure-load-balancer-ipv4: "`+pip+`"
+spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 81}]}
+---
+`+spreadDeployment("spread", "nodepool1", 2)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustKubectl(t, kc, "apply", "-f", manifest)
+	externalIP(t, kc, "web")
+	eventually(t, "the other group's IP refused", 60*time.Second, func() string {
+		ev := mustKubectl(t, kc, "get", "events", "--field-selector", "involvedObject.name=byo,type=Warning", "-o", "jsonpath={.items[*].message}")
+		if !strings.Contains(ev, "AuthorizationFailed") {
+			return fmt.Sprintf("events %q", ev)
+		}
+		return ""
+	})
+	netContrib := "/subscriptions/" + sub + "/providers/Microsoft.Authorization/roleDefinitions/4d97b98b-1d4f-4787-a291-c67834d212e7"
+	if _, err := assignments.Create(ctx, "/subscriptions/"+sub+"/resourceGroups/ips", uuid.NewString(), armauthorization.RoleAssignmentCreateParameters{
+		Properties: &armauthorization.RoleAssignmentProperties{RoleDefinitionID: to.Ptr(netContrib), PrincipalID: to.Ptr(principal),
+			PrincipalType: to.Ptr(armauthorization.PrincipalTypeServicePrincipal)}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := externalIP(t, kc, "byo"); got != pip {
+		t.Errorf("byo Service's address %s, want %s", got, pip)
+	}
+	eventually(t, "the autoscaler's second node", 60*time.Second, func() string {
+		running := strings.Count(mustKubectl(t, kc, "get", "pods", "-l", "app=spread", "--field-selector", "status.phase=Running", "-o", "name"), "pod/")
+		if n := len(nodes(t, kc)); n != 2 || running != 2 {
+			return fmt.Sprintf("%d nodes, %d pods running", n, running)
+		}
+		return ""
+	})
 }

@@ -201,18 +201,31 @@ const ownerRoleID = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
 
 // EnsureOwner makes the service principal principal Owner of subscription
 // sub (the built-in principal is, as an account is of the subscription it
-// creates), unless it already is; the assignment's name is derived from
-// both, so it is written once.
+// creates), unless it already is.
 func EnsureOwner(tx store.Tx, sub, principal string, now time.Time) error {
-	scope := "/subscriptions/" + sub
-	name := uuid.NewSHA1(uuid.NameSpaceURL, []byte(strings.ToLower(scope+"|"+principal+"|"+ownerRoleID))).String()
+	return EnsureAssignment(tx, "/subscriptions/"+sub, principal, ownerRoleID, now)
+}
+
+// ContributorRoleID is the Contributor role's ID.
+const ContributorRoleID = "b24988ac-6180-42a0-ab88-20f7382dd24c"
+
+// EnsureAssignment gives the service principal principal the built-in
+// role roleID at scope (a role assignment anyone can see, as the platform
+// makes them), unless it has it; the assignment's name derives from the
+// three, so it is written once.
+func EnsureAssignment(tx store.Tx, scope, principal, roleID string, now time.Time) error {
+	rid, err := resourceid.Parse(scope)
+	if err != nil {
+		return err
+	}
+	name := uuid.NewSHA1(uuid.NameSpaceURL, []byte(strings.ToLower(scope+"|"+principal+"|"+roleID))).String()
 	id := scope + "/providers/" + assignmentType + "/" + name
 	if _, err := tx.Get(id); err == nil {
 		return nil
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	props, err := json.Marshal(assignmentProps{RoleDefinitionID: scope + "/providers/Microsoft.Authorization/roleDefinitions/" + ownerRoleID,
+	props, err := json.Marshal(assignmentProps{RoleDefinitionID: "/subscriptions/" + rid.SubscriptionID() + "/providers/Microsoft.Authorization/roleDefinitions/" + roleID,
 		PrincipalID: strings.ToLower(principal), PrincipalType: "ServicePrincipal", Scope: scope, CreatedOn: now.UTC(), UpdatedOn: now.UTC()})
 	if err != nil {
 		return err

@@ -53,7 +53,12 @@ func (p *Provider) listResources(ctx context.Context, req *arm.Request) (*arm.Re
 				return err
 			}
 		}
-		page, nl, err := arm.ListPage(tx, req, store.Query{Subscription: req.Subscription(), ResourceGroup: rg, TopLevel: true}, f.match)
+		// Role and deny assignments are extension resources on the group
+		// (or a resource), not resources of it: ARM does not list them.
+		match := func(r *store.Resource) bool {
+			return !strings.HasPrefix(strings.ToLower(r.Type), "microsoft.authorization/") && f.match(r)
+		}
+		page, nl, err := arm.ListPage(tx, req, store.Query{Subscription: req.Subscription(), ResourceGroup: rg, TopLevel: true}, match)
 		if err != nil {
 			return err
 		}
