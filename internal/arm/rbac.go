@@ -2,13 +2,16 @@ package arm
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
+	"sort"
+	"strings"
 )
 
-// Authorizer decides whether the caller of req may perform action (an
-// Azure RBAC action such as Microsoft.Network/virtualNetworks/write) at the
-// request's scope, from the role assignments at that scope and above.
-type Authorizer func(ctx context.Context, req *Request, action string) (bool, error)
+// Authorizer decides whether caller may perform action (an Azure RBAC
+// action such as Microsoft.Network/virtualNetworks/write) at scope (a
+// resource ID), from the role assignments at that scope and above.
+type Authorizer func(ctx context.Context, caller Caller, scope, action string) (bool, error)
 
 // rbacAction is the action ARM checks for a request: {type}/read for GET
 // and HEAD, /write for PUT and PATCH, /delete for DELETE, and
@@ -35,18 +38,107 @@ func (s *Server) authorize(ctx context.Context, req *Request) error {
 		return nil
 	}
 	act := rbacAction(req)
-	ok, err := s.cfg.Authorize(ctx, req, act)
+	scope := req.Route.ID.String()
+	ok, err := s.cfg.Authorize(ctx, req.Caller, scope, act)
 	if err != nil {
 		return ErrInternal(err)
 	}
-	if ok {
+	client := req.Caller.AppID
+	if client == "" {
+		client = req.Caller.ObjectID
+	}
+	if !ok {
+		return Errorf(http.StatusForbidden, "AuthorizationFailed",
+			"The client '%s' with object id '%s' does not have authorization to perform action '%s' over scope '%s' or the scope is invalid. If access was recently granted, please refresh your credentials.",
+			client, req.Caller.ObjectID, act, scope)
+	}
+	if req.Method() != http.MethodPut && req.Method() != http.MethodPatch {
 		return nil
 	}
-	caller := req.Caller.AppID
-	if caller == "" {
-		caller = req.Caller.ObjectID
+	// Linked checks: what the body points at must be usable by the caller
+	// too — a subnet it joins, a user-assigned identity it assigns.
+	var denied []linked
+	for _, l := range linkedAccess(req.Body) {
+		ok, err := s.cfg.Authorize(ctx, req.Caller, l.scope, l.action)
+		if err != nil {
+			return ErrInternal(err)
+		}
+		if !ok {
+			denied = append(denied, l)
+		}
 	}
-	return Errorf(http.StatusForbidden, "AuthorizationFailed",
-		"The client '%s' with object id '%s' does not have authorization to perform action '%s' over scope '%s' or the scope is invalid. If access was recently granted, please refresh your credentials.",
-		caller, req.Caller.ObjectID, act, req.Route.ID.String())
+	if len(denied) == 0 {
+		return nil
+	}
+	var acts, scopes []string
+	for _, l := range denied {
+		acts, scopes = append(acts, l.action), append(scopes, l.scope)
+	}
+	return Errorf(http.StatusForbidden, "LinkedAuthorizationFailed",
+		"The client '%s' with object id '%s' has permission to perform action '%s' on scope '%s'; however, it does not have permission to perform action(s) '%s' on the linked scope(s) '%s' (respectively) or the linked scope(s) are invalid.",
+		client, req.Caller.ObjectID, act, scope, strings.Join(acts, ","), strings.Join(scopes, ","))
+}
+
+// linked is one linked access check.
+type linked struct{ action, scope string }
+
+// Actions of linked access checks.
+const (
+	subnetJoin     = "Microsoft.Network/virtualNetworks/subnets/join/action"
+	identityAssign = "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action"
+)
+
+// linkedAccess finds, anywhere in a request body, the resources ARM
+// checks linked access to: subnets joined (a "subnet" object's id, AKS's
+// vnetSubnetID and podSubnetID) and user-assigned identities assigned (the
+// keys of "userAssignedIdentities").
+func linkedAccess(body []byte) []linked {
+	var v any
+	if len(body) == 0 || json.Unmarshal(body, &v) != nil {
+		return nil
+	}
+	seen := map[linked]bool{}
+	add := func(action, id string) {
+		if id = strings.TrimSpace(id); strings.HasPrefix(id, "/subscriptions/") {
+			seen[linked{action, id}] = true
+		}
+	}
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, child := range v {
+				switch lk := strings.ToLower(k); {
+				case lk == "subnet":
+					if m, ok := child.(map[string]any); ok {
+						if id, ok := m["id"].(string); ok {
+							add(subnetJoin, id)
+						}
+					}
+				case lk == "vnetsubnetid" || lk == "podsubnetid":
+					if id, ok := child.(string); ok {
+						add(subnetJoin, id)
+					}
+				case lk == "userassignedidentities":
+					if m, ok := child.(map[string]any); ok {
+						for id := range m {
+							add(identityAssign, id)
+						}
+					}
+				}
+				walk(child)
+			}
+		case []any:
+			for _, child := range v {
+				walk(child)
+			}
+		}
+	}
+	walk(v)
+	out := make([]linked, 0, len(seen))
+	for l := range seen {
+		out = append(out, l)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].scope+out[i].action < out[j].scope+out[j].action })
+	return out
 }

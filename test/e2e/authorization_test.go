@@ -14,6 +14,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/authorization/armauthorization/v2"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/containerservice/armcontainerservice/v6"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v7"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armresources/v3"
 	"github.com/google/uuid"
 )
@@ -234,6 +236,45 @@ func TestSDKEnforcedRBAC(t *testing.T) {
 	}
 	if _, err := theirs.Get(ctx, "other", nil); respErr(err) == nil || respErr(err).StatusCode != 403 {
 		t.Errorf("read of another group: %v", err)
+	}
+
+	// Linked checks: Contributor on its group lets it create a cluster
+	// there, but not on a subnet of the other group until it may join it.
+	assign := func(scope, role string) {
+		t.Helper()
+		if _, err := assignments.Create(ctx, scope, uuid.NewString(), armauthorization.RoleAssignmentCreateParameters{
+			Properties: &armauthorization.RoleAssignmentProperties{RoleDefinitionID: to.Ptr("/subscriptions/" + sub + "/providers/Microsoft.Authorization/roleDefinitions/" + role),
+				PrincipalID: to.Ptr(pipelineOID), PrincipalType: to.Ptr(armauthorization.PrincipalTypeServicePrincipal)}}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	assign("/subscriptions/"+sub+"/resourceGroups/team", "b24988ac-6180-42a0-ab88-20f7382dd24c")
+	vnets, _ := armnetwork.NewVirtualNetworksClient(sub, owner, armOpts)
+	vp, err := vnets.BeginCreateOrUpdate(ctx, "other", "shared", armnetwork.VirtualNetwork{Location: to.Ptr("eastus"), Properties: &armnetwork.VirtualNetworkPropertiesFormat{
+		AddressSpace: &armnetwork.AddressSpace{AddressPrefixes: to.SliceOfPtrs("10.10.0.0/16")},
+		Subnets:      []*armnetwork.Subnet{{Name: to.Ptr("nodes"), Properties: &armnetwork.SubnetPropertiesFormat{AddressPrefix: to.Ptr("10.10.0.0/22")}}}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := vp.PollUntilDone(ctx, poll); err != nil {
+		t.Fatal(err)
+	}
+	subnet := "/subscriptions/" + sub + "/resourceGroups/other/providers/Microsoft.Network/virtualNetworks/shared/subnets/nodes"
+	mcs, _ := armcontainerservice.NewManagedClustersClient(sub, pipeline, armOpts)
+	mc := armcontainerservice.ManagedCluster{Location: to.Ptr("eastus"),
+		Identity: &armcontainerservice.ManagedClusterIdentity{Type: to.Ptr(armcontainerservice.ResourceIdentityTypeSystemAssigned)},
+		Properties: &armcontainerservice.ManagedClusterProperties{DNSPrefix: to.Ptr("byo"),
+			AgentPoolProfiles: []*armcontainerservice.ManagedClusterAgentPoolProfile{{Name: to.Ptr("system"), Count: to.Ptr[int32](1),
+				VMSize: to.Ptr("Standard_D2s_v5"), Mode: to.Ptr(armcontainerservice.AgentPoolModeSystem), VnetSubnetID: to.Ptr(subnet)}},
+			NetworkProfile: &armcontainerservice.NetworkProfile{NetworkPlugin: to.Ptr(armcontainerservice.NetworkPluginAzure)}}}
+	_, err = mcs.BeginCreateOrUpdate(ctx, "team", "byo", mc, nil)
+	if re := respErr(err); re == nil || re.StatusCode != 403 || re.ErrorCode != "LinkedAuthorizationFailed" ||
+		!strings.Contains(err.Error(), "does not have permission to perform action(s) 'Microsoft.Network/virtualNetworks/subnets/join/action' on the linked scope(s) '"+subnet+"'") {
+		t.Fatalf("cluster on a subnet it may not join: %v", err)
+	}
+	assign("/subscriptions/"+sub+"/resourceGroups/other/providers/Microsoft.Network/virtualNetworks/shared", "4d97b98b-1d4f-4787-a291-c67834d212e7")
+	if _, err := mcs.BeginCreateOrUpdate(ctx, "team", "byo", mc, nil); err != nil {
+		t.Fatalf("cluster once it may join the subnet: %v", err)
 	}
 }
 

@@ -268,13 +268,13 @@ func Permits(tx store.Tx, principal, id, action string) (bool, error) {
 	return false, nil
 }
 
-// Authorize is ARM's check of a request (arm.Authorizer): whether the
-// caller's role assignments at the request's scope and above grant action.
-func (p *Provider) Authorize(ctx context.Context, req *arm.Request, action string) (bool, error) {
+// Authorize is ARM's check (arm.Authorizer): whether the caller's role
+// assignments at scope and above grant action.
+func (p *Provider) Authorize(ctx context.Context, caller arm.Caller, scope, action string) (bool, error) {
 	var ok bool
 	err := p.store.View(ctx, func(tx store.Tx) error {
 		var err error
-		ok, err = Permits(tx, req.Caller.ObjectID, req.Route.ID.String(), action)
+		ok, err = Permits(tx, caller.ObjectID, scope, action)
 		return err
 	})
 	return ok, err
