@@ -222,12 +222,8 @@ func TestSDKEnforcedRBAC(t *testing.T) {
 	}
 	// Reader on the group.
 	assignments, _ := armauthorization.NewRoleAssignmentsClient(sub, owner, armOpts)
-	reader := "/subscriptions/" + sub + "/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7"
-	if _, err := assignments.Create(ctx, "/subscriptions/"+sub+"/resourceGroups/team", uuid.NewString(), armauthorization.RoleAssignmentCreateParameters{
-		Properties: &armauthorization.RoleAssignmentProperties{RoleDefinitionID: to.Ptr(reader), PrincipalID: to.Ptr(pipelineOID),
-			PrincipalType: to.Ptr(armauthorization.PrincipalTypeServicePrincipal)}}, nil); err != nil {
-		t.Fatal(err)
-	}
+	assign := func(scope, role string) { grantRole(t, assignments, scope, role, pipelineOID) }
+	assign("/subscriptions/"+sub+"/resourceGroups/team", "acdd72a7-3385-48ef-bd42-f606fba81ae7")
 	if _, err := theirs.Get(ctx, "team", nil); err != nil {
 		t.Fatalf("Reader's read: %v", err)
 	}
@@ -240,14 +236,6 @@ func TestSDKEnforcedRBAC(t *testing.T) {
 
 	// Linked checks: Contributor on its group lets it create a cluster
 	// there, but not on a subnet of the other group until it may join it.
-	assign := func(scope, role string) {
-		t.Helper()
-		if _, err := assignments.Create(ctx, scope, uuid.NewString(), armauthorization.RoleAssignmentCreateParameters{
-			Properties: &armauthorization.RoleAssignmentProperties{RoleDefinitionID: to.Ptr("/subscriptions/" + sub + "/providers/Microsoft.Authorization/roleDefinitions/" + role),
-				PrincipalID: to.Ptr(pipelineOID), PrincipalType: to.Ptr(armauthorization.PrincipalTypeServicePrincipal)}}, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
 	assign("/subscriptions/"+sub+"/resourceGroups/team", "b24988ac-6180-42a0-ab88-20f7382dd24c")
 	vnets, _ := armnetwork.NewVirtualNetworksClient(sub, owner, armOpts)
 	vp, err := vnets.BeginCreateOrUpdate(ctx, "other", "shared", armnetwork.VirtualNetwork{Location: to.Ptr("eastus"), Properties: &armnetwork.VirtualNetworkPropertiesFormat{
@@ -349,12 +337,7 @@ spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 81}]}
 		}
 		return ""
 	})
-	netContrib := "/subscriptions/" + sub + "/providers/Microsoft.Authorization/roleDefinitions/4d97b98b-1d4f-4787-a291-c67834d212e7"
-	if _, err := assignments.Create(ctx, "/subscriptions/"+sub+"/resourceGroups/ips", uuid.NewString(), armauthorization.RoleAssignmentCreateParameters{
-		Properties: &armauthorization.RoleAssignmentProperties{RoleDefinitionID: to.Ptr(netContrib), PrincipalID: to.Ptr(principal),
-			PrincipalType: to.Ptr(armauthorization.PrincipalTypeServicePrincipal)}}, nil); err != nil {
-		t.Fatal(err)
-	}
+	grantRole(t, assignments, "/subscriptions/"+sub+"/resourceGroups/ips", "4d97b98b-1d4f-4787-a291-c67834d212e7", principal)
 	if got := externalIP(t, kc, "byo"); got != pip {
 		t.Errorf("byo Service's address %s, want %s", got, pip)
 	}
@@ -365,4 +348,16 @@ spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 81}]}
 		}
 		return ""
 	})
+}
+
+// grantRole gives the service principal principal the built-in role
+// roleID (a GUID) at scope, as the subscription's owner.
+func grantRole(t *testing.T, assignments *armauthorization.RoleAssignmentsClient, scope, roleID, principal string) {
+	t.Helper()
+	sub := strings.Split(scope, "/")[2]
+	if _, err := assignments.Create(context.Background(), scope, uuid.NewString(), armauthorization.RoleAssignmentCreateParameters{
+		Properties: &armauthorization.RoleAssignmentProperties{RoleDefinitionID: to.Ptr("/subscriptions/" + sub + "/providers/Microsoft.Authorization/roleDefinitions/" + roleID),
+			PrincipalID: to.Ptr(principal), PrincipalType: to.Ptr(armauthorization.PrincipalTypeServicePrincipal)}}, nil); err != nil {
+		t.Fatal(err)
+	}
 }
