@@ -266,6 +266,11 @@ func (a *Autoscaler) RunOnce(ctx context.Context) error {
 			continue
 		}
 		if p.Spec.NodeName != "" {
+			// A pod being deleted (evicted from a node that was NotReady,
+			// say) is leaving: its room and its anti-affinity go with it.
+			if p.DeletionTimestamp != nil {
+				continue
+			}
 			if st := states[p.Spec.NodeName]; st != nil {
 				st.add(p)
 			}
