@@ -324,12 +324,28 @@ func podPriority(p *corev1.Pod) int32 {
 }
 
 func nodeReady(n *corev1.Node) bool {
+	// Upstream's readiness: the Ready condition true, the network not
+	// unavailable, and neither taint the node lifecycle controller puts on
+	// a node that is not ready yet — a node that just became Ready keeps
+	// node.kubernetes.io/not-ready for a moment, and nothing schedules
+	// there until it goes.
+	ready := false
 	for _, c := range n.Status.Conditions {
-		if c.Type == corev1.NodeReady {
-			return c.Status == corev1.ConditionTrue
+		switch c.Type {
+		case corev1.NodeReady:
+			ready = c.Status == corev1.ConditionTrue
+		case corev1.NodeNetworkUnavailable:
+			if c.Status == corev1.ConditionTrue {
+				return false
+			}
 		}
 	}
-	return false
+	for _, t := range n.Spec.Taints {
+		if t.Key == corev1.TaintNodeNotReady || t.Key == corev1.TaintNodeNetworkUnavailable || t.Key == corev1.TaintNodeUnreachable {
+			return false
+		}
+	}
+	return ready
 }
 
 // clusterHealth is the cluster's readiness as the autoscaler judges it:
@@ -538,7 +554,7 @@ func (a *Autoscaler) startScaleUp(ctx context.Context, now time.Time, g *group, 
 	a.pending[g.ScaleSet] = p
 	a.lastScaleUp = now
 	a.mu.Unlock()
-	a.log.Info("scale-up", "group", g.ScaleSet, "from", g.target, "to", target, "max", g.Max)
+	a.log.Info("scale-up", "group", g.ScaleSet, "from", g.target, "to", target, "max", g.Max, "nodes", len(g.nodes), "ready", g.ready)
 	a.eventOnStatus(ctx, corev1.EventTypeNormal, "ScaledUpGroup",
 		fmt.Sprintf("Scale-up: setting group %s size to %d instead of %d (max: %d)", g.ScaleSet, target, g.target, g.Max))
 	from := g.target
