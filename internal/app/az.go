@@ -158,8 +158,9 @@ func prepareAz(ctx context.Context, d datadir.Dir, profile string, stderr io.Wri
 		return nil, err
 	}
 	steps := [][]string{
-		{"cloud", "register", "--name", "localaks", "--endpoint-resource-manager", serve.URL + "/", "--profile", profile,
-			"--suffix-acr-login-server-endpoint", acrSuffix},
+		// The cloud config carries what az cannot read from the metadata
+		// it asks for: Microsoft Graph (az ad) is served at {url}/graph/.
+		{"cloud", "register", "--name", "localaks", "--cloud-config", cloudConfig(serve.URL, profile, acrSuffix)},
 		{"cloud", "set", "--name", "localaks"},
 		{"login", "--service-principal", "--username", client.ClientID, "--password", client.ClientSecret, "--tenant", client.TenantID, "--output", "none"},
 		{"account", "set", "--subscription", client.SubscriptionID},
@@ -178,4 +179,14 @@ func prepareAz(ctx context.Context, d datadir.Dir, profile string, stderr io.Wri
 		return nil, err
 	}
 	return env, nil
+}
+
+// cloudConfig is az's cloud registration for localaks at url.
+func cloudConfig(url, profile, acrSuffix string) string {
+	data, _ := json.Marshal(map[string]any{
+		"profile":   profile,
+		"endpoints": map[string]string{"resourceManager": url + "/", "microsoftGraphResourceId": url + "/graph/"},
+		"suffixes":  map[string]string{"acrLoginServerEndpoint": acrSuffix},
+	})
+	return string(data)
 }

@@ -24,7 +24,7 @@ func newServe(g *globals, stdout, stderr io.Writer) *cobra.Command {
 		publicIPPool             string
 		tenantID, subscriptionID string
 		controlPlanes            bool
-		enforceRBAC              bool
+		open                     bool
 		nodes                    string
 	)
 	cmd := &cobra.Command{
@@ -62,7 +62,7 @@ func newServe(g *globals, stdout, stderr io.Writer) *cobra.Command {
 				DataDir: d, Listen: listen, Hosts: hosts, RetryAfter: retryAfter, ServicePrincipals: creds,
 				TenantID: tenantID, SubscriptionID: subscriptionID, PageSize: pageSize, Log: log,
 				MinOperationDuration: minOpDuration, PublicIPPool: pool, ControlPlanes: controlPlanes,
-				Nodes: nodes, EnforceRBAC: enforceRBAC,
+				Nodes: nodes, Open: open,
 			})
 			if err != nil {
 				return err
@@ -78,7 +78,7 @@ func newServe(g *globals, stdout, stderr io.Writer) *cobra.Command {
 	f.StringSliceVar(&listen, "listen", []string{server.DefaultListen}, "address to listen on (repeatable; localhost = 127.0.0.1 and ::1; port 0 picks one)")
 	f.StringSliceVar(&hosts, "host", nil, "extra host name or IP for the serving certificate (repeatable)")
 	f.IntVar(&retryAfter, "retry-after", 1, "Retry-After seconds sent with long-running operations")
-	f.StringArrayVar(&sps, "service-principal", nil, "accept only these CLIENT_ID=SECRET pairs (repeatable; default: any pair)")
+	f.StringArrayVar(&sps, "service-principal", nil, "also sign in this CLIENT_ID=SECRET pair, as Owner of the default subscription and directory administrator (repeatable)")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.StringVar(&tenantID, "tenant-id", "", "default tenant ID to create on first start (default: random)")
 	f.StringVar(&subscriptionID, "subscription-id", "", "default subscription ID to create on first start (default: random)")
@@ -86,7 +86,7 @@ func newServe(g *globals, stdout, stderr io.Writer) *cobra.Command {
 	f.StringVar(&publicIPPool, "public-ip-pool", network.DefaultPublicIPPool.String(), "CIDR that public IP addresses are allocated from (loopback by default, so they can be bound on this machine)")
 	f.BoolVar(&controlPlanes, "control-planes", true, "run a real Kubernetes control plane for every managed cluster (false: clusters are ARM resources only)")
 	f.StringVar(&nodes, "nodes", "simulated", "node mode of pools that ask for none (tag localaks.io/nodes on the pool or cluster): simulated (KWOK) or real (kubelet + containerd; needs root)")
-	f.BoolVar(&enforceRBAC, "enforce-rbac", false, "check every ARM request against the caller's role assignments (403 AuthorizationFailed otherwise); the built-in principal is Owner of the default subscription")
+	f.BoolVar(&open, "open", false, "accept any client ID and secret and check no role assignments (default: only the directory's principals sign in, and every ARM request is checked against role assignments; the built-in principal is Owner of the default subscription)")
 	f.IntVar(&pageSize, "page-size", 1000, "items per page of list responses")
 	f.MarkHidden("page-size") //nolint:errcheck // the flag exists
 	return cmd

@@ -63,7 +63,7 @@ func cloudDocument(base, login, tenant, idp string) map[string]any {
 		"media":                                 base + "/media/",
 		"graphAudience":                         "https://graph.windows.net/",
 		"graph":                                 base + "/graph/",
-		"microsoftGraphResourceId":              "https://graph.microsoft.com/",
+		"microsoftGraphResourceId":              base + "/graph/",
 		"batch":                                 "https://batch.core.windows.net/",
 		"sqlManagement":                         "https://management.core.windows.net:8443/",
 		"vmImageAliasDoc":                       base + "/vmImageAliasDoc",

@@ -7,6 +7,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -26,18 +27,46 @@ type Directory interface {
 	Tenant(ctx context.Context, name string) (tenantID string, ok bool)
 }
 
+// Principals is the directory of applications and service principals.
+type Principals interface {
+	// SignIn checks a client ID and secret and returns the service
+	// principal's object ID, or one of ErrUnknownClient,
+	// ErrNoServicePrincipal, ErrBadSecret, ErrSecretExpired (with the
+	// object ID of the principal the last two are about).
+	SignIn(ctx context.Context, tenantID, clientID, secret string) (objectID string, err error)
+	// Register records a client that signed in unchecked (open mode).
+	Register(ctx context.Context, tenantID, clientID, objectID string) error
+	// Groups is every group the object belongs to (transitively).
+	Groups(ctx context.Context, tenantID, objectID string) ([]string, error)
+}
+
+// Sign-in failures a Principals reports.
+var (
+	ErrUnknownClient      = errors.New("no application with this client ID")
+	ErrNoServicePrincipal = errors.New("the application has no service principal in the tenant")
+	ErrBadSecret          = errors.New("invalid client secret")
+	ErrSecretExpired      = errors.New("client secret expired")
+)
+
+// AKSServerAppID is the application ID of the Azure Kubernetes Service
+// AAD Server: the audience of tokens for Entra-integrated clusters' API
+// servers, whose application asks for the groups claim.
+const AKSServerAppID = "6dae42f8-4368-4678-94ff-3960e28e3630"
+
 // Config configures a Server.
 type Config struct {
 	Signer    *Signer
 	Directory Directory
-	// Credentials, when not empty, is the set of client IDs and secrets that
-	// get tokens; any other pair is refused as Entra refuses it. Empty means
-	// every pair is accepted, the usual emulator default.
-	Credentials map[string]string
+	// Principals is the directory that signs applications in with their
+	// client secrets.
+	Principals Principals
+	// Open accepts any client ID and secret: a client the directory does
+	// not know is registered as a service principal the first time.
+	Open bool
 	// Identities looks up the credentials localaks holds for managed
 	// identities (a cluster's control plane signs in as its identity): the
 	// secret and the identity's object ID (principalId). They get tokens
-	// whatever Credentials says.
+	// whatever the directory says.
 	Identities func(ctx context.Context, clientID string) (secret, objectID string, ok bool)
 	// FederatedIdentity looks up a user-assigned identity by client ID
 	// (known) and whether one of its federated credentials trusts the
@@ -280,16 +309,8 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, tenantSeg string,
 			oid, identity = objectID, true
 		}
 	}
-	if len(s.cfg.Credentials) > 0 && !identity {
-		want, known := s.cfg.Credentials[strings.ToLower(clientID)]
-		if !known {
-			writeOAuthError(w, http.StatusBadRequest, "unauthorized_client", 700016,
-				fmt.Sprintf("Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", clientID, tenantID))
-			return
-		}
-		if subtle.ConstantTimeCompare([]byte(want), []byte(secret)) != 1 {
-			writeOAuthError(w, http.StatusUnauthorized, "invalid_client", 7000215,
-				fmt.Sprintf("Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '%s'.", clientID))
+	if !identity && s.cfg.Principals != nil {
+		if oid, ok = s.signIn(w, r, tenantID, clientID, secret); !ok {
 			return
 		}
 	}
@@ -315,6 +336,15 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, tenantSeg string,
 		UTI:       randomID(),
 		Version:   "1.0",
 	}
+	if strings.EqualFold(strings.TrimPrefix(strings.TrimSuffix(audience, "/"), "api://"), AKSServerAppID) && s.cfg.Principals != nil {
+		groups, err := s.cfg.Principals.Groups(r.Context(), tenantID, oid)
+		if err != nil {
+			s.cfg.Logger.Error("group claims", "err", err)
+			writeOAuthError(w, http.StatusInternalServerError, "temporarily_unavailable", 90033, "The directory could not be read.")
+			return
+		}
+		claims.Groups = groups
+	}
 	tok, err := s.cfg.Signer.Sign(claims)
 	if err != nil {
 		s.cfg.Logger.Error("sign token", "err", err)
@@ -338,6 +368,45 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, tenantSeg string,
 	w.Header().Set("Cache-Control", "no-store, no-cache")
 	w.Header().Set("Pragma", "no-cache")
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// signIn checks a client secret against the directory (or, open, takes any
+// and registers the client), writing Entra's error when it fails.
+func (s *Server) signIn(w http.ResponseWriter, r *http.Request, tenantID, clientID, secret string) (string, bool) {
+	oid, err := s.cfg.Principals.SignIn(r.Context(), tenantID, clientID, secret)
+	if s.cfg.Open && err != nil && oid != "" {
+		// Open: any secret signs a known principal in.
+		return oid, true
+	}
+	if s.cfg.Open && (errors.Is(err, ErrUnknownClient) || errors.Is(err, ErrNoServicePrincipal)) {
+		oid = ServicePrincipalObjectID(tenantID, clientID)
+		if err := s.cfg.Principals.Register(r.Context(), tenantID, clientID, oid); err != nil {
+			s.cfg.Logger.Error("register client", "client", clientID, "err", err)
+			writeOAuthError(w, http.StatusInternalServerError, "temporarily_unavailable", 90033, "The directory could not be written.")
+			return "", false
+		}
+		return oid, true
+	}
+	switch {
+	case err == nil:
+		return oid, true
+	case errors.Is(err, ErrUnknownClient):
+		writeOAuthError(w, http.StatusBadRequest, "unauthorized_client", 700016,
+			fmt.Sprintf("Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", clientID, tenantID))
+	case errors.Is(err, ErrNoServicePrincipal):
+		writeOAuthError(w, http.StatusUnauthorized, "invalid_client", 7000229,
+			fmt.Sprintf("The client application %s is missing service principal in the tenant %s. See instructions here: https://go.microsoft.com/fwlink/?linkid=2225119", clientID, tenantID))
+	case errors.Is(err, ErrSecretExpired):
+		writeOAuthError(w, http.StatusUnauthorized, "invalid_client", 7000222,
+			fmt.Sprintf("The provided client secret keys for app '%s' are expired. Visit the Azure portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using certificate credentials for added security: https://aka.ms/certCreds.", clientID))
+	case errors.Is(err, ErrBadSecret):
+		writeOAuthError(w, http.StatusUnauthorized, "invalid_client", 7000215,
+			fmt.Sprintf("Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '%s'.", clientID))
+	default:
+		s.cfg.Logger.Error("sign in", "client", clientID, "err", err)
+		writeOAuthError(w, http.StatusInternalServerError, "temporarily_unavailable", 90033, "The directory could not be read.")
+	}
+	return "", false
 }
 
 // requestedAudience derives the token audience from a v2 scope

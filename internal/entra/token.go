@@ -33,6 +33,9 @@ type Claims struct {
 	TenantID  string `json:"tid"`
 	UTI       string `json:"uti,omitempty"`
 	Version   string `json:"ver"`
+	// Groups are the principal's group object IDs, in tokens for
+	// applications that ask for them (AKSServerAppID).
+	Groups []string `json:"groups,omitempty"`
 }
 
 // The jwt.Claims interface; validation of times is done by Validate so that

@@ -181,7 +181,8 @@ func TestRegistryPushPullAdmin(t *testing.T) {
 }
 
 func TestRegistryRoles(t *testing.T) {
-	in := start(t, Config{})
+	// Open: the service principal below signs in unregistered.
+	in := start(t, Config{Open: true})
 	in.newRegistry("rg1", "rolesacr1", false)
 	hc := in.registryClient()
 	// A service principal signs in to Entra and exchanges its token, as

@@ -34,6 +34,7 @@ import (
 	"github.com/localaks/localaks/internal/datadir"
 	"github.com/localaks/localaks/internal/entra"
 	"github.com/localaks/localaks/internal/fsutil"
+	"github.com/localaks/localaks/internal/graph"
 	"github.com/localaks/localaks/internal/nodehost"
 	"github.com/localaks/localaks/internal/oidcissuer"
 	"github.com/localaks/localaks/internal/pki"
@@ -62,8 +63,9 @@ type Config struct {
 	Hosts []string
 	// RetryAfter is the Retry-After (seconds) of long-running operations.
 	RetryAfter int
-	// ServicePrincipals, when not empty, are the only client ID/secret
-	// pairs (besides the built-in one) that get tokens.
+	// ServicePrincipals are client ID/secret pairs registered in the
+	// directory (with the built-in one) at every start: Owners of the
+	// default subscription and directory administrators.
 	ServicePrincipals map[string]string
 	// TenantID and SubscriptionID choose the default IDs on first start.
 	TenantID, SubscriptionID string
@@ -84,11 +86,13 @@ type Config struct {
 	// Nodes is the node mode of pools that ask for none: "simulated" (the
 	// default) or "real".
 	Nodes string
-	// EnforceRBAC checks every ARM request against the caller's role
-	// assignments (AuthorizationFailed otherwise); off, any authenticated
-	// caller may do everything.
-	EnforceRBAC bool
-	Log         *slog.Logger
+	// Open accepts any client ID and secret (registering unknown clients in
+	// the directory) and checks no role assignments: every authenticated
+	// caller may do everything. Off (the default), only the directory's
+	// principals sign in and every ARM request is checked against the
+	// caller's role assignments (AuthorizationFailed otherwise).
+	Open bool
+	Log  *slog.Logger
 }
 
 // Server is a running localaks instance.
@@ -172,29 +176,30 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err := d.WriteClient(s.client); err != nil {
 		return nil, err
 	}
-	// The built-in principal, and those serve is told to accept, own the
-	// default subscription: what role assignments allow (a registry's
-	// pulls and pushes) they may do there.
-	owners := []string{builtin.ID}
-	for id := range cfg.ServicePrincipals {
-		owners = append(owners, id)
+	// The built-in principal, and those serve is told to accept, are the
+	// directory's administrators and own the default subscription.
+	directory := graph.New(s.store)
+	owners := map[string]string{builtin.ID: builtin.Secret}
+	for id, secret := range cfg.ServicePrincipals {
+		owners[id] = secret
 	}
 	if err := s.store.Update(ctx, func(tx store.Tx) error {
-		for _, id := range owners {
-			if err := authorization.EnsureOwner(tx, ident.SubscriptionID, entra.ServicePrincipalObjectID(ident.TenantID, id), time.Now()); err != nil {
+		for id, secret := range owners {
+			oid := entra.ServicePrincipalObjectID(ident.TenantID, id)
+			name := id
+			if id == builtin.ID {
+				name = "localaks"
+			}
+			if err := directory.EnsureServicePrincipal(tx, ident.TenantID, id, oid, name, secret, true); err != nil {
+				return err
+			}
+			if err := authorization.EnsureOwner(tx, ident.SubscriptionID, oid, time.Now()); err != nil {
 				return err
 			}
 		}
 		return nil
 	}); err != nil {
 		return nil, err
-	}
-	var creds map[string]string
-	if len(cfg.ServicePrincipals) > 0 {
-		creds = map[string]string{strings.ToLower(builtin.ID): builtin.Secret}
-		for id, secret := range cfg.ServicePrincipals {
-			creds[strings.ToLower(id)] = secret
-		}
 	}
 	signer := entra.NewSigner(signingKey)
 	reg := arm.NewRegistry()
@@ -299,7 +304,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Registry:  reg,
 		Directory: dir,
 		Signer:    signer,
-		Entra: entra.NewServer(entra.Config{Signer: signer, Directory: dir, Credentials: creds, Logger: cfg.Log,
+		Entra: entra.NewServer(entra.Config{Signer: signer, Directory: dir, Principals: directory, Open: cfg.Open, Logger: cfg.Log,
 			Identities: func(ctx context.Context, clientID string) (secret, objectID string, ok bool) {
 				s.store.View(ctx, func(tx store.Tx) error { //nolint:errcheck // not found is !ok
 					secret, objectID, ok = aks.CloudCredential(tx, clientID)
@@ -312,9 +317,10 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		}),
 		Log:       cfg.Log,
 		PageSize:  cfg.PageSize,
-		Authorize: enforce(cfg.EnforceRBAC, authz),
+		Authorize: enforce(!cfg.Open, authz),
 	})
 	issuers := oidcissuer.Handler(s.issuerKeys)
+	graphAPI := graph.NewHandler(graph.Config{Directory: directory, Signer: signer, Tenants: dir, Open: cfg.Open, Log: cfg.Log})
 	pcfg := portal.Config{Store: s.store, Network: netp, Log: cfg.Log}
 	if s.sup != nil {
 		pcfg.DataPath = s.sup.DataPath
@@ -328,6 +334,8 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		switch {
 		case strings.HasPrefix(r.URL.Path, oidcissuer.Prefix):
 			issuers.ServeHTTP(w, r)
+		case strings.HasPrefix(r.URL.Path, graph.Prefix):
+			graphAPI.ServeHTTP(w, r)
 		case strings.HasPrefix(r.URL.Path, portal.Prefix):
 			web.ServeHTTP(w, r)
 		case strings.HasPrefix(r.URL.Path, noControlPlanePrefix):
@@ -640,8 +648,10 @@ Or set up az by hand:
 Terraform (azurerm): ARM_METADATA_HOSTNAME=%s with ARM_TENANT_ID, ARM_CLIENT_ID, ARM_CLIENT_SECRET, ARM_SUBSCRIPTION_ID from localaks env
 `, s.url, strings.Join(s.Addresses(), ", "), d.Path, d.CAFile(), d.CABundle(), c.TenantID, c.SubscriptionID, c.ClientID,
 		filepath.Join(d.Path, "client.json"), flag, flag, d.CABundle(), s.url, c.ClientID, c.TenantID, host)
-	if len(s.cfg.ServicePrincipals) == 0 {
-		fmt.Fprintln(w, "\nAny client ID and secret get tokens (restrict with --service-principal ID=SECRET).")
+	if s.cfg.Open {
+		fmt.Fprintln(w, "\nOpen: any client ID and secret get tokens, and no role assignment is checked.")
+	} else {
+		fmt.Fprintln(w, "\nOnly the directory's principals sign in, and every ARM request is checked against role assignments (serve --open turns both off).")
 	}
 }
 

@@ -157,7 +157,7 @@ func TestAuthenticationErrors(t *testing.T) {
 	otherTenant.TenantID = "11111111-2222-3333-4444-555555555555"
 	otherKey := mustRSA(t)
 	forged, _ := entra.NewSigner(otherKey).Sign(&base)
-	graphTok, status, _ := in.tokenFor(in.client.TenantID, "x", "y", "https://graph.microsoft.com/.default")
+	graphTok, status, _ := in.tokenFor(in.client.TenantID, in.client.ClientID, in.client.ClientSecret, "https://graph.microsoft.com/.default")
 	if status != 200 {
 		t.Fatalf("graph token: %d", status)
 	}

@@ -322,8 +322,8 @@ func TestSDKContainerRegistry(t *testing.T) {
 	}
 
 	// A pipeline's service principal with AcrPush pushes with its token.
-	const app = "0e7b1f52-6a3d-4c8e-9f10-2b3c4d5e6f70"
-	spCred, err := azidentity.NewClientSecretCredential(s.Client.TenantID, app, "pipeline-secret",
+	app, secret, _ := s.newServicePrincipal(t, "pipeline")
+	spCred, err := azidentity.NewClientSecretCredential(s.Client.TenantID, app, secret,
 		&azidentity.ClientSecretCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: true})
 	if err != nil {
 		t.Fatal(err)

@@ -1,8 +1,11 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -183,14 +186,15 @@ func TestSDKCustomRoleDefinition(t *testing.T) {
 	}
 }
 
-// TestSDKEnforcedRBAC: serve --enforce-rbac. The built-in principal (Owner
-// of the subscription) works as ever; another service principal signs in
-// but may do nothing until a role says so: 403 AuthorizationFailed with
+// TestSDKEnforcedRBAC: role assignments are enforced. The built-in
+// principal (Owner of the subscription) works as ever; a service principal
+// registered in the directory signs in with its secret but may do nothing
+// until a role says so: 403 AuthorizationFailed with
 // ARM's message; Reader on a group lets it read the group, not write to
 // it, and not read another group.
 func TestSDKEnforcedRBAC(t *testing.T) {
 	t.Parallel()
-	s := startServe(t, "", "--control-planes=false", "--enforce-rbac")
+	s := startServe(t, "", "--control-planes=false")
 	ctx := context.Background()
 	owner := s.credential(t, s.Client.TenantID)
 	opts, armOpts := s.sdkOptions("https://management.core.windows.net/")
@@ -201,8 +205,8 @@ func TestSDKEnforcedRBAC(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	pipelineID := uuid.NewString()
-	pipeline, err := azidentity.NewClientSecretCredential(s.Client.TenantID, pipelineID, "pipeline-secret",
+	pipelineID, pipelineSecret, pipelineOID := s.newServicePrincipal(t, "pipeline")
+	pipeline, err := azidentity.NewClientSecretCredential(s.Client.TenantID, pipelineID, pipelineSecret,
 		&azidentity.ClientSecretCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: true})
 	if err != nil {
 		t.Fatal(err)
@@ -211,7 +215,9 @@ func TestSDKEnforcedRBAC(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pipelineOID := tokenObjectID(t, tok.Token)
+	if got := tokenObjectID(t, tok.Token); got != pipelineOID {
+		t.Fatalf("token oid %s, want the service principal's %s", got, pipelineOID)
+	}
 	theirs, _ := armresources.NewResourceGroupsClient(sub, pipeline, armOpts)
 	_, err = theirs.Get(ctx, "team", nil)
 	re := respErr(err)
@@ -266,7 +272,7 @@ func TestSDKEnforcedRBAC(t *testing.T) {
 	}
 }
 
-// TestAzEnforcedRBACCluster: with serve --enforce-rbac a cluster's own
+// TestAzEnforcedRBACCluster: with role assignments enforced a cluster's own
 // components act as its identity and are checked: AKS gives that identity
 // Contributor on the node resource group (a role assignment anyone can
 // read), so the cloud controller makes a Service's frontend and the
@@ -276,7 +282,7 @@ func TestSDKEnforcedRBAC(t *testing.T) {
 func TestAzEnforcedRBACCluster(t *testing.T) {
 	needAz(t)
 	t.Parallel()
-	s := startServe(t, "", "--enforce-rbac")
+	s := startServe(t, "")
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Log("the control plane's log:\n" + s.controlPlaneLog(30, "byo", "load balancer", "AuthorizationFailed"))
@@ -360,4 +366,43 @@ func grantRole(t *testing.T, assignments *armauthorization.RoleAssignmentsClient
 			PrincipalID: to.Ptr(principal), PrincipalType: to.Ptr(armauthorization.PrincipalTypeServicePrincipal)}}, nil); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// graphCall is one Microsoft Graph request as the built-in principal (a
+// directory administrator); it fails the test unless the status is want.
+func (s *serve) graphCall(t *testing.T, method, path string, body any, want int) map[string]any {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		data, _ := json.Marshal(body)
+		rd = bytes.NewReader(data)
+	}
+	req, err := http.NewRequest(method, s.URL+"/graph/v1.0"+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+s.token(s.URL+"/graph//.default"))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := s.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		t.Fatalf("%s %s: %d, want %d: %s", method, path, resp.StatusCode, want, data)
+	}
+	var out map[string]any
+	json.Unmarshal(data, &out) //nolint:errcheck // 204s have no body
+	return out
+}
+
+// newServicePrincipal registers an application with a service principal
+// and a client secret in the directory, as az ad sp create-for-rbac does.
+func (s *serve) newServicePrincipal(t *testing.T, name string) (appID, secret, objectID string) {
+	t.Helper()
+	app := s.graphCall(t, "POST", "/applications", map[string]any{"displayName": name}, 201)
+	pw := s.graphCall(t, "POST", "/applications/"+app["id"].(string)+"/addPassword", map[string]any{"passwordCredential": map[string]any{"displayName": "rbac"}}, 200)
+	sp := s.graphCall(t, "POST", "/servicePrincipals", map[string]any{"appId": app["appId"]}, 201)
+	return app["appId"].(string), pw["secretText"].(string), sp["id"].(string)
 }

@@ -133,7 +133,7 @@ func TestAzManualSetup(t *testing.T) {
 	}
 	mustAz(t, az(t, env, "cloud", "register", "-n", "localaks", "--endpoint-resource-manager", s.URL+"/"))
 	mustAz(t, az(t, env, "cloud", "set", "-n", "localaks"))
-	mustAz(t, az(t, env, "login", "--service-principal", "-u", "any-app-id", "-p", "any-secret", "--tenant", s.Client.TenantID))
+	mustAz(t, az(t, env, "login", "--service-principal", "-u", s.Client.ClientID, "-p", s.Client.ClientSecret, "--tenant", s.Client.TenantID))
 	var rg struct{ Name string }
 	mustAz(t, az(t, env, "group", "create", "-n", "manual", "-l", "northeurope")).json(t, &rg)
 	if rg.Name != "manual" {

@@ -24,6 +24,7 @@ import (
 
 	"github.com/localaks/localaks/internal/apiversions"
 	"github.com/localaks/localaks/internal/arm"
+	"github.com/localaks/localaks/internal/graph"
 	"github.com/localaks/localaks/internal/resourceid"
 	"github.com/localaks/localaks/internal/store"
 )
@@ -247,6 +248,19 @@ func Permits(tx store.Tx, principal, id, action string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	// Assignments to the groups the principal belongs to apply to it.
+	who := map[string]bool{strings.ToLower(principal): true}
+	if tenant, err := tenantOf(tx, rid.SubscriptionID()); err != nil {
+		return false, err
+	} else if tenant != "" {
+		groups, err := graph.MemberOf(tx, tenant, principal)
+		if err != nil {
+			return false, err
+		}
+		for _, g := range groups {
+			who[strings.ToLower(g)] = true
+		}
+	}
 	target := strings.ToLower(strings.TrimSuffix(id, "/"))
 	for _, a := range all {
 		ap, err := decodeAssignment(a)
@@ -254,7 +268,7 @@ func Permits(tx store.Tx, principal, id, action string) (bool, error) {
 			return false, err
 		}
 		s := strings.ToLower(strings.TrimSuffix(ap.Scope, "/"))
-		if !strings.EqualFold(ap.PrincipalID, principal) || s != target && !strings.HasPrefix(target, s+"/") {
+		if !who[strings.ToLower(ap.PrincipalID)] || s != target && !strings.HasPrefix(target, s+"/") {
 			continue
 		}
 		role, ok, err := lookupRole(tx, ap.RoleDefinitionID)
@@ -266,6 +280,24 @@ func Permits(tx store.Tx, principal, id, action string) (bool, error) {
 		}
 	}
 	return false, nil
+}
+
+// tenantOf is the tenant of a subscription ("" if there is none).
+func tenantOf(tx store.Tx, sub string) (string, error) {
+	r, err := tx.Get(resourceid.Subscription(sub).String())
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	var props struct {
+		TenantID string `json:"tenantId"`
+	}
+	if err := json.Unmarshal(r.Properties, &props); err != nil {
+		return "", err
+	}
+	return props.TenantID, nil
 }
 
 // Authorize is ARM's check (arm.Authorizer): whether the caller's role
@@ -394,13 +426,22 @@ func decodeAssignment(r *store.Resource) (*assignmentProps, error) {
 var principalTypes = map[string]string{"user": "User", "group": "Group", "serviceprincipal": "ServicePrincipal", "foreigngroup": "ForeignGroup", "device": "Device"}
 
 // principalTypeOf is the type ARM records for a principal that a
-// request does not type, as Entra knows it: managed identities (user-
-// assigned ones and managed clusters' system-assigned ones) and the
-// calling application are service principals; other principals are taken
-// for users (localaks keeps no directory of users yet).
+// request does not type, as Entra knows it: the directory's users, groups
+// and service principals; managed identities (user-assigned ones and
+// managed clusters' system-assigned ones) and the calling application are
+// service principals. Anyone else does not exist: ARM's 400
+// PrincipalNotFound (a request that names the type skips the lookup, as
+// ARM's does, for principals too new to have replicated).
 func principalTypeOf(tx store.Tx, sub, principal string, caller arm.Caller) (string, error) {
 	if caller.AppID != "" && strings.EqualFold(caller.ObjectID, principal) {
 		return "ServicePrincipal", nil
+	}
+	tenant, err := tenantOf(tx, sub)
+	if err != nil {
+		return "", err
+	}
+	if t, ok, err := graph.PrincipalType(tx, tenant, principal); err != nil || ok {
+		return t, err
 	}
 	for _, typ := range []string{"Microsoft.ManagedIdentity/userAssignedIdentities", "Microsoft.ContainerService/managedClusters"} {
 		rs, err := tx.List(store.Query{Subscription: sub, Type: typ})
@@ -418,7 +459,9 @@ func principalTypeOf(tx store.Tx, sub, principal string, caller arm.Caller) (str
 			}
 		}
 	}
-	return "User", nil
+	return "", arm.Errorf(http.StatusBadRequest, "PrincipalNotFound",
+		"Principal %s does not exist in the directory %s. Check that you have the correct principal ID. If you are creating this principal and then immediately assigning a role, this error might be related to a replication delay. In this case, set the role assignment principalType property to a value, such as ServicePrincipal, User, or Group.  See https://aka.ms/docs-principaltype",
+		strings.ReplaceAll(strings.ToLower(principal), "-", ""), tenant)
 }
 
 func (p *Provider) putAssignment(ctx context.Context, req *arm.Request) (*arm.Response, error) {

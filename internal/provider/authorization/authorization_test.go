@@ -181,6 +181,8 @@ func TestRoleAssignmentValidation(t *testing.T) {
 			apiError{400, "InvalidPrincipalId", "A valid principal ID must be provided for role assignment."}},
 		{"no principal", subPath, a2, assignment(roleID(acrPull), "", ""),
 			apiError{400, "InvalidPrincipalId", "A valid principal ID must be provided for role assignment."}},
+		{"principal not in the directory", subPath, a2, assignment(roleID(acrPull), "0badc0de-0000-4000-8000-000000000000", ""),
+			apiError{400, "PrincipalNotFound", "Principal 0badc0de000040008000000000000000 does not exist in the directory " + tenantID + ". Check that you have the correct principal ID. If you are creating this principal and then immediately assigning a role, this error might be related to a replication delay. In this case, set the role assignment principalType property to a value, such as ServicePrincipal, User, or Group.  See https://aka.ms/docs-principaltype"}},
 		{"unknown principal type", subPath, a2, assignment(roleID(acrPull), principal, "Robot"),
 			apiError{400, "InvalidPrincipalType", "The principal type 'Robot' is not valid."}},
 		{"missing resource group", subPath + "/resourceGroups/nope", a2, assignment(roleID(acrPull), principal, ""),

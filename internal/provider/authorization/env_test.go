@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/localaks/localaks/internal/arm"
 	"github.com/localaks/localaks/internal/entra"
+	"github.com/localaks/localaks/internal/graph"
 	"github.com/localaks/localaks/internal/store"
 )
 
@@ -91,7 +93,17 @@ func newEnv(t *testing.T) *env {
 				return err
 			}
 		}
-		return nil
+		// The principal the tests assign roles to, a user of the tenant.
+		for i := range 10 {
+			p := strings.Replace(principal, "5f3c", "5f3"+string(rune('0'+i)), 1)
+			if err := graph.EnsureUser(tx, tenantID, p, fmt.Sprintf("user%d@localaks.onmicrosoft.com", i), "user"); err != nil {
+				return err
+			}
+		}
+		if err := graph.EnsureUser(tx, tenantID, principal2, "user2@localaks.onmicrosoft.com", "user 2"); err != nil {
+			return err
+		}
+		return graph.EnsureUser(tx, tenantID, principal, "user@localaks.onmicrosoft.com", "user")
 	}); err != nil {
 		t.Fatal(err)
 	}

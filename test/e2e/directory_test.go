@@ -1,0 +1,132 @@
+package e2e
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/authorization/armauthorization/v2"
+	"github.com/google/uuid"
+)
+
+// TestAzDirectory: the directory through az ad, and what it is for. az ad
+// sp create-for-rbac registers a pipeline's service principal whose secret
+// then signs it in (az login); a group holds it; Reader given to the
+// group on one resource group lets it read there and nothing else; a role
+// assignment to a principal the directory does not know is
+// PrincipalNotFound; the service principal may not manage the directory;
+// deleted, it no longer signs in.
+func TestAzDirectory(t *testing.T) {
+	needAz(t)
+	t.Parallel()
+	s := startServe(t, "", "--control-planes=false")
+	ctx := context.Background()
+	for _, g := range []string{"team", "other"} {
+		mustAz(t, s.localaksAz("group", "create", "-n", g, "-l", "eastus", "-o", "none"))
+	}
+
+	var created struct{ AppID, Password, Tenant, DisplayName string }
+	mustAz(t, s.localaksAz("ad", "sp", "create-for-rbac", "-n", "ci-pipeline")).json(t, &created)
+	if created.Tenant != s.Client.TenantID || created.DisplayName != "ci-pipeline" || len(created.Password) != 40 {
+		t.Fatalf("create-for-rbac: %+v", created)
+	}
+	var sp struct {
+		ID, AppID, DisplayName, ServicePrincipalType string
+		ServicePrincipalNames                      []string
+		PasswordCredentials                        []struct{ Hint, SecretText *string }
+	}
+	mustAz(t, s.localaksAz("ad", "sp", "show", "--id", created.AppID)).json(t, &sp)
+	if sp.AppID != created.AppID || sp.DisplayName != "ci-pipeline" || sp.ServicePrincipalType != "Application" || len(sp.ServicePrincipalNames) == 0 {
+		t.Fatalf("sp show: %+v", sp)
+	}
+	var app struct {
+		PasswordCredentials []struct {
+			Hint       string
+			SecretText *string
+		}
+	}
+	mustAz(t, s.localaksAz("ad", "app", "show", "--id", created.AppID)).json(t, &app)
+	if len(app.PasswordCredentials) != 1 || app.PasswordCredentials[0].SecretText != nil || app.PasswordCredentials[0].Hint != created.Password[:3] {
+		t.Fatalf("app's password credentials: %+v", app.PasswordCredentials)
+	}
+	var listed []struct{ AppID string }
+	mustAz(t, s.localaksAz("ad", "sp", "list", "--display-name", "ci-pipeline")).json(t, &listed)
+	if len(listed) != 1 || listed[0].AppID != created.AppID {
+		t.Fatalf("sp list --display-name: %+v", listed)
+	}
+
+	// A group with the service principal in it.
+	var group struct{ ID, DisplayName string }
+	mustAz(t, s.localaksAz("ad", "group", "create", "--display-name", "deployers", "--mail-nickname", "deployers")).json(t, &group)
+	mustAz(t, s.localaksAz("ad", "group", "member", "add", "-g", "deployers", "--member-id", sp.ID))
+	var check struct{ Value bool }
+	mustAz(t, s.localaksAz("ad", "group", "member", "check", "-g", "deployers", "--member-id", sp.ID)).json(t, &check)
+	if !check.Value {
+		t.Fatal("member check: not a member")
+	}
+	var members []struct{ ID string }
+	mustAz(t, s.localaksAz("ad", "group", "member", "list", "-g", group.ID)).json(t, &members)
+	if len(members) != 1 || members[0].ID != sp.ID {
+		t.Fatalf("member list: %+v", members)
+	}
+	if r := s.localaksAz("ad", "group", "member", "add", "-g", "deployers", "--member-id", sp.ID); r.code == 0 ||
+		!strings.Contains(r.stderr, "One or more added object references already exist") {
+		t.Fatalf("adding a member twice: %d %s", r.code, r.stderr)
+	}
+
+	// Reader for the group on one resource group (az 2.45's role commands
+	// are broken client-side: the SDK assigns).
+	_, armOpts := s.sdkOptions("https://management.core.windows.net/")
+	assignments, _ := armauthorization.NewRoleAssignmentsClient(s.Client.SubscriptionID, s.credential(t, s.Client.TenantID), armOpts)
+	teamScope := s.sub() + "/resourceGroups/team"
+	reader := s.sub() + "/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7"
+	a, err := assignments.Create(ctx, teamScope, uuid.NewString(), armauthorization.RoleAssignmentCreateParameters{
+		Properties: &armauthorization.RoleAssignmentProperties{RoleDefinitionID: to.Ptr(reader), PrincipalID: to.Ptr(group.ID)}}, nil)
+	if err != nil || *a.Properties.PrincipalType != armauthorization.PrincipalTypeGroup {
+		t.Fatalf("assignment to the group: %+v %v", a, err)
+	}
+	_, err = assignments.Create(ctx, teamScope, uuid.NewString(), armauthorization.RoleAssignmentCreateParameters{
+		Properties: &armauthorization.RoleAssignmentProperties{RoleDefinitionID: to.Ptr(reader), PrincipalID: to.Ptr(uuid.NewString())}}, nil)
+	if re := respErr(err); re == nil || re.StatusCode != 400 || re.ErrorCode != "PrincipalNotFound" || !strings.Contains(err.Error(), "does not exist in the directory "+s.Client.TenantID) {
+		t.Fatalf("assignment to an unknown principal: %v", err)
+	}
+
+	// Signed in as the pipeline.
+	env := []string{"AZURE_CONFIG_DIR=" + t.TempDir(), "REQUESTS_CA_BUNDLE=" + filepath.Join(s.dataDir, "pki", "ca-bundle.pem")}
+	mustAz(t, az(t, env, "cloud", "register", "-n", "localaks", "--cloud-config",
+		`{"endpoints":{"resourceManager":"`+s.URL+`/","microsoftGraphResourceId":"`+s.URL+`/graph/"}}`))
+	mustAz(t, az(t, env, "cloud", "set", "-n", "localaks"))
+	if r := az(t, env, "login", "--service-principal", "-u", created.AppID, "-p", "not-the-secret", "--tenant", s.Client.TenantID); r.code == 0 ||
+		!strings.Contains(r.stderr, "AADSTS7000215: Invalid client secret provided") {
+		t.Fatalf("login with a wrong secret: %d %s", r.code, r.stderr)
+	}
+	mustAz(t, az(t, env, "login", "--service-principal", "-u", created.AppID, "-p", created.Password, "--tenant", s.Client.TenantID, "-o", "none"))
+	mustAz(t, az(t, env, "group", "show", "-n", "team", "-o", "none"))
+	r := az(t, env, "group", "update", "-n", "team", "--tags", "x=y")
+	if r.code == 0 || !strings.Contains(r.stderr, "AuthorizationFailed") ||
+		!strings.Contains(r.stderr, "does not have authorization to perform action 'Microsoft.Resources/subscriptions/resourceGroups/write' over scope '"+teamScope+"'") {
+		t.Fatalf("Reader's write: %d %s", r.code, r.stderr)
+	}
+	if r := az(t, env, "group", "show", "-n", "other"); r.code == 0 || !strings.Contains(r.stderr, "AuthorizationFailed") {
+		t.Fatalf("read of another group: %d %s", r.code, r.stderr)
+	}
+	// It holds no directory role: Graph refuses it.
+	if r := az(t, env, "ad", "sp", "list", "--all"); r.code == 0 || !strings.Contains(r.stderr, "Insufficient privileges to complete the operation") {
+		t.Fatalf("directory listing by a plain service principal: %d %s", r.code, r.stderr)
+	}
+	// Removed from the group, it loses the group's role.
+	mustAz(t, s.localaksAz("ad", "group", "member", "remove", "-g", "deployers", "--member-id", sp.ID))
+	if r := az(t, env, "group", "show", "-n", "team"); r.code == 0 || !strings.Contains(r.stderr, "AuthorizationFailed") {
+		t.Fatalf("read after leaving the group: %d %s", r.code, r.stderr)
+	}
+
+	// Deleted, it no longer signs in.
+	mustAz(t, s.localaksAz("ad", "sp", "delete", "--id", created.AppID))
+	mustAz(t, s.localaksAz("ad", "app", "delete", "--id", created.AppID))
+	if r := az(t, env, "login", "--service-principal", "-u", created.AppID, "-p", created.Password, "--tenant", s.Client.TenantID); r.code == 0 ||
+		!strings.Contains(r.stderr, "AADSTS700016") {
+		t.Fatalf("login after deletion: %d %s", r.code, r.stderr)
+	}
+}
