@@ -641,13 +641,13 @@ Use it:
 
 Or set up az by hand:
   export AZURE_CONFIG_DIR=$HOME/.azure-localaks REQUESTS_CA_BUNDLE=%s
-  az cloud register -n localaks --endpoint-resource-manager %s/
+  az cloud register -n localaks --cloud-config '{"endpoints":{"resourceManager":"%s/","microsoftGraphResourceId":"%s/graph/"}}'
   az cloud set -n localaks
   az login --service-principal -u %s -p <secret> --tenant %s
 
 Terraform (azurerm): ARM_METADATA_HOSTNAME=%s with ARM_TENANT_ID, ARM_CLIENT_ID, ARM_CLIENT_SECRET, ARM_SUBSCRIPTION_ID from localaks env
 `, s.url, strings.Join(s.Addresses(), ", "), d.Path, d.CAFile(), d.CABundle(), c.TenantID, c.SubscriptionID, c.ClientID,
-		filepath.Join(d.Path, "client.json"), flag, flag, d.CABundle(), s.url, c.ClientID, c.TenantID, host)
+		filepath.Join(d.Path, "client.json"), flag, flag, d.CABundle(), s.url, s.url, c.ClientID, c.TenantID, host)
 	if s.cfg.Open {
 		fmt.Fprintln(w, "\nOpen: any client ID and secret get tokens, and no role assignment is checked.")
 	} else {
