@@ -113,7 +113,9 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 	}
 	defer os.RemoveAll(tmp)
 	data := datadir.Dir{Path: filepath.Join(tmp, "data")}
-	srv, err := server.New(ctx, server.Config{DataDir: data, Listen: []string{"127.0.0.1:0"}})
+	// A second service principal, for the tests of clusters with one.
+	altID, altSecret := uuid.NewString(), uuid.NewString()
+	srv, err := server.New(ctx, server.Config{DataDir: data, Listen: []string{"127.0.0.1:0"}, ServicePrincipals: map[string]string{altID: altSecret}})
 	if err != nil {
 		return nil, err
 	}
@@ -134,9 +136,7 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 		"TF_ACC=1", "TF_ACC_TERRAFORM_PATH="+tf, "TF_CLI_CONFIG_FILE="+cli, "TF_IN_AUTOMATION=1", "CHECKPOINT_DISABLE=1", "HOME="+tmp,
 		"ARM_METADATA_HOSTNAME="+strings.TrimPrefix(srv.URL(), "https://"),
 		"ARM_TENANT_ID="+c.TenantID, "ARM_SUBSCRIPTION_ID="+c.SubscriptionID, "ARM_CLIENT_ID="+c.ClientID, "ARM_CLIENT_SECRET="+c.ClientSecret,
-		// A second service principal, for the tests of clusters with one
-		// (serve, as configured here, accepts any client ID and secret).
-		"ARM_CLIENT_ID_ALT="+uuid.NewString(), "ARM_CLIENT_SECRET_ALT="+uuid.NewString(),
+		"ARM_CLIENT_ID_ALT="+altID, "ARM_CLIENT_SECRET_ALT="+altSecret,
 		"ARM_TEST_LOCATION=westeurope", "ARM_TEST_LOCATION_ALT=eastus", "ARM_TEST_LOCATION_ALT2=westus2",
 		"SSL_CERT_FILE="+data.CABundle())
 
