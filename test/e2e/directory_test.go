@@ -34,8 +34,8 @@ func TestAzDirectory(t *testing.T) {
 	}
 	var sp struct {
 		ID, AppID, DisplayName, ServicePrincipalType string
-		ServicePrincipalNames                      []string
-		PasswordCredentials                        []struct{ Hint, SecretText *string }
+		ServicePrincipalNames                        []string
+		PasswordCredentials                          []struct{ Hint, SecretText *string }
 	}
 	mustAz(t, s.localaksAz("ad", "sp", "show", "--id", created.AppID)).json(t, &sp)
 	if sp.AppID != created.AppID || sp.DisplayName != "ci-pipeline" || sp.ServicePrincipalType != "Application" || len(sp.ServicePrincipalNames) == 0 {
