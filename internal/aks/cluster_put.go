@@ -128,7 +128,9 @@ func (v *Rules) prepareCreate(tx store.Tx, req *arm.Request, id resourceid.ID, i
 	if err := v.ValidateIdentity(tx, c, v.TenantOf(id.SubscriptionID())); err != nil {
 		return nil, nil, err
 	}
-	defaultAAD(c, v.TenantOf(id.SubscriptionID()))
+	if err := checkAAD(c, nil, v.TenantOf(id.SubscriptionID())); err != nil {
+		return nil, nil, err
+	}
 	if err := v.ValidateAddons(tx, c, pools); err != nil {
 		return nil, nil, err
 	}
@@ -245,7 +247,9 @@ func (v *Rules) prepareUpdate(tx store.Tx, req *arm.Request, id resourceid.ID, i
 		}
 		c.Record.Identity = keepSystemPrincipal(prev, c.Record.Identity)
 	}
-	defaultAAD(c, v.TenantOf(id.SubscriptionID()))
+	if err := checkAAD(c, old.AADProfile, v.TenantOf(id.SubscriptionID())); err != nil {
+		return nil, nil, err
+	}
 	state := StateUpdating
 	if c.Props.KubernetesVersion != old.KubernetesVersion {
 		resolved, ok := Versions.Resolve(c.Props.KubernetesVersion)

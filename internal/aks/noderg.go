@@ -95,13 +95,13 @@ func (r *Reconciler) ensureLockdown(ctx context.Context, tx store.Tx, s *state) 
 // Contributor on the node resource group, as AKS does: the cloud
 // controller, the cluster autoscaler and the ingress controller change the
 // load balancer, public IPs, security group, scale sets and gateway there
-// as that identity (and, with serve --enforce-rbac, are checked). Anything
+// as that identity (and are checked). Anything
 // outside the node resource group (a virtual network brought along) needs
 // the roles the user gives it, as on AKS.
 func (r *Reconciler) ensureControlPlaneRole(ctx context.Context, tx store.Tx, s *state) error {
 	principal, _ := s.c.Principal()
-	if principal == "" && s.c.Props.Localaks != nil {
-		principal = s.c.Props.Localaks.CloudClientID // what its tokens carry (CloudCredential)
+	if principal == "" && s.c.Props.Localaks != nil && s.c.Props.Localaks.CloudClientID != "" {
+		principal = cloudObjectID(tx, s.c) // what its tokens carry (CloudCredential)
 	}
 	if principal == "" {
 		return nil

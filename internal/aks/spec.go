@@ -10,6 +10,7 @@ import (
 
 	"github.com/localaks/localaks/internal/arm"
 	"github.com/localaks/localaks/internal/clusterspec"
+	"github.com/localaks/localaks/internal/graph"
 	"github.com/localaks/localaks/internal/ipam"
 	"github.com/localaks/localaks/internal/provider/network"
 	"github.com/localaks/localaks/internal/resourceid"
@@ -51,6 +52,7 @@ func (r *Reconciler) BuildSpec(tx store.Tx, clusterID string, drain []string) (*
 	if _, a := c.Props.Addon(AGICAddon); a != nil && a.Enabled && a.Config["effectiveApplicationGatewayId"] != "" {
 		s.AGIC = &clusterspec.AGIC{GatewayID: a.Config["effectiveApplicationGatewayId"], WatchNamespace: a.Config["watchNamespace"]}
 	}
+	s.Entra = entraSpec(c)
 	if o := c.Props.OIDCIssuerProfile; o != nil && o.Enabled != nil && *o.Enabled && o.IssuerURL != "" {
 		s.ServiceAccountIssuer = o.IssuerURL
 	}
@@ -301,11 +303,7 @@ func CloudCredential(tx store.Tx, clientID string) (secret, objectID string, ok 
 		if !strings.EqualFold(c.Props.Localaks.CloudClientID, clientID) || c.Props.Localaks.CloudSecret == "" {
 			continue
 		}
-		oid, _ := c.Principal()
-		if oid == "" {
-			oid = c.Props.Localaks.CloudClientID
-		}
-		return c.Props.Localaks.CloudSecret, oid, true
+		return c.Props.Localaks.CloudSecret, cloudObjectID(tx, c), true
 	}
 	return "", "", false
 }
@@ -354,4 +352,56 @@ func (r *Reconciler) FollowNetwork(ctx context.Context, id string) error {
 		errs = append(errs, r.ControlPlane.Apply(ctx, s))
 	}
 	return errors.Join(errs...)
+}
+
+// entraSpec is the control plane's view of AKS-managed Entra ID
+// integration (aadProfile.managed), or nil.
+func entraSpec(c *Cluster) *clusterspec.Entra {
+	var aad struct {
+		Managed             bool     `json:"managed"`
+		EnableAzureRBAC     bool     `json:"enableAzureRBAC"`
+		AdminGroupObjectIDs []string `json:"adminGroupObjectIDs"`
+		TenantID            string   `json:"tenantID"`
+	}
+	if len(c.Props.AADProfile) == 0 || json.Unmarshal(c.Props.AADProfile, &aad) != nil || !aad.Managed {
+		return nil
+	}
+	groups := make([]string, 0, len(aad.AdminGroupObjectIDs))
+	for _, g := range aad.AdminGroupObjectIDs {
+		groups = append(groups, strings.ToLower(g))
+	}
+	return &clusterspec.Entra{TenantID: strings.ToLower(aad.TenantID), AdminGroups: groups, AzureRBAC: aad.EnableAzureRBAC}
+}
+
+// EntraTenant is the tenant of a cluster's AKS-managed Entra ID
+// integration, or "" when it has none.
+func EntraTenant(c *Cluster) string {
+	if e := entraSpec(c); e != nil {
+		return e.TenantID
+	}
+	return ""
+}
+
+// cloudObjectID is the object ID the cluster's cloud controller acts as:
+// its managed identity's principal, or — a service-principal cluster —
+// that service principal's object in the directory (its client ID when
+// the directory has none, as under serve --open).
+func cloudObjectID(tx store.Tx, c *Cluster) string {
+	if oid, _ := c.Principal(); oid != "" {
+		return oid
+	}
+	id := c.Props.Localaks.CloudClientID
+	var tenant string
+	if r, err := tx.Get(resourceid.Subscription(resourceid.MustParse(c.Record.ID).SubscriptionID()).String()); err == nil {
+		var p struct {
+			TenantID string `json:"tenantId"`
+		}
+		if json.Unmarshal(r.Properties, &p) == nil {
+			tenant = p.TenantID
+		}
+	}
+	if oid, ok, err := graph.ServicePrincipalByAppID(tx, tenant, id); err == nil && ok {
+		return oid
+	}
+	return id
 }

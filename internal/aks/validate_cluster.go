@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/google/uuid"
+
 	"github.com/localaks/localaks/internal/arm"
 	"github.com/localaks/localaks/internal/resourceid"
 	"github.com/localaks/localaks/internal/store"
@@ -90,17 +92,59 @@ func (v *Rules) ValidateCluster(tx store.Tx, c *Cluster, pools []*Pool) error {
 	return v.validateNetwork(tx, c, pools)
 }
 
-// defaultAAD fills the tenant of AKS-managed Entra ID integration, as AKS
-// does: the subscription's tenant when none is given.
-func defaultAAD(c *Cluster, tenantID string) {
+// checkAAD checks aadProfile as AKS does and fills the tenant of
+// AKS-managed Entra ID integration (the subscription's when none is
+// given). Only managed integration exists: the legacy one (client and
+// server applications of one's own) is retired, and once on, managed
+// integration cannot be turned off. prev is the profile before an update.
+func checkAAD(c *Cluster, prev json.RawMessage, tenantID string) error {
 	var aad map[string]any
-	if len(c.Props.AADProfile) == 0 || json.Unmarshal(c.Props.AADProfile, &aad) != nil || aad == nil {
-		return
+	if len(c.Props.AADProfile) > 0 && string(c.Props.AADProfile) != "null" {
+		if err := json.Unmarshal(c.Props.AADProfile, &aad); err != nil || aad == nil {
+			return invalidParameter("aadProfile", "The aadProfile must be an object.")
+		}
 	}
-	if t, _ := aad["tenantID"].(string); t == "" && tenantID != "" {
+	wasManaged := false
+	if len(prev) > 0 {
+		var old struct {
+			Managed bool `json:"managed"`
+		}
+		wasManaged = json.Unmarshal(prev, &old) == nil && old.Managed
+	}
+	managed, _ := aad["managed"].(bool)
+	if wasManaged && !managed {
+		return badRequest("BadRequest", "aadProfile.managed", "Managed Microsoft Entra integration cannot be disabled once it is enabled.")
+	}
+	if aad == nil {
+		return nil
+	}
+	if !managed {
+		return badRequest("BadRequest", "aadProfile.managed",
+			"Azure AD integration (legacy, with clientAppID and serverAppID) is retired; use AKS-managed Microsoft Entra integration (aadProfile.managed: true). See https://aka.ms/aks/managed-aad")
+	}
+	if groups, ok := aad["adminGroupObjectIDs"].([]any); ok {
+		for _, g := range groups {
+			s, _ := g.(string)
+			if _, err := uuid.Parse(s); err != nil {
+				return invalidParameter("aadProfile.adminGroupObjectIDs", "Admin group object ID '%v' is not a valid GUID.", g)
+			}
+		}
+	} else if v, present := aad["adminGroupObjectIDs"]; present && v != nil {
+		return invalidParameter("aadProfile.adminGroupObjectIDs", "adminGroupObjectIDs must be a list of group object IDs.")
+	}
+	t, _ := aad["tenantID"].(string)
+	if t == "" {
+		t = tenantID
 		aad["tenantID"] = tenantID
-		c.Props.AADProfile = mustJSON(aad)
+	} else if _, err := uuid.Parse(t); err != nil {
+		return invalidParameter("aadProfile.tenantID", "Tenant ID '%s' is not a valid GUID.", t)
 	}
+	if rbac, _ := aad["enableAzureRBAC"].(bool); rbac && !strings.EqualFold(t, tenantID) {
+		return badRequest("BadRequest", "aadProfile.enableAzureRBAC",
+			"Azure RBAC for Kubernetes authorization requires the Microsoft Entra tenant of the cluster (%s) to be the tenant of its subscription (%s).", t, tenantID)
+	}
+	c.Props.AADProfile = mustJSON(aad)
+	return nil
 }
 
 // keepSystemPrincipal keeps a system-assigned identity's principal across

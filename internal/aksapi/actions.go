@@ -16,6 +16,7 @@ import (
 	"github.com/localaks/localaks/internal/provider/compute"
 	"github.com/localaks/localaks/internal/resourceid"
 	"github.com/localaks/localaks/internal/store"
+	"github.com/localaks/localaks/internal/supervisor"
 )
 
 // clusterOp starts a cluster-wide operation of kind (202 with
@@ -242,6 +243,10 @@ func (p *Provider) listCredential(role string) arm.HandlerFunc {
 			return nil, aks.ErrNoControlPlane(c, ", so there is no kubeconfig for "+role)
 		}
 		kc, err := p.Kubeconfig(c, role)
+		if tenant := aks.EntraTenant(c); err == nil && tenant != "" && role != "clusterAdmin" {
+			// Entra ID clusters' users sign in with kubelogin.
+			kc, err = supervisor.EntraKubeconfig(kc, tenant)
+		}
 		if err != nil {
 			p.log.Warn("kubeconfig", "cluster", c.Record.ID, "err", err)
 			return nil, aks.Error(http.StatusConflict, "ControlPlaneNotReady", "",

@@ -34,7 +34,7 @@ func rbacAction(req *Request) string {
 // at the tenant (the subscription list, providers, metadata) are not
 // checked: there is nothing to assign roles on there.
 func (s *Server) authorize(ctx context.Context, req *Request) error {
-	if s.cfg.Authorize == nil || req.Subscription() == "" {
+	if s.cfg.Authorize == nil || req.Subscription() == "" || operationStatus(req) {
 		return nil
 	}
 	act := rbacAction(req)
@@ -141,4 +141,22 @@ func linkedAccess(body []byte) []linked {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].scope+out[i].action < out[j].scope+out[j].action })
 	return out
+}
+
+// operationStatus tells a poll of a long-running operation's status or
+// result (…/locations/{loc}/operations|operationresults|operationStatuses,
+// /subscriptions/{id}/operationresults): ARM lets whoever holds the
+// operation's opaque URL poll it, so a principal with a role on one
+// resource group can follow the operations it starts there.
+func operationStatus(req *Request) bool {
+	if req.Method() != http.MethodGet {
+		return false
+	}
+	typ := strings.ToLower(req.Route.Type.FullType())
+	for _, suffix := range []string{"/operations", "/operationresults", "/operationstatuses", "/asyncoperations"} {
+		if strings.HasSuffix(typ, suffix) && (strings.Contains(typ, "/locations/") || strings.HasPrefix(typ, "microsoft.resources/subscriptions/")) {
+			return true
+		}
+	}
+	return false
 }

@@ -95,3 +95,16 @@ const (
 	FrontProxyCA     = "front-proxy-ca"
 	FrontProxyClient = "front-proxy-client"
 )
+
+// AuthenticationConfig is the API server's structured authentication
+// configuration (Entra ID clusters).
+func (l Layout) AuthenticationConfig() string { return filepath.Join(string(l), "authentication.yaml") }
+
+// AuthorizationConfig is the API server's structured authorization
+// configuration (Azure RBAC for Kubernetes).
+func (l Layout) AuthorizationConfig() string { return filepath.Join(string(l), "authorization.yaml") }
+
+// AzureRBACKubeconfig is how the API server reaches the Azure RBAC webhook.
+func (l Layout) AzureRBACKubeconfig() string {
+	return filepath.Join(string(l), "azure-rbac-webhook.kubeconfig")
+}

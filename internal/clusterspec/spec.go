@@ -77,6 +77,23 @@ type Spec struct {
 	Fabric Fabric `json:"fabric,omitempty"`
 	// Autoscaler runs the cluster autoscaler (nil: no pool autoscales).
 	Autoscaler *Autoscaler `json:"autoscaler,omitempty"`
+	// Entra is AKS-managed Entra ID integration (aadProfile.managed); nil
+	// for clusters without it.
+	Entra *Entra `json:"entra,omitempty"`
+}
+
+// Entra is how the API server trusts Entra ID: it accepts tokens that
+// localaks's Entra issues in TenantID for the AKS server application
+// (kubelogin's), maps their groups, makes AdminGroups cluster-admin, and
+// with AzureRBAC asks localaks's Azure RBAC webhook about every request
+// of an Entra principal.
+type Entra struct {
+	TenantID    string   `json:"tenantId"`
+	AdminGroups []string `json:"adminGroups,omitempty"`
+	AzureRBAC   bool     `json:"azureRBAC,omitempty"`
+	// WebhookToken authenticates the API server to the webhook (set by the
+	// supervisor, like Cloud.ARMEndpoint).
+	WebhookToken string `json:"webhookToken,omitempty"`
 }
 
 // Autoscaler is the cluster autoscaler as AKS configures it: the cluster's

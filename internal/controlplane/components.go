@@ -84,9 +84,15 @@ func apiServerArgs(l clusterspec.Layout, s *clusterspec.Spec, etcdURL string, pr
 		args = append(args, "--service-account-jwks-uri="+oidcissuer.JWKSURL(s.ServiceAccountIssuer),
 			"--api-audiences="+s.ServiceAccountIssuer+","+clusterspec.DefaultServiceAccountIssuer)
 	}
-	if s.EnableRBAC {
+	if s.Entra != nil {
+		args = append(args, "--authentication-config="+l.AuthenticationConfig())
+	}
+	switch {
+	case s.Entra != nil && s.Entra.AzureRBAC:
+		args = append(args, "--authorization-config="+l.AuthorizationConfig())
+	case s.EnableRBAC:
 		args = append(args, "--authorization-mode=Node,RBAC")
-	} else {
+	default:
 		args = append(args, "--authorization-mode=AlwaysAllow")
 	}
 	return args

@@ -144,6 +144,9 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer tunnel.Close()
 	go nodes.ServeTunnel(tunnel)
+	if err := writeEntraConfigs(l, spec); err != nil {
+		return err
+	}
 	run("kube-apiserver", runAPIServer, apiServerArgs(l, spec, etcdURL, prevErr == nil))
 	admin, err := restConfig(kubeconfigs[clusterspec.NodeSimulatorClient])
 	if err != nil {

@@ -75,6 +75,10 @@ type Config struct {
 	// IssuerKeys returns the signing keys, by key ID, of an OIDC issuer
 	// localaks hosts (a cluster's); ok is false for any other issuer.
 	IssuerKeys func(ctx context.Context, issuer string) (keys map[string]*rsa.PublicKey, ok bool)
+	// IssuerBase is the base of tokens' issuer, {IssuerBase}/{tenant}/,
+	// whatever host name a client used (Entra's v1 issuer does not depend
+	// on the host either); empty, the request's.
+	IssuerBase string
 	// TokenLifetime is the access-token lifetime (default one hour; MSAL
 	// re-requests tokens with less than five minutes left).
 	TokenLifetime time.Duration
@@ -320,15 +324,19 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, tenantSeg string,
 	}
 	now := s.cfg.Now().UTC()
 	exp := now.Add(s.cfg.TokenLifetime)
+	issuerBase := s.cfg.IssuerBase
+	if issuerBase == "" {
+		issuerBase = baseURL(r)
+	}
 	claims := &Claims{
 		Audience:  audience,
-		Issuer:    baseURL(r) + "/" + tenantID + "/",
+		Issuer:    issuerBase + "/" + tenantID + "/",
 		IssuedAt:  now.Unix(),
 		NotBefore: now.Unix(),
 		Expiry:    exp.Unix(),
 		AppID:     clientID,
 		AppIDACR:  "1",
-		IDP:       baseURL(r) + "/" + tenantID + "/",
+		IDP:       issuerBase + "/" + tenantID + "/",
 		IDType:    "app",
 		ObjectID:  oid,
 		Subject:   oid,

@@ -412,3 +412,13 @@ func EnsureUser(tx store.Tx, tenantID, objectID, userPrincipalName, displayName 
 		"mailNickname": strings.Split(userPrincipalName, "@")[0]})
 	return put(tx, tenantID, o)
 }
+
+// ServicePrincipalByAppID is the object ID of the service principal of
+// application appID in the tenant, if the directory has one.
+func ServicePrincipalByAppID(tx store.Tx, tenantID, appID string) (string, bool, error) {
+	sps, err := findBy(tx, tenantID, ServicePrincipals, "appId", appID)
+	if err != nil || len(sps) == 0 {
+		return "", false, err
+	}
+	return sps[0].ID, true, nil
+}

@@ -31,6 +31,7 @@ import (
 	"github.com/localaks/localaks/internal/aks"
 	"github.com/localaks/localaks/internal/aksapi"
 	"github.com/localaks/localaks/internal/arm"
+	"github.com/localaks/localaks/internal/azurerbac"
 	"github.com/localaks/localaks/internal/datadir"
 	"github.com/localaks/localaks/internal/entra"
 	"github.com/localaks/localaks/internal/fsutil"
@@ -276,7 +277,8 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	if cfg.ControlPlanes {
 		s.sup, err = supervisor.New(supervisor.Config{Dir: d.Clusters(), Command: cfg.ControlPlaneCommand, Log: cfg.Log,
-			ARMEndpoint: s.url, CAFile: d.CAFile()})
+			ARMEndpoint: s.url, CAFile: d.CAFile(),
+			WebhookToken: func(uid string) (string, error) { return azurerbac.Token(signer, uid) }})
 		if err != nil {
 			return nil, err
 		}
@@ -304,7 +306,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Registry:  reg,
 		Directory: dir,
 		Signer:    signer,
-		Entra: entra.NewServer(entra.Config{Signer: signer, Directory: dir, Principals: directory, Open: cfg.Open, Logger: cfg.Log,
+		Entra: entra.NewServer(entra.Config{Signer: signer, Directory: dir, Principals: directory, Open: cfg.Open, Logger: cfg.Log, IssuerBase: s.url,
 			Identities: func(ctx context.Context, clientID string) (secret, objectID string, ok bool) {
 				s.store.View(ctx, func(tx store.Tx) error { //nolint:errcheck // not found is !ok
 					secret, objectID, ok = aks.CloudCredential(tx, clientID)
@@ -320,6 +322,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Authorize: enforce(!cfg.Open, authz),
 	})
 	issuers := oidcissuer.Handler(s.issuerKeys)
+	azureRBAC := &azurerbac.Handler{Store: s.store, Signer: signer, Log: cfg.Log}
 	graphAPI := graph.NewHandler(graph.Config{Directory: directory, Signer: signer, Tenants: dir, Open: cfg.Open, Log: cfg.Log})
 	pcfg := portal.Config{Store: s.store, Network: netp, Log: cfg.Log}
 	if s.sup != nil {
@@ -334,6 +337,8 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		switch {
 		case strings.HasPrefix(r.URL.Path, oidcissuer.Prefix):
 			issuers.ServeHTTP(w, r)
+		case strings.HasPrefix(r.URL.Path, azurerbac.Prefix):
+			azureRBAC.ServeHTTP(w, r)
 		case strings.HasPrefix(r.URL.Path, graph.Prefix):
 			graphAPI.ServeHTTP(w, r)
 		case strings.HasPrefix(r.URL.Path, portal.Prefix):

@@ -8,7 +8,11 @@ import (
 	"os"
 	"text/template"
 
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
 	"github.com/localaks/localaks/internal/clusterspec"
+	"github.com/localaks/localaks/internal/entra"
 )
 
 // Credential roles, as listCluster{User,Admin}Credential name them.
@@ -76,4 +80,31 @@ func RenderKubeconfig(ca, cert, key []byte, token, role, resourceGroup, cluster,
 		"Server": server,
 	})
 	return buf.Bytes(), err
+}
+
+// AKSClientAppID is the Azure Kubernetes Service AAD Client, the public
+// client kubelogin signs users in with.
+const AKSClientAppID = "80faf920-1908-4b52-b5ef-a8e7bedfc67a"
+
+// EntraKubeconfig turns a user credential into the one AKS returns for an
+// Entra ID cluster: the same cluster and context, and a user that runs
+// kubelogin (client.authentication.k8s.io/v1beta1 exec) for a token of the
+// AKS server application in the cluster's tenant. kubelogin
+// convert-kubeconfig then picks the sign-in (-l azurecli, spn, …).
+func EntraKubeconfig(kc []byte, tenantID string) ([]byte, error) {
+	cfg, err := clientcmd.Load(kc)
+	if err != nil {
+		return nil, err
+	}
+	for name := range cfg.AuthInfos {
+		cfg.AuthInfos[name] = &clientcmdapi.AuthInfo{Exec: &clientcmdapi.ExecConfig{
+			APIVersion: "client.authentication.k8s.io/v1beta1",
+			Command:    "kubelogin",
+			Args: []string{"get-token", "--environment", "AzurePublicCloud", "--server-id", entra.AKSServerAppID,
+				"--client-id", AKSClientAppID, "--tenant-id", tenantID, "--login", "devicecode"},
+			InstallHint:     "\nkubelogin is not installed which is required to connect to AAD enabled cluster.\n\nTo learn more, please go to https://aka.ms/aks/kubelogin\n",
+			InteractiveMode: clientcmdapi.IfAvailableExecInteractiveMode,
+		}}
+	}
+	return clientcmd.Write(*cfg)
 }

@@ -41,6 +41,9 @@ type Config struct {
 	// ARMEndpoint and CAFile tell control planes' cloud controllers where
 	// localaks's ARM API is and which CA to trust for it.
 	ARMEndpoint, CAFile string
+	// WebhookToken is the token an Entra ID cluster's API server presents
+	// to serve's Azure RBAC webhook.
+	WebhookToken func(clusterUID string) (string, error)
 	// Env is added to the child's environment.
 	Env []string
 	Log *slog.Logger
@@ -134,8 +137,12 @@ func (s *Supervisor) get(uid string) *proc {
 
 // restartKey is what a running process cannot change without a restart.
 func restartKey(s *clusterspec.Spec) string {
+	entra := ""
+	if s.Entra != nil {
+		entra = fmt.Sprint(s.Entra.TenantID, s.Entra.AzureRBAC)
+	}
 	return strings.Join([]string{s.EmulatedVersion(), fmt.Sprint(s.APIServerPort), s.AdvertiseAddress,
-		s.Network.ServiceCIDR, s.ServiceAccountIssuer, fmt.Sprint(s.EnableRBAC), s.FQDN}, "|")
+		s.Network.ServiceCIDR, s.ServiceAccountIssuer, fmt.Sprint(s.EnableRBAC), s.FQDN, entra}, "|")
 }
 
 // Apply makes the cluster's control plane run spec and waits until it has
@@ -158,6 +165,13 @@ func (s *Supervisor) Apply(ctx context.Context, spec *clusterspec.Spec) error {
 	if _, err := ensurePKI(l, spec); err != nil {
 		return fmt.Errorf("cluster PKI: %w", err)
 	}
+	var webhookToken string
+	if spec.Entra != nil && spec.Entra.AzureRBAC && s.cfg.WebhookToken != nil {
+		var err error
+		if webhookToken, err = s.cfg.WebhookToken(spec.UID); err != nil {
+			return err
+		}
+	}
 	p := s.get(spec.UID)
 	p.mu.Lock()
 	restart := p.spec != nil && p.cmd != nil && restartKey(p.spec) != restartKey(spec)
@@ -165,6 +179,11 @@ func (s *Supervisor) Apply(ctx context.Context, spec *clusterspec.Spec) error {
 	sp := *spec
 	sp.Generation = p.generation
 	sp.Cloud.ARMEndpoint, sp.Cloud.CAFile = s.cfg.ARMEndpoint, s.cfg.CAFile
+	if sp.Entra != nil {
+		e := *sp.Entra
+		e.WebhookToken = webhookToken
+		sp.Entra = &e
+	}
 	gen := sp.Generation
 	p.spec = &sp
 	p.want = true

@@ -47,6 +47,14 @@ type workloadData struct {
 	AGICGateway              string
 	WorkloadIdentity         bool
 	Registry                 string
+	AdminGroups              []string
+}
+
+func adminGroups(s *clusterspec.Spec) []string {
+	if s.Entra == nil {
+		return nil
+	}
+	return s.Entra.AdminGroups
 }
 
 func agicGateway(s *clusterspec.Spec) string {
@@ -67,7 +75,7 @@ func Render(s *clusterspec.Spec) ([]*unstructured.Unstructured, error) {
 		Model: s.Network.Model(), Policy: s.Network.Policy, Dataplane: s.Network.Dataplane,
 		DNSServiceIP: s.Network.DNSServiceIP, PodCIDR: s.Network.PodCIDR,
 		Version: strings.TrimPrefix(s.KubernetesVersion, "v"), FQDN: s.FQDN, Name: s.Name, AppRouting: s.AppRouting, AGIC: s.AGIC != nil, AGICGateway: agicGateway(s),
-		WorkloadIdentity: s.WorkloadIdentity, Registry: nodeapps.Registry,
+		WorkloadIdentity: s.WorkloadIdentity, Registry: nodeapps.Registry, AdminGroups: adminGroups(s),
 	})
 	if err != nil {
 		return nil, err

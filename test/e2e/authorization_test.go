@@ -406,3 +406,21 @@ func (s *serve) newServicePrincipal(t *testing.T, name string) (appID, secret, o
 	sp := s.graphCall(t, "POST", "/servicePrincipals", map[string]any{"appId": app["appId"]}, 201)
 	return app["appId"].(string), pw["secretText"].(string), sp["id"].(string)
 }
+
+// grant gives principal (a service principal) the built-in role roleID at
+// scope, as the built-in principal (Owner of the subscription).
+func (s *serve) grant(t *testing.T, scope, roleID, principal string) {
+	t.Helper()
+	_, armOpts := s.sdkOptions("https://management.core.windows.net/")
+	assignments, err := armauthorization.NewRoleAssignmentsClient(s.Client.SubscriptionID, s.credential(t, s.Client.TenantID), armOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	grantRole(t, assignments, scope, roleID, principal)
+}
+
+// Built-in roles the tests give.
+const (
+	readerRole             = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
+	networkContributorRole = "4d97b98b-1d4f-4787-a291-c67834d212e7"
+)

@@ -166,6 +166,11 @@ func TestOIDCIssuer(t *testing.T) {
 	if _, _, err := jwt.NewParser().ParseUnverified(access, &got); err != nil || got["oid"] != mi.PrincipalID || got["appid"] != mi.ClientID {
 		t.Errorf("token for the identity: %v (%v), want oid %s", got, err, mi.PrincipalID)
 	}
+	// The identity may read its group once it has a role there.
+	if r := az(t, env, "group", "show", "-n", "oi"); r.code == 0 || !strings.Contains(r.stderr, "AuthorizationFailed") {
+		t.Fatalf("the identity without a role: %d %s", r.code, r.stderr)
+	}
+	s.grant(t, s.sub()+"/resourceGroups/oi", readerRole, mi.PrincipalID)
 	mustAz(t, az(t, env, "group", "show", "-n", "oi"))
 	tokenFile := filepath.Join(t.TempDir(), "azure-identity-token")
 	os.WriteFile(tokenFile, []byte(federated), 0o600)

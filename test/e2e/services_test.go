@@ -244,6 +244,11 @@ spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 82, targetPort: 
 	if pip.IPAddress != named || pip.DNSSettings.DomainNameLabel != "localaks-web" || pip.DNSSettings.Fqdn != "localaks-web.eastus.cloudapp.azure.com" {
 		t.Errorf("named public IP = %+v, Service has %s", pip, named)
 	}
+	// As on AKS, the cluster identity may use an IP in another group only
+	// with a role there (until then the Service's events say
+	// AuthorizationFailed).
+	principal := strings.TrimSpace(mustAz(t, s.localaksAz("aks", "show", "-g", "svc", "-n", "c1", "--query", "identity.principalId", "-o", "tsv")).stdout)
+	s.grant(t, s.sub()+"/resourceGroups/ips", networkContributorRole, principal)
 	if got := waitServiceIP(t, kc, "byo"); got != pipIP {
 		t.Errorf("Service with a user's IP got %s, want %s", got, pipIP)
 	}

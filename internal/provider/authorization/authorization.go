@@ -89,8 +89,8 @@ var builtinRoles = builtins([]builtin{
 	{"ed7f3fbd-7b88-4dd4-9017-9adb7ce333f8", "Azure Kubernetes Service Contributor Role", "Grants access to read and write Azure Kubernetes Service clusters", []string{"Microsoft.ContainerService/managedClusters/read", "Microsoft.ContainerService/managedClusters/write", "Microsoft.Resources/deployments/*"}, nil},
 	{"b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b", "Azure Kubernetes Service RBAC Cluster Admin", "Lets you manage all resources in the cluster.", []string{"Microsoft.Authorization/*/read", "Microsoft.Resources/subscriptions/operationresults/read", "Microsoft.Resources/subscriptions/read", "Microsoft.Resources/subscriptions/resourceGroups/read", "Microsoft.ContainerService/managedClusters/listClusterUserCredential/action"}, []string{"Microsoft.ContainerService/managedClusters/*"}},
 	{"3498e952-d568-435e-9b2c-8d77e338d7f7", "Azure Kubernetes Service RBAC Admin", "Lets you manage all resources under cluster/namespace, except update or delete resource quotas and namespaces.", []string{"Microsoft.Authorization/*/read", "Microsoft.Resources/subscriptions/operationresults/read", "Microsoft.Resources/subscriptions/read", "Microsoft.Resources/subscriptions/resourceGroups/read", "Microsoft.ContainerService/managedClusters/listClusterUserCredential/action"}, []string{"Microsoft.ContainerService/managedClusters/*"}},
-	{"7f6c6a51-bcf8-42ba-9220-52d62157d7db", "Azure Kubernetes Service RBAC Reader", "Allows read-only access to see most objects in a namespace.", []string{"Microsoft.Authorization/*/read", "Microsoft.Resources/subscriptions/operationresults/read", "Microsoft.Resources/subscriptions/read", "Microsoft.Resources/subscriptions/resourceGroups/read"}, []string{"Microsoft.ContainerService/managedClusters/*/read"}},
-	{"a7ffa36f-339b-4b5c-8bdf-e2c188b2c0eb", "Azure Kubernetes Service RBAC Writer", "Allows read/write access to most objects in a namespace.", []string{"Microsoft.Authorization/*/read", "Microsoft.Resources/subscriptions/operationresults/read", "Microsoft.Resources/subscriptions/read", "Microsoft.Resources/subscriptions/resourceGroups/read"}, []string{"Microsoft.ContainerService/managedClusters/*/read", "Microsoft.ContainerService/managedClusters/*/write", "Microsoft.ContainerService/managedClusters/*/delete"}},
+	{"7f6c6a51-bcf8-42ba-9220-52d62157d7db", "Azure Kubernetes Service RBAC Reader", "Allows read-only access to see most objects in a namespace. It does not allow viewing roles or role bindings. This role does not allow viewing Secrets, since reading the contents of Secrets enables access to ServiceAccount credentials in the namespace, which would allow API access as any ServiceAccount in the namespace (a form of privilege escalation). Applying this role at cluster scope will give access across all namespaces.", []string{"Microsoft.Authorization/*/read", "Microsoft.Resources/subscriptions/operationresults/read", "Microsoft.Resources/subscriptions/read", "Microsoft.Resources/subscriptions/resourceGroups/read"}, aksData("apps/controllerrevisions/read", "apps/daemonsets/read", "apps/deployments/read", "apps/replicasets/read", "apps/statefulsets/read", "autoscaling/horizontalpodautoscalers/read", "batch/cronjobs/read", "batch/jobs/read", "configmaps/read", "discovery.k8s.io/endpointslices/read", "endpoints/read", "events.k8s.io/events/read", "events/read", "extensions/daemonsets/read", "extensions/deployments/read", "extensions/ingresses/read", "extensions/networkpolicies/read", "extensions/replicasets/read", "limitranges/read", "metrics.k8s.io/pods/read", "metrics.k8s.io/nodes/read", "namespaces/read", "networking.k8s.io/ingresses/read", "networking.k8s.io/networkpolicies/read", "persistentvolumeclaims/read", "pods/read", "policy/poddisruptionbudgets/read", "replicationcontrollers/read", "resourcequotas/read", "serviceaccounts/read", "services/read")},
+	{"a7ffa36f-339b-4b5c-8bdf-e2c188b2c0eb", "Azure Kubernetes Service RBAC Writer", "Allows read/write access to most objects in a namespace.This role does not allow viewing or modifying roles or role bindings. However, this role allows accessing Secrets and running Pods as any ServiceAccount in the namespace, so it can be used to gain the API access levels of any ServiceAccount in the namespace. Applying this role at cluster scope will give access across all namespaces.", []string{"Microsoft.Authorization/*/read", "Microsoft.Resources/subscriptions/operationresults/read", "Microsoft.Resources/subscriptions/read", "Microsoft.Resources/subscriptions/resourceGroups/read"}, aksData("apps/controllerrevisions/read", "apps/daemonsets/*", "apps/deployments/*", "apps/replicasets/*", "apps/statefulsets/*", "autoscaling/horizontalpodautoscalers/*", "batch/cronjobs/*", "coordination.k8s.io/leases/read", "coordination.k8s.io/leases/write", "coordination.k8s.io/leases/delete", "discovery.k8s.io/endpointslices/read", "batch/jobs/*", "configmaps/*", "endpoints/*", "events.k8s.io/events/read", "events/*", "extensions/daemonsets/*", "extensions/deployments/*", "extensions/ingresses/*", "extensions/networkpolicies/*", "extensions/replicasets/*", "limitranges/read", "metrics.k8s.io/pods/read", "metrics.k8s.io/nodes/read", "namespaces/read", "networking.k8s.io/ingresses/*", "networking.k8s.io/networkpolicies/*", "persistentvolumeclaims/*", "pods/*", "policy/poddisruptionbudgets/*", "replicationcontrollers/*", "resourcequotas/read", "secrets/*", "serviceaccounts/*", "services/*")},
 	{"b12aa53e-6015-4669-85d0-8515ebb3ae7f", "Private DNS Zone Contributor", "Lets you manage private DNS zone resources, but not the virtual networks they are linked to.", []string{"Microsoft.Network/privateDnsZones/*", "Microsoft.Network/privateDnsOperationResults/*", "Microsoft.Network/privateDnsOperationStatuses/*", "Microsoft.Network/virtualNetworks/read", "Microsoft.Network/virtualNetworks/join/action", "Microsoft.Resources/deployments/*"}, nil},
 	{"e40ec5ca-96e0-45a2-b4ff-59039f2c2b59", "Managed Identity Contributor", "Create, Read, Update, and Delete User Assigned Identity", []string{"Microsoft.ManagedIdentity/userAssignedIdentities/read", "Microsoft.ManagedIdentity/userAssignedIdentities/write", "Microsoft.ManagedIdentity/userAssignedIdentities/delete", "Microsoft.Resources/deployments/*"}, nil},
 	{"f1a07417-d97a-45cb-824c-7a7467783830", "Managed Identity Operator", "Read and Assign User Assigned Identity", []string{"Microsoft.ManagedIdentity/userAssignedIdentities/*/read", "Microsoft.ManagedIdentity/userAssignedIdentities/*/assign/action"}, nil},
@@ -110,12 +110,28 @@ var contributorNotActions = []string{"Microsoft.Authorization/*/Delete", "Micros
 	"Microsoft.Purview/consents/write", "Microsoft.Purview/consents/delete", "Microsoft.Resources/deploymentStacks/manageDenySetting/action",
 	"Microsoft.Subscription/cancel/action", "Microsoft.Subscription/enable/action"}
 
+// aksData names Kubernetes data actions of managed clusters.
+func aksData(actions ...string) []string {
+	out := make([]string, len(actions))
+	for i, a := range actions {
+		out[i] = "Microsoft.ContainerService/managedClusters/" + a
+	}
+	return out
+}
+
+// rbacAdminNotDataActions are what Azure Kubernetes Service RBAC Admin may
+// not do: change resource quotas and namespaces.
+var rbacAdminNotDataActions = aksData("resourcequotas/write", "resourcequotas/delete", "namespaces/write", "namespaces/delete")
+
 func builtins(list []builtin) []Role {
 	out := make([]Role, len(list))
 	for i, b := range list {
 		out[i] = Role{ID: b.ID, Name: b.Name, Description: b.Description, Actions: b.Actions, DataActions: b.DataActions}
-		if b.Name == "Contributor" {
+		switch b.Name {
+		case "Contributor":
 			out[i].NotActions = contributorNotActions
+		case "Azure Kubernetes Service RBAC Admin":
+			out[i].NotDataActions = rbacAdminNotDataActions
 		}
 	}
 	return out
