@@ -121,7 +121,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, clusterID string) error {
 		{"ingress application gateway", r.ensureAppGateway},
 	}
 	if r.ControlPlane != nil {
-		steps = append(steps, step{"control plane endpoint", r.ensureEndpoint})
+		steps = append(steps, step{"control plane endpoint", r.ensureEndpoint},
+			// Again once the cloud controller's credentials exist (a
+			// service-principal cluster's).
+			step{"control plane identity's role", r.ensureControlPlaneRole})
 	}
 	if err := r.run(ctx, clusterID, steps); err != nil {
 		return err

@@ -384,13 +384,17 @@ func EntraTenant(c *Cluster) string {
 
 // cloudObjectID is the object ID the cluster's cloud controller acts as:
 // its managed identity's principal, or — a service-principal cluster —
-// that service principal's object in the directory (its client ID when
-// the directory has none, as under serve --open).
+// that service principal's object in the directory (else the client ID
+// of the credentials localaks gives the cloud controller).
 func cloudObjectID(tx store.Tx, c *Cluster) string {
 	if oid, _ := c.Principal(); oid != "" {
 		return oid
 	}
 	id := c.Props.Localaks.CloudClientID
+	sp := c.Props.ServicePrincipalProfile
+	if sp == nil || sp.ClientID == "" || strings.EqualFold(sp.ClientID, "msi") {
+		return id
+	}
 	var tenant string
 	if r, err := tx.Get(resourceid.Subscription(resourceid.MustParse(c.Record.ID).SubscriptionID()).String()); err == nil {
 		var p struct {
@@ -400,7 +404,7 @@ func cloudObjectID(tx store.Tx, c *Cluster) string {
 			tenant = p.TenantID
 		}
 	}
-	if oid, ok, err := graph.ServicePrincipalByAppID(tx, tenant, id); err == nil && ok {
+	if oid, ok, err := graph.ServicePrincipalByAppID(tx, tenant, sp.ClientID); err == nil && ok {
 		return oid
 	}
 	return id

@@ -283,6 +283,11 @@ func TestAzClusterIdentities(t *testing.T) {
 	t.Parallel()
 	needAz(t)
 	s := startServe(t, "")
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Log("cloud controllers' errors:\n" + s.controlPlaneLog(10, "does not have authorization"))
+		}
+	})
 	mustAz(t, s.localaksAz("group", "create", "-n", "rg1", "-l", "eastus"))
 	var cp struct {
 		ID          string `json:"id"`
