@@ -79,7 +79,9 @@ type Signer struct {
 // key, so it is stable across restarts.
 func NewSigner(key *rsa.PrivateKey) *Signer {
 	sum := sha256.Sum256(key.PublicKey.N.Bytes())
-	return &Signer{key: key, kid: base64.RawURLEncoding.EncodeToString(sum[:15])}
+	// 20 bytes, the size of the SHA-1 thumbprint Entra's kid and x5t are
+	// (JWK libraries check x5t's).
+	return &Signer{key: key, kid: base64.RawURLEncoding.EncodeToString(sum[:20])}
 }
 
 // KeyID is the "kid" header of every token.
