@@ -101,7 +101,7 @@ func checkAAD(c *Cluster, prev json.RawMessage, tenantID string) error {
 	var aad map[string]any
 	if len(c.Props.AADProfile) > 0 && string(c.Props.AADProfile) != "null" {
 		if err := json.Unmarshal(c.Props.AADProfile, &aad); err != nil || aad == nil {
-			return invalidParameter("aadProfile", "The aadProfile must be an object.")
+			return invalidParameter("aadProfile", "The aadProfile must be an object")
 		}
 	}
 	wasManaged := false
@@ -126,18 +126,18 @@ func checkAAD(c *Cluster, prev json.RawMessage, tenantID string) error {
 		for _, g := range groups {
 			s, _ := g.(string)
 			if _, err := uuid.Parse(s); err != nil {
-				return invalidParameter("aadProfile.adminGroupObjectIDs", "Admin group object ID '%v' is not a valid GUID.", g)
+				return invalidParameter("aadProfile.adminGroupObjectIDs", "Admin group object ID '%v' is not a valid GUID", g)
 			}
 		}
 	} else if v, present := aad["adminGroupObjectIDs"]; present && v != nil {
-		return invalidParameter("aadProfile.adminGroupObjectIDs", "adminGroupObjectIDs must be a list of group object IDs.")
+		return invalidParameter("aadProfile.adminGroupObjectIDs", "adminGroupObjectIDs must be a list of group object IDs")
 	}
 	t, _ := aad["tenantID"].(string)
 	if t == "" {
 		t = tenantID
 		aad["tenantID"] = tenantID
 	} else if _, err := uuid.Parse(t); err != nil {
-		return invalidParameter("aadProfile.tenantID", "Tenant ID '%s' is not a valid GUID.", t)
+		return invalidParameter("aadProfile.tenantID", "Tenant ID '%s' is not a valid GUID", t)
 	}
 	if rbac, _ := aad["enableAzureRBAC"].(bool); rbac && !strings.EqualFold(t, tenantID) {
 		return badRequest("BadRequest", "aadProfile.enableAzureRBAC",
