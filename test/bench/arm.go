@@ -11,20 +11,51 @@ import (
 	"sync"
 	"text/tabwriter"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // benchARM measures PUT and GET of resource groups through the whole
 // stack (TLS, token validation, routing, SQLite with synchronous commits)
 // with plain HTTPS requests: the HTTP path itself is what it measures.
 func benchARM(ctx context.Context, out io.Writer, requests, concurrency int) error {
-	in, err := start(ctx, instanceConfig{conns: concurrency})
+	var rows [][]string
+	for _, mode := range []struct {
+		name        string
+		open        bool
+		assignments int
+	}{
+		{"--open (no role checks)", true, 0},
+		{"role checks (default)", false, 0},
+		{"role checks, 10,000 assignments", false, 10000},
+	} {
+		r, err := benchARMMode(ctx, mode.name, mode.open, mode.assignments, requests, concurrency)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, r...)
+	}
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "authorization	operation	requests	concurrency	p50	p99	throughput")
+	for _, r := range rows {
+		fmt.Fprintln(tw, strings.Join(r, "\t"))
+	}
+	return tw.Flush()
+}
+
+// benchARMMode measures one authorization mode. With assignments, the
+// subscription first gets that many role assignments to other principals:
+// 1 % at the subscription, the rest spread over 99 resource groups —
+// every request's check reads the subscription's and its group's.
+func benchARMMode(ctx context.Context, mode string, open bool, assignments, requests, concurrency int) ([][]string, error) {
+	in, err := start(ctx, instanceConfig{conns: concurrency, open: open})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer in.stop()
 	token, err := in.token(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	base := in.srv.URL() + "/subscriptions/" + in.sub + "/resourcegroups/"
 	do := func(method, u string, body []byte) error {
@@ -89,7 +120,12 @@ func benchARM(ctx context.Context, out io.Writer, requests, concurrency int) err
 	// Warm up connections and caches.
 	for i := range concurrency {
 		if err := do(http.MethodPut, base+fmt.Sprintf("warm%d?api-version=2021-04-01", i), body); err != nil {
-			return err
+			return nil, err
+		}
+	}
+	if assignments > 0 {
+		if err := seedAssignments(in, do, base, assignments); err != nil {
+			return nil, err
 		}
 	}
 	var rows [][]string
@@ -109,15 +145,33 @@ func benchARM(ctx context.Context, out io.Writer, requests, concurrency int) err
 	} {
 		row, err := measure(m.name, m.fn)
 		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, append([]string{mode}, row...))
+	}
+	return rows, nil
+}
+
+// seedAssignments creates n Reader assignments to random principals
+// (typed, so no directory lookup): n/100 at the subscription, the rest
+// over 99 resource groups.
+func seedAssignments(in *instance, do func(method, u string, body []byte) error, base string, n int) error {
+	sub := "/subscriptions/" + in.sub
+	reader := sub + "/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7"
+	for g := range 99 {
+		if err := do(http.MethodPut, base+fmt.Sprintf("seed%d?api-version=2021-04-01", g), []byte(`{"location":"eastus"}`)); err != nil {
 			return err
 		}
-		rows = append(rows, row)
 	}
-
-	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "operation\trequests\tconcurrency\tp50\tp99\tthroughput")
-	for _, r := range rows {
-		fmt.Fprintln(tw, strings.Join(r, "\t"))
+	for i := range n {
+		scope := sub
+		if i%100 != 0 {
+			scope = sub + fmt.Sprintf("/resourceGroups/seed%d", i%99)
+		}
+		body := fmt.Sprintf(`{"properties":{"roleDefinitionId":%q,"principalId":%q,"principalType":"ServicePrincipal"}}`, reader, uuid.NewString())
+		if err := do(http.MethodPut, in.srv.URL()+scope+"/providers/Microsoft.Authorization/roleAssignments/"+uuid.NewString()+"?api-version=2022-04-01", []byte(body)); err != nil {
+			return err
+		}
 	}
-	return tw.Flush()
+	return nil
 }

@@ -42,6 +42,8 @@ type instanceConfig struct {
 	controlPlane []string
 	// dir is the data dir; empty, a new temporary one (removed on stop).
 	dir string
+	// open starts serve --open: any client signs in, no role is checked.
+	open bool
 }
 
 // instance is a throw-away localaks server running in this process, with
@@ -73,7 +75,7 @@ func start(ctx context.Context, cfg instanceConfig) (*instance, error) {
 		}
 	}
 	srv, err := server.New(ctx, server.Config{DataDir: datadir.Dir{Path: dir}, Listen: []string{"127.0.0.1:0"},
-		ControlPlanes: len(cfg.controlPlane) > 0, ControlPlaneCommand: cfg.controlPlane})
+		ControlPlanes: len(cfg.controlPlane) > 0, ControlPlaneCommand: cfg.controlPlane, Open: cfg.open})
 	if err != nil {
 		if cfg.dir == "" {
 			os.RemoveAll(dir)

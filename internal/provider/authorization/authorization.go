@@ -260,10 +260,6 @@ func Permits(tx store.Tx, principal, id, action string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	all, err := tx.List(store.Query{Subscription: rid.SubscriptionID(), Type: assignmentType})
-	if err != nil {
-		return false, err
-	}
 	// Assignments to the groups the principal belongs to apply to it.
 	who := map[string]bool{strings.ToLower(principal): true}
 	if tenant, err := tenantOf(tx, rid.SubscriptionID()); err != nil {
@@ -277,25 +273,36 @@ func Permits(tx store.Tx, principal, id, action string) (bool, error) {
 			who[strings.ToLower(g)] = true
 		}
 	}
-	target := strings.ToLower(strings.TrimSuffix(id, "/"))
-	for _, a := range all {
-		ap, err := decodeAssignment(a)
+	// An assignment lives under its scope ({scope}/providers/
+	// Microsoft.Authorization/roleAssignments/{name}), so the ones that
+	// apply are the children of id and of each scope above it up to the
+	// subscription: one indexed lookup per level, however many
+	// assignments the subscription has.
+	for scope := rid; ; scope = scope.Parent() {
+		here, err := tx.List(store.Query{Parent: scope.String(), Type: assignmentType})
 		if err != nil {
 			return false, err
 		}
-		s := strings.ToLower(strings.TrimSuffix(ap.Scope, "/"))
-		if !who[strings.ToLower(ap.PrincipalID)] || s != target && !strings.HasPrefix(target, s+"/") {
-			continue
+		for _, a := range here {
+			ap, err := decodeAssignment(a)
+			if err != nil {
+				return false, err
+			}
+			if !who[strings.ToLower(ap.PrincipalID)] {
+				continue
+			}
+			role, ok, err := lookupRole(tx, ap.RoleDefinitionID)
+			if err != nil {
+				return false, err
+			}
+			if ok && role.grants(action) {
+				return true, nil
+			}
 		}
-		role, ok, err := lookupRole(tx, ap.RoleDefinitionID)
-		if err != nil {
-			return false, err
-		}
-		if ok && role.grants(action) {
-			return true, nil
+		if strings.EqualFold(scope.String(), resourceid.Subscription(rid.SubscriptionID()).String()) || scope.Parent().String() == "" {
+			return false, nil
 		}
 	}
-	return false, nil
 }
 
 // tenantOf is the tenant of a subscription ("" if there is none).
