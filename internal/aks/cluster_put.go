@@ -131,6 +131,9 @@ func (v *Rules) prepareCreate(tx store.Tx, req *arm.Request, id resourceid.ID, i
 	if err := checkAAD(c, nil, v.TenantOf(id.SubscriptionID())); err != nil {
 		return nil, nil, err
 	}
+	if err := v.checkSubnetAccess(tx, c, pools); err != nil {
+		return nil, nil, err
+	}
 	if err := v.ValidateAddons(tx, c, pools); err != nil {
 		return nil, nil, err
 	}

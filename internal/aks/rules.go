@@ -26,6 +26,11 @@ type Rules struct {
 	// HostMissing lists what this host lacks to run real nodes (nil: not
 	// checked).
 	HostMissing func() []string
+	// IdentityAccess checks, as AKS does before provisioning, that a
+	// cluster's user-assigned or service-principal identity may join the
+	// subnets it brings (role assignments are enforced; off under serve
+	// --open).
+	IdentityAccess bool
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 }

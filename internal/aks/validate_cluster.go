@@ -4,11 +4,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 
 	"github.com/google/uuid"
 
 	"github.com/localaks/localaks/internal/arm"
+	"github.com/localaks/localaks/internal/graph"
+	"github.com/localaks/localaks/internal/provider/authorization"
 	"github.com/localaks/localaks/internal/resourceid"
 	"github.com/localaks/localaks/internal/store"
 )
@@ -225,4 +228,74 @@ func (v *Rules) ValidateIdentity(tx store.Tx, c *Cluster, tenantID string) error
 	c.Record.Identity = mustJSON(ident)
 	c.Props.ServicePrincipalProfile = &ServicePrincipalProfile{ClientID: systemIdentityPrefix}
 	return nil
+}
+
+// joinSubnet is the action using a subnet takes.
+const joinSubnet = "Microsoft.Network/virtualNetworks/subnets/join/action"
+
+// checkSubnetAccess refuses a cluster whose control-plane identity — a
+// user-assigned identity or a service principal; a system-assigned one
+// does not exist before the cluster does — may not join the subnets its
+// pools bring (vnetSubnetID, podSubnetID), as provisioning their scale
+// sets as that identity fails on AKS: 403 LinkedAuthorizationFailed naming
+// the identity. AKS documents Network Contributor on the subnet (or its
+// virtual network) as the role to give.
+func (v *Rules) checkSubnetAccess(tx store.Tx, c *Cluster, pools []*Pool) error {
+	if !v.IdentityAccess {
+		return nil
+	}
+	var client, principal string
+	var id struct {
+		Type                   string `json:"type"`
+		UserAssignedIdentities map[string]struct {
+			ClientID    string `json:"clientId"`
+			PrincipalID string `json:"principalId"`
+		} `json:"userAssignedIdentities"`
+	}
+	switch {
+	case len(c.Record.Identity) > 0 && json.Unmarshal(c.Record.Identity, &id) == nil && strings.EqualFold(id.Type, "UserAssigned"):
+		for _, u := range id.UserAssignedIdentities {
+			client, principal = u.ClientID, u.PrincipalID
+		}
+	case len(c.Record.Identity) == 0 && c.Props.ServicePrincipalProfile != nil && c.Props.ServicePrincipalProfile.ClientID != "" &&
+		!strings.EqualFold(c.Props.ServicePrincipalProfile.ClientID, "msi"):
+		client = c.Props.ServicePrincipalProfile.ClientID
+		oid, ok, err := graph.ServicePrincipalByAppID(tx, v.TenantOf(resourceid.MustParse(c.Record.ID).SubscriptionID()), client)
+		if err != nil || !ok {
+			return err // not in the directory: its sign-in fails instead
+		}
+		principal = oid
+	}
+	if principal == "" {
+		return nil
+	}
+	sub := resourceid.MustParse(c.Record.ID).SubscriptionID()
+	nodeRG := resourceid.ResourceGroup(sub, c.Props.NodeResourceGroup).String()
+	var denied []string
+	seen := map[string]bool{}
+	for _, p := range pools {
+		for _, subnet := range []string{p.Props.VnetSubnetID, p.Props.PodSubnetID} {
+			if subnet == "" || seen[strings.ToLower(subnet)] {
+				continue
+			}
+			seen[strings.ToLower(subnet)] = true
+			ok, err := authorization.Permits(tx, principal, subnet, joinSubnet)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				denied = append(denied, subnet)
+			}
+		}
+	}
+	if len(denied) == 0 {
+		return nil
+	}
+	acts := make([]string, len(denied))
+	for i := range denied {
+		acts[i] = joinSubnet
+	}
+	return Error(http.StatusForbidden, "LinkedAuthorizationFailed", "",
+		"The client '%s' with object id '%s' has permission to perform action 'Microsoft.Compute/virtualMachineScaleSets/write' on scope '%s'; however, it does not have permission to perform action(s) '%s' on the linked scope(s) '%s' (respectively) or the linked scope(s) are invalid.",
+		client, principal, nodeRG, strings.Join(acts, ","), strings.Join(denied, ","))
 }

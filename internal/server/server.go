@@ -247,7 +247,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	crp.Import = s.acr.Import
 	rec := &aks.Reconciler{Store: s.store, Net: netp, Compute: comp, Identity: ids, TenantOf: tenantOf, Log: cfg.Log}
 	s.rec = rec
-	rules := &aks.Rules{Net: netp, Compute: comp, TenantOf: tenantOf, IssuerBase: s.url, DefaultNodes: cfg.Nodes}
+	rules := &aks.Rules{Net: netp, Compute: comp, TenantOf: tenantOf, IssuerBase: s.url, DefaultNodes: cfg.Nodes, IdentityAccess: !cfg.Open}
 	if cfg.ControlPlanes {
 		// Real nodes need this host's namespaces and container runtime;
 		// without control planes nothing runs, so nothing is needed.
