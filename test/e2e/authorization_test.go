@@ -266,9 +266,40 @@ func TestSDKEnforcedRBAC(t *testing.T) {
 		!strings.Contains(err.Error(), "does not have permission to perform action(s) 'Microsoft.Network/virtualNetworks/subnets/join/action' on the linked scope(s) '"+subnet+"'") {
 		t.Fatalf("cluster on a subnet it may not join: %v", err)
 	}
-	assign("/subscriptions/"+sub+"/resourceGroups/other/providers/Microsoft.Network/virtualNetworks/shared", "4d97b98b-1d4f-4787-a291-c67834d212e7")
+	vnet := "/subscriptions/" + sub + "/resourceGroups/other/providers/Microsoft.Network/virtualNetworks/shared"
+	assign(vnet, "4d97b98b-1d4f-4787-a291-c67834d212e7")
 	if _, err := mcs.BeginCreateOrUpdate(ctx, "team", "byo", mc, nil); err != nil {
 		t.Fatalf("cluster once it may join the subnet: %v", err)
+	}
+
+	// The cluster's own identity, when it is a user-assigned one, must
+	// be able to join the subnet too (AKS provisions the nodes as it).
+	generic, _ := armresources.NewClient(sub, owner, armOpts)
+	idID := "/subscriptions/" + sub + "/resourceGroups/team/providers/Microsoft.ManagedIdentity/userAssignedIdentities/control-plane"
+	ip, err := generic.BeginCreateOrUpdateByID(ctx, idID, "2023-01-31", armresources.GenericResource{Location: to.Ptr("eastus")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ident, err := ip.PollUntilDone(ctx, poll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idProps := ident.Properties.(map[string]any)
+	cpClient, cpPrincipal := idProps["clientId"].(string), idProps["principalId"].(string)
+	uaProps := *mc.Properties
+	uaProps.DNSPrefix = to.Ptr("byoua")
+	ua := armcontainerservice.ManagedCluster{Location: mc.Location, Properties: &uaProps,
+		Identity: &armcontainerservice.ManagedClusterIdentity{Type: to.Ptr(armcontainerservice.ResourceIdentityTypeUserAssigned),
+			UserAssignedIdentities: map[string]*armcontainerservice.ManagedServiceIdentityUserAssignedIdentitiesValue{idID: {}}}}
+	_, err = mcs.BeginCreateOrUpdate(ctx, "team", "byoua", ua, nil)
+	if re := respErr(err); re == nil || re.StatusCode != 403 || re.ErrorCode != "LinkedAuthorizationFailed" ||
+		!strings.Contains(err.Error(), "The client '"+cpClient+"' with object id '"+cpPrincipal+"'") ||
+		!strings.Contains(err.Error(), "'Microsoft.Network/virtualNetworks/subnets/join/action' on the linked scope(s) '"+subnet+"'") {
+		t.Fatalf("cluster whose identity may not join the subnet: %v", err)
+	}
+	grantRole(t, assignments, vnet, "4d97b98b-1d4f-4787-a291-c67834d212e7", cpPrincipal)
+	if _, err := mcs.BeginCreateOrUpdate(ctx, "team", "byoua", ua, nil); err != nil {
+		t.Fatalf("cluster once its identity may join the subnet: %v", err)
 	}
 }
 
