@@ -46,7 +46,24 @@ func (s *Server) authenticate(r *http.Request, base string) (Caller, *Error) {
 		return Caller{}, authErr(base, "InvalidAuthenticationTokenTenant",
 			"The access token is from the wrong issuer '"+claims.Issuer+"'. It must match a tenant of this localaks instance.")
 	}
+	if !IssuerOf(claims.Issuer, claims.TenantID) {
+		return Caller{}, authErr(base, "InvalidAuthenticationTokenTenant",
+			"The access token is from the wrong issuer '"+claims.Issuer+"'. It must match the tenant '"+base+"/"+claims.TenantID+"/' of the token.")
+	}
 	return Caller{TenantID: claims.TenantID, ObjectID: claims.ObjectID, AppID: claims.AppID}, nil
+}
+
+// IssuerOf tells whether iss is an Entra issuer of tenant: an https URL
+// whose path is /{tenant}/ (v1 tokens) or /{tenant}/v2.0 (v2) — whatever
+// host name the client used to reach localaks's Entra.
+func IssuerOf(iss, tenant string) bool {
+	u, err := url.Parse(iss)
+	if err != nil || u.Scheme != "https" || u.Host == "" || tenant == "" {
+		return false
+	}
+	p := strings.ToLower(u.Path)
+	t := "/" + strings.ToLower(tenant)
+	return p == t+"/" || p == t+"/v2.0" || p == t
 }
 
 // audienceAllowed accepts ARM's audiences and this endpoint's own URL (the

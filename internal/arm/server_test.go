@@ -45,7 +45,7 @@ func testServer(t *testing.T) (*Server, store.Store, Identity, string) {
 	})
 	srv := NewServer(Config{Store: st, Registry: reg, Directory: dir, Signer: signer, Entra: http.NotFoundHandler()})
 	now := time.Now()
-	tok, err := signer.Sign(&entra.Claims{Audience: ARMAudiences[0], TenantID: ident.TenantID, AppID: "app", ObjectID: "oid",
+	tok, err := signer.Sign(&entra.Claims{Issuer: "https://localhost/" + ident.TenantID + "/", Audience: ARMAudiences[0], TenantID: ident.TenantID, AppID: "app", ObjectID: "oid",
 		IssuedAt: now.Unix(), NotBefore: now.Unix(), Expiry: now.Add(time.Hour).Unix(), Version: "1.0"})
 	if err != nil {
 		t.Fatal(err)

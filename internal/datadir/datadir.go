@@ -55,6 +55,16 @@ func (d Dir) Create() error {
 	if err := os.MkdirAll(d.Path, 0o700); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}
+	// It holds the signing keys, the built-in principal's secret and
+	// every cluster's credentials: another user able to write there could
+	// replace them.
+	fi, err := os.Stat(d.Path)
+	if err != nil {
+		return err
+	}
+	if fi.Mode().Perm()&0o022 != 0 {
+		return fmt.Errorf("data dir %s is writable by other users (mode %04o); it holds localaks's keys and credentials: chmod go-w %s", d.Path, fi.Mode().Perm(), d.Path)
+	}
 	return nil
 }
 

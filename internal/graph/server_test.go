@@ -52,7 +52,7 @@ func newEnv(t *testing.T) *env {
 
 func (e *env) token(oid, aud string, life time.Duration) string {
 	now := time.Now()
-	tok, err := e.signer.Sign(&entra.Claims{Audience: aud, TenantID: tid, ObjectID: oid, AppID: "x", IDType: "app",
+	tok, err := e.signer.Sign(&entra.Claims{Issuer: "https://localhost/" + tid + "/", Audience: aud, TenantID: tid, ObjectID: oid, AppID: "x", IDType: "app",
 		IssuedAt: now.Unix(), NotBefore: now.Add(-time.Hour).Unix(), Expiry: now.Add(life).Unix(), Version: "1.0"})
 	if err != nil {
 		e.t.Fatal(err)

@@ -140,6 +140,13 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if s.store, err = store.OpenSQLite(ctx, d.DB()); err != nil {
 		return nil, err
 	}
+	// The store holds secrets' digests and clusters' credentials: the
+	// owner's only.
+	for _, f := range []string{d.DB(), d.DB() + "-wal", d.DB() + "-shm"} {
+		if err := os.Chmod(f, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, err
+		}
+	}
 	ca, err := pki.LoadOrCreateCA(d.PKI(), "ca", "localaks local CA")
 	if err != nil {
 		return nil, err

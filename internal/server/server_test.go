@@ -150,11 +150,14 @@ func TestAuthenticationErrors(t *testing.T) {
 		return tok
 	}
 	base := entra.Claims{Audience: "https://management.core.windows.net/", TenantID: in.client.TenantID, ObjectID: "o", AppID: "a",
+		Issuer:   in.srv.URL() + "/" + in.client.TenantID + "/",
 		IssuedAt: now.Unix(), NotBefore: now.Unix(), Expiry: now.Add(time.Hour).Unix(), Version: "1.0"}
 	expired := base
 	expired.Expiry, expired.IssuedAt, expired.NotBefore = now.Add(-time.Hour).Unix(), now.Add(-2*time.Hour).Unix(), now.Add(-2*time.Hour).Unix()
 	otherTenant := base
 	otherTenant.TenantID = "11111111-2222-3333-4444-555555555555"
+	otherIssuer := base
+	otherIssuer.Issuer = "https://sts.windows.net/11111111-2222-3333-4444-555555555555/"
 	otherKey := mustRSA(t)
 	forged, _ := entra.NewSigner(otherKey).Sign(&base)
 	graphTok, status, _ := in.tokenFor(in.client.TenantID, in.client.ClientID, in.client.ClientSecret, "https://graph.microsoft.com/.default")
@@ -172,6 +175,7 @@ func TestAuthenticationErrors(t *testing.T) {
 		{"expired", "Bearer " + sign(expired), "ExpiredAuthenticationToken", "is earlier than current UTC time"},
 		{"wrong audience", "Bearer " + graphTok, "InvalidAuthenticationTokenAudience", "https://graph.microsoft.com"},
 		{"unknown tenant", "Bearer " + sign(otherTenant), "InvalidAuthenticationTokenTenant", "wrong issuer"},
+		{"issuer of another tenant", "Bearer " + sign(otherIssuer), "InvalidAuthenticationTokenTenant", "wrong issuer 'https://sts.windows.net/11111111"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -567,8 +567,9 @@ func (p *Provider) putAssignment(ctx context.Context, req *arm.Request) (*arm.Re
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
-		// One assignment per (scope, role, principal).
-		all, err := tx.List(store.Query{Type: assignmentType})
+		// One assignment per (scope, role, principal): those at this
+		// scope are its children.
+		all, err := tx.List(store.Query{Parent: scope, Type: assignmentType})
 		if err != nil {
 			return err
 		}

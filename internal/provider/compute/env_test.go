@@ -86,7 +86,7 @@ func newEnv(t *testing.T) *env {
 	}
 	signer := entra.NewSigner(key)
 	now := time.Now()
-	tok, err := signer.Sign(&entra.Claims{Audience: arm.ARMAudiences[0], TenantID: tenantID, AppID: "app", ObjectID: callerOID,
+	tok, err := signer.Sign(&entra.Claims{Issuer: "https://localhost/" + tenantID + "/", Audience: arm.ARMAudiences[0], TenantID: tenantID, AppID: "app", ObjectID: callerOID,
 		IssuedAt: now.Unix(), NotBefore: now.Unix(), Expiry: now.Add(time.Hour).Unix(), Version: "1.0"})
 	if err != nil {
 		t.Fatal(err)

@@ -50,7 +50,7 @@ func serve(t *testing.T) func(method, path, body string) (int, map[string]any) {
 	}
 	signer := entra.NewSigner(key)
 	now := time.Now()
-	tok, err := signer.Sign(&entra.Claims{Audience: arm.ARMAudiences[0], TenantID: tenantID, AppID: "app", ObjectID: "oid",
+	tok, err := signer.Sign(&entra.Claims{Issuer: "https://localhost/" + tenantID + "/", Audience: arm.ARMAudiences[0], TenantID: tenantID, AppID: "app", ObjectID: "oid",
 		IssuedAt: now.Unix(), NotBefore: now.Unix(), Expiry: now.Add(time.Hour).Unix(), Version: "1.0"})
 	if err != nil {
 		t.Fatal(err)
