@@ -15,7 +15,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -144,7 +146,80 @@ func put(tx store.Tx, tenantID string, o *Object) error {
 	if err != nil {
 		return err
 	}
-	return tx.Put(&store.Resource{ID: resourceID(tenantID, o.Collection, o.ID), Type: resourceType(o.Collection), Name: strings.ToLower(o.ID), Properties: props})
+	if err := tx.Put(&store.Resource{ID: resourceID(tenantID, o.Collection, o.ID), Type: resourceType(o.Collection), Name: strings.ToLower(o.ID), Properties: props}); err != nil {
+		return err
+	}
+	return bump(tx)
+}
+
+// metaGeneration counts the directory's writes: memberships read by the
+// role checks of every request are cached until it moves.
+const metaGeneration = "directory_generation"
+
+func generation(tx store.Tx) (string, error) {
+	g, err := tx.GetMeta(metaGeneration)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil
+	}
+	return g, err
+}
+
+// bump moves the generation: a random name per store (so that caches
+// never mistake one store's directory for another's) and a count.
+func bump(tx store.Tx) error {
+	g, err := generation(tx)
+	if err != nil {
+		return err
+	}
+	name, count, _ := strings.Cut(g, ":")
+	if name == "" {
+		name = uuid.NewString()
+	}
+	n, _ := strconv.Atoi(count)
+	return tx.PutMeta(metaGeneration, name+":"+strconv.Itoa(n+1))
+}
+
+// memberships caches, per tenant, which groups each object is a direct
+// member of, as of a directory generation.
+var memberships struct {
+	sync.Mutex
+	byTenant map[string]membership
+}
+
+type membership struct {
+	generation string
+	parents    map[string][]string // member → groups
+}
+
+func parentsOf(tx store.Tx, tenantID string) (map[string][]string, error) {
+	gen, err := generation(tx)
+	if err != nil || gen == "" {
+		return nil, err // never written: no groups
+	}
+	tenantID = strings.ToLower(tenantID)
+	memberships.Lock()
+	m, ok := memberships.byTenant[tenantID]
+	memberships.Unlock()
+	if ok && m.generation == gen {
+		return m.parents, nil
+	}
+	groups, err := list(tx, tenantID, Groups)
+	if err != nil {
+		return nil, err
+	}
+	parents := map[string][]string{}
+	for _, g := range groups {
+		for _, mem := range g.rec.Members {
+			parents[strings.ToLower(mem)] = append(parents[strings.ToLower(mem)], g.ID)
+		}
+	}
+	memberships.Lock()
+	if memberships.byTenant == nil {
+		memberships.byTenant = map[string]membership{}
+	}
+	memberships.byTenant[tenantID] = membership{generation: gen, parents: parents}
+	memberships.Unlock()
+	return parents, nil
 }
 
 // findBy returns the objects of a collection whose string property key
@@ -314,15 +389,9 @@ func PrincipalType(tx store.Tx, tenantID, objectID string) (string, bool, error)
 // MemberOf is every group the object belongs to, directly or through
 // other groups (Entra's transitive membership).
 func MemberOf(tx store.Tx, tenantID, objectID string) ([]string, error) {
-	groups, err := list(tx, tenantID, Groups)
+	parents, err := parentsOf(tx, tenantID)
 	if err != nil {
 		return nil, err
-	}
-	parents := map[string][]string{} // member → groups
-	for _, g := range groups {
-		for _, m := range g.rec.Members {
-			parents[strings.ToLower(m)] = append(parents[strings.ToLower(m)], g.ID)
-		}
 	}
 	seen := map[string]bool{}
 	queue := []string{strings.ToLower(objectID)}

@@ -872,6 +872,9 @@ func remove(tx store.Tx, tenant string, o *Object) error {
 	if err != nil {
 		return err
 	}
+	if err := bump(tx); err != nil {
+		return err
+	}
 	for _, x := range gone {
 		if _, err := tx.Delete(resourceID(tenant, x.Collection, x.ID)); err != nil {
 			return err

@@ -52,7 +52,7 @@ type SQLite struct {
 // OpenSQLite opens (creating if needed) the database file at path.
 func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 	pragmas := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(1)"} {
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(1)", "mmap_size(268435456)", "cache_size(-32768)"} {
 		pragmas.Add("_pragma", p)
 	}
 	writerDSN := "file:" + path + "?" + pragmas.Encode() + "&_txlock=immediate"

@@ -17,7 +17,9 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -247,6 +249,9 @@ func EnsureAssignment(tx store.Tx, scope, principal, roleID string, now time.Tim
 	if err != nil {
 		return err
 	}
+	if err := bumpAssignments(tx); err != nil {
+		return err
+	}
 	return tx.Put(&store.Resource{ID: id, Type: assignmentType, Name: name, Properties: props})
 }
 
@@ -278,16 +283,19 @@ func Permits(tx store.Tx, principal, id, action string) (bool, error) {
 	// apply are the children of id and of each scope above it up to the
 	// subscription: one indexed lookup per level, however many
 	// assignments the subscription has.
-	for scope := rid; ; scope = scope.Parent() {
-		here, err := tx.List(store.Query{Parent: scope.String(), Type: assignmentType})
+	var scopes []string
+	for scope := rid; scope.String() != ""; scope = scope.Parent() {
+		scopes = append(scopes, scope.String())
+		if strings.EqualFold(scope.String(), resourceid.Subscription(rid.SubscriptionID()).String()) {
+			break
+		}
+	}
+	for _, scope := range scopes {
+		here, err := assignmentsAt(tx, scope, rid.SubscriptionID())
 		if err != nil {
 			return false, err
 		}
-		for _, a := range here {
-			ap, err := decodeAssignment(a)
-			if err != nil {
-				return false, err
-			}
+		for _, ap := range here {
 			if !who[strings.ToLower(ap.PrincipalID)] {
 				continue
 			}
@@ -299,14 +307,105 @@ func Permits(tx store.Tx, principal, id, action string) (bool, error) {
 				return true, nil
 			}
 		}
-		if strings.EqualFold(scope.String(), resourceid.Subscription(rid.SubscriptionID()).String()) || scope.Parent().String() == "" {
-			return false, nil
+	}
+	return false, nil
+}
+
+// metaAssignments counts writes of role assignments: the subscription's
+// own assignments, read by every request's check, are cached until it
+// moves. (Only the subscription's: an assignment deeper down also goes
+// when its scope is deleted, which writes no count.)
+const metaAssignments = "role_assignments_generation"
+
+func assignmentsGeneration(tx store.Tx) (string, error) {
+	g, err := tx.GetMeta(metaAssignments)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil
+	}
+	return g, err
+}
+
+// bumpAssignments moves the count: a random name per store (caches never
+// mistake one store for another) and a number.
+func bumpAssignments(tx store.Tx) error {
+	g, err := assignmentsGeneration(tx)
+	if err != nil {
+		return err
+	}
+	name, count, _ := strings.Cut(g, ":")
+	if name == "" {
+		name = uuid.NewString()
+	}
+	n, _ := strconv.Atoi(count)
+	return tx.PutMeta(metaAssignments, name+":"+strconv.Itoa(n+1))
+}
+
+var subscriptionAssignments struct {
+	sync.Mutex
+	m map[string]cachedAssignments
+}
+
+type cachedAssignments struct {
+	generation string
+	list       []*assignmentProps
+}
+
+// assignmentsAt are the role assignments at scope (not below it).
+func assignmentsAt(tx store.Tx, scope, sub string) ([]*assignmentProps, error) {
+	atSubscription := strings.EqualFold(scope, resourceid.Subscription(sub).String())
+	var gen string
+	if atSubscription {
+		var err error
+		if gen, err = assignmentsGeneration(tx); err != nil {
+			return nil, err
+		}
+		subscriptionAssignments.Lock()
+		c, ok := subscriptionAssignments.m[strings.ToLower(sub)]
+		subscriptionAssignments.Unlock()
+		if ok && gen != "" && c.generation == gen {
+			return c.list, nil
 		}
 	}
+	recs, err := tx.List(store.Query{Parent: scope, Type: assignmentType})
+	if err != nil {
+		return nil, err
+	}
+	list := make([]*assignmentProps, 0, len(recs))
+	for _, r := range recs {
+		ap, err := decodeAssignment(r)
+		if err != nil {
+			return nil, err
+		}
+		list = append(list, ap)
+	}
+	if atSubscription && gen != "" {
+		subscriptionAssignments.Lock()
+		if subscriptionAssignments.m == nil {
+			subscriptionAssignments.m = map[string]cachedAssignments{}
+		}
+		subscriptionAssignments.m[strings.ToLower(sub)] = cachedAssignments{generation: gen, list: list}
+		subscriptionAssignments.Unlock()
+	}
+	return list, nil
 }
+
+// tenants caches subscriptions' tenants (a subscription never changes
+// tenant).
+var tenants sync.Map
 
 // tenantOf is the tenant of a subscription ("" if there is none).
 func tenantOf(tx store.Tx, sub string) (string, error) {
+	if t, ok := tenants.Load(strings.ToLower(sub)); ok {
+		return t.(string), nil
+	}
+	t, err := readTenant(tx, sub)
+	if err == nil && t != "" {
+		tenants.Store(strings.ToLower(sub), t)
+	}
+	return t, err
+}
+
+func readTenant(tx store.Tx, sub string) (string, error) {
 	r, err := tx.Get(resourceid.Subscription(sub).String())
 	if errors.Is(err, store.ErrNotFound) {
 		return "", nil
@@ -590,6 +689,9 @@ func (p *Provider) putAssignment(ctx context.Context, req *arm.Request) (*arm.Re
 			return err
 		}
 		rec = &store.Resource{ID: id.String(), Type: assignmentType, Name: id.Name(), Properties: raw}
+		if err := bumpAssignments(tx); err != nil {
+			return err
+		}
 		return tx.Put(rec)
 	})
 	if err != nil {
@@ -695,6 +797,9 @@ func (p *Provider) deleteAssignment(ctx context.Context, req *arm.Request) (*arm
 			return err
 		}
 		if body, err = assignmentBody(r); err != nil {
+			return err
+		}
+		if err := bumpAssignments(tx); err != nil {
 			return err
 		}
 		_, err = tx.Delete(r.ID)
