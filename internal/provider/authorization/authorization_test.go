@@ -409,6 +409,14 @@ func TestEnforcedRBAC(t *testing.T) {
 	if diff := cmp.Diff(want, r.err()); diff != "" {
 		t.Fatalf("no assignment (-want +got):\n%s", diff)
 	}
+	// Headers claiming another identity (one that is Owner) change
+	// nothing: the caller is the token's.
+	e.must("PUT", assignmentPath(subPath, "00000000-0000-0000-0000-0000000000c1")+apiV, assignment(ownerRoleID, principal2, "User"), 201)
+	forged := enforced.do("GET", list, "", "x-ms-client-object-id", principal2, "x-ms-client-principal-id", principal2,
+		"x-ms-client-principal-name", "user2@localaks.onmicrosoft.com", "x-ms-client-tenant-id", tenantID, "x-ms-client-app-id", "other")
+	if diff := cmp.Diff(want, forged.err()); diff != "" {
+		t.Fatalf("forged identity headers (-want +got):\n%s", diff)
+	}
 	// Reader on the subscription (given through the open front door).
 	e.must("PUT", assignmentPath(subPath, a1)+apiV, assignment(reader, callerOID, "ServicePrincipal"), 201)
 	enforced.must("GET", list, "", 200)

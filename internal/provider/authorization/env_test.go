@@ -131,11 +131,14 @@ func (r reply) err() apiError {
 	return out
 }
 
-func (e *env) do(method, path, body string) reply {
+func (e *env) do(method, path, body string, headers ...string) reply {
 	e.t.Helper()
 	req := httptest.NewRequest(method, path, strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+e.tok)
 	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
 	w := httptest.NewRecorder()
 	e.srv.ServeHTTP(w, req)
 	r := reply{status: w.Code, raw: w.Body.Bytes()}
