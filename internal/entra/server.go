@@ -48,6 +48,11 @@ var (
 	ErrSecretExpired      = errors.New("client secret expired")
 )
 
+// PublicAuthorityHost is Entra's authority in Azure's public cloud. serve's
+// certificate names it and its HTTPS_PROXY tunnel answers it with this
+// token service (nothing is ever sent to it).
+const PublicAuthorityHost = "login.microsoftonline.com"
+
 // AKSServerAppID is the application ID of the Azure Kubernetes Service
 // AAD Server: the audience of tokens for Entra-integrated clusters' API
 // servers, whose application asks for the groups claim.

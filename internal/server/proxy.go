@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/localaks/localaks/internal/acr"
+	"github.com/localaks/localaks/internal/entra"
 )
 
 // Container registries are reached by their login servers' names
@@ -17,8 +19,12 @@ import (
 // plain HTTP for one thing: an HTTP CONNECT to a login server (port 443),
 // as clients send it to the proxy in HTTPS_PROXY. The tunnel comes back to
 // serve's own HTTPS server, which answers it as that registry (its
-// certificate names *.azurecr.io). Nothing else is proxied and nothing is
-// dialled: a CONNECT to any other host is refused.
+// certificate names *.azurecr.io). Entra's public authority host is
+// tunnelled the same way and answered by localaks's Entra: clients that
+// cannot be given another authority (kubelogin's service-principal sign-in
+// in AKS's kubeconfig) sign in at localaks through HTTPS_PROXY. Nothing
+// else is proxied and nothing is dialled: a CONNECT to any other host is
+// refused.
 
 // sniffListener passes TLS connections on to the HTTPS server, answers
 // plain-HTTP CONNECTs to login servers by feeding the tunnel to the HTTPS
@@ -112,8 +118,8 @@ func (s *sniffListener) sniff(c net.Conn) {
 		refuse(c, http.StatusForbidden, fmt.Sprintf("localaks tunnels only to its container registries' login servers on port 443, not %q.", req.Host))
 		return
 	}
-	if _, ok := acr.LoginName(host); !ok {
-		refuse(c, http.StatusForbidden, fmt.Sprintf("localaks tunnels only to its container registries' login servers (*.azurecr.io), not %q.", host))
+	if _, ok := acr.LoginName(host); !ok && !strings.EqualFold(host, entra.PublicAuthorityHost) {
+		refuse(c, http.StatusForbidden, fmt.Sprintf("localaks tunnels only to its container registries' login servers (*.azurecr.io) and Entra's authority (%s), not %q.", entra.PublicAuthorityHost, host))
 		return
 	}
 	if _, err := fmt.Fprint(c, "HTTP/1.1 200 Connection established\r\n\r\n"); err != nil {

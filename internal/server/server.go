@@ -158,7 +158,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, err
 	}
 	// *.azurecr.io: the container registries' login servers (proxy.go).
-	hosts := append([]string{"localhost", "127.0.0.1", "::1", "*" + containerregistry.LoginSuffix}, cfg.Hosts...)
+	hosts := append([]string{"localhost", "127.0.0.1", "::1", "*" + containerregistry.LoginSuffix, entra.PublicAuthorityHost}, cfg.Hosts...)
 	for _, l := range s.listeners {
 		if h, _, err := net.SplitHostPort(l.Addr().String()); err == nil && !slices.Contains(hosts, h) && !net.ParseIP(h).IsUnspecified() {
 			hosts = append(hosts, h)

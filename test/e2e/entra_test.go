@@ -121,6 +121,20 @@ func TestAzEntraCluster(t *testing.T) {
 		}
 	}
 
+	// kubelogin's service-principal sign-in (the CI set-up): AKS's
+	// kubeconfig names Entra's public authority, which serve answers through
+	// its HTTPS_PROXY tunnel.
+	spn := s.credentials(t, "entra", "c1")
+	mustRun(t, nil, kubelogin, "convert-kubeconfig", "-l", "spn", "--kubeconfig", spn)
+	spnEnv := []string{"PATH=" + path, "AZURE_CLIENT_ID=" + devApp, "AZURE_CLIENT_SECRET=" + devSecret,
+		"HTTPS_PROXY=" + strings.Replace(s.URL, "https://", "http://", 1), "SSL_CERT_FILE=" + filepath.Join(s.dataDir, "pki", "ca-bundle.pem")}
+	if r := kubectlCmd(t, spnEnv, "--kubeconfig", spn, "-n", "dev", "get", "pods", "-o", "name"); r.code != 0 || !strings.Contains(r.stdout, "pod/web") {
+		t.Fatalf("kubelogin -l spn: %d %s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := kubectlCmd(t, spnEnv, "--kubeconfig", spn, "-n", "dev", "get", "secrets"); r.code == 0 || !strings.Contains(r.stderr, "User does not have access to the resource in Azure") {
+		t.Errorf("kubelogin -l spn, secrets: %d %s", r.code, r.stderr)
+	}
+
 	// A token for another audience (ARM's) is not a Kubernetes credential.
 	armToken := strings.TrimSpace(mustAz(t, az(t, dev, "account", "get-access-token", "--query", "accessToken", "-o", "tsv")).stdout)
 	var claims jwt.MapClaims
