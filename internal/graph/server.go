@@ -17,6 +17,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/localaks/localaks/internal/arm"
 	"github.com/localaks/localaks/internal/entra"
 	"github.com/localaks/localaks/internal/resourceid"
 	"github.com/localaks/localaks/internal/store"
@@ -161,7 +162,7 @@ func (h *Handler) authenticate(r *http.Request) (tenant, oid string, app bool, _
 	if !h.audienceAllowed(claims.Audience, r.Host) {
 		return "", "", false, invalid("Access token validation failure. Invalid audience.")
 	}
-	if _, ok := h.cfg.Tenants.Tenant(r.Context(), claims.TenantID); !ok || claims.TenantID == "" {
+	if _, ok := h.cfg.Tenants.Tenant(r.Context(), claims.TenantID); !ok || claims.TenantID == "" || !arm.IssuerOf(claims.Issuer, claims.TenantID) {
 		return "", "", false, invalid("Access token validation failure. Invalid issuer.")
 	}
 	return claims.TenantID, claims.ObjectID, claims.IDType == "app" || claims.AppID != "", nil

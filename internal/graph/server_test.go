@@ -60,6 +60,18 @@ func (e *env) token(oid, aud string, life time.Duration) string {
 	return tok
 }
 
+// tokenFrom is the administrator's Graph token with another issuer.
+func (e *env) tokenFrom(issuer string) string {
+	now := time.Now()
+	tok, err := e.signer.Sign(&entra.Claims{Issuer: issuer, Audience: "https://graph.microsoft.com", TenantID: tid,
+		ObjectID: "0a000000-0000-4000-8000-000000000001", AppID: "x", IDType: "app", IssuedAt: now.Unix(), NotBefore: now.Unix(),
+		Expiry: now.Add(time.Hour).Unix(), Version: "1.0"})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return tok
+}
+
 func (e *env) do(tok, method, path string, body any) (int, map[string]any) {
 	var rd *bytes.Reader
 	data, _ := json.Marshal(body)
@@ -119,6 +131,8 @@ func TestGraphErrors(t *testing.T) {
 		{"expired", e.token("0a000000-0000-4000-8000-000000000001", "https://graph.microsoft.com", -time.Hour), "GET", "/applications", nil, 401,
 			"InvalidAuthenticationToken: Lifetime validation failed, the token is expired."},
 		{"/me as an application", e.admin, "GET", "/me", nil, 400, "BadRequest: /me request is only valid with delegated authentication flow."},
+		{"another issuer", e.tokenFrom("https://sts.windows.net/" + tid + "-other/"), "GET", "/applications", nil, 401,
+			"InvalidAuthenticationToken: Access token validation failure. Invalid issuer."},
 	} {
 		code, out := e.do(tt.tok, tt.method, tt.path, tt.body)
 		if code != tt.status || errCode(out) != tt.want {
