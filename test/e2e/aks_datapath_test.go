@@ -532,9 +532,19 @@ spec:
       - {path: /, pathType: Prefix, backend: {service: {name: web-hashed, port: {number: 80}}}}
 `), 0o644)
 	mustKubectl(t, kc, "apply", "-f", hashed)
-	eventually(t, "hash.example through the managed NGINX", 60*time.Second, func() string {
-		if code, body, _ := get("hash.example", "/"); code != 200 {
-			return fmt.Sprintf("%d %q", code, body)
+	// Both pods in NGINX's upstream first (its endpoints follow the
+	// Service's, a moment after the first pod answers).
+	eventually(t, "hash.example through the managed NGINX, to both pods", 60*time.Second, func() string {
+		seen := map[string]bool{}
+		for i := range 12 {
+			code, body, _ := get("hash.example", fmt.Sprintf("/item/%d", i))
+			if code != 200 {
+				return fmt.Sprintf("%d %q", code, body)
+			}
+			seen[body] = true
+		}
+		if len(seen) != 2 {
+			return fmt.Sprintf("answered by %v", seen)
 		}
 		return ""
 	})
