@@ -15,7 +15,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -156,28 +155,9 @@ func put(tx store.Tx, tenantID string, o *Object) error {
 // role checks of every request are cached until it moves.
 const metaGeneration = "directory_generation"
 
-func generation(tx store.Tx) (string, error) {
-	g, err := tx.GetMeta(metaGeneration)
-	if errors.Is(err, store.ErrNotFound) {
-		return "", nil
-	}
-	return g, err
-}
+func generation(tx store.Tx) (string, error) { return store.Generation(tx, metaGeneration) }
 
-// bump moves the generation: a random name per store (so that caches
-// never mistake one store's directory for another's) and a count.
-func bump(tx store.Tx) error {
-	g, err := generation(tx)
-	if err != nil {
-		return err
-	}
-	name, count, _ := strings.Cut(g, ":")
-	if name == "" {
-		name = uuid.NewString()
-	}
-	n, _ := strconv.Atoi(count)
-	return tx.PutMeta(metaGeneration, name+":"+strconv.Itoa(n+1))
-}
+func bump(tx store.Tx) error { return store.Bump(tx, metaGeneration) }
 
 // memberships caches, per tenant, which groups each object is a direct
 // member of, as of a directory generation.

@@ -17,7 +17,6 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -317,28 +316,9 @@ func Permits(tx store.Tx, principal, id, action string) (bool, error) {
 // when its scope is deleted, which writes no count.)
 const metaAssignments = "role_assignments_generation"
 
-func assignmentsGeneration(tx store.Tx) (string, error) {
-	g, err := tx.GetMeta(metaAssignments)
-	if errors.Is(err, store.ErrNotFound) {
-		return "", nil
-	}
-	return g, err
-}
+func assignmentsGeneration(tx store.Tx) (string, error) { return store.Generation(tx, metaAssignments) }
 
-// bumpAssignments moves the count: a random name per store (caches never
-// mistake one store for another) and a number.
-func bumpAssignments(tx store.Tx) error {
-	g, err := assignmentsGeneration(tx)
-	if err != nil {
-		return err
-	}
-	name, count, _ := strings.Cut(g, ":")
-	if name == "" {
-		name = uuid.NewString()
-	}
-	n, _ := strconv.Atoi(count)
-	return tx.PutMeta(metaAssignments, name+":"+strconv.Itoa(n+1))
-}
+func bumpAssignments(tx store.Tx) error { return store.Bump(tx, metaAssignments) }
 
 var subscriptionAssignments struct {
 	sync.Mutex
