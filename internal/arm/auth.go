@@ -50,7 +50,11 @@ func (s *Server) authenticate(r *http.Request, base string) (Caller, *Error) {
 		return Caller{}, authErr(base, "InvalidAuthenticationTokenTenant",
 			"The access token is from the wrong issuer '"+claims.Issuer+"'. It must match the tenant '"+base+"/"+claims.TenantID+"/' of the token.")
 	}
-	return Caller{TenantID: claims.TenantID, ObjectID: claims.ObjectID, AppID: claims.AppID}, nil
+	c := Caller{TenantID: claims.TenantID, ObjectID: claims.ObjectID, AppID: claims.AppID}
+	if claims.IDType == "user" {
+		c.UserPrincipalName = claims.UPN
+	}
+	return c, nil
 }
 
 // IssuerOf tells whether iss is an Entra issuer of tenant: an https URL

@@ -43,7 +43,11 @@ func (s *Server) authorize(ctx context.Context, req *Request) error {
 	if err != nil {
 		return ErrInternal(err)
 	}
-	client := req.Caller.AppID
+	// ARM names a user by principal name, an application by client ID.
+	client := req.Caller.UserPrincipalName
+	if client == "" {
+		client = req.Caller.AppID
+	}
 	if client == "" {
 		client = req.Caller.ObjectID
 	}

@@ -34,6 +34,9 @@ type Caller struct {
 	TenantID string
 	ObjectID string
 	AppID    string
+	// UserPrincipalName names a signed-in user ("" for applications and
+	// managed identities).
+	UserPrincipalName string
 }
 
 // Query returns the request's query parameters.

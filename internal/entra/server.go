@@ -65,6 +65,8 @@ type Config struct {
 	// Principals is the directory that signs applications in with their
 	// client secrets.
 	Principals Principals
+	// Users signs users in with their passwords (nil: no user grants).
+	Users Users
 	// Open accepts any client ID and secret: a client the directory does
 	// not know is registered as a service principal the first time.
 	Open bool
@@ -149,9 +151,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, s.cfg.Signer.JWKS())
 	case "discovery/instance":
 		s.instanceDiscovery(w, r)
+	case "userrealm/" + strings.Join(lower[2:], "/"):
+		if len(segs) != 3 {
+			writeOAuthError(w, http.StatusNotFound, "invalid_request", 90002, "The requested endpoint does not exist.")
+			return
+		}
+		s.userRealm(w, r, segs[2])
 	case "oauth2/v2.0/authorize", "oauth2/authorize", "oauth2/v2.0/devicecode", "oauth2/devicecode":
 		writeOAuthError(w, http.StatusBadRequest, "unsupported_grant_type", 70003,
-			"localaks issues tokens to service principals only (client credentials); interactive and device-code sign-in are not available.")
+			"localaks signs in service principals (client credentials) and users with their passwords; interactive and device-code sign-in are not available.")
 	default:
 		writeOAuthError(w, http.StatusNotFound, "invalid_request", 90002, "The requested endpoint does not exist.")
 	}
@@ -273,20 +281,34 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, tenantSeg string,
 	}
 	form := r.PostForm
 	grant := form.Get("grant_type")
+	if u, p, ok := r.BasicAuth(); ok {
+		// client_secret_basic: the client's credentials in the header.
+		form.Set("client_id", u)
+		form.Set("client_secret", p)
+	}
 	switch grant {
 	case "":
 		writeOAuthError(w, http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: 'grant_type'.")
 		return
 	case "client_credentials":
+	case "password":
+		if s.cfg.Users != nil {
+			s.passwordGrant(w, r, tenantSeg, v1)
+			return
+		}
+		fallthrough
+	case "refresh_token":
+		if s.cfg.Users != nil {
+			s.refreshGrant(w, r, tenantSeg, v1)
+			return
+		}
+		fallthrough
 	default:
 		writeOAuthError(w, http.StatusBadRequest, "unsupported_grant_type", 70003,
-			fmt.Sprintf("The app requested an unsupported grant type '%s'. localaks issues tokens to service principals (client_credentials).", grant))
+			fmt.Sprintf("The app requested an unsupported grant type '%s'. localaks issues tokens for client credentials, passwords (users) and refresh tokens.", grant))
 		return
 	}
 	clientID, secret := form.Get("client_id"), form.Get("client_secret")
-	if u, p, ok := r.BasicAuth(); ok {
-		clientID, secret = u, p
-	}
 	if clientID == "" {
 		writeOAuthError(w, http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: 'client_id'.")
 		return
@@ -328,20 +350,16 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, tenantSeg string,
 		return
 	}
 	now := s.cfg.Now().UTC()
-	exp := now.Add(s.cfg.TokenLifetime)
-	issuerBase := s.cfg.IssuerBase
-	if issuerBase == "" {
-		issuerBase = baseURL(r)
-	}
+	iss := s.issuerBase(r) + "/" + tenantID + "/"
 	claims := &Claims{
 		Audience:  audience,
-		Issuer:    issuerBase + "/" + tenantID + "/",
+		Issuer:    iss,
 		IssuedAt:  now.Unix(),
 		NotBefore: now.Unix(),
-		Expiry:    exp.Unix(),
+		Expiry:    now.Add(s.cfg.TokenLifetime).Unix(),
 		AppID:     clientID,
 		AppIDACR:  "1",
-		IDP:       issuerBase + "/" + tenantID + "/",
+		IDP:       iss,
 		IDType:    "app",
 		ObjectID:  oid,
 		Subject:   oid,
@@ -349,15 +367,39 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, tenantSeg string,
 		UTI:       randomID(),
 		Version:   "1.0",
 	}
-	if strings.EqualFold(strings.TrimPrefix(strings.TrimSuffix(audience, "/"), "api://"), AKSServerAppID) && s.cfg.Principals != nil {
-		groups, err := s.cfg.Principals.Groups(r.Context(), tenantID, oid)
-		if err != nil {
-			s.cfg.Logger.Error("group claims", "err", err)
-			writeOAuthError(w, http.StatusInternalServerError, "temporarily_unavailable", 90033, "The directory could not be read.")
-			return
-		}
-		claims.Groups = groups
+	if s.addGroups(w, r, claims) {
+		s.issue(w, claims, v1, nil)
 	}
+}
+
+// issuerBase is the base of tokens' issuers.
+func (s *Server) issuerBase(r *http.Request) string {
+	if s.cfg.IssuerBase != "" {
+		return s.cfg.IssuerBase
+	}
+	return baseURL(r)
+}
+
+// addGroups puts the principal's groups in tokens for the AKS server
+// application (Entra-integrated clusters map them); it reports false
+// after writing an error.
+func (s *Server) addGroups(w http.ResponseWriter, r *http.Request, claims *Claims) bool {
+	if !strings.EqualFold(strings.TrimPrefix(strings.TrimSuffix(claims.Audience, "/"), "api://"), AKSServerAppID) || s.cfg.Principals == nil {
+		return true
+	}
+	groups, err := s.cfg.Principals.Groups(r.Context(), claims.TenantID, claims.ObjectID)
+	if err != nil {
+		s.cfg.Logger.Error("group claims", "err", err)
+		writeOAuthError(w, http.StatusInternalServerError, "temporarily_unavailable", 90033, "The directory could not be read.")
+		return false
+	}
+	claims.Groups = groups
+	return true
+}
+
+// issue signs the access token and writes the token response (v1 numbers
+// as strings, with the resource), plus extra fields.
+func (s *Server) issue(w http.ResponseWriter, claims *Claims, v1 bool, extra map[string]any) {
 	tok, err := s.cfg.Signer.Sign(claims)
 	if err != nil {
 		s.cfg.Logger.Error("sign token", "err", err)
@@ -374,9 +416,12 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, tenantSeg string,
 	if v1 {
 		resp["expires_in"] = strconv.Itoa(lifetime)
 		resp["ext_expires_in"] = strconv.Itoa(lifetime)
-		resp["expires_on"] = strconv.FormatInt(exp.Unix(), 10)
-		resp["not_before"] = strconv.FormatInt(now.Unix(), 10)
-		resp["resource"] = audience
+		resp["expires_on"] = strconv.FormatInt(claims.Expiry, 10)
+		resp["not_before"] = strconv.FormatInt(claims.NotBefore, 10)
+		resp["resource"] = claims.Audience
+	}
+	for k, v := range extra {
+		resp[k] = v
 	}
 	w.Header().Set("Cache-Control", "no-store, no-cache")
 	w.Header().Set("Pragma", "no-cache")

@@ -36,6 +36,15 @@ type Claims struct {
 	// Groups are the principal's group object IDs, in tokens for
 	// applications that ask for them (AKSServerAppID).
 	Groups []string `json:"groups,omitempty"`
+
+	// Users' tokens (delegated: idtyp "user") name the user and the
+	// delegated scope; ID tokens carry preferred_username too.
+	UPN               string   `json:"upn,omitempty"`
+	UniqueName        string   `json:"unique_name,omitempty"`
+	Name              string   `json:"name,omitempty"`
+	PreferredUsername string   `json:"preferred_username,omitempty"`
+	Scope             string   `json:"scp,omitempty"`
+	AMR               []string `json:"amr,omitempty"`
 }
 
 // The jwt.Claims interface; validation of times is done by Validate so that

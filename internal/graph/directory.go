@@ -8,13 +8,16 @@ package graph
 
 import (
 	"context"
+	"crypto/pbkdf2"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -50,7 +53,7 @@ type record struct {
 	// Secrets are the SHA-256 digests (hex) of the object's password
 	// credentials' secret text, by keyId; the text itself is not kept.
 	Secrets map[string]string `json:"secrets,omitempty"`
-	// Password is the SHA-256 digest of a user's password.
+	// Password is a user's password, hashed (hashPassword).
 	Password string `json:"password,omitempty"`
 	// Members and Owners are object IDs (groups; owners also of apps).
 	Members []string `json:"members,omitempty"`
@@ -286,6 +289,110 @@ func credentials(o *Object) []passwordCredential {
 		out = append(out, pc)
 	}
 	return out
+}
+
+// hashPassword hashes a user's password for keeping: PBKDF2-SHA256 with a
+// random salt ("pbkdf2-sha256$iterations$salt$key", base64). Users'
+// passwords, unlike the generated client secrets, may be guessable, so
+// they get a salted, slow hash.
+func hashPassword(password string) string {
+	salt := make([]byte, 16)
+	if _, err := rand.Read(salt); err != nil {
+		panic(err) // crypto/rand does not fail on supported platforms
+	}
+	key, err := pbkdf2.Key(sha256.New, password, salt, passwordIterations, 32)
+	if err != nil {
+		panic(err) // only for invalid parameters, which these are not
+	}
+	return fmt.Sprintf("pbkdf2-sha256$%d$%s$%s", passwordIterations, base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
+}
+
+// passwordIterations is PBKDF2's work factor: a few milliseconds a
+// sign-in.
+const passwordIterations = 20000
+
+// checkPassword tells whether password is the one hashed (hashPassword,
+// or the unsalted SHA-256 digest earlier versions kept).
+func checkPassword(hashed, password string) bool {
+	parts := strings.Split(hashed, "$")
+	if len(parts) != 4 || parts[0] != "pbkdf2-sha256" {
+		return hashed != "" && subtle.ConstantTimeCompare([]byte(hashed), []byte(digest(password))) == 1
+	}
+	iter, err := strconv.Atoi(parts[1])
+	salt, err1 := base64.RawStdEncoding.DecodeString(parts[2])
+	want, err2 := base64.RawStdEncoding.DecodeString(parts[3])
+	if err != nil || err1 != nil || err2 != nil || iter < 1 || iter > 10_000_000 {
+		return false
+	}
+	got, err := pbkdf2.Key(sha256.New, password, salt, iter, len(want))
+	return err == nil && subtle.ConstantTimeCompare(got, want) == 1
+}
+
+// entraUser is a user as the token service sees it; the stamp is derived
+// from the password's hash, so a new password voids refresh tokens.
+func entraUser(o *Object) entra.User {
+	enabled, _ := o.rec.Doc["accountEnabled"].(bool)
+	stamp := sha256.Sum256([]byte(o.rec.Password))
+	return entra.User{ObjectID: o.ID, UserPrincipalName: o.str("userPrincipalName"), DisplayName: o.str("displayName"),
+		Enabled: enabled, Stamp: hex.EncodeToString(stamp[:8])}
+}
+
+// SignInUser checks a user's principal name and password (implements
+// entra.Users). A user without a password (created without one) cannot
+// sign in.
+func (d *Directory) SignInUser(ctx context.Context, tenantID, upn, password string) (entra.User, error) {
+	var u entra.User
+	err := d.store.View(ctx, func(tx store.Tx) error {
+		users, err := findBy(tx, tenantID, Users, "userPrincipalName", upn)
+		if err != nil {
+			return err
+		}
+		if len(users) == 0 {
+			return entra.ErrUnknownUser
+		}
+		o := users[0]
+		u = entraUser(o)
+		if !checkPassword(o.rec.Password, password) {
+			return entra.ErrBadPassword
+		}
+		if !u.Enabled {
+			return entra.ErrUserDisabled
+		}
+		return nil
+	})
+	return u, err
+}
+
+// User looks a user up by object ID (implements entra.Users).
+func (d *Directory) User(ctx context.Context, tenantID, objectID string) (entra.User, error) {
+	var u entra.User
+	err := d.store.View(ctx, func(tx store.Tx) error {
+		o, err := get(tx, tenantID, Users, objectID)
+		if errors.Is(err, store.ErrNotFound) {
+			return entra.ErrUnknownUser
+		}
+		if err != nil {
+			return err
+		}
+		u = entraUser(o)
+		return nil
+	})
+	return u, err
+}
+
+// PublicClient tells whether the tenant has an application with this
+// client ID and whether it is a public client (implements entra.Users).
+func (d *Directory) PublicClient(ctx context.Context, tenantID, clientID string) (known, public bool, err error) {
+	err = d.store.View(ctx, func(tx store.Tx) error {
+		apps, err := findBy(tx, tenantID, Applications, "appId", clientID)
+		if err != nil || len(apps) == 0 {
+			return err
+		}
+		known = true
+		public, _ = apps[0].rec.Doc["isFallbackPublicClient"].(bool)
+		return nil
+	})
+	return known, public, err
 }
 
 // Known reports whether the service principal with this application ID

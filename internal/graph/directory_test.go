@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/localaks/localaks/internal/entra"
@@ -37,5 +38,30 @@ func TestSignIn(t *testing.T) {
 	}
 	if _, err := d.SignIn(ctx, tid, "0f1e2d3c-0000-4000-8000-000000000002", "right"); !errors.Is(err, entra.ErrUnknownClient) {
 		t.Fatalf("unknown client: %v", err)
+	}
+}
+
+func TestPasswordHash(t *testing.T) {
+	h := hashPassword("Pa55word!")
+	if !strings.HasPrefix(h, "pbkdf2-sha256$") || strings.Contains(h, "Pa55word") || h == hashPassword("Pa55word!") {
+		t.Fatalf("hash %q: want a salted PBKDF2 hash", h)
+	}
+	for _, c := range []struct {
+		hashed, password string
+		want             bool
+	}{
+		{h, "Pa55word!", true},
+		{h, "pa55word!", false},
+		{h, "", false},
+		{digest("legacy"), "legacy", true},
+		{digest("legacy"), "other", false},
+		{"", "", false},
+		{"pbkdf2-sha256$0$AA$AA", "x", false},
+		{"pbkdf2-sha256$99999999999$AA$AA", "x", false},
+		{"pbkdf2-sha256$10$!!$AA", "x", false},
+	} {
+		if got := checkPassword(c.hashed, c.password); got != c.want {
+			t.Errorf("checkPassword(%q, %q) = %v", c.hashed, c.password, got)
+		}
 	}
 }

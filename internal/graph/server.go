@@ -165,7 +165,7 @@ func (h *Handler) authenticate(r *http.Request) (tenant, oid string, app bool, _
 	if _, ok := h.cfg.Tenants.Tenant(r.Context(), claims.TenantID); !ok || claims.TenantID == "" || !arm.IssuerOf(claims.Issuer, claims.TenantID) {
 		return "", "", false, invalid("Access token validation failure. Invalid issuer.")
 	}
-	return claims.TenantID, claims.ObjectID, claims.IDType == "app" || claims.AppID != "", nil
+	return claims.TenantID, claims.ObjectID, claims.IDType != "user", nil
 }
 
 func (h *Handler) audienceAllowed(aud, host string) bool {
@@ -244,6 +244,11 @@ func (h *Handler) serve(r *http.Request) (int, any, error) {
 
 func (h *Handler) allowed(tx store.Tx, req *request) error {
 	if h.cfg.Open {
+		return nil
+	}
+	if !req.appToken && req.r.Method == http.MethodGet {
+		// Entra's default user permissions: members read the directory
+		// (and themselves, /me).
 		return nil
 	}
 	admin, err := isAdmin(tx, req.tenant, req.caller)
@@ -761,7 +766,7 @@ func (h *Handler) create(tx store.Tx, req *request, coll string) (int, any, erro
 		if len(password) < 8 {
 			return 0, nil, badRequest("The specified password does not comply with password complexity requirements. Please provide a different password.")
 		}
-		o.rec.Password = digest(password)
+		o.rec.Password = hashPassword(password)
 		o.rec.Doc = newUser(o.ID, body)
 	case Groups:
 		for _, k := range []string{"displayName", "mailNickname"} {
@@ -834,7 +839,7 @@ func (h *Handler) patch(tx store.Tx, req *request, o *Object) (int, any, error) 
 		}
 		if profile, ok := req.body["passwordProfile"].(map[string]any); ok {
 			if pw, _ := profile["password"].(string); pw != "" {
-				o.rec.Password = digest(pw)
+				o.rec.Password = hashPassword(pw)
 			}
 			delete(req.body, "passwordProfile")
 		}

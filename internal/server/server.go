@@ -232,6 +232,9 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	rp.SetSelf(self)
 	ids := managedidentity.Register(reg, s.store, tenantOf)
 	authz := authorization.Register(reg, s.store)
+	if !cfg.Open {
+		rp.SetReaches(authz.Reaches)
+	}
 	crp := containerregistry.Register(reg, s.store)
 	acrKey, err := loadOrCreateRSA(filepath.Join(d.PKI(), "acr-signing-key.pem"))
 	if err != nil {
@@ -313,7 +316,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Registry:  reg,
 		Directory: dir,
 		Signer:    signer,
-		Entra: entra.NewServer(entra.Config{Signer: signer, Directory: dir, Principals: directory, Open: cfg.Open, Logger: cfg.Log, IssuerBase: s.url,
+		Entra: entra.NewServer(entra.Config{Signer: signer, Directory: dir, Principals: directory, Users: directory, Open: cfg.Open, Logger: cfg.Log, IssuerBase: s.url,
 			Identities: func(ctx context.Context, clientID string) (secret, objectID string, ok bool) {
 				s.store.View(ctx, func(tx store.Tx) error { //nolint:errcheck // not found is !ok
 					secret, objectID, ok = aks.CloudCredential(tx, clientID)

@@ -438,6 +438,18 @@ func (s *serve) newServicePrincipal(t *testing.T, name string) (appID, secret, o
 	return app["appId"].(string), pw["secretText"].(string), sp["id"].(string)
 }
 
+// newUser creates a user with a password in the directory, in the
+// tenant's default domain, as az ad user create does.
+func (s *serve) newUser(t *testing.T, name string) (upn, password, objectID string) {
+	t.Helper()
+	org := s.graphCall(t, "GET", "/organization", nil, 200)["value"].([]any)[0].(map[string]any)
+	domain := org["verifiedDomains"].([]any)[0].(map[string]any)["name"].(string)
+	upn, password = name+"@"+domain, "Pa55word!"+name
+	u := s.graphCall(t, "POST", "/users", map[string]any{"displayName": name, "mailNickname": name, "userPrincipalName": upn,
+		"accountEnabled": true, "passwordProfile": map[string]any{"password": password}}, 201)
+	return upn, password, u["id"].(string)
+}
+
 // grant gives principal (a service principal) the built-in role roleID at
 // scope, as the built-in principal (Owner of the subscription).
 func (s *serve) grant(t *testing.T, scope, roleID, principal string) {

@@ -130,3 +130,74 @@ func TestAzDirectory(t *testing.T) {
 		t.Fatalf("login after deletion: %d %s", r.code, r.stderr)
 	}
 }
+
+// TestAzUserSignIn: users sign in with their passwords (az login -u -p,
+// OAuth's password grant), see the subscriptions they have a role in and
+// nothing else, are named by their principal name in ARM's refusals, read
+// themselves through Graph (az ad signed-in-user show), and lose their
+// sessions when their password is reset.
+func TestAzUserSignIn(t *testing.T) {
+	needAz(t)
+	t.Parallel()
+	s := startServe(t, "", "--control-planes=false")
+	mustAz(t, s.localaksAz("group", "create", "-n", "team", "-l", "eastus", "-o", "none"))
+	dana, pw, danaOID := s.newUser(t, "dana")
+	eve, evePW, _ := s.newUser(t, "eve")
+	readers := s.graphCall(t, "POST", "/groups", map[string]any{"displayName": "readers", "mailNickname": "readers", "mailEnabled": false, "securityEnabled": true}, 201)["id"].(string)
+	s.graphCall(t, "POST", "/groups/"+readers+"/members/$ref", map[string]any{"@odata.id": s.URL + "/graph/v1.0/directoryObjects/" + danaOID}, 204)
+	teamScope := s.sub() + "/resourceGroups/team"
+	s.grant(t, teamScope, "acdd72a7-3385-48ef-bd42-f606fba81ae7", readers)
+
+	signedIn := func() []string {
+		env := []string{"AZURE_CONFIG_DIR=" + t.TempDir(), "REQUESTS_CA_BUNDLE=" + filepath.Join(s.dataDir, "pki", "ca-bundle.pem")}
+		mustAz(t, az(t, env, "cloud", "register", "-n", "localaks", "--cloud-config",
+			`{"endpoints":{"resourceManager":"`+s.URL+`/","microsoftGraphResourceId":"`+s.URL+`/graph/"}}`))
+		mustAz(t, az(t, env, "cloud", "set", "-n", "localaks"))
+		return env
+	}
+	env := signedIn()
+	if r := az(t, env, "login", "-u", dana, "-p", "not-her-password"); r.code == 0 || !strings.Contains(r.stderr, "AADSTS50126") {
+		t.Fatalf("login with a wrong password: %d %s", r.code, r.stderr)
+	}
+	if r := az(t, env, "login", "-u", "nobody@"+strings.SplitN(dana, "@", 2)[1], "-p", pw); r.code == 0 || !strings.Contains(r.stderr, "AADSTS50034") {
+		t.Fatalf("login of an unknown user: %d %s", r.code, r.stderr)
+	}
+	var subs []struct {
+		ID   string
+		User struct{ Name, Type string }
+	}
+	mustAz(t, az(t, env, "login", "-u", dana, "-p", pw)).json(t, &subs)
+	if len(subs) != 1 || subs[0].ID != s.Client.SubscriptionID || subs[0].User.Name != dana || subs[0].User.Type != "user" {
+		t.Fatalf("dana's subscriptions: %+v", subs)
+	}
+	var me struct{ ID, UserPrincipalName string }
+	mustAz(t, az(t, env, "ad", "signed-in-user", "show")).json(t, &me)
+	if me.ID != danaOID || me.UserPrincipalName != dana {
+		t.Fatalf("signed-in-user: %+v", me)
+	}
+	mustAz(t, az(t, env, "group", "show", "-n", "team", "-o", "none"))
+	if r := az(t, env, "group", "update", "-n", "team", "--tags", "x=y"); r.code == 0 ||
+		!strings.Contains(r.stderr, "The client '"+dana+"' with object id '"+danaOID+"' does not have authorization to perform action 'Microsoft.Resources/subscriptions/resourceGroups/write'") {
+		t.Fatalf("a reader's write: %d %s", r.code, r.stderr)
+	}
+	// Users read the directory but do not write it.
+	if r := az(t, env, "ad", "group", "create", "--display-name", "mine", "--mail-nickname", "mine"); r.code == 0 || !strings.Contains(r.stderr, "Insufficient privileges") {
+		t.Fatalf("a user's directory write: %d %s", r.code, r.stderr)
+	}
+
+	// A user with no role sees no subscription.
+	other := signedIn()
+	if r := az(t, other, "login", "-u", eve, "-p", evePW); r.code == 0 || !strings.Contains(r.stderr, "No subscriptions found for "+eve) {
+		t.Fatalf("login of a user without roles: %d %s", r.code, r.stderr)
+	}
+	mustAz(t, az(t, other, "login", "-u", eve, "-p", evePW, "--allow-no-subscriptions", "-o", "none"))
+
+	// A reset password revokes the sessions: the refresh token no longer
+	// gets tokens for another resource.
+	mustAz(t, s.localaksAz("ad", "user", "update", "--id", dana, "--password", "An0ther!password"))
+	if r := az(t, env, "account", "get-access-token", "--resource", "https://storage.azure.com"); r.code == 0 || !strings.Contains(r.stderr, "AADSTS50173") {
+		t.Fatalf("refresh after a password reset: %d %s", r.code, r.stderr)
+	}
+	mustAz(t, az(t, env, "login", "-u", dana, "-p", "An0ther!password", "-o", "none"))
+	mustAz(t, az(t, env, "account", "get-access-token", "--resource", "https://storage.azure.com", "-o", "none"))
+}

@@ -41,8 +41,9 @@ func TestAzEntraCluster(t *testing.T) {
 	devs := s.graphCall(t, "POST", "/groups", map[string]any{"displayName": "devs", "mailNickname": "devs", "mailEnabled": false, "securityEnabled": true}, 201)["id"].(string)
 	opsApp, opsSecret, opsOID := s.newServicePrincipal(t, "ops")
 	devApp, devSecret, devOID := s.newServicePrincipal(t, "dev")
-	for group, member := range map[string]string{admins: opsOID, devs: devOID} {
-		s.graphCall(t, "POST", "/groups/"+group+"/members/$ref", map[string]any{"@odata.id": s.URL + "/graph/v1.0/directoryObjects/" + member}, 204)
+	dana, danaPW, danaOID := s.newUser(t, "dana")
+	for _, m := range [][2]string{{admins, opsOID}, {devs, devOID}, {devs, danaOID}} {
+		s.graphCall(t, "POST", "/groups/"+m[0]+"/members/$ref", map[string]any{"@odata.id": s.URL + "/graph/v1.0/directoryObjects/" + m[1]}, 204)
 	}
 
 	mustAz(t, s.localaksAz("group", "create", "-n", "entra", "-l", "eastus", "-o", "none"))
@@ -82,11 +83,12 @@ func TestAzEntraCluster(t *testing.T) {
 	mustRun(t, nil, kubelogin, "convert-kubeconfig", "-l", "azurecli", "--kubeconfig", kc)
 
 	// Each principal signs in to az; kubelogin takes its token from az.
+	// (ops holds no Azure role: it sees no subscription.)
 	as := func(app, secret string) []string {
 		env := []string{"AZURE_CONFIG_DIR=" + t.TempDir(), "REQUESTS_CA_BUNDLE=" + filepath.Join(s.dataDir, "pki", "ca-bundle.pem"), "PATH=" + path}
 		mustAz(t, az(t, env, "cloud", "register", "-n", "localaks", "--endpoint-resource-manager", s.URL+"/"))
 		mustAz(t, az(t, env, "cloud", "set", "-n", "localaks"))
-		mustAz(t, az(t, env, "login", "--service-principal", "-u", app, "-p", secret, "--tenant", s.Client.TenantID, "-o", "none"))
+		mustAz(t, az(t, env, "login", "--service-principal", "-u", app, "-p", secret, "--tenant", s.Client.TenantID, "--allow-no-subscriptions", "-o", "none"))
 		return env
 	}
 	ops, dev := as(opsApp, opsSecret), as(devApp, devSecret)
@@ -133,6 +135,23 @@ func TestAzEntraCluster(t *testing.T) {
 	}
 	if r := kubectlCmd(t, spnEnv, "--kubeconfig", spn, "-n", "dev", "get", "secrets"); r.code == 0 || !strings.Contains(r.stderr, "User does not have access to the resource in Azure") {
 		t.Errorf("kubelogin -l spn, secrets: %d %s", r.code, r.stderr)
+	}
+
+	// A user with her password (kubelogin -l ropc): named by her
+	// principal name, with her groups, under the same Azure RBAC.
+	ropc := s.credentials(t, "entra", "c1")
+	mustRun(t, nil, kubelogin, "convert-kubeconfig", "-l", "ropc", "--kubeconfig", ropc)
+	ropcEnv := []string{"PATH=" + path, "AAD_USER_PRINCIPAL_NAME=" + dana, "AAD_USER_PRINCIPAL_PASSWORD=" + danaPW,
+		spnEnv[len(spnEnv)-2], spnEnv[len(spnEnv)-1]}
+	if r := kubectlCmd(t, ropcEnv, "--kubeconfig", ropc, "auth", "whoami", "-o", "jsonpath={.status.userInfo.username} {.status.userInfo.groups}"); r.code != 0 ||
+		!strings.HasPrefix(r.stdout, dana+" ") || !strings.Contains(r.stdout, devs) {
+		t.Fatalf("kubelogin -l ropc, whoami: %d %s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := kubectlCmd(t, ropcEnv, "--kubeconfig", ropc, "-n", "dev", "get", "pods", "-o", "name"); r.code != 0 || !strings.Contains(r.stdout, "pod/web") {
+		t.Fatalf("kubelogin -l ropc: %d %s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := kubectlCmd(t, ropcEnv, "--kubeconfig", ropc, "-n", "default", "get", "pods"); r.code == 0 || !strings.Contains(r.stderr, "User does not have access to the resource in Azure") {
+		t.Errorf("kubelogin -l ropc, namespace default: %d %s", r.code, r.stderr)
 	}
 
 	// A token for another audience (ARM's) is not a Kubernetes credential.

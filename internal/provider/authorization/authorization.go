@@ -4,9 +4,9 @@
 // (subscription, resource group, resource), with ARM's validation — what
 // `az role assignment create`, templates and Terraform write when they give
 // a cluster's kubelet identity AcrPull or its identity Network Contributor
-// on a subnet. ARM requests do not check them yet: every caller with a valid
-// token may do everything (see the README); the container registries' data
-// plane does (Permits).
+// on a subnet. Every ARM request is checked against them (Authorize, with
+// ARM's linked checks in package arm), and so are the container
+// registries' data plane and Entra clusters' Kubernetes API (Permits).
 package authorization
 
 import (
@@ -264,18 +264,9 @@ func Permits(tx store.Tx, principal, id, action string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	// Assignments to the groups the principal belongs to apply to it.
-	who := map[string]bool{strings.ToLower(principal): true}
-	if tenant, err := tenantOf(tx, rid.SubscriptionID()); err != nil {
+	who, err := principals(tx, principal, rid.SubscriptionID())
+	if err != nil {
 		return false, err
-	} else if tenant != "" {
-		groups, err := graph.MemberOf(tx, tenant, principal)
-		if err != nil {
-			return false, err
-		}
-		for _, g := range groups {
-			who[strings.ToLower(g)] = true
-		}
 	}
 	// An assignment lives under its scope ({scope}/providers/
 	// Microsoft.Authorization/roleAssignments/{name}), so the ones that
@@ -308,6 +299,54 @@ func Permits(tx store.Tx, principal, id, action string) (bool, error) {
 		}
 	}
 	return false, nil
+}
+
+// principals is who assignments to apply to the principal: itself and
+// the groups of its subscription's tenant it belongs to (transitively);
+// lower-case object IDs.
+func principals(tx store.Tx, principal, sub string) (map[string]bool, error) {
+	who := map[string]bool{strings.ToLower(principal): true}
+	tenant, err := tenantOf(tx, sub)
+	if err != nil || tenant == "" {
+		return who, err
+	}
+	groups, err := graph.MemberOf(tx, tenant, principal)
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range groups {
+		who[strings.ToLower(g)] = true
+	}
+	return who, nil
+}
+
+// Reaches tells whether the caller has a role assignment (its own or a
+// group's) at the subscription or anywhere in it: ARM lists those
+// subscriptions to it (resources.Reaches).
+func (p *Provider) Reaches(ctx context.Context, caller arm.Caller, sub string) (bool, error) {
+	var ok bool
+	err := p.store.View(ctx, func(tx store.Tx) error {
+		who, err := principals(tx, caller.ObjectID, sub)
+		if err != nil {
+			return err
+		}
+		recs, err := tx.List(store.Query{Subscription: sub, Type: assignmentType})
+		if err != nil {
+			return err
+		}
+		for _, r := range recs {
+			ap, err := decodeAssignment(r)
+			if err != nil {
+				return err
+			}
+			if who[strings.ToLower(ap.PrincipalID)] {
+				ok = true
+				return nil
+			}
+		}
+		return nil
+	})
+	return ok, err
 }
 
 // metaAssignments counts writes of role assignments: the subscription's

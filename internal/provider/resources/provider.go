@@ -33,14 +33,23 @@ const Namespace = "Microsoft.Resources"
 
 // Provider serves Microsoft.Resources.
 type Provider struct {
-	store  store.Store
-	reg    *arm.Registry
-	engine *arm.Engine
-	dir    *arm.Directory
-	log    *slog.Logger
-	now    func() time.Time
-	self   *Self
+	store   store.Store
+	reg     *arm.Registry
+	engine  *arm.Engine
+	dir     *arm.Directory
+	log     *slog.Logger
+	now     func() time.Time
+	self    *Self
+	reaches Reaches
 }
+
+// Reaches tells whether a caller has any access in a subscription: ARM
+// lists only those (nil: every subscription of the caller's tenant).
+type Reaches func(ctx context.Context, caller arm.Caller, subscriptionID string) (bool, error)
+
+// SetReaches sets the subscription list's access check (set once the
+// authorization provider exists).
+func (p *Provider) SetReaches(r Reaches) { p.reaches = r }
 
 // SetSelf gives deployments their way to the ARM API (set once serve
 // listens).

@@ -88,6 +88,21 @@ func (p *Provider) listSubscriptions(ctx context.Context, req *arm.Request) (*ar
 	if err != nil {
 		return nil, arm.ErrInternal(err)
 	}
+	if p.reaches != nil {
+		// A principal sees the subscriptions it has a role in (at the
+		// subscription, in it, or above it), as ARM lists them.
+		seen := out[:0]
+		for _, body := range out {
+			ok, err := p.reaches(ctx, req.Caller, body["subscriptionId"].(string))
+			if err != nil {
+				return nil, arm.ErrInternal(err)
+			}
+			if ok {
+				seen = append(seen, body)
+			}
+		}
+		out = seen
+	}
 	return arm.OK(map[string]any{"value": nonNil(out), "count": count{Type: "Total", Value: len(out)}}), nil
 }
 
