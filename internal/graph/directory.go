@@ -154,9 +154,10 @@ func put(tx store.Tx, tenantID string, o *Object) error {
 	return bump(tx)
 }
 
-// metaGeneration counts the directory's writes: memberships read by the
-// role checks of every request are cached until it moves.
-const metaGeneration = "directory_generation"
+// metaGeneration counts the directory's writes (with the other writes
+// that decide access): memberships read by the role checks of every
+// request are cached until it moves.
+const metaGeneration = store.AccessGeneration
 
 func generation(tx store.Tx) (string, error) { return store.Generation(tx, metaGeneration) }
 

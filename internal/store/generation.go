@@ -8,6 +8,12 @@ import (
 	"github.com/google/uuid"
 )
 
+// AccessGeneration is the write counter of what decides who may do what:
+// role assignments and definitions, the directory's objects and
+// memberships, the management-group hierarchy. Every request's role check
+// reads it; its caches rebuild when it moves.
+const AccessGeneration = "access_generation"
+
 // Generation reads a write counter kept in meta key ("" if never bumped).
 // Caches of what the store holds remember the generation they were built
 // at and rebuild when it has moved.

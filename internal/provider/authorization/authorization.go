@@ -260,13 +260,85 @@ func EnsureAssignment(tx store.Tx, scope, principal, roleID string, now time.Tim
 // above it (in id's subscription) names a role whose actions or data
 // actions match it, with ARM's wildcards.
 func Permits(tx store.Tx, principal, id, action string) (bool, error) {
-	rid, err := resourceid.Parse(id)
+	gen, err := assignmentsGeneration(tx)
 	if err != nil {
 		return false, err
 	}
-	who, err := principals(tx, principal, rid.SubscriptionID())
+	key := decisionKey{strings.ToLower(principal), strings.ToLower(id), strings.ToLower(action)}
+	if d, ok := decisions.get(key); ok && gen != "" && d.generation == gen {
+		if d.grant == "" {
+			return d.allowed, nil
+		}
+		// Granted by an assignment below the subscription: it may have
+		// gone with its scope.
+		if _, err := tx.Get(d.grant); err == nil {
+			return true, nil
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return false, err
+		}
+	}
+	allowed, grant, err := permits(tx, principal, id, action)
 	if err != nil {
 		return false, err
+	}
+	if gen != "" {
+		decisions.put(key, decision{generation: gen, allowed: allowed, grant: grant})
+	}
+	return allowed, nil
+}
+
+// decisionKey is what a check decides: principal, scope, action (lower
+// case).
+type decisionKey struct{ principal, scope, action string }
+
+// decision is a check's outcome as of an access generation; grant is the
+// ID of the assignment that granted it when that is below the
+// subscription (re-checked on use), else "".
+type decision struct {
+	generation string
+	allowed    bool
+	grant      string
+}
+
+// maxDecisions bounds the decision cache (it starts over when full).
+const maxDecisions = 100_000
+
+type decisionCache struct {
+	sync.Mutex
+	m map[decisionKey]decision
+}
+
+func (c *decisionCache) get(k decisionKey) (decision, bool) {
+	c.Lock()
+	defer c.Unlock()
+	d, ok := c.m[k]
+	return d, ok
+}
+
+func (c *decisionCache) put(k decisionKey, d decision) {
+	c.Lock()
+	defer c.Unlock()
+	if c.m == nil || len(c.m) >= maxDecisions {
+		c.m = map[decisionKey]decision{}
+	}
+	c.m[k] = d
+}
+
+// decisions caches checks: a request's check is then one read of the
+// access generation (and, for a grant below the subscription, of that
+// assignment).
+var decisions decisionCache
+
+// permits decides a check from the assignments; grant is the granting
+// assignment's ID when it is below the subscription.
+func permits(tx store.Tx, principal, id, action string) (allowed bool, grant string, err error) {
+	rid, err := resourceid.Parse(id)
+	if err != nil {
+		return false, "", err
+	}
+	who, err := principals(tx, principal, rid.SubscriptionID())
+	if err != nil {
+		return false, "", err
 	}
 	// An assignment lives under its scope ({scope}/providers/
 	// Microsoft.Authorization/roleAssignments/{name}), so the ones that
@@ -280,10 +352,10 @@ func Permits(tx store.Tx, principal, id, action string) (bool, error) {
 			break
 		}
 	}
-	for _, scope := range scopes {
+	for i, scope := range scopes {
 		here, err := assignmentsAt(tx, scope, rid.SubscriptionID())
 		if err != nil {
-			return false, err
+			return false, "", err
 		}
 		for _, ap := range here {
 			if !who[strings.ToLower(ap.PrincipalID)] {
@@ -291,14 +363,17 @@ func Permits(tx store.Tx, principal, id, action string) (bool, error) {
 			}
 			role, ok, err := lookupRole(tx, ap.RoleDefinitionID)
 			if err != nil {
-				return false, err
+				return false, "", err
 			}
 			if ok && role.grants(action) {
-				return true, nil
+				if i < len(scopes)-1 {
+					grant = ap.id
+				}
+				return true, grant, nil
 			}
 		}
 	}
-	return false, nil
+	return false, "", nil
 }
 
 // principals is who assignments to apply to the principal: itself and
@@ -349,11 +424,12 @@ func (p *Provider) Reaches(ctx context.Context, caller arm.Caller, sub string) (
 	return ok, err
 }
 
-// metaAssignments counts writes of role assignments: the subscription's
-// own assignments, read by every request's check, are cached until it
-// moves. (Only the subscription's: an assignment deeper down also goes
-// when its scope is deleted, which writes no count.)
-const metaAssignments = "role_assignments_generation"
+// metaAssignments counts writes of role assignments and definitions
+// (shared with the directory's writes): the subscription's own
+// assignments and the decisions of checks are cached until it moves.
+// (An assignment below the subscription also goes when its scope is
+// deleted, which writes no count: a cached grant by one is checked again.)
+const metaAssignments = store.AccessGeneration
 
 func assignmentsGeneration(tx store.Tx) (string, error) { return store.Generation(tx, metaAssignments) }
 
@@ -532,6 +608,8 @@ func (p *Provider) listDefinitions(ctx context.Context, req *arm.Request) (*arm.
 var roleTypeFilter = regexp.MustCompile(`(?i)type\s+eq\s+'(BuiltInRole|CustomRole)'`)
 
 type assignmentProps struct {
+	// id is the assignment's resource ID (not stored: the record's).
+	id               string
 	RoleDefinitionID string    `json:"roleDefinitionId"`
 	PrincipalID      string    `json:"principalId"`
 	PrincipalType    string    `json:"principalType"`
@@ -561,6 +639,7 @@ func decodeAssignment(r *store.Resource) (*assignmentProps, error) {
 	if err := json.Unmarshal(r.Properties, &ap); err != nil {
 		return nil, fmt.Errorf("decode properties of %s: %w", r.ID, err)
 	}
+	ap.id = r.ID
 	return &ap, nil
 }
 

@@ -436,3 +436,38 @@ func TestEnforcedRBAC(t *testing.T) {
 		t.Fatalf("write in another group: %d", r.status)
 	}
 }
+
+// Checks are cached per (principal, scope, action) until access changes:
+// a new assignment grants at once; one that went with its scope (deleted
+// with a resource group, which writes no access count) no longer does.
+func TestDecisionCache(t *testing.T) {
+	e := newEnv(t)
+	check := func() bool {
+		t.Helper()
+		var got bool
+		if err := e.st.View(context.Background(), func(tx store.Tx) error {
+			var err error
+			got, err = Permits(tx, principal, vnetID, "Microsoft.Network/virtualNetworks/read")
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if check() {
+		t.Fatal("allowed before any assignment")
+	}
+	e.must("PUT", assignmentPath(rgID, a1)+apiV, assignment(definitionPath(subPath, reader), principal, "ServicePrincipal"), 201)
+	if !check() || !check() {
+		t.Fatal("not allowed after Reader on the group")
+	}
+	if err := e.st.Update(context.Background(), func(tx store.Tx) error {
+		_, err := tx.Delete(rgID)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if check() {
+		t.Fatal("still allowed after the group and its assignment were deleted")
+	}
+}

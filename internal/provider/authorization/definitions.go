@@ -151,6 +151,9 @@ func (p *Provider) putDefinition(ctx context.Context, req *arm.Request) (*arm.Re
 			return err
 		}
 		rec = &store.Resource{ID: recID, Type: definitionType, Name: strings.ToLower(name), Properties: raw}
+		if err := bumpAssignments(tx); err != nil {
+			return err
+		}
 		return tx.Put(rec)
 	})
 	if err != nil {
@@ -215,6 +218,9 @@ func (p *Provider) deleteDefinition(ctx context.Context, req *arm.Request) (*arm
 			return err
 		}
 		body = definitionBody(req.Subscription(), role)
+		if err := bumpAssignments(tx); err != nil {
+			return err
+		}
 		_, err = tx.Delete(rec.ID)
 		return err
 	})
