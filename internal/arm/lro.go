@@ -390,6 +390,10 @@ func (e *Engine) Accepted(req *Request, op *store.Operation, status int, body an
 // pollers to check at once rather than after their default interval.
 const skipPollingDelay = "X-Go-Azure-Sdk-Skip-Polling-Delay"
 
+// SkipPollingDelay is skipPollingDelay for providers that answer
+// synchronously what clients poll for.
+const SkipPollingDelay = skipPollingDelay
+
 // Completed records in tx an operation that has already ended well: a
 // write that completed in its own transaction, answered as the real
 // service answers it — with an Azure-AsyncOperation (and, for a delete, a

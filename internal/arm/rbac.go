@@ -32,33 +32,30 @@ func rbacAction(req *Request) string {
 // authorize refuses a request whose caller has no role assignment granting
 // its action at its scope, with ARM's 403 AuthorizationFailed. Requests
 // at the tenant (the subscription list, providers, metadata) are not
-// checked: there is nothing to assign roles on there.
+// checked, there is nothing to assign roles on there; those at a
+// management group are.
 func (s *Server) authorize(ctx context.Context, req *Request) error {
-	if s.cfg.Authorize == nil || req.Subscription() == "" || operationStatus(req) {
+	scope := req.Route.ID.String()
+	if s.cfg.Authorize == nil || operationStatus(req) ||
+		req.Subscription() == "" && !strings.HasPrefix(strings.ToLower(scope), "/providers/microsoft.management/managementgroups/") {
+		return nil
+	}
+	write := req.Method() == http.MethodPut || req.Method() == http.MethodPatch
+	if write && req.Route.Type.OwnWriteChecks && !req.Route.Collection && req.Route.Action == "" {
 		return nil
 	}
 	act := rbacAction(req)
-	scope := req.Route.ID.String()
 	ok, err := s.cfg.Authorize(ctx, req.Caller, scope, act)
 	if err != nil {
 		return ErrInternal(err)
 	}
-	// ARM names a user by principal name, an application by client ID.
-	client := req.Caller.UserPrincipalName
-	if client == "" {
-		client = req.Caller.AppID
-	}
-	if client == "" {
-		client = req.Caller.ObjectID
-	}
 	if !ok {
-		return Errorf(http.StatusForbidden, "AuthorizationFailed",
-			"The client '%s' with object id '%s' does not have authorization to perform action '%s' over scope '%s' or the scope is invalid. If access was recently granted, please refresh your credentials.",
-			client, req.Caller.ObjectID, act, scope)
+		return ErrAuthorizationFailed(req.Caller, act, scope)
 	}
-	if req.Method() != http.MethodPut && req.Method() != http.MethodPatch {
+	if !write {
 		return nil
 	}
+	client := clientName(req.Caller)
 	// Linked checks: what the body points at must be usable by the caller
 	// too — a subnet it joins, a user-assigned identity it assigns.
 	var denied []linked
@@ -81,6 +78,26 @@ func (s *Server) authorize(ctx context.Context, req *Request) error {
 	return Errorf(http.StatusForbidden, "LinkedAuthorizationFailed",
 		"The client '%s' with object id '%s' has permission to perform action '%s' on scope '%s'; however, it does not have permission to perform action(s) '%s' on the linked scope(s) '%s' (respectively) or the linked scope(s) are invalid.",
 		client, req.Caller.ObjectID, act, scope, strings.Join(acts, ","), strings.Join(scopes, ","))
+}
+
+// clientName is how ARM names a caller in its refusals: a user by
+// principal name, an application by client ID.
+func clientName(c Caller) string {
+	switch {
+	case c.UserPrincipalName != "":
+		return c.UserPrincipalName
+	case c.AppID != "":
+		return c.AppID
+	}
+	return c.ObjectID
+}
+
+// ErrAuthorizationFailed is ARM's 403 for a caller whose roles do not
+// grant action at scope.
+func ErrAuthorizationFailed(c Caller, action, scope string) *Error {
+	return Errorf(http.StatusForbidden, "AuthorizationFailed",
+		"The client '%s' with object id '%s' does not have authorization to perform action '%s' over scope '%s' or the scope is invalid. If access was recently granted, please refresh your credentials.",
+		clientName(c), c.ObjectID, action, scope)
 }
 
 // linked is one linked access check.

@@ -32,6 +32,10 @@ type ResourceType struct {
 	Builtin bool
 	// Hidden keeps the type out of the provider's resourceTypes listing.
 	Hidden bool
+	// OwnWriteChecks: the provider checks PUT and PATCH of an item itself
+	// (a management group's create needs write on its parent, which ARM's
+	// check of the request's own scope cannot see); ARM checks the rest.
+	OwnWriteChecks bool
 	// LenientJSON accepts bodies with comments, trailing commas and bare
 	// keys, as ARM does for deployments (az sends templates that way).
 	LenientJSON bool

@@ -175,10 +175,9 @@ type membership struct {
 	parents    map[string][]string // member → groups
 }
 
-func parentsOf(tx store.Tx, tenantID string) (map[string][]string, error) {
-	gen, err := generation(tx)
-	if err != nil || gen == "" {
-		return nil, err // never written: no groups
+func parentsOf(tx store.Tx, tenantID, gen string) (map[string][]string, error) {
+	if gen == "" {
+		return nil, nil // never written: no groups
 	}
 	tenantID = strings.ToLower(tenantID)
 	memberships.Lock()
@@ -477,7 +476,17 @@ func PrincipalType(tx store.Tx, tenantID, objectID string) (string, bool, error)
 // MemberOf is every group the object belongs to, directly or through
 // other groups (Entra's transitive membership).
 func MemberOf(tx store.Tx, tenantID, objectID string) ([]string, error) {
-	parents, err := parentsOf(tx, tenantID)
+	gen, err := generation(tx)
+	if err != nil {
+		return nil, err
+	}
+	return MemberOfAt(tx, gen, tenantID, objectID)
+}
+
+// MemberOfAt is MemberOf for a caller that has read the access generation
+// (store.AccessGeneration) in this transaction already.
+func MemberOfAt(tx store.Tx, gen, tenantID, objectID string) ([]string, error) {
+	parents, err := parentsOf(tx, tenantID, gen)
 	if err != nil {
 		return nil, err
 	}

@@ -41,6 +41,7 @@ import (
 	"github.com/localaks/localaks/internal/pki"
 	"github.com/localaks/localaks/internal/portal"
 	"github.com/localaks/localaks/internal/provider/authorization"
+	"github.com/localaks/localaks/internal/provider/management"
 	"github.com/localaks/localaks/internal/provider/compute"
 	"github.com/localaks/localaks/internal/provider/containerregistry"
 	"github.com/localaks/localaks/internal/provider/managedidentity"
@@ -204,6 +205,11 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 			if err := authorization.EnsureOwner(tx, ident.SubscriptionID, oid, time.Now()); err != nil {
 				return err
 			}
+			// And of the tenant root management group: they administer
+			// the tenant.
+			if err := authorization.EnsureAssignment(tx, management.GroupID(strings.ToLower(ident.TenantID)), oid, authorization.OwnerRoleID, time.Now()); err != nil {
+				return err
+			}
 		}
 		return nil
 	}); err != nil {
@@ -232,6 +238,17 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	rp.SetSelf(self)
 	ids := managedidentity.Register(reg, s.store, tenantOf)
 	authz := authorization.Register(reg, s.store)
+	mgmt := management.Config{Store: s.store, GrantOwner: func(tx store.Tx, scope string, c arm.Caller) error {
+		typ := "ServicePrincipal"
+		if c.UserPrincipalName != "" {
+			typ = "User"
+		}
+		return authorization.EnsureAssignmentOf(tx, scope, c.ObjectID, typ, authorization.OwnerRoleID, time.Now())
+	}}
+	if !cfg.Open {
+		mgmt.Permits = authorization.Permits
+	}
+	management.Register(reg, mgmt)
 	if !cfg.Open {
 		rp.SetReaches(authz.Reaches)
 	}

@@ -163,6 +163,13 @@ func (w *workspace) planClean(what string, vars ...string) {
 // service principal, and returns the status.
 func (w *workspace) get(path string) int {
 	w.t.Helper()
+	return w.getTenant("/subscriptions/" + w.srv.Client().SubscriptionID + path)
+}
+
+// getTenant GETs an ARM path (from the root) as the built-in service
+// principal and returns the status.
+func (w *workspace) getTenant(path string) int {
+	w.t.Helper()
 	ca, err := os.ReadFile(w.caFile())
 	if err != nil {
 		w.t.Fatal(err)
@@ -181,7 +188,7 @@ func (w *workspace) get(path string) int {
 	}
 	json.NewDecoder(resp.Body).Decode(&tok) //nolint:errcheck // checked by the request below
 	resp.Body.Close()
-	req, _ := http.NewRequest("GET", w.srv.URL()+"/subscriptions/"+c.SubscriptionID+path, nil)
+	req, _ := http.NewRequest("GET", w.srv.URL()+path, nil)
 	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
 	resp, err = hc.Do(req)
 	if err != nil {

@@ -26,6 +26,7 @@ import (
 	"github.com/localaks/localaks/internal/apiversions"
 	"github.com/localaks/localaks/internal/arm"
 	"github.com/localaks/localaks/internal/graph"
+	"github.com/localaks/localaks/internal/provider/management"
 	"github.com/localaks/localaks/internal/resourceid"
 	"github.com/localaks/localaks/internal/store"
 )
@@ -224,6 +225,39 @@ func EnsureOwner(tx store.Tx, sub, principal string, now time.Time) error {
 	return EnsureAssignment(tx, "/subscriptions/"+sub, principal, ownerRoleID, now)
 }
 
+// groupsAbove is the IDs of the management groups above scope (a
+// subscription, something in one, or a management group).
+func groupsAbove(tx store.Tx, tenant, scope string) ([]string, error) {
+	rid, err := resourceid.Parse(scope)
+	if err != nil {
+		return nil, nil
+	}
+	if sub := rid.SubscriptionID(); sub != "" {
+		t, err := tenantOf(tx, sub)
+		if err != nil || t == "" {
+			return nil, err
+		}
+		return management.Ancestors(tx, "", t, sub)
+	}
+	if group, ok := management.GroupOf(scope); ok {
+		ids, _, _, err := management.GroupAncestors(tx, "", group)
+		return ids, err
+	}
+	return nil, nil
+}
+
+// definitionID is a role definition's ID as an assignment in subscription
+// sub shows it; at a management group (no subscription), the tenant form.
+func definitionID(sub, roleID string) string {
+	if sub == "" {
+		return "/providers/Microsoft.Authorization/roleDefinitions/" + roleID
+	}
+	return "/subscriptions/" + sub + "/providers/Microsoft.Authorization/roleDefinitions/" + roleID
+}
+
+// OwnerRoleID is the Owner role's ID.
+const OwnerRoleID = ownerRoleID
+
 // ContributorRoleID is the Contributor role's ID.
 const ContributorRoleID = "b24988ac-6180-42a0-ab88-20f7382dd24c"
 
@@ -232,6 +266,12 @@ const ContributorRoleID = "b24988ac-6180-42a0-ab88-20f7382dd24c"
 // makes them), unless it has it; the assignment's name derives from the
 // three, so it is written once.
 func EnsureAssignment(tx store.Tx, scope, principal, roleID string, now time.Time) error {
+	return EnsureAssignmentOf(tx, scope, principal, "ServicePrincipal", roleID, now)
+}
+
+// EnsureAssignmentOf is EnsureAssignment for a principal of the given type
+// (User, Group or ServicePrincipal).
+func EnsureAssignmentOf(tx store.Tx, scope, principal, principalType, roleID string, now time.Time) error {
 	rid, err := resourceid.Parse(scope)
 	if err != nil {
 		return err
@@ -243,8 +283,8 @@ func EnsureAssignment(tx store.Tx, scope, principal, roleID string, now time.Tim
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	props, err := json.Marshal(assignmentProps{RoleDefinitionID: "/subscriptions/" + rid.SubscriptionID() + "/providers/Microsoft.Authorization/roleDefinitions/" + roleID,
-		PrincipalID: strings.ToLower(principal), PrincipalType: "ServicePrincipal", Scope: scope, CreatedOn: now.UTC(), UpdatedOn: now.UTC()})
+	props, err := json.Marshal(assignmentProps{RoleDefinitionID: definitionID(rid.SubscriptionID(), roleID),
+		PrincipalID: strings.ToLower(principal), PrincipalType: principalType, Scope: scope, CreatedOn: now.UTC(), UpdatedOn: now.UTC()})
 	if err != nil {
 		return err
 	}
@@ -260,11 +300,19 @@ func EnsureAssignment(tx store.Tx, scope, principal, roleID string, now time.Tim
 // above it (in id's subscription) names a role whose actions or data
 // actions match it, with ARM's wildcards.
 func Permits(tx store.Tx, principal, id, action string) (bool, error) {
+	return PermitsIn(tx, "", principal, id, action)
+}
+
+// PermitsIn is Permits for a caller of tenant: a scope that names no
+// subscription nor existing management group (a group about to be
+// created, or one that does not exist) is taken to be below its tenant
+// root group.
+func PermitsIn(tx store.Tx, tenant, principal, id, action string) (bool, error) {
 	gen, err := assignmentsGeneration(tx)
 	if err != nil {
 		return false, err
 	}
-	key := decisionKey{strings.ToLower(principal), strings.ToLower(id), strings.ToLower(action)}
+	key := decisionKey{strings.ToLower(tenant), strings.ToLower(principal), strings.ToLower(id), strings.ToLower(action)}
 	if d, ok := decisions.get(key); ok && gen != "" && d.generation == gen {
 		if d.grant == "" {
 			return d.allowed, nil
@@ -277,7 +325,7 @@ func Permits(tx store.Tx, principal, id, action string) (bool, error) {
 			return false, err
 		}
 	}
-	allowed, grant, err := permits(tx, principal, id, action)
+	allowed, grant, err := permits(tx, gen, tenant, principal, id, action)
 	if err != nil {
 		return false, err
 	}
@@ -289,7 +337,7 @@ func Permits(tx store.Tx, principal, id, action string) (bool, error) {
 
 // decisionKey is what a check decides: principal, scope, action (lower
 // case).
-type decisionKey struct{ principal, scope, action string }
+type decisionKey struct{ tenant, principal, scope, action string }
 
 // decision is a check's outcome as of an access generation; grant is the
 // ID of the assignment that granted it when that is below the
@@ -331,32 +379,60 @@ var decisions decisionCache
 
 // permits decides a check from the assignments; grant is the granting
 // assignment's ID when it is below the subscription.
-func permits(tx store.Tx, principal, id, action string) (allowed bool, grant string, err error) {
+func permits(tx store.Tx, gen, tenant, principal, id, action string) (allowed bool, grant string, err error) {
 	rid, err := resourceid.Parse(id)
-	if err != nil {
-		return false, "", err
-	}
-	who, err := principals(tx, principal, rid.SubscriptionID())
 	if err != nil {
 		return false, "", err
 	}
 	// An assignment lives under its scope ({scope}/providers/
 	// Microsoft.Authorization/roleAssignments/{name}), so the ones that
 	// apply are the children of id and of each scope above it up to the
-	// subscription: one indexed lookup per level, however many
-	// assignments the subscription has.
+	// subscription (or management group), then of the management groups
+	// above that: one indexed lookup per level, however many assignments
+	// there are.
 	var scopes []string
+	sub := rid.SubscriptionID()
+	group, inGroup := management.GroupOf(id)
 	for scope := rid; scope.String() != ""; scope = scope.Parent() {
 		scopes = append(scopes, scope.String())
-		if strings.EqualFold(scope.String(), resourceid.Subscription(rid.SubscriptionID()).String()) {
+		if sub != "" && strings.EqualFold(scope.String(), resourceid.Subscription(sub).String()) {
 			break
 		}
 	}
-	for i, scope := range scopes {
-		here, err := assignmentsAt(tx, scope, rid.SubscriptionID())
+	anchor := len(scopes) - 1 // the subscription or the group
+	var above []string
+	switch {
+	case sub != "":
+		if t, err := tenantOf(tx, sub); err != nil {
+			return false, "", err
+		} else if t != "" {
+			tenant = t
+			if above, err = management.Ancestors(tx, gen, tenant, sub); err != nil {
+				return false, "", err
+			}
+		}
+	case inGroup:
+		ids, t, ok, err := management.GroupAncestors(tx, gen, group)
 		if err != nil {
 			return false, "", err
 		}
+		if ok {
+			tenant, above = t, ids
+		} else if tenant != "" {
+			above = []string{management.GroupID(strings.ToLower(tenant))}
+		}
+	}
+	scopes = append(scopes, above...)
+	who, err := principals(tx, gen, principal, tenant)
+	if err != nil {
+		return false, "", err
+	}
+	for i, scope := range scopes {
+		here, cached, err := assignmentsAt(tx, gen, scope)
+		if err != nil {
+			return false, "", err
+		}
+		below := i < anchor
 		for _, ap := range here {
 			if !who[strings.ToLower(ap.PrincipalID)] {
 				continue
@@ -365,27 +441,36 @@ func permits(tx store.Tx, principal, id, action string) (allowed bool, grant str
 			if err != nil {
 				return false, "", err
 			}
-			if ok && role.grants(action) {
-				if i < len(scopes)-1 {
-					grant = ap.id
-				}
-				return true, grant, nil
+			if !ok || !role.grants(action) {
+				continue
 			}
+			if below && cached {
+				// A cached list below the subscription may hold an
+				// assignment that went with its scope.
+				if _, err := tx.Get(ap.id); errors.Is(err, store.ErrNotFound) {
+					continue
+				} else if err != nil {
+					return false, "", err
+				}
+			}
+			if below {
+				grant = ap.id
+			}
+			return true, grant, nil
 		}
 	}
 	return false, "", nil
 }
 
 // principals is who assignments to apply to the principal: itself and
-// the groups of its subscription's tenant it belongs to (transitively);
-// lower-case object IDs.
-func principals(tx store.Tx, principal, sub string) (map[string]bool, error) {
+// the groups of the tenant it belongs to (transitively); lower-case
+// object IDs.
+func principals(tx store.Tx, gen, principal, tenant string) (map[string]bool, error) {
 	who := map[string]bool{strings.ToLower(principal): true}
-	tenant, err := tenantOf(tx, sub)
-	if err != nil || tenant == "" {
-		return who, err
+	if tenant == "" {
+		return who, nil
 	}
-	groups, err := graph.MemberOf(tx, tenant, principal)
+	groups, err := graph.MemberOfAt(tx, gen, tenant, principal)
 	if err != nil {
 		return nil, err
 	}
@@ -401,9 +486,34 @@ func principals(tx store.Tx, principal, sub string) (map[string]bool, error) {
 func (p *Provider) Reaches(ctx context.Context, caller arm.Caller, sub string) (bool, error) {
 	var ok bool
 	err := p.store.View(ctx, func(tx store.Tx) error {
-		who, err := principals(tx, caller.ObjectID, sub)
+		gen, err := assignmentsGeneration(tx)
 		if err != nil {
 			return err
+		}
+		tenant, err := tenantOf(tx, sub)
+		if err != nil {
+			return err
+		}
+		who, err := principals(tx, gen, caller.ObjectID, tenant)
+		if err != nil {
+			return err
+		}
+		// A role at a management group above the subscription reaches it.
+		above, err := management.Ancestors(tx, gen, tenant, sub)
+		if err != nil {
+			return err
+		}
+		for _, scope := range above {
+			here, _, err := assignmentsAt(tx, gen, scope)
+			if err != nil {
+				return err
+			}
+			for _, ap := range here {
+				if who[strings.ToLower(ap.PrincipalID)] {
+					ok = true
+					return nil
+				}
+			}
 		}
 		recs, err := tx.List(store.Query{Subscription: sub, Type: assignmentType})
 		if err != nil {
@@ -435,53 +545,54 @@ func assignmentsGeneration(tx store.Tx) (string, error) { return store.Generatio
 
 func bumpAssignments(tx store.Tx) error { return store.Bump(tx, metaAssignments) }
 
-var subscriptionAssignments struct {
+// scopeAssignments caches the assignments at each scope read, as of an
+// access generation (it starts over when the generation moves or it is
+// full).
+var scopeAssignments struct {
 	sync.Mutex
-	m map[string]cachedAssignments
-}
-
-type cachedAssignments struct {
 	generation string
-	list       []*assignmentProps
+	m          map[string][]*assignmentProps
 }
 
-// assignmentsAt are the role assignments at scope (not below it).
-func assignmentsAt(tx store.Tx, scope, sub string) ([]*assignmentProps, error) {
-	atSubscription := strings.EqualFold(scope, resourceid.Subscription(sub).String())
-	var gen string
-	if atSubscription {
-		var err error
-		if gen, err = assignmentsGeneration(tx); err != nil {
-			return nil, err
-		}
-		subscriptionAssignments.Lock()
-		c, ok := subscriptionAssignments.m[strings.ToLower(sub)]
-		subscriptionAssignments.Unlock()
-		if ok && gen != "" && c.generation == gen {
-			return c.list, nil
+// maxScopes bounds scopeAssignments.
+const maxScopes = 50_000
+
+// assignmentsAt are the role assignments at scope (not below it); cached
+// tells the list came from the cache (read at an earlier request of this
+// generation: below the subscription, an assignment in it may have gone
+// with its scope since).
+func assignmentsAt(tx store.Tx, gen, scope string) (list []*assignmentProps, cached bool, err error) {
+	key := strings.ToLower(scope)
+	if gen != "" {
+		scopeAssignments.Lock()
+		l, ok := scopeAssignments.m[key]
+		ok = ok && scopeAssignments.generation == gen
+		scopeAssignments.Unlock()
+		if ok {
+			return l, true, nil
 		}
 	}
 	recs, err := tx.List(store.Query{Parent: scope, Type: assignmentType})
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	list := make([]*assignmentProps, 0, len(recs))
+	list = make([]*assignmentProps, 0, len(recs))
 	for _, r := range recs {
 		ap, err := decodeAssignment(r)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		list = append(list, ap)
 	}
-	if atSubscription && gen != "" {
-		subscriptionAssignments.Lock()
-		if subscriptionAssignments.m == nil {
-			subscriptionAssignments.m = map[string]cachedAssignments{}
+	if gen != "" {
+		scopeAssignments.Lock()
+		if scopeAssignments.generation != gen || len(scopeAssignments.m) >= maxScopes {
+			scopeAssignments.generation, scopeAssignments.m = gen, map[string][]*assignmentProps{}
 		}
-		subscriptionAssignments.m[strings.ToLower(sub)] = cachedAssignments{generation: gen, list: list}
-		subscriptionAssignments.Unlock()
+		scopeAssignments.m[key] = list
+		scopeAssignments.Unlock()
 	}
-	return list, nil
+	return list, false, nil
 }
 
 // tenants caches subscriptions' tenants (a subscription never changes
@@ -523,7 +634,7 @@ func (p *Provider) Authorize(ctx context.Context, caller arm.Caller, scope, acti
 	var ok bool
 	err := p.store.View(ctx, func(tx store.Tx) error {
 		var err error
-		ok, err = Permits(tx, caller.ObjectID, scope, action)
+		ok, err = PermitsIn(tx, caller.TenantID, caller.ObjectID, scope, action)
 		return err
 	})
 	return ok, err
@@ -591,12 +702,16 @@ func (p *Provider) listDefinitions(ctx context.Context, req *arm.Request) (*arm.
 		if err != nil {
 			return nil, err
 		}
+		above, err := groupsAbove(tx, req.Caller.TenantID, scope)
+		if err != nil {
+			return nil, err
+		}
 		out := []map[string]any{}
 		for _, r := range append(slices.Clone(builtinRoles), customs...) {
 			if name != "" && !strings.EqualFold(r.Name, name) || kind == "builtinrole" && r.Custom || kind == "customrole" && !r.Custom {
 				continue
 			}
-			if r.Custom && !assignableAt(r, scope) {
+			if r.Custom && !assignableAt(r, scope, above) {
 				continue
 			}
 			out = append(out, definitionBody(req.Subscription(), r))
@@ -656,14 +771,18 @@ func principalTypeOf(tx store.Tx, sub, principal string, caller arm.Caller) (str
 	if caller.AppID != "" && strings.EqualFold(caller.ObjectID, principal) {
 		return "ServicePrincipal", nil
 	}
-	tenant, err := tenantOf(tx, sub)
-	if err != nil {
-		return "", err
+	tenant := caller.TenantID
+	if sub != "" {
+		var err error
+		if tenant, err = tenantOf(tx, sub); err != nil {
+			return "", err
+		}
 	}
 	if t, ok, err := graph.PrincipalType(tx, tenant, principal); err != nil || ok {
 		return t, err
 	}
 	for _, typ := range []string{"Microsoft.ManagedIdentity/userAssignedIdentities", "Microsoft.ContainerService/managedClusters"} {
+		// At a management group (no subscription): in any subscription.
 		rs, err := tx.List(store.Query{Subscription: sub, Type: typ})
 		if err != nil {
 			return "", err
@@ -717,7 +836,17 @@ func (p *Provider) putAssignment(ctx context.Context, req *arm.Request) (*arm.Re
 		return nil, arm.Errorf(http.StatusBadRequest, "RoleDefinitionDoesNotExist", "The specified role definition with ID '%s' does not exist.",
 			pr.RoleDefinitionID[strings.LastIndex(pr.RoleDefinitionID, "/")+1:])
 	}
-	if role.Custom && !assignableAt(role, scopeOf(id, false)) {
+	var above []string
+	if role.Custom {
+		if err := p.store.View(ctx, func(tx store.Tx) error {
+			var err error
+			above, err = groupsAbove(tx, req.Caller.TenantID, scopeOf(id, false))
+			return err
+		}); err != nil {
+			return nil, err
+		}
+	}
+	if role.Custom && !assignableAt(role, scopeOf(id, false), above) {
 		return nil, arm.Errorf(http.StatusForbidden, "RoleDefinitionNotAssignableAtScope",
 			"The role definition '%s' is not available for assignment at the requested scope '%s'.", role.ID, scopeOf(id, false))
 	}
@@ -734,7 +863,7 @@ func (p *Provider) putAssignment(ctx context.Context, req *arm.Request) (*arm.Re
 	sub := id.SubscriptionID()
 	who := req.Caller.ObjectID
 	now := p.now().UTC()
-	props := assignmentProps{RoleDefinitionID: "/subscriptions/" + sub + "/providers/Microsoft.Authorization/roleDefinitions/" + role.ID,
+	props := assignmentProps{RoleDefinitionID: definitionID(sub, role.ID),
 		PrincipalID: strings.ToLower(pr.PrincipalID), PrincipalType: ptype, Scope: scope, Description: pr.Description,
 		Condition: pr.Condition, ConditionVersion: pr.ConditionVersion, CreatedOn: now, UpdatedOn: now, CreatedBy: who, UpdatedBy: who}
 	status := http.StatusCreated
@@ -807,6 +936,18 @@ func checkScope(tx store.Tx, scope string) error {
 	id, err := resourceid.Parse(scope)
 	if err != nil {
 		return arm.Errorf(http.StatusBadRequest, "InvalidScope", "The scope '%s' is not valid.", scope)
+	}
+	if group, ok := management.GroupOf(scope); ok && id.SubscriptionID() == "" {
+		if !strings.EqualFold(scope, management.GroupID(group)) {
+			return arm.Errorf(http.StatusBadRequest, "InvalidScope", "The scope '%s' is not valid.", scope)
+		}
+		if _, _, ok, err := management.GroupAncestors(tx, "", group); err != nil || !ok {
+			if err == nil {
+				err = arm.Errorf(http.StatusNotFound, "NotFound", "'%s' not found", management.GroupID(group))
+			}
+			return err
+		}
+		return nil
 	}
 	if id.ResourceGroupName() == "" {
 		return nil // the subscription (checked by the router)

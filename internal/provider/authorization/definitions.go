@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -65,12 +66,13 @@ func customRoles(tx store.Tx) ([]Role, error) {
 }
 
 // assignableAt tells whether scope is one of the role's assignable scopes
-// or below one.
-func assignableAt(r Role, scope string) bool {
+// or below one; above are the management groups above scope.
+func assignableAt(r Role, scope string, above []string) bool {
 	scope = strings.ToLower(strings.TrimSuffix(scope, "/"))
 	for _, s := range r.AssignableScopes {
 		s = strings.ToLower(strings.TrimSuffix(s, "/"))
-		if s == "" || s == scope || strings.HasPrefix(scope, s+"/") {
+		if s == "" || s == scope || strings.HasPrefix(scope, s+"/") ||
+			slices.ContainsFunc(above, func(g string) bool { return strings.EqualFold(g, s) }) {
 			return true
 		}
 	}
