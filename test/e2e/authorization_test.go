@@ -467,3 +467,76 @@ const (
 	readerRole             = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
 	networkContributorRole = "4d97b98b-1d4f-4787-a291-c67834d212e7"
 )
+
+// TestAzManagementGroups: a management-group hierarchy through az (az
+// account management-group), and what it is for: Reader given at a group
+// reaches the subscription placed below it — listed at sign-in, readable,
+// not writable — until the subscription moves back under the tenant root.
+func TestAzManagementGroups(t *testing.T) {
+	needAz(t)
+	t.Parallel()
+	s := startServe(t, "", "--control-planes=false")
+	mustAz(t, s.localaksAz("group", "create", "-n", "team", "-l", "eastus", "-o", "none"))
+	mg := func(args ...string) azResult {
+		return s.localaksAz(append([]string{"account", "management-group"}, args...)...)
+	}
+	// The first as az does it by default (registering Microsoft.Management).
+	mustAz(t, mg("create", "--name", "platform", "--display-name", "Platform", "-o", "none"))
+	mustAz(t, mg("create", "--name", "apps", "--parent", "platform", "--no-register", "-o", "none"))
+	mustAz(t, mg("subscription", "add", "--name", "apps", "--subscription", s.Client.SubscriptionID, "-o", "none"))
+	var tree struct {
+		Details  struct{ Parent struct{ Name string } }
+		Children []struct {
+			Name, Type string
+			Children   []struct{ Name, Type string }
+		}
+	}
+	mustAz(t, mg("show", "--name", "platform", "-e", "-r", "--no-register")).json(t, &tree)
+	if tree.Details.Parent.Name != s.Client.TenantID || len(tree.Children) != 1 || tree.Children[0].Name != "apps" ||
+		len(tree.Children[0].Children) != 1 || tree.Children[0].Children[0].Name != s.Client.SubscriptionID || tree.Children[0].Children[0].Type != "/subscriptions" {
+		t.Fatalf("platform's tree: %+v", tree)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"delete", "--name", "platform", "--no-register"}, "has 1 child groups and 0 subscriptions"},
+		{[]string{"create", "--name", "bad!name", "--no-register"}, "invalid characters"},
+		{[]string{"update", "--name", "platform", "--parent", "apps"}, "cannot be moved under itself or one of its descendants"},
+		{[]string{"show", "--name", "nowhere", "--no-register"}, "NotFound"},
+	} {
+		if r := mg(c.args...); r.code == 0 || !strings.Contains(r.stderr, c.want) {
+			t.Errorf("management-group %s: %d %s, want %q", strings.Join(c.args, " "), r.code, r.stderr, c.want)
+		}
+	}
+
+	// Reader at platform, for a service principal with no other role.
+	app, secret, oid := s.newServicePrincipal(t, "auditor")
+	s.grant(t, "/providers/Microsoft.Management/managementGroups/platform", readerRole, oid)
+	env := []string{"AZURE_CONFIG_DIR=" + t.TempDir(), "REQUESTS_CA_BUNDLE=" + filepath.Join(s.dataDir, "pki", "ca-bundle.pem")}
+	mustAz(t, az(t, env, "cloud", "register", "-n", "localaks", "--cloud-config", `{"endpoints":{"resourceManager":"`+s.URL+`/"}}`))
+	mustAz(t, az(t, env, "cloud", "set", "-n", "localaks"))
+	mustAz(t, az(t, env, "login", "--service-principal", "-u", app, "-p", secret, "--tenant", s.Client.TenantID, "-o", "none"))
+	mustAz(t, az(t, env, "group", "show", "-n", "team", "-o", "none"))
+	mustAz(t, az(t, env, "account", "management-group", "show", "--name", "apps", "--no-register", "-o", "none"))
+	if r := az(t, env, "group", "update", "-n", "team", "--tags", "x=y"); r.code == 0 || !strings.Contains(r.stderr, "AuthorizationFailed") {
+		t.Errorf("a reader's write: %d %s", r.code, r.stderr)
+	}
+	if r := az(t, env, "account", "management-group", "create", "--name", "mine", "--no-register"); r.code == 0 ||
+		!strings.Contains(r.stderr, "AuthorizationFailed") || !strings.Contains(r.stderr, "managementGroups/"+s.Client.TenantID) {
+		t.Errorf("a reader creating a group under the tenant root: %d %s", r.code, r.stderr)
+	}
+
+	// Back under the tenant root, the subscription is out of its reach.
+	mustAz(t, mg("subscription", "remove", "--name", "apps", "--subscription", s.Client.SubscriptionID))
+	if r := az(t, env, "group", "show", "-n", "team"); r.code == 0 || !strings.Contains(r.stderr, "AuthorizationFailed") {
+		t.Errorf("a read after the subscription left the group: %d %s", r.code, r.stderr)
+	}
+	mustAz(t, mg("delete", "--name", "apps", "--no-register"))
+	mustAz(t, mg("delete", "--name", "platform", "--no-register"))
+	var groups []struct{ Name string }
+	mustAz(t, mg("list", "--no-register")).json(t, &groups)
+	if len(groups) != 1 || groups[0].Name != s.Client.TenantID {
+		t.Errorf("groups after deletion: %+v", groups)
+	}
+}

@@ -7,9 +7,10 @@ import (
 
 // managementConfig: a management-group hierarchy as platform teams write
 // it — a platform group, an apps group below it holding the subscription,
-// a custom role assignable at the platform group, and that role and
-// Reader assigned there to a user-assigned identity (so they reach the
-// subscription below).
+// and roles assigned at both to a user-assigned identity (so they reach
+// the subscription below). (A custom role at a group is left to the unit
+// tests: azurerm waits 20 × 10 s for a deleted role definition to stay
+// gone.)
 const managementConfig = providerBlock + `
 variable "apps_display_name" {
   default = "Applications"
@@ -40,19 +41,10 @@ resource "azurerm_user_assigned_identity" "auditor" {
   resource_group_name = azurerm_resource_group.rg.name
 }
 
-resource "azurerm_role_definition" "network_reader" {
-  name              = "Platform Network Reader"
-  scope             = azurerm_management_group.platform.id
-  assignable_scopes = [azurerm_management_group.platform.id]
-  permissions {
-    actions = ["Microsoft.Network/*/read"]
-  }
-}
-
 resource "azurerm_role_assignment" "network_reader" {
-  scope              = azurerm_management_group.platform.id
-  role_definition_id = azurerm_role_definition.network_reader.role_definition_resource_id
-  principal_id       = azurerm_user_assigned_identity.auditor.principal_id
+  scope                = azurerm_management_group.platform.id
+  role_definition_name = "Network Contributor"
+  principal_id         = azurerm_user_assigned_identity.auditor.principal_id
 }
 
 resource "azurerm_role_assignment" "reader" {

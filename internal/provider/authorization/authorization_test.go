@@ -473,3 +473,50 @@ func TestDecisionCache(t *testing.T) {
 		t.Fatal("still allowed after the group and its assignment were deleted")
 	}
 }
+
+// Management groups are scopes: a role assigned at one reaches the
+// subscriptions placed below it (and what is in them) until they move
+// away; a custom role assignable at a group is assignable below it; a
+// group that does not exist is no scope.
+func TestManagementGroupScopes(t *testing.T) {
+	e := newEnv(t)
+	const mgV = "?api-version=2021-04-01"
+	platform := "/providers/Microsoft.Management/managementGroups/platform"
+	e.must("PUT", platform+mgV, `{"properties":{"displayName":"Platform"}}`, 200)
+	e.must("PUT", platform+"/subscriptions/"+subID+mgV, "", 200)
+	check := func(action string) bool {
+		t.Helper()
+		var got bool
+		if err := e.st.View(context.Background(), func(tx store.Tx) error {
+			var err error
+			got, err = Permits(tx, principal, vnetID, action)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	e.must("PUT", assignmentPath(platform, a1)+apiV, assignment("/providers/Microsoft.Authorization/roleDefinitions/"+reader, principal, ""), 201)
+	if !check("Microsoft.Network/virtualNetworks/read") || check("Microsoft.Network/virtualNetworks/write") {
+		t.Fatal("Reader at the group: want read, not write, below it")
+	}
+	const roleGUID = "31111111-2222-4333-8444-555555555555"
+	e.must("PUT", definitionPath(platform, roleGUID)+apiV, `{"properties":{"roleName":"Platform Writer","permissions":[{"actions":["Microsoft.Network/*"]}],
+		"assignableScopes":["`+platform+`"]}}`, 201)
+	e.must("PUT", assignmentPath(rgID, a2)+apiV, assignment(definitionPath(subPath, roleGUID), principal, "User"), 201)
+	if !check("Microsoft.Network/virtualNetworks/write") {
+		t.Fatal("a custom role of the group, assigned below it: no write")
+	}
+	e.must("DELETE", assignmentPath(rgID, a2)+apiV, "", 200)
+	// Back under the tenant root: the group's role no longer reaches.
+	e.must("DELETE", platform+"/subscriptions/"+subID+mgV, "", 200)
+	if check("Microsoft.Network/virtualNetworks/read") {
+		t.Fatal("Reader at the group still reaches the subscription it left")
+	}
+	if r := e.do("PUT", assignmentPath(rgID, a2)+apiV, assignment(definitionPath(subPath, roleGUID), principal, "User")); r.err().Code != "RoleDefinitionNotAssignableAtScope" {
+		t.Errorf("the group's custom role outside it: %+v", r.err())
+	}
+	if r := e.do("PUT", assignmentPath("/providers/Microsoft.Management/managementGroups/nowhere", a2)+apiV, assignment(definitionPath(subPath, reader), principal, "User")); r.status != 404 {
+		t.Errorf("an assignment at a group that does not exist: %d %s", r.status, r.raw)
+	}
+}

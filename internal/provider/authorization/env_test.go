@@ -17,6 +17,7 @@ import (
 	"github.com/localaks/localaks/internal/arm"
 	"github.com/localaks/localaks/internal/entra"
 	"github.com/localaks/localaks/internal/graph"
+	"github.com/localaks/localaks/internal/provider/management"
 	"github.com/localaks/localaks/internal/store"
 )
 
@@ -72,6 +73,7 @@ func newEnv(t *testing.T) *env {
 	reg := arm.NewRegistry()
 	p := Register(reg, st)
 	p.now = func() time.Time { return created }
+	management.Register(reg, management.Config{Store: st})
 	key, err := signingKey()
 	if err != nil {
 		t.Fatal(err)
