@@ -11,6 +11,7 @@ package authorization
 
 import (
 	"context"
+	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -44,21 +45,28 @@ var APIVersions = apiversions.For(assignmentType)
 // role (stored, with the scopes it may be assigned at).
 type Role struct {
 	ID, Name, Description string
-	Actions, DataActions  []string
-	// NotActions and NotDataActions are taken out of what the role's
-	// actions grant (custom roles; the built-in ones here have none).
-	NotActions, NotDataActions []string
+	// Permissions are the role's permission blocks: each grants its
+	// actions (and data actions) but its notActions (notDataActions).
+	Permissions []permission
 	// Custom roles only.
 	Custom           bool
 	AssignableScopes []string
 }
 
-// grants tells whether the role allows action: an action (or data action)
-// pattern matches it and none of the role's not-patterns does.
+// grants tells whether the role allows action: in one of its permission
+// blocks an action (or data action) pattern matches it and none of the
+// block's not-patterns does. A block with a condition (a few built-in
+// roles restrict what they assign that way) grants nothing: conditions
+// are not evaluated, and granting without them would grant too much.
 func (r Role) grants(action string) bool {
-	for _, set := range [][2][]string{{r.Actions, r.NotActions}, {r.DataActions, r.NotDataActions}} {
-		if matchAny(set[0], action) && !matchAny(set[1], action) {
-			return true
+	for _, p := range r.Permissions {
+		if p.Condition != "" {
+			continue
+		}
+		for _, set := range [][2][]string{{p.Actions, p.NotActions}, {p.DataActions, p.NotDataActions}} {
+			if matchAny(set[0], action) && !matchAny(set[1], action) {
+				return true
+			}
 		}
 	}
 	return false
@@ -73,71 +81,29 @@ func matchAny(patterns []string, action string) bool {
 	return false
 }
 
-// builtinRoles are the roles AKS set-ups assign, with Azure's IDs (the
-// AKS, network, DNS, registry and identity roles; the rest of Azure's
-// built-in roles are not served yet).
-var builtinRoles = builtins([]builtin{
-	{"8e3af657-a8ff-443c-a75c-2fe8c4bcb635", "Owner", "Grants full access to manage all resources, including the ability to assign roles in Azure RBAC.", []string{"*"}, nil},
-	{"b24988ac-6180-42a0-ab88-20f7382dd24c", "Contributor", "Grants full access to manage all resources, but does not allow you to assign roles in Azure RBAC.", []string{"*"}, nil},
-	{"acdd72a7-3385-48ef-bd42-f606fba81ae7", "Reader", "View all resources, but does not allow you to make any changes.", []string{"*/read"}, nil},
-	{"18d7d88d-d35e-4fb5-a5c3-7773c20a72d9", "User Access Administrator", "Lets you manage user access to Azure resources.", []string{"*/read", "Microsoft.Authorization/*"}, nil},
-	{"4d97b98b-1d4f-4787-a291-c67834d212e7", "Network Contributor", "Lets you manage networks, but not access to them.", []string{"Microsoft.Network/*", "Microsoft.Resources/deployments/*"}, nil},
-	{"7f951dda-4ed3-4680-a7ca-43fe172d538d", "AcrPull", "acr pull", []string{"Microsoft.ContainerRegistry/registries/pull/read"}, nil},
-	{"c2f4ef07-c644-48eb-af81-4b1b4947fb11", "AcrDelete", "acr delete", []string{"Microsoft.ContainerRegistry/registries/artifacts/delete"}, nil},
-	{"8311e382-0749-4cb8-b61a-304f252e45ec", "AcrPush", "acr push", []string{"Microsoft.ContainerRegistry/registries/pull/read", "Microsoft.ContainerRegistry/registries/push/write"}, nil},
-	{"4abbcc35-e782-43d8-92c5-2d3f1bd2253f", "Azure Kubernetes Service Cluster User Role", "List cluster user credential action.", []string{"Microsoft.ContainerService/managedClusters/listClusterUserCredential/action", "Microsoft.ContainerService/managedClusters/read"}, nil},
-	{"0ab0b1a8-8aac-4efd-b8c2-3ee1fb270be8", "Azure Kubernetes Service Cluster Admin Role", "List cluster admin credential action.", []string{"Microsoft.ContainerService/managedClusters/listClusterAdminCredential/action", "Microsoft.ContainerService/managedClusters/accessProfiles/listCredential/action", "Microsoft.ContainerService/managedClusters/read", "Microsoft.ContainerService/managedClusters/runcommand/action"}, nil},
-	{"1afdec4b-e479-420e-99e7-f82237c7c5e6", "Azure Kubernetes Service Cluster Monitoring User", "List cluster monitoring user credential action.", []string{"Microsoft.ContainerService/managedClusters/listClusterMonitoringUserCredential/action", "Microsoft.ContainerService/managedClusters/read"}, nil},
-	{"ed7f3fbd-7b88-4dd4-9017-9adb7ce333f8", "Azure Kubernetes Service Contributor Role", "Grants access to read and write Azure Kubernetes Service clusters", []string{"Microsoft.ContainerService/managedClusters/read", "Microsoft.ContainerService/managedClusters/write", "Microsoft.Resources/deployments/*"}, nil},
-	{"b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b", "Azure Kubernetes Service RBAC Cluster Admin", "Lets you manage all resources in the cluster.", []string{"Microsoft.Authorization/*/read", "Microsoft.Resources/subscriptions/operationresults/read", "Microsoft.Resources/subscriptions/read", "Microsoft.Resources/subscriptions/resourceGroups/read", "Microsoft.ContainerService/managedClusters/listClusterUserCredential/action"}, []string{"Microsoft.ContainerService/managedClusters/*"}},
-	{"3498e952-d568-435e-9b2c-8d77e338d7f7", "Azure Kubernetes Service RBAC Admin", "Lets you manage all resources under cluster/namespace, except update or delete resource quotas and namespaces.", []string{"Microsoft.Authorization/*/read", "Microsoft.Resources/subscriptions/operationresults/read", "Microsoft.Resources/subscriptions/read", "Microsoft.Resources/subscriptions/resourceGroups/read", "Microsoft.ContainerService/managedClusters/listClusterUserCredential/action"}, []string{"Microsoft.ContainerService/managedClusters/*"}},
-	{"7f6c6a51-bcf8-42ba-9220-52d62157d7db", "Azure Kubernetes Service RBAC Reader", "Allows read-only access to see most objects in a namespace. It does not allow viewing roles or role bindings. This role does not allow viewing Secrets, since reading the contents of Secrets enables access to ServiceAccount credentials in the namespace, which would allow API access as any ServiceAccount in the namespace (a form of privilege escalation). Applying this role at cluster scope will give access across all namespaces.", []string{"Microsoft.Authorization/*/read", "Microsoft.Resources/subscriptions/operationresults/read", "Microsoft.Resources/subscriptions/read", "Microsoft.Resources/subscriptions/resourceGroups/read"}, aksData("apps/controllerrevisions/read", "apps/daemonsets/read", "apps/deployments/read", "apps/replicasets/read", "apps/statefulsets/read", "autoscaling/horizontalpodautoscalers/read", "batch/cronjobs/read", "batch/jobs/read", "configmaps/read", "discovery.k8s.io/endpointslices/read", "endpoints/read", "events.k8s.io/events/read", "events/read", "extensions/daemonsets/read", "extensions/deployments/read", "extensions/ingresses/read", "extensions/networkpolicies/read", "extensions/replicasets/read", "limitranges/read", "metrics.k8s.io/pods/read", "metrics.k8s.io/nodes/read", "namespaces/read", "networking.k8s.io/ingresses/read", "networking.k8s.io/networkpolicies/read", "persistentvolumeclaims/read", "pods/read", "policy/poddisruptionbudgets/read", "replicationcontrollers/read", "resourcequotas/read", "serviceaccounts/read", "services/read")},
-	{"a7ffa36f-339b-4b5c-8bdf-e2c188b2c0eb", "Azure Kubernetes Service RBAC Writer", "Allows read/write access to most objects in a namespace.This role does not allow viewing or modifying roles or role bindings. However, this role allows accessing Secrets and running Pods as any ServiceAccount in the namespace, so it can be used to gain the API access levels of any ServiceAccount in the namespace. Applying this role at cluster scope will give access across all namespaces.", []string{"Microsoft.Authorization/*/read", "Microsoft.Resources/subscriptions/operationresults/read", "Microsoft.Resources/subscriptions/read", "Microsoft.Resources/subscriptions/resourceGroups/read"}, aksData("apps/controllerrevisions/read", "apps/daemonsets/*", "apps/deployments/*", "apps/replicasets/*", "apps/statefulsets/*", "autoscaling/horizontalpodautoscalers/*", "batch/cronjobs/*", "coordination.k8s.io/leases/read", "coordination.k8s.io/leases/write", "coordination.k8s.io/leases/delete", "discovery.k8s.io/endpointslices/read", "batch/jobs/*", "configmaps/*", "endpoints/*", "events.k8s.io/events/read", "events/*", "extensions/daemonsets/*", "extensions/deployments/*", "extensions/ingresses/*", "extensions/networkpolicies/*", "extensions/replicasets/*", "limitranges/read", "metrics.k8s.io/pods/read", "metrics.k8s.io/nodes/read", "namespaces/read", "networking.k8s.io/ingresses/*", "networking.k8s.io/networkpolicies/*", "persistentvolumeclaims/*", "pods/*", "policy/poddisruptionbudgets/*", "replicationcontrollers/*", "resourcequotas/read", "secrets/*", "serviceaccounts/*", "services/*")},
-	{"b12aa53e-6015-4669-85d0-8515ebb3ae7f", "Private DNS Zone Contributor", "Lets you manage private DNS zone resources, but not the virtual networks they are linked to.", []string{"Microsoft.Network/privateDnsZones/*", "Microsoft.Network/privateDnsOperationResults/*", "Microsoft.Network/privateDnsOperationStatuses/*", "Microsoft.Network/virtualNetworks/read", "Microsoft.Network/virtualNetworks/join/action", "Microsoft.Resources/deployments/*"}, nil},
-	{"e40ec5ca-96e0-45a2-b4ff-59039f2c2b59", "Managed Identity Contributor", "Create, Read, Update, and Delete User Assigned Identity", []string{"Microsoft.ManagedIdentity/userAssignedIdentities/read", "Microsoft.ManagedIdentity/userAssignedIdentities/write", "Microsoft.ManagedIdentity/userAssignedIdentities/delete", "Microsoft.Resources/deployments/*"}, nil},
-	{"f1a07417-d97a-45cb-824c-7a7467783830", "Managed Identity Operator", "Read and Assign User Assigned Identity", []string{"Microsoft.ManagedIdentity/userAssignedIdentities/*/read", "Microsoft.ManagedIdentity/userAssignedIdentities/*/assign/action"}, nil},
-})
+// builtinRoles are Azure's built-in role definitions (builtinroles.json:
+// IDs, names, descriptions and permissions as Azure publishes them, read
+// from its documentation's role definitions; a few roles newer than that
+// are missing).
+//
+//go:embed builtinroles.json
+var builtinRolesJSON []byte
 
-// builtin is a built-in role as the table spells it.
-type builtin struct {
-	ID, Name, Description string
-	Actions, DataActions  []string
-}
-
-// contributorNotActions are what Contributor may not do (Azure's list):
-// assign roles, change authorization, elevate access, and the few
-// subscription and blueprint operations kept for owners.
-var contributorNotActions = []string{"Microsoft.Authorization/*/Delete", "Microsoft.Authorization/*/Write", "Microsoft.Authorization/elevateAccess/Action",
-	"Microsoft.Blueprint/blueprintAssignments/write", "Microsoft.Blueprint/blueprintAssignments/delete", "Microsoft.Compute/galleries/share/action",
-	"Microsoft.Purview/consents/write", "Microsoft.Purview/consents/delete", "Microsoft.Resources/deploymentStacks/manageDenySetting/action",
-	"Microsoft.Subscription/cancel/action", "Microsoft.Subscription/enable/action"}
-
-// aksData names Kubernetes data actions of managed clusters.
-func aksData(actions ...string) []string {
-	out := make([]string, len(actions))
-	for i, a := range actions {
-		out[i] = "Microsoft.ContainerService/managedClusters/" + a
+var builtinRoles, builtinByID = func() ([]Role, map[string]Role) {
+	var list []struct {
+		Name, RoleName, Description string
+		Permissions                 []permission
 	}
-	return out
-}
-
-// rbacAdminNotDataActions are what Azure Kubernetes Service RBAC Admin may
-// not do: change resource quotas and namespaces.
-var rbacAdminNotDataActions = aksData("resourcequotas/write", "resourcequotas/delete", "namespaces/write", "namespaces/delete")
-
-func builtins(list []builtin) []Role {
-	out := make([]Role, len(list))
-	for i, b := range list {
-		out[i] = Role{ID: b.ID, Name: b.Name, Description: b.Description, Actions: b.Actions, DataActions: b.DataActions}
-		switch b.Name {
-		case "Contributor":
-			out[i].NotActions = contributorNotActions
-		case "Azure Kubernetes Service RBAC Admin":
-			out[i].NotDataActions = rbacAdminNotDataActions
-		}
+	if err := json.Unmarshal(builtinRolesJSON, &list); err != nil {
+		panic("builtinroles.json: " + err.Error())
 	}
-	return out
-}
+	roles, byID := make([]Role, len(list)), map[string]Role{}
+	for i, r := range list {
+		roles[i] = Role{ID: r.Name, Name: r.RoleName, Description: r.Description, Permissions: r.Permissions}
+		byID[strings.ToLower(r.Name)] = roles[i]
+	}
+	return roles, byID
+}()
 
 // Provider serves Microsoft.Authorization.
 type Provider struct {
@@ -177,10 +143,17 @@ func definitionBody(sub string, r Role) map[string]any {
 	if r.Custom {
 		typ, scopes = "CustomRole", r.AssignableScopes
 	}
+	perms := []map[string]any{}
+	for _, p := range r.Permissions {
+		m := map[string]any{"actions": orEmpty(p.Actions), "notActions": orEmpty(p.NotActions),
+			"dataActions": orEmpty(p.DataActions), "notDataActions": orEmpty(p.NotDataActions)}
+		if p.Condition != "" {
+			m["condition"], m["conditionVersion"] = p.Condition, p.ConditionVersion
+		}
+		perms = append(perms, m)
+	}
 	return map[string]any{"id": id, "name": r.ID, "type": Namespace + "/roleDefinitions", "properties": map[string]any{
-		"roleName": r.Name, "type": typ, "description": r.Description, "assignableScopes": scopes,
-		"permissions": []map[string]any{{"actions": orEmpty(r.Actions), "notActions": orEmpty(r.NotActions),
-			"dataActions": orEmpty(r.DataActions), "notDataActions": orEmpty(r.NotDataActions)}},
+		"roleName": r.Name, "type": typ, "description": r.Description, "assignableScopes": scopes, "permissions": perms,
 	}}
 }
 
@@ -195,10 +168,8 @@ func orEmpty(s []string) []string {
 // Azure's built-in roles, then the custom roles of the tenant.
 func lookupRole(tx store.Tx, idOrName string) (Role, bool, error) {
 	key := idOrName[strings.LastIndex(idOrName, "/")+1:]
-	for _, r := range builtinRoles {
-		if strings.EqualFold(r.ID, key) {
-			return r, true, nil
-		}
+	if r, ok := builtinByID[strings.ToLower(key)]; ok {
+		return r, true, nil
 	}
 	if tx == nil {
 		return Role{}, false, nil
@@ -641,9 +612,31 @@ func (p *Provider) Authorize(ctx context.Context, caller arm.Caller, scope, acti
 }
 
 // ActionMatches matches an action against a role's action pattern, where
-// "*" stands for any run of characters (ARM compares case-insensitively).
+// "*" stands for any run of characters and a "/*/" also for a single "/"
+// (Managed Identity Operator's "userAssignedIdentities/*/assign/action"
+// grants "userAssignedIdentities/assign/action"); ARM compares
+// case-insensitively.
 func ActionMatches(pattern, action string) bool {
 	pattern, action = strings.ToLower(pattern), strings.ToLower(action)
+	if glob(pattern, action) {
+		return true
+	}
+	for i := 0; ; {
+		j := strings.Index(pattern[i:], "/*/")
+		if j < 0 {
+			break
+		}
+		j += i
+		if ActionMatches(pattern[:j]+pattern[j+2:], action) {
+			return true
+		}
+		i = j + 1
+	}
+	return false
+}
+
+// glob matches action against pattern, "*" standing for any run.
+func glob(pattern, action string) bool {
 	parts := strings.Split(pattern, "*")
 	if len(parts) == 1 {
 		return pattern == action

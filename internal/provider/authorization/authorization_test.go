@@ -2,6 +2,7 @@ package authorization
 
 import (
 	"context"
+	"github.com/google/uuid"
 	"net/http"
 	"net/url"
 	"sort"
@@ -298,7 +299,12 @@ func TestActionMatches(t *testing.T) {
 		{"Microsoft.ContainerRegistry/registries/pull/read", "microsoft.containerregistry/Registries/PULL/read", true},
 		{"Microsoft.Network/*", "Microsoft.Network/virtualNetworks/subnets/join/action", true},
 		{"Microsoft.Network/*", "Microsoft.Compute/virtualMachines/read", false},
-		{"Microsoft.ManagedIdentity/userAssignedIdentities/*/assign/action", "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action", false},
+		// "/*/" also stands for "/": Managed Identity Operator assigns.
+		{"Microsoft.ManagedIdentity/userAssignedIdentities/*/assign/action", "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action", true},
+		{"Microsoft.ManagedIdentity/userAssignedIdentities/*/assign/action", "Microsoft.ManagedIdentity/userAssignedIdentitiesX/assign/action", false},
+		{"a/*/b/*/c", "a/b/c", true},
+		{"a/*/b/*/c", "a/x/b/c", true},
+		{"a/*/b/*/c", "a/bc", false},
 		{"Microsoft.ManagedIdentity/userAssignedIdentities/*/assign/action", "Microsoft.ManagedIdentity/userAssignedIdentities/x/assign/action", true},
 		{"a*a", "a", false},
 	} {
@@ -518,5 +524,44 @@ func TestManagementGroupScopes(t *testing.T) {
 	}
 	if r := e.do("PUT", assignmentPath("/providers/Microsoft.Management/managementGroups/nowhere", a2)+apiV, assignment(definitionPath(subPath, reader), principal, "User")); r.status != 404 {
 		t.Errorf("an assignment at a group that does not exist: %d %s", r.status, r.raw)
+	}
+}
+
+// The built-in roles are Azure's: hundreds of them, unique GUIDs and
+// names, and what the roles AKS set-ups use grant (and do not).
+func TestBuiltinRolesData(t *testing.T) {
+	if len(builtinRoles) < 450 {
+		t.Fatalf("%d built-in roles, want Azure's list (450+)", len(builtinRoles))
+	}
+	ids, names := map[string]bool{}, map[string]bool{}
+	for _, r := range builtinRoles {
+		if _, err := uuid.Parse(r.ID); err != nil || ids[r.ID] || names[strings.ToLower(r.Name)] || len(r.Permissions) == 0 {
+			t.Errorf("role %q (%s): bad or repeated ID or name, or no permissions", r.Name, r.ID)
+		}
+		ids[r.ID], names[strings.ToLower(r.Name)] = true, true
+	}
+	for _, c := range []struct {
+		role, action string
+		want         bool
+	}{
+		{"b24988ac-6180-42a0-ab88-20f7382dd24c", "Microsoft.Network/virtualNetworks/write", true},               // Contributor
+		{"b24988ac-6180-42a0-ab88-20f7382dd24c", "Microsoft.Authorization/roleAssignments/write", false},        // Contributor's notActions
+		{"4d97b98b-1d4f-4787-a291-c67834d212e7", "Microsoft.Network/virtualNetworks/subnets/join/action", true}, // Network Contributor
+		{"4d97b98b-1d4f-4787-a291-c67834d212e7", "Microsoft.Compute/virtualMachines/write", false},
+		{"7f951dda-4ed3-4680-a7ca-43fe172d538d", "Microsoft.ContainerRegistry/registries/pull/read", true},     // AcrPull
+		{"7f6c6a51-bcf8-42ba-9220-52d62157d7db", "Microsoft.ContainerService/managedClusters/pods/read", true}, // AKS RBAC Reader
+		{"7f6c6a51-bcf8-42ba-9220-52d62157d7db", "Microsoft.ContainerService/managedClusters/secrets/read", false},
+		{"3498e952-d568-435e-9b2c-8d77e338d7f7", "Microsoft.ContainerService/managedClusters/namespaces/write", false},   // AKS RBAC Admin's notDataActions
+		{"f1a07417-d97a-45cb-824c-7a7467783830", "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action", true}, // Managed Identity Operator
+		{"acdd72a7-3385-48ef-bd42-f606fba81ae7", "Microsoft.Resources/subscriptions/resourceGroups/read", true},          // Reader
+		{"acdd72a7-3385-48ef-bd42-f606fba81ae7", "Microsoft.Resources/subscriptions/resourceGroups/write", false},
+	} {
+		r, ok, err := lookupRole(nil, c.role)
+		if err != nil || !ok {
+			t.Fatalf("role %s: %v %v", c.role, ok, err)
+		}
+		if got := r.grants(c.action); got != c.want {
+			t.Errorf("%s grants %s: %v, want %v", r.Name, c.action, got, c.want)
+		}
 	}
 }

@@ -35,6 +35,9 @@ type permission struct {
 	NotActions     []string `json:"notActions"`
 	DataActions    []string `json:"dataActions"`
 	NotDataActions []string `json:"notDataActions"`
+	// Condition and ConditionVersion: built-in roles only (not evaluated).
+	Condition        string `json:"condition,omitempty"`
+	ConditionVersion string `json:"conditionVersion,omitempty"`
 }
 
 func errNoRole(id string) error {
@@ -53,14 +56,7 @@ func customRoles(tx store.Tx) ([]Role, error) {
 		if err := json.Unmarshal(r.Properties, &d); err != nil {
 			return nil, fmt.Errorf("decode role definition %s: %w", r.ID, err)
 		}
-		role := Role{ID: r.Name, Name: d.RoleName, Description: d.Description, Custom: true, AssignableScopes: d.AssignableScopes}
-		for _, p := range d.Permissions {
-			role.Actions = append(role.Actions, p.Actions...)
-			role.NotActions = append(role.NotActions, p.NotActions...)
-			role.DataActions = append(role.DataActions, p.DataActions...)
-			role.NotDataActions = append(role.NotDataActions, p.NotDataActions...)
-		}
-		out = append(out, role)
+		out = append(out, Role{ID: r.Name, Name: d.RoleName, Description: d.Description, Permissions: d.Permissions, Custom: true, AssignableScopes: d.AssignableScopes})
 	}
 	return out, nil
 }
