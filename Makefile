@@ -34,6 +34,7 @@ fmt:
 # planes are $(BIN)'s controlplane command.
 bench: build
 	$(GO) run ./test/bench arm
+	$(GO) test -run '^$$' -bench BenchmarkPermits -benchtime 20000x ./internal/provider/authorization/
 	$(GO) run ./test/bench aks
 	$(GO) run ./test/bench registry
 	$(GO) run ./test/bench realnodes --localaks $(BIN)

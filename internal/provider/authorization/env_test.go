@@ -48,7 +48,7 @@ var signingKey = sync.OnceValues(func() (*rsa.PrivateKey, error) { return rsa.Ge
 // env is an ARM front door with this provider over a fresh store holding a
 // subscription, resource groups rg and other, and a VNet record in rg.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	st     store.Store
 	p      *Provider
 	srv    *arm.Server
@@ -58,7 +58,7 @@ type env struct {
 	signer *entra.Signer
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "t.db"))
