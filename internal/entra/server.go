@@ -349,27 +349,20 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, tenantSeg string,
 	if !ok {
 		return
 	}
-	now := s.cfg.Now().UTC()
-	iss := s.issuerBase(r) + "/" + tenantID + "/"
-	claims := &Claims{
-		Audience:  audience,
-		Issuer:    iss,
-		IssuedAt:  now.Unix(),
-		NotBefore: now.Unix(),
-		Expiry:    now.Add(s.cfg.TokenLifetime).Unix(),
-		AppID:     clientID,
-		AppIDACR:  "1",
-		IDP:       iss,
-		IDType:    "app",
-		ObjectID:  oid,
-		Subject:   oid,
-		TenantID:  tenantID,
-		UTI:       randomID(),
-		Version:   "1.0",
-	}
+	claims := s.accessClaims(r, tenantID, audience, clientID, oid)
+	claims.AppIDACR, claims.IDType = "1", "app"
 	if s.addGroups(w, r, claims) {
 		s.issue(w, claims, v1, nil)
 	}
+}
+
+// accessClaims are what every access token carries: the tenant's issuer,
+// the audience, an hour's validity from now, the client and the principal.
+func (s *Server) accessClaims(r *http.Request, tenantID, audience, clientID, oid string) *Claims {
+	now := s.cfg.Now().UTC()
+	iss := s.issuerBase(r) + "/" + tenantID + "/"
+	return &Claims{Audience: audience, Issuer: iss, IssuedAt: now.Unix(), NotBefore: now.Unix(), Expiry: now.Add(s.cfg.TokenLifetime).Unix(),
+		AppID: clientID, IDP: iss, ObjectID: oid, Subject: oid, TenantID: tenantID, UTI: randomID(), Version: "1.0"}
 }
 
 // issuerBase is the base of tokens' issuers.

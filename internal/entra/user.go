@@ -275,18 +275,15 @@ func (s *Server) issueUser(w http.ResponseWriter, r *http.Request, tenantID, cli
 	if !ok {
 		return
 	}
+	claims := s.accessClaims(r, tenantID, audience, clientID, u.ObjectID)
+	claims.AppIDACR, claims.IDType, claims.Scope, claims.AMR = "0", "user", "user_impersonation", []string{"pwd"}
+	claims.UPN, claims.UniqueName, claims.Name = u.UserPrincipalName, u.UserPrincipalName, u.DisplayName
 	now := s.cfg.Now().UTC()
-	iss := s.issuerBase(r) + "/" + tenantID + "/"
-	claims := &Claims{
-		Audience: audience, Issuer: iss, IssuedAt: now.Unix(), NotBefore: now.Unix(), Expiry: now.Add(s.cfg.TokenLifetime).Unix(),
-		AppID: clientID, AppIDACR: "0", IDP: iss, IDType: "user", ObjectID: u.ObjectID, Subject: u.ObjectID, TenantID: tenantID,
-		UTI: randomID(), Version: "1.0", UPN: u.UserPrincipalName, UniqueName: u.UserPrincipalName, Name: u.DisplayName,
-		Scope: "user_impersonation", AMR: []string{"pwd"},
-	}
+
 	if !s.addGroups(w, r, claims) {
 		return
 	}
-	idIssuer, idVersion := iss, "1.0"
+	idIssuer, idVersion := claims.Issuer, "1.0"
 	if !v1 {
 		idIssuer, idVersion = s.issuerBase(r)+"/"+tenantID+"/v2.0", "2.0"
 	}
