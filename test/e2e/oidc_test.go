@@ -160,18 +160,24 @@ func TestOIDCIssuer(t *testing.T) {
 	env := []string{"AZURE_CONFIG_DIR=" + t.TempDir(), "REQUESTS_CA_BUNDLE=" + filepath.Join(s.dataDir, "pki", "ca-bundle.pem")}
 	mustAz(t, az(t, env, "cloud", "register", "-n", "localaks", "--endpoint-resource-manager", s.URL+"/"))
 	mustAz(t, az(t, env, "cloud", "set", "-n", "localaks"))
+	// Without a role the identity sees no subscription (ARM lists only
+	// those a principal has a role in).
+	if r := az(t, env, "login", "--service-principal", "-u", mi.ClientID, "--federated-token", federated, "--tenant", s.Client.TenantID); r.code == 0 ||
+		!strings.Contains(r.stderr, "No subscriptions found") {
+		t.Fatalf("login of the identity without a role: %d %s", r.code, r.stderr)
+	}
+	s.grant(t, s.sub()+"/resourceGroups/oi", readerRole, mi.PrincipalID)
 	mustAz(t, az(t, env, "login", "--service-principal", "-u", mi.ClientID, "--federated-token", federated, "--tenant", s.Client.TenantID))
 	access := strings.TrimSpace(mustAz(t, az(t, env, "account", "get-access-token", "--query", "accessToken", "-o", "tsv")).stdout)
 	var got jwt.MapClaims
 	if _, _, err := jwt.NewParser().ParseUnverified(access, &got); err != nil || got["oid"] != mi.PrincipalID || got["appid"] != mi.ClientID {
 		t.Errorf("token for the identity: %v (%v), want oid %s", got, err, mi.PrincipalID)
 	}
-	// The identity may read its group once it has a role there.
-	if r := az(t, env, "group", "show", "-n", "oi"); r.code == 0 || !strings.Contains(r.stderr, "AuthorizationFailed") {
-		t.Fatalf("the identity without a role: %d %s", r.code, r.stderr)
-	}
-	s.grant(t, s.sub()+"/resourceGroups/oi", readerRole, mi.PrincipalID)
+	// It reads its group, and no more than Reader lets it.
 	mustAz(t, az(t, env, "group", "show", "-n", "oi"))
+	if r := az(t, env, "group", "update", "-n", "oi", "--tags", "a=b"); r.code == 0 || !strings.Contains(r.stderr, "AuthorizationFailed") {
+		t.Fatalf("a Reader identity's write: %d %s", r.code, r.stderr)
+	}
 	tokenFile := filepath.Join(t.TempDir(), "azure-identity-token")
 	os.WriteFile(tokenFile, []byte(federated), 0o600)
 	opts, armOpts := s.sdkOptions("https://management.core.windows.net/")
