@@ -29,7 +29,13 @@ th,td{text-align:left;padding:5px 12px;border-bottom:1px solid #edebe9;font-size
 th{color:#605e5c;font-weight:600}
 h2{font-size:16px;margin:18px 0 4px}
 .muted{color:#605e5c;font-size:12px}
-.picture{background:#fff;border:1px solid #edebe9;overflow:auto;padding:6px}
+.picture{background:#fff;border:1px solid #edebe9;overflow:auto;padding:6px;max-height:80vh}
+.view{display:grid;grid-template-columns:minmax(0,1fr) 280px;gap:12px;align-items:start}
+.toolbar{margin:6px 0}.toolbar button{font:inherit;font-size:12px;margin-right:4px;padding:2px 10px}
+#panel{background:#fff;border:1px solid #edebe9;padding:10px;font-size:13px;word-break:break-all;position:sticky;top:8px}
+#panel h3{font-size:14px;margin:0 0 6px;word-break:break-word}
+.node{cursor:pointer}.node:focus{outline:none}.node.selected rect{stroke-width:3}
+.edge.lit{stroke:#0078d4;stroke-width:2.5}
 dl{display:grid;grid-template-columns:max-content auto;gap:4px 16px;font-size:13px}
 dt{color:#605e5c}
 </style></head><body><header><a href="./">localaks</a> · {{.}}</header><main>{{end}}
@@ -52,6 +58,38 @@ dt{color:#605e5c}
 <dt>Network plugin</dt><dd>{{.Network}}</dd><dt>API server</dt><dd>{{.FQDN}}</dd><dt>Node resource group</dt><dd>{{.NodeRG}}</dd></dl>
 <h2>{{.NodeRG}}</h2>
 <div class="muted">Traffic from the left: public IPs → load balancer frontends and gateways → rules → node pools → nodes → their subnet.{{if .Live}} Live: what each rule and gateway carried and refused, and per node what it took and the health probes it passes (refreshed every 5 s).{{end}} <a href="{{svgURL .ID}}">SVG</a></div>
-<div class="picture">{{.SVG}}</div>
+<div class="toolbar"><button id="zoom-in" title="Zoom in">+</button><button id="zoom-out" title="Zoom out">−</button><button id="zoom-fit" title="Fit the window">Fit</button></div>
+<div class="view"><div class="picture" id="picture">{{.SVG}}</div>
+<aside id="panel"><div class="muted">Select a box to see it whole: name, detail, resource ID, and its connections.</div></aside></div>
+<script>
+(function(){
+  var svg=document.getElementById('topology'), pic=document.getElementById('picture'), panel=document.getElementById('panel'), zoom=1;
+  function apply(){ if(zoom===1){svg.style.maxWidth='100%';svg.style.width='';}else{svg.style.maxWidth='none';svg.style.width=(zoom*pic.clientWidth)+'px';} }
+  document.getElementById('zoom-in').onclick=function(){zoom=Math.min(zoom*1.25,6);apply();};
+  document.getElementById('zoom-out').onclick=function(){zoom=Math.max(zoom/1.25,1);apply();};
+  document.getElementById('zoom-fit').onclick=function(){zoom=1;apply();};
+  pic.addEventListener('wheel',function(e){if(!e.ctrlKey)return;e.preventDefault();zoom=e.deltaY<0?Math.min(zoom*1.1,6):Math.max(zoom/1.1,1);apply();},{passive:false});
+  function text(tag,s,cls){var e=document.createElement(tag);e.textContent=s;if(cls)e.className=cls;return e;}
+  function select(g){
+    svg.querySelectorAll('.node.selected').forEach(function(n){n.classList.remove('selected');});
+    svg.querySelectorAll('.edge.lit').forEach(function(n){n.classList.remove('lit');});
+    g.classList.add('selected');
+    var id=g.dataset.id.toLowerCase(), links=[];
+    svg.querySelectorAll('.edge').forEach(function(p){
+      var other=p.dataset.from===id?p.dataset.to:(p.dataset.to===id?p.dataset.from:null);
+      if(other!==null){p.classList.add('lit');links.push(other);}
+    });
+    panel.replaceChildren(text('h3',g.dataset.label), text('div',g.dataset.detail), text('div',g.dataset.live,'live'),
+      text('div',g.dataset.kind,'muted'), text('code',g.dataset.id));
+    if(links.length){panel.appendChild(text('div','Connected to','muted'));var ul=document.createElement('ul');
+      links.forEach(function(l){var n=svg.querySelector('.node[data-id="'+CSS.escape(l)+'"]')||Array.prototype.find.call(svg.querySelectorAll('.node'),function(x){return x.dataset.id.toLowerCase()===l;});
+        ul.appendChild(text('li',n?n.dataset.label:l));});panel.appendChild(ul);}
+  }
+  svg.querySelectorAll('.node').forEach(function(g){
+    g.addEventListener('click',function(){select(g);});
+    g.addEventListener('keydown',function(e){if(e.key==='Enter'||e.key===' '){e.preventDefault();select(g);}});
+  });
+})();
+</script>
 </main></body></html>{{end}}
 `))

@@ -4,16 +4,17 @@ import (
 	"bytes"
 	"fmt"
 	"html"
+	"sort"
 	"strings"
 )
 
 // Layout of the picture, in SVG user units.
 const (
-	boxW = 230
+	boxW = 210
 	boxH = 42
 	// liveLine is the height of the line with a box's live counts.
 	liveLine = 14
-	colGap   = 70
+	colGap   = 50
 	rowGap   = 14
 	marginX  = 20
 	topY     = 56
@@ -54,30 +55,75 @@ type picture struct {
 	curves        []curve
 }
 
-// layout places the graph's boxes and edges.
+// layout places the graph's boxes and edges: the columns ordered by
+// arrange, each box then as level with the boxes it is joined to as its
+// column's order and spacing allow (least squares, by merging the boxes
+// that would overlap into blocks), in passes over the columns.
 func (g *Graph) layout() picture {
 	boxH := boxH
 	if g.Live {
 		boxH += liveLine
 	}
+	cols := g.arrange()
+	pitch := float64(boxH + rowGap)
+	nb := map[*Node][]*Node{}
+	for _, e := range g.Edges {
+		a, b := g.byID[e.From], g.byID[e.To]
+		if a != nil && b != nil && a != b && a.Column != b.Column {
+			nb[a], nb[b] = append(nb[a], b), append(nb[b], a)
+		}
+	}
+	y := map[*Node]float64{}
+	for _, col := range cols {
+		for i, n := range col {
+			y[n] = float64(i) * pitch
+		}
+	}
+	for pass := range 8 {
+		for k := range columns {
+			c := k
+			if pass%2 == 1 {
+				c = columns - 1 - k
+			}
+			want := make([]float64, len(cols[c]))
+			for i, n := range cols[c] {
+				want[i] = y[n]
+				if len(nb[n]) > 0 {
+					sum := 0.0
+					for _, m := range nb[n] {
+						sum += y[m]
+					}
+					want[i] = sum / float64(len(nb[n]))
+				}
+			}
+			for i, v := range spread(want, pitch) {
+				y[cols[c][i]] = v
+			}
+		}
+	}
+	low := 0.0
+	for _, v := range y {
+		low = min(low, v)
+	}
 	type pos struct{ x, y int }
 	at := map[string]pos{}
-	rows := [columns]int{}
 	var p picture
-	for _, n := range g.Nodes {
-		x := marginX + n.Column*(boxW+colGap)
-		y := topY + rows[n.Column]*(boxH+rowGap)
-		rows[n.Column]++
-		at[strings.ToLower(n.ID)] = pos{x, y}
-		p.boxes = append(p.boxes, box{node: n, x: x, y: y})
+	bottom := topY
+	for c, col := range cols {
+		for _, n := range col {
+			x := marginX + c*(boxW+colGap)
+			yy := topY + int(y[n]-low+0.5)
+			at[strings.ToLower(n.ID)] = pos{x, yy}
+			p.boxes = append(p.boxes, box{node: n, x: x, y: yy})
+			bottom = max(bottom, yy+boxH)
+		}
 	}
-	maxRows := 1
-	for _, r := range rows {
-		maxRows = max(maxRows, r)
+	if len(p.boxes) == 0 {
+		bottom = topY + boxH
 	}
 	// (room on the right for edges within the last column)
 	p.width = 2*marginX + columns*boxW + columns*colGap
-	p.height = topY + maxRows*(boxH+rowGap) + marginX
+	p.height = bottom + rowGap + marginX
 	for _, e := range g.Edges {
 		from, to := at[e.From], at[e.To]
 		x1, y1 := from.x+boxW, from.y+boxH/2
@@ -91,6 +137,11 @@ func (g *Graph) layout() picture {
 		}
 		p.curves = append(p.curves, curve{edge: e, x1: x1, y1: y1, mid: mid, x2: x2, y2: y2})
 	}
+	// Drawn in an order of their own, not the graph's.
+	sort.Slice(p.curves, func(i, j int) bool {
+		a, b := p.curves[i].edge, p.curves[j].edge
+		return a.From < b.From || a.From == b.From && a.To < b.To
+	})
 	return p
 }
 
@@ -103,7 +154,8 @@ func (g *Graph) SVG() []byte {
 		boxH += liveLine
 	}
 	var b bytes.Buffer
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="Segoe UI, Helvetica, Arial, sans-serif">`+"\n",
+	// Scaled to the window's width (the page's zoom enlarges it).
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" id="topology" width="%d" height="%d" viewBox="0 0 %d %d" style="max-width:100%%;height:auto" font-family="Segoe UI, Helvetica, Arial, sans-serif">`+"\n",
 		p.width, p.height, p.width, p.height)
 	b.WriteString(`<rect width="100%" height="100%" fill="#ffffff"/>` + "\n")
 	for i, title := range columnTitles {
@@ -119,17 +171,56 @@ func (g *Graph) SVG() []byte {
 		if !ok {
 			c = [2]string{"#ffffff", "#605e5c"}
 		}
-		fmt.Fprintf(&b, `<g class="node" data-kind="%s" data-id="%s"><title>%s</title>`, n.Kind, html.EscapeString(n.ID), html.EscapeString(n.ID))
-		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="%d" rx="4" fill="%s" stroke="%s"/>`, bx.x, bx.y, boxW, boxH, c[0], c[1])
-		fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="12" font-weight="600" fill="#201f1e">%s</text>`, bx.x+8, bx.y+17, html.EscapeString(clip(n.Label, 34)))
-		fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="11" fill="#605e5c">%s</text>`, bx.x+8, bx.y+33, html.EscapeString(clip(n.Detail, 38)))
+		// The whole name, detail and ID: in the tooltip and, for the
+		// page's side panel, in data attributes.
+		title := n.Label + "\n" + n.Detail
 		if n.Live != "" {
-			fmt.Fprintf(&b, `<text class="live" x="%d" y="%d" font-size="11" fill="#107c10">%s</text>`, bx.x+8, bx.y+33+liveLine, html.EscapeString(clip(n.Live, 38)))
+			title += "\n" + n.Live
+		}
+		fmt.Fprintf(&b, `<g class="node" tabindex="0" data-kind="%s" data-id="%s" data-label="%s" data-detail="%s" data-live="%s"><title>%s</title>`,
+			n.Kind, html.EscapeString(n.ID), html.EscapeString(n.Label), html.EscapeString(n.Detail), html.EscapeString(n.Live),
+			html.EscapeString(title+"\n"+n.ID))
+		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="%d" rx="4" fill="%s" stroke="%s"/>`, bx.x, bx.y, boxW, boxH, c[0], c[1])
+		fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="12" font-weight="600" fill="#201f1e">%s</text>`, bx.x+8, bx.y+17, html.EscapeString(clip(n.Label, 28)))
+		fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="11" fill="#605e5c">%s</text>`, bx.x+8, bx.y+33, html.EscapeString(clip(n.Detail, 34)))
+		if n.Live != "" {
+			fmt.Fprintf(&b, `<text class="live" x="%d" y="%d" font-size="11" fill="#107c10">%s</text>`, bx.x+8, bx.y+33+liveLine, html.EscapeString(clip(n.Live, 34)))
 		}
 		b.WriteString("</g>\n")
 	}
 	b.WriteString("</svg>\n")
 	return b.Bytes()
+}
+
+// spread places boxes in order, each at least pitch below the one before,
+// as near as they can be to where they want to be (least squares): boxes
+// that would overlap form a block centred on what its boxes want.
+func spread(want []float64, pitch float64) []float64 {
+	type block struct {
+		first, n int
+		sum      float64 // of want[i] − (i − first)·pitch
+	}
+	var bs []block
+	for i, w := range want {
+		bs = append(bs, block{first: i, n: 1, sum: w})
+		for len(bs) > 1 {
+			a, b := &bs[len(bs)-2], &bs[len(bs)-1]
+			if a.sum/float64(a.n)+float64(a.n)*pitch <= b.sum/float64(b.n) {
+				break
+			}
+			a.sum += b.sum - float64(b.n*a.n)*pitch
+			a.n += b.n
+			bs = bs[:len(bs)-1]
+		}
+	}
+	out := make([]float64, 0, len(want))
+	for _, b := range bs {
+		top := b.sum / float64(b.n)
+		for k := range b.n {
+			out = append(out, top+float64(k)*pitch)
+		}
+	}
+	return out
 }
 
 // clip shortens s to n runes with an ellipsis.

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -310,68 +311,80 @@ func golden(t *testing.T, path, got string) {
 // next, within a column (or backwards) out and in on the right, around a
 // line half a gap to the right.
 func TestLayout(t *testing.T) {
-	col := func(c int) int { return marginX + c*(boxW+colGap) }
-	row := func(r int) int { return topY + r*(boxH+rowGap) }
-	g := &Graph{byID: map[string]*Node{}}
-	for _, n := range []*Node{
-		{ID: "pip", Column: colAddresses},
-		{ID: "FE", Column: colFrontends},
-		{ID: "subnet", Column: colNetwork},
-		{ID: "nsg", Column: colNetwork},
-		{ID: "vmss", Column: colScaleSets},
-	} {
-		g.add(n)
+	build := func(perm bool) *Graph {
+		g := &Graph{byID: map[string]*Node{}}
+		nodes := []*Node{
+			{ID: "pip-a", Kind: "pip", Label: "a", Column: colAddresses},
+			{ID: "pip-b", Kind: "pip", Label: "b", Column: colAddresses},
+			{ID: "fe-1", Kind: "frontend", Label: "1", Column: colFrontends},
+			{ID: "fe-2", Kind: "frontend", Label: "2", Column: colFrontends},
+			{ID: "subnet", Kind: "subnet", Label: "subnet", Column: colNetwork},
+			{ID: "nsg", Kind: "nsg", Label: "nsg", Column: colNetwork},
+			{ID: "vmss", Kind: "vmss", Label: "vmss", Column: colScaleSets},
+		}
+		// Crossed at the start (by name: a→2, b→1).
+		edges := [][2]string{{"pip-a", "fe-2"}, {"pip-b", "fe-1"}, {"subnet", "nsg"}, {"vmss", "subnet"}}
+		if perm {
+			slices.Reverse(nodes)
+			slices.Reverse(edges)
+		}
+		for _, n := range nodes {
+			g.add(n)
+		}
+		for _, e := range edges {
+			g.link(e[0], e[1])
+		}
+		return g
 	}
-	g.link("pip", "FE")
-	g.link("subnet", "nsg")
-	g.link("nsg", "vmss")
+	g := build(false)
 	p := g.layout()
-
-	type place struct {
-		ID   string
-		X, Y int
-	}
-	var boxes []place
+	at := map[string]box{}
 	for _, b := range p.boxes {
-		boxes = append(boxes, place{b.node.ID, b.x, b.y})
+		at[b.node.ID] = b
 	}
-	wantBoxes := []place{
-		{"pip", col(colAddresses), row(0)},
-		{"FE", col(colFrontends), row(0)},
-		{"subnet", col(colNetwork), row(0)},
-		{"nsg", col(colNetwork), row(1)},
-		{"vmss", col(colScaleSets), row(0)},
-	}
-	if d := cmp.Diff(wantBoxes, boxes); d != "" {
-		t.Errorf("boxes (-want +got):\n%s", d)
-	}
-	tests := []struct {
-		from, to            string
-		x1, y1, mid, x2, y2 int
-	}{
-		{"pip", "fe", col(colAddresses) + boxW, row(0) + boxH/2, (col(colAddresses) + boxW + col(colFrontends)) / 2, col(colFrontends), row(0) + boxH/2},
-		{"subnet", "nsg", col(colNetwork) + boxW, row(0) + boxH/2, col(colNetwork) + boxW + colGap/2, col(colNetwork) + boxW, row(1) + boxH/2},
-		{"nsg", "vmss", col(colNetwork) + boxW, row(1) + boxH/2, col(colNetwork) + boxW + colGap/2, col(colScaleSets) + boxW, row(0) + boxH/2},
-	}
-	if len(p.curves) != len(tests) {
-		t.Fatalf("%d curves, want %d", len(p.curves), len(tests))
-	}
-	for i, tt := range tests {
-		c := p.curves[i]
-		got := []int{c.x1, c.y1, c.mid, c.x2, c.y2}
-		want := []int{tt.x1, tt.y1, tt.mid, tt.x2, tt.y2}
-		if c.edge.From != tt.from || c.edge.To != tt.to || !cmp.Equal(got, want) {
-			t.Errorf("curve %d: %s → %s %v, want %s → %s %v", i, c.edge.From, c.edge.To, got, tt.from, tt.to, want)
+	// The crossing is undone: each address is level with its frontend.
+	for _, pair := range [][2]string{{"pip-a", "fe-2"}, {"pip-b", "fe-1"}} {
+		if at[pair[0]].y != at[pair[1]].y {
+			t.Errorf("%s at y %d, %s at y %d: want level", pair[0], at[pair[0]].y, pair[1], at[pair[1]].y)
 		}
 	}
-	// Two rows in the tallest column; the width leaves room right of the
-	// last column.
-	if p.width != 2*marginX+columns*(boxW+colGap) || p.height != row(2)+marginX {
-		t.Errorf("size %d×%d", p.width, p.height)
+	// A security group follows its subnet in the column.
+	if at["nsg"].y <= at["subnet"].y {
+		t.Errorf("nsg at %d above its subnet at %d", at["nsg"].y, at["subnet"].y)
 	}
-	// An empty graph still has a row's height.
-	if e := (&Graph{byID: map[string]*Node{}}).layout(); e.height != row(1)+marginX || len(e.boxes) != 0 {
+	// No box overlaps another; all are inside the picture.
+	for i, a := range p.boxes {
+		if a.x < 0 || a.y < topY || a.x+boxW > p.width || a.y+boxH > p.height {
+			t.Errorf("%s outside the picture: %+v in %d×%d", a.node.ID, a, p.width, p.height)
+		}
+		for _, b := range p.boxes[i+1:] {
+			if a.x < b.x+boxW && b.x < a.x+boxW && a.y < b.y+boxH && b.y < a.y+boxH {
+				t.Errorf("%s and %s overlap", a.node.ID, b.node.ID)
+			}
+		}
+	}
+	// The same graph, its parts given in another order, draws the same.
+	if a, b := string(g.SVG()), string(build(true).SVG()); a != b {
+		t.Errorf("the layout depends on the order of the graph's parts:\n%s\n%s", a, b)
+	}
+	// An empty graph still has a box's height.
+	if e := (&Graph{byID: map[string]*Node{}}).layout(); e.height <= topY || len(e.boxes) != 0 {
 		t.Errorf("empty graph: %+v", e)
+	}
+}
+
+// TestSpread: boxes keep their order and spacing, as near as they can be
+// to where they want to be.
+func TestSpread(t *testing.T) {
+	for _, c := range []struct{ want, got []float64 }{
+		{[]float64{0, 100, 200}, []float64{0, 100, 200}},
+		{[]float64{50, 50}, []float64{0, 100}},
+		{[]float64{0, 0, 300}, []float64{-50, 50, 300}},
+		{[]float64{200, 0}, []float64{50, 150}},
+	} {
+		if got := spread(c.want, 100); !slices.Equal(got, c.got) {
+			t.Errorf("spread(%v) = %v, want %v", c.want, got, c.got)
+		}
 	}
 }
 
