@@ -53,28 +53,29 @@ dt{color:#605e5c}
 {{else}}<p>No resource groups yet: <code>az group create</code>, then <code>az aks create</code>.</p>{{end}}
 </main></body></html>{{end}}
 
-{{define "cluster"}}{{template "head" .Name}}{{if .Live}}<meta http-equiv="refresh" content="5">{{end}}
-<dl><dt>Cluster</dt><dd>{{.ID}}</dd><dt>State</dt><dd>{{.State}}</dd><dt>Kubernetes</dt><dd>{{.Version}}</dd>
+{{define "cluster"}}{{template "head" .Name}}
+<dl><dt>Cluster</dt><dd>{{.ID}}</dd><dt>State</dt><dd id="state">{{.State}}</dd><dt>Kubernetes</dt><dd id="version">{{.Version}}</dd>
 <dt>Network plugin</dt><dd>{{.Network}}</dd><dt>API server</dt><dd>{{.FQDN}}</dd><dt>Node resource group</dt><dd>{{.NodeRG}}</dd></dl>
 <h2>{{.NodeRG}}</h2>
-<div class="muted">Traffic from the left: public IPs → load balancer frontends and gateways → rules → node pools → nodes → their subnet.{{if .Live}} Live: what each rule and gateway carried and refused, and per node what it took and the health probes it passes (refreshed every 5 s).{{end}} <a href="{{svgURL .ID}}">SVG</a></div>
+<div class="muted">Traffic from the left: public IPs → load balancer frontends and gateways → rules → node pools → nodes → their subnet.{{if .Live}} Live: what each rule and gateway carried and refused, and per node what it took and the health probes it passes.{{end}}{{if .Follow}} <span id="follow" data-updates="0">The picture follows changes as they are written.</span>{{end}} <a href="{{svgURL .ID}}">SVG</a></div>
 <div class="toolbar"><button id="zoom-in" title="Zoom in">+</button><button id="zoom-out" title="Zoom out">−</button><button id="zoom-fit" title="Fit the window">Fit</button></div>
 <div class="view"><div class="picture" id="picture">{{.SVG}}</div>
 <aside id="panel"><div class="muted">Select a box to see it whole: name, detail, resource ID, and its connections.</div></aside></div>
 <script>
 (function(){
-  var svg=document.getElementById('topology'), pic=document.getElementById('picture'), panel=document.getElementById('panel'), zoom=1;
+  var svg=document.getElementById('topology'), pic=document.getElementById('picture'), panel=document.getElementById('panel'), zoom=1, selected=null;
   function apply(){ if(zoom===1){svg.style.maxWidth='100%';svg.style.width='';}else{svg.style.maxWidth='none';svg.style.width=(zoom*pic.clientWidth)+'px';} }
   document.getElementById('zoom-in').onclick=function(){zoom=Math.min(zoom*1.25,6);apply();};
   document.getElementById('zoom-out').onclick=function(){zoom=Math.max(zoom/1.25,1);apply();};
   document.getElementById('zoom-fit').onclick=function(){zoom=1;apply();};
   pic.addEventListener('wheel',function(e){if(!e.ctrlKey)return;e.preventDefault();zoom=e.deltaY<0?Math.min(zoom*1.1,6):Math.max(zoom/1.1,1);apply();},{passive:false});
   function text(tag,s,cls){var e=document.createElement(tag);e.textContent=s;if(cls)e.className=cls;return e;}
+  function nodeByID(id){return Array.prototype.find.call(svg.querySelectorAll('.node'),function(x){return x.dataset.id.toLowerCase()===id;});}
   function select(g){
     svg.querySelectorAll('.node.selected').forEach(function(n){n.classList.remove('selected');});
     svg.querySelectorAll('.edge.lit').forEach(function(n){n.classList.remove('lit');});
-    g.classList.add('selected');
-    var id=g.dataset.id.toLowerCase(), links=[];
+    g.classList.add('selected'); selected=g.dataset.id.toLowerCase();
+    var id=selected, links=[];
     svg.querySelectorAll('.edge').forEach(function(p){
       var other=p.dataset.from===id?p.dataset.to:(p.dataset.to===id?p.dataset.from:null);
       if(other!==null){p.classList.add('lit');links.push(other);}
@@ -82,13 +83,26 @@ dt{color:#605e5c}
     panel.replaceChildren(text('h3',g.dataset.label), text('div',g.dataset.detail), text('div',g.dataset.live,'live'),
       text('div',g.dataset.kind,'muted'), text('code',g.dataset.id));
     if(links.length){panel.appendChild(text('div','Connected to','muted'));var ul=document.createElement('ul');
-      links.forEach(function(l){var n=svg.querySelector('.node[data-id="'+CSS.escape(l)+'"]')||Array.prototype.find.call(svg.querySelectorAll('.node'),function(x){return x.dataset.id.toLowerCase()===l;});
-        ul.appendChild(text('li',n?n.dataset.label:l));});panel.appendChild(ul);}
+      links.forEach(function(l){var n=nodeByID(l);ul.appendChild(text('li',n?n.dataset.label:l));});panel.appendChild(ul);}
   }
-  svg.querySelectorAll('.node').forEach(function(g){
-    g.addEventListener('click',function(){select(g);});
-    g.addEventListener('keydown',function(e){if(e.key==='Enter'||e.key===' '){e.preventDefault();select(g);}});
-  });
+  function bind(){
+    svg.querySelectorAll('.node').forEach(function(g){
+      g.addEventListener('click',function(){select(g);});
+      g.addEventListener('keydown',function(e){if(e.key==='Enter'||e.key===' '){e.preventDefault();select(g);}});
+    });
+  }
+  bind();
+  var follow=document.getElementById('follow');
+  if(follow&&window.EventSource){
+    var es=new EventSource('events?id='+encodeURIComponent({{.ID}}));
+    es.addEventListener('picture',function(e){
+      var d=JSON.parse(e.data); pic.innerHTML=d.svg; svg=document.getElementById('topology'); apply(); bind();
+      if(selected){var n=nodeByID(selected); if(n)select(n);}
+      document.getElementById('state').textContent=d.state; document.getElementById('version').textContent=d.version;
+      follow.dataset.updates=String(Number(follow.dataset.updates)+1);
+    });
+    es.addEventListener('gone',function(){es.close();follow.textContent='The cluster is gone.';});
+  }
 })();
 </script>
 </main></body></html>{{end}}

@@ -10,6 +10,7 @@
 package portal
 
 import (
+	"context"
 	"errors"
 	"html/template"
 	"log/slog"
@@ -62,7 +63,8 @@ type resource struct {
 	Cluster                         bool
 }
 
-// ServeHTTP serves /portal/, /portal/cluster?id= and /portal/topology.svg?id=.
+// ServeHTTP serves /portal/, /portal/cluster?id=, /portal/events?id= and
+// /portal/topology.svg?id=.
 func (p *Portal) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
@@ -75,6 +77,8 @@ func (p *Portal) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.index(w, r)
 	case "cluster":
 		p.cluster(w, r)
+	case "events":
+		p.events(w, r)
 	case "topology.svg":
 		g, ok := p.topology(w, r)
 		if !ok {
@@ -145,7 +149,7 @@ func (p *Portal) cluster(w http.ResponseWriter, r *http.Request) {
 		"Name": c.Record.Name, "ID": c.Record.ID, "Location": c.Record.Location, "Version": c.Props.CurrentKubernetesVersion,
 		"State": c.Props.ProvisioningState, "NodeRG": c.Props.NodeResourceGroup, "FQDN": c.Props.FQDN, "Network": model,
 		"SVG":  template.HTML(g.SVG()), //nolint:gosec // built by SVG with every text escaped
-		"Live": g.Live,
+		"Live": g.Live, "Follow": p.follows(),
 	})
 }
 
@@ -153,12 +157,7 @@ func (p *Portal) cluster(w http.ResponseWriter, r *http.Request) {
 // data path has carried, answering 404 when there is none.
 func (p *Portal) topology(w http.ResponseWriter, r *http.Request) (*Graph, bool) {
 	id := r.URL.Query().Get("id")
-	var g *Graph
-	err := p.cfg.Store.View(r.Context(), func(tx store.Tx) error {
-		var err error
-		g, err = Topology(tx, p.cfg.Network, id)
-		return err
-	})
+	g, err := p.graph(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) || (err != nil && id == "") {
 		http.Error(w, "no managed cluster "+id, http.StatusNotFound)
 		return nil, false
@@ -167,12 +166,26 @@ func (p *Portal) topology(w http.ResponseWriter, r *http.Request) (*Graph, bool)
 		p.fail(w, err)
 		return nil, false
 	}
+	return g, true
+}
+
+// graph builds a cluster's graph with what its data path has carried.
+func (p *Portal) graph(ctx context.Context, id string) (*Graph, error) {
+	var g *Graph
+	err := p.cfg.Store.View(ctx, func(tx store.Tx) error {
+		var err error
+		g, err = Topology(tx, p.cfg.Network, id)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
 	if p.cfg.DataPath != nil {
 		if dp := p.cfg.DataPath(g.Cluster.Props.ResourceUID); dp != nil {
 			g.Annotate(dp)
 		}
 	}
-	return g, true
+	return g, nil
 }
 
 func provisioningState(r *store.Resource) string {

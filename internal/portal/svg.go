@@ -174,13 +174,25 @@ func (g *Graph) SVG() []byte {
 		// The whole name, detail and ID: in the tooltip and, for the
 		// page's side panel, in data attributes.
 		title := n.Label + "\n" + n.Detail
+		if n.State != "" {
+			title += "\n" + n.State
+		}
 		if n.Live != "" {
 			title += "\n" + n.Live
 		}
-		fmt.Fprintf(&b, `<g class="node" tabindex="0" data-kind="%s" data-id="%s" data-label="%s" data-detail="%s" data-live="%s"><title>%s</title>`,
-			n.Kind, html.EscapeString(n.ID), html.EscapeString(n.Label), html.EscapeString(n.Detail), html.EscapeString(n.Live),
+		fmt.Fprintf(&b, `<g class="node" tabindex="0" data-kind="%s" data-id="%s" data-label="%s" data-detail="%s" data-live="%s" data-state="%s"><title>%s</title>`,
+			n.Kind, html.EscapeString(n.ID), html.EscapeString(n.Label), html.EscapeString(n.Detail), html.EscapeString(n.Live), html.EscapeString(n.State),
 			html.EscapeString(title+"\n"+n.ID))
-		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="%d" rx="4" fill="%s" stroke="%s"/>`, bx.x, bx.y, boxW, boxH, c[0], c[1])
+		dash := ""
+		if n.State != "" {
+			// An operation in flight (or failed): a dashed border and its
+			// state in the corner.
+			dash = ` stroke-dasharray="5 3"`
+		}
+		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="%d" rx="4" fill="%s" stroke="%s"%s/>`, bx.x, bx.y, boxW, boxH, c[0], c[1], dash)
+		if n.State != "" {
+			fmt.Fprintf(&b, `<text class="state" x="%d" y="%d" font-size="10" text-anchor="end" fill="%s">%s</text>`, bx.x+boxW-6, bx.y+13, c[1], html.EscapeString(n.State))
+		}
 		fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="12" font-weight="600" fill="#201f1e">%s</text>`, bx.x+8, bx.y+17, html.EscapeString(clip(n.Label, 28)))
 		fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="11" fill="#605e5c">%s</text>`, bx.x+8, bx.y+33, html.EscapeString(clip(n.Detail, 34)))
 		if n.Live != "" {

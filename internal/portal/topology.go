@@ -36,7 +36,10 @@ type Node struct {
 	Label  string
 	Detail string
 	// Live is what the data path carried through it (Annotate).
-	Live   string
+	Live string
+	// State is an operation in flight on it ("Updating", "Deleting", …);
+	// empty when it is settled.
+	State  string
 	Column int
 }
 
@@ -75,9 +78,13 @@ func (g *Graph) Node(id string) *Node { return g.byID[strings.ToLower(id)] }
 
 // Topology builds the picture of a cluster from the store.
 func Topology(tx store.Tx, net *network.Provider, clusterID string) (*Graph, error) {
-	c, _, err := aks.Load(tx, clusterID)
+	c, pools, err := aks.Load(tx, clusterID)
 	if err != nil {
 		return nil, err
+	}
+	poolByName := map[string]*aks.Pool{}
+	for _, p := range pools {
+		poolByName[strings.ToLower(p.Record.Name)] = p
 	}
 	g := &Graph{Cluster: c, byID: map[string]*Node{}}
 	id := resourceid.MustParse(c.Record.ID)
@@ -134,10 +141,21 @@ func Topology(tx store.Tx, net *network.Provider, clusterID string) (*Graph, err
 		}
 		pool := s.Tags["aks-managed-poolName"]
 		detail := fmt.Sprintf("%d × %s", sku.Capacity, sku.Name)
-		if pool != "" {
+		state := provisioningState(s)
+		if ap := poolByName[strings.ToLower(pool)]; ap != nil {
+			// The pool as AKS shows it: mode, version, autoscaler range,
+			// and an operation in flight.
+			detail = fmt.Sprintf("%s %s · %s · %s", pool, ap.Props.Mode, ap.Props.CurrentOrchestratorVersion, detail)
+			if ap.Props.EnableAutoScaling != nil && *ap.Props.EnableAutoScaling && ap.Props.MinCount != nil && ap.Props.MaxCount != nil {
+				detail += fmt.Sprintf(" · autoscale %d–%d", *ap.Props.MinCount, *ap.Props.MaxCount)
+			}
+			if ap.Props.ProvisioningState != "" && ap.Props.ProvisioningState != "Succeeded" {
+				state = ap.Props.ProvisioningState
+			}
+		} else if pool != "" {
 			detail = "pool " + pool + " · " + detail
 		}
-		g.add(&Node{ID: s.ID, Kind: "vmss", Label: s.Name, Detail: detail, Column: colScaleSets})
+		g.add(&Node{ID: s.ID, Kind: "vmss", Label: s.Name, Detail: detail, State: inFlight(state), Column: colScaleSets})
 	}
 	insts := of(compute.InstanceType)
 	sort.Slice(insts, func(i, j int) bool { return insts[i].ID < insts[j].ID })
@@ -154,7 +172,7 @@ func Topology(tx store.Tx, net *network.Provider, clusterID string) (*Graph, err
 		if mode := r.Tags["localaks.io-nodes"]; mode != "" {
 			detail += " · " + mode
 		}
-		g.add(&Node{ID: r.ID, Kind: "node", Label: ip.OSProfile.ComputerName, Detail: detail, Column: colNodes})
+		g.add(&Node{ID: r.ID, Kind: "node", Label: ip.OSProfile.ComputerName, Detail: detail, State: inFlight(provisioningState(r)), Column: colNodes})
 		g.link(resourceid.MustParse(r.ID).Parent().String(), r.ID)
 		subnet := nicSubnet[strings.ToLower(r.ID)]
 		if err := addSubnet(tx, g, subnet); err != nil {
@@ -249,7 +267,7 @@ func Topology(tx store.Tx, net *network.Provider, clusterID string) (*Graph, err
 		if err := json.Unmarshal(gw.Properties, &gp); err != nil {
 			return nil, err
 		}
-		g.add(&Node{ID: gw.ID, Kind: "gateway", Label: gw.Name, Column: colFrontends,
+		g.add(&Node{ID: gw.ID, Kind: "gateway", Label: gw.Name, Column: colFrontends, State: inFlight(provisioningState(gw)),
 			Detail: fmt.Sprintf("%s · %d listeners · %d pools", gp.SKU.Name, len(gp.HTTPListeners), len(gp.BackendAddressPools))})
 		for _, fe := range gp.FrontendIPConfigurations {
 			var fp struct {
@@ -280,7 +298,7 @@ func Topology(tx store.Tx, net *network.Provider, clusterID string) (*Graph, err
 		if pp.DNSSettings != nil && pp.DNSSettings.FQDN != "" {
 			detail += " · " + pp.DNSSettings.FQDN
 		}
-		g.add(&Node{ID: r.ID, Kind: "pip", Label: r.Name, Detail: detail, Column: colAddresses})
+		g.add(&Node{ID: r.ID, Kind: "pip", Label: r.Name, Detail: detail, State: inFlight(provisioningState(r)), Column: colAddresses})
 		g.link(r.ID, pipTarget[strings.ToLower(r.ID)])
 	}
 	// Keep only edges whose ends are drawn (a user's IP in another group
@@ -357,6 +375,15 @@ func scaleSetOf(ipConfigID string) string {
 }
 
 func shortType(typ string) string { return typ[strings.LastIndex(typ, "/")+1:] }
+
+// inFlight is a provisioning state worth showing: one that is not
+// settled (an operation in flight), or Failed.
+func inFlight(state string) string {
+	if state == "" || state == "Succeeded" || state == "Canceled" {
+		return ""
+	}
+	return state
+}
 
 // Annotate writes what the data path has carried into the picture: each
 // load-balancing rule's and gateway's flows (carried, refused), and on

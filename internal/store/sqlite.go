@@ -47,6 +47,29 @@ type SQLite struct {
 	writer *sql.DB // one connection, BEGIN IMMEDIATE: writes are serialised
 	reader *sql.DB // a pool of read-only connections; WAL lets them run beside the writer
 	mu     sync.Mutex
+
+	changeMu sync.Mutex
+	changed  chan struct{} // closed when the next write commits
+}
+
+// Changed returns a channel closed when the next write commits (Watcher).
+func (s *SQLite) Changed() <-chan struct{} {
+	s.changeMu.Lock()
+	defer s.changeMu.Unlock()
+	if s.changed == nil {
+		s.changed = make(chan struct{})
+	}
+	return s.changed
+}
+
+// committed wakes those waiting on Changed.
+func (s *SQLite) committed() {
+	s.changeMu.Lock()
+	defer s.changeMu.Unlock()
+	if s.changed != nil {
+		close(s.changed)
+		s.changed = nil
+	}
 }
 
 // OpenSQLite opens (creating if needed) the database file at path.
@@ -106,6 +129,7 @@ func (s *SQLite) Update(ctx context.Context, fn func(Tx) error) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	s.committed()
 	return nil
 }
 

@@ -192,3 +192,33 @@ func TestDurableAcrossReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Changed is closed by a committed write, not by a read or a failed write.
+func TestChanged(t *testing.T) {
+	ctx := context.Background()
+	s, err := OpenSQLite(ctx, filepath.Join(t.TempDir(), "t.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	closed := func(ch <-chan struct{}) bool {
+		select {
+		case <-ch:
+			return true
+		default:
+			return false
+		}
+	}
+	ch := s.Changed()
+	s.View(ctx, func(Tx) error { return nil })                //nolint:errcheck // nothing to fail
+	s.Update(ctx, func(Tx) error { return errors.New("no") }) //nolint:errcheck // failing on purpose
+	if closed(ch) {
+		t.Fatal("Changed closed without a committed write")
+	}
+	if err := s.Update(ctx, func(tx Tx) error { return tx.PutMeta("k", "v") }); err != nil {
+		t.Fatal(err)
+	}
+	if !closed(ch) || closed(s.Changed()) {
+		t.Fatal("a committed write: the old channel should be closed, a new one open")
+	}
+}

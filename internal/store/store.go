@@ -27,6 +27,14 @@ type Store interface {
 	Close() error
 }
 
+// Watcher is a Store that tells when writes commit: the portal follows
+// changes with it. (A server database would implement it with its own
+// notifications.)
+type Watcher interface {
+	// Changed returns a channel closed when the next write commits.
+	Changed() <-chan struct{}
+}
+
 // Tx is one transaction.
 type Tx interface {
 	// Get returns the resource with the given ID (case-insensitive).

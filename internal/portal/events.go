@@ -1,0 +1,109 @@
+package portal
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/localaks/localaks/internal/store"
+)
+
+// settle is how long the event stream lets a burst of writes settle before
+// drawing (an az command writes several records in a row).
+const settle = 50 * time.Millisecond
+
+// liveEvery is how often a cluster whose data path is counting is drawn
+// again without a write (the counts move on their own).
+const liveEvery = 5 * time.Second
+
+// follows tells whether the page can follow changes (the store tells
+// when writes commit).
+func (p *Portal) follows() bool {
+	_, ok := p.cfg.Store.(store.Watcher)
+	return ok
+}
+
+// livePicture is what the event stream sends: the drawing and the cluster's
+// changing facts.
+type livePicture struct {
+	SVG     string `json:"svg"`
+	State   string `json:"state"`
+	Version string `json:"version"`
+	Power   string `json:"power,omitempty"`
+	// counting: the data path's counts are in it (they move without a
+	// write, so the stream draws again now and then).
+	counting bool
+}
+
+// events streams a cluster's picture as server-sent events: one at once,
+// then one each time a write that changes it commits (nothing is sent
+// while the picture stays the same), and an "error" event if the cluster
+// goes.
+func (p *Portal) events(w http.ResponseWriter, r *http.Request) {
+	watcher, ok := p.cfg.Store.(store.Watcher)
+	flusher, canFlush := w.(http.Flusher)
+	if !ok || !canFlush {
+		http.Error(w, "this portal cannot follow changes", http.StatusNotImplemented)
+		return
+	}
+	id := r.URL.Query().Get("id")
+	if _, ok := p.picture(r.Context(), id); !ok {
+		http.Error(w, "no managed cluster "+id, http.StatusNotFound)
+		return
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	flusher.Flush()
+	var last [32]byte
+	for {
+		// Take the channel before reading, so no write is missed between.
+		changed := watcher.Changed()
+		pic, ok := p.picture(r.Context(), id)
+		if !ok {
+			w.Write([]byte("event: gone\ndata: {}\n\n")) //nolint:errcheck // the client may have gone too
+			flusher.Flush()
+			return
+		}
+		data, _ := json.Marshal(pic)
+		if sum := sha256.Sum256(data); sum != last {
+			last = sum
+			if _, err := w.Write(append(append([]byte("event: picture\ndata: "), data...), '\n', '\n')); err != nil {
+				return
+			}
+			flusher.Flush()
+		}
+		var tick <-chan time.Time
+		if pic.counting {
+			tick = time.After(liveEvery)
+		}
+		select {
+		case <-r.Context().Done():
+			return
+		case <-changed:
+			select {
+			case <-r.Context().Done():
+				return
+			case <-time.After(settle):
+			}
+		case <-tick:
+		}
+	}
+}
+
+// picture draws the cluster now (ok false: it is gone or unreadable).
+func (p *Portal) picture(ctx context.Context, id string) (livePicture, bool) {
+	g, err := p.graph(ctx, id)
+	if err != nil {
+		return livePicture{}, false
+	}
+	c := g.Cluster
+	pic := livePicture{SVG: string(g.SVG()), State: c.Props.ProvisioningState, Version: c.Props.CurrentKubernetesVersion, counting: g.Live}
+	if c.Props.PowerState != nil {
+		pic.Power = c.Props.PowerState.Code
+	}
+	return pic, true
+}

@@ -1,0 +1,80 @@
+package portal
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/localaks/localaks/internal/logging"
+	"github.com/localaks/localaks/internal/store"
+)
+
+// The event stream sends the picture at once, and again when a write
+// changes it: here a public IP appears in the node resource group.
+func TestEvents(t *testing.T) {
+	e := newEnv(t)
+	name := topologyCases[0].build(e)
+	srv := httptest.NewServer(New(Config{Store: e.st, Network: e.net, Log: logging.Discard()}))
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/portal/events?id="+clusterID(name), nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("events: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	lines := bufio.NewScanner(resp.Body)
+	lines.Buffer(make([]byte, 1<<20), 16<<20)
+	next := func() livePicture {
+		t.Helper()
+		event := ""
+		for lines.Scan() {
+			line := lines.Text()
+			switch {
+			case strings.HasPrefix(line, "event: "):
+				event = strings.TrimPrefix(line, "event: ")
+			case strings.HasPrefix(line, "data: "):
+				var pic livePicture
+				if event != "picture" || json.Unmarshal([]byte(strings.TrimPrefix(line, "data: ")), &pic) != nil {
+					t.Fatalf("event %q: %s", event, line)
+				}
+				return pic
+			}
+		}
+		t.Fatalf("the stream ended: %v", lines.Err())
+		return livePicture{}
+	}
+	first := next()
+	if !strings.Contains(first.SVG, "<svg") || first.State == "" || strings.Contains(first.SVG, "late-pip") {
+		t.Fatalf("first picture: state %q, %d bytes", first.State, len(first.SVG))
+	}
+	if err := e.st.Update(ctx, func(tx store.Tx) error {
+		return tx.Put(&store.Resource{ID: "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/MC_rg1_c1_eastus/providers/Microsoft.Network/publicIPAddresses/late-pip",
+			Type: "Microsoft.Network/publicIPAddresses", Name: "late-pip", Location: "eastus", Properties: json.RawMessage(`{"ipAddress":"127.224.0.99","provisioningState":"Updating"}`)})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	second := next()
+	if !strings.Contains(second.SVG, "late-pip") || !strings.Contains(second.SVG, ">Updating<") {
+		t.Errorf("the picture after the write lacks the new public IP (in flight)")
+	}
+
+	// No such cluster: 404, no stream.
+	r, err := http.Get(srv.URL + "/portal/events?id=" + clusterID("none"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Body.Close()
+	if r.StatusCode != 404 {
+		t.Errorf("events of no cluster: %d", r.StatusCode)
+	}
+}
