@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -76,5 +77,47 @@ func TestEvents(t *testing.T) {
 	r.Body.Close()
 	if r.StatusCode != 404 {
 		t.Errorf("events of no cluster: %d", r.StatusCode)
+	}
+}
+
+// A resource's page: its facts, tags, what it links to and from, children,
+// and the JSON ARM answers; a 404 page for what is not there.
+func TestResourcePage(t *testing.T) {
+	e := newEnv(t)
+	name := topologyCases[0].build(e)
+	var asked string
+	p := New(Config{Store: e.st, Network: e.net, Log: logging.Discard(), ARM: func(_ context.Context, id string) (string, int, []byte) {
+		asked = id
+		return "2024-01-01", 200, []byte(`{"id":"` + id + `","name":"from-arm"}`)
+	}})
+	get := func(target string) *httptest.ResponseRecorder {
+		w := httptest.NewRecorder()
+		p.ServeHTTP(w, httptest.NewRequest("GET", target, nil))
+		return w
+	}
+	vnet := "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/MC_rg1_c1_eastus/providers/Microsoft.Network/virtualNetworks/aks-vnet-29207135"
+	w := get("/portal/resource?id=" + url.QueryEscape(vnet))
+	page := w.Body.String()
+	if w.Code != 200 || asked != vnet {
+		t.Fatalf("resource page: %d (ARM asked for %q)", w.Code, asked)
+	}
+	for _, want := range []string{"aks-vnet-29207135", "Microsoft.Network/virtualNetworks", "from-arm", // ARM's JSON
+		"Linked from",        // the instances' NICs name its subnet
+		`href="resource?id=`, // clickable IDs
+		"MC_rg1_c1_eastus",   // its resource group
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the VNet's page lacks %q", want)
+		}
+	}
+	cluster := get("/portal/resource?id=" + url.QueryEscape(clusterID(name))).Body.String()
+	if !strings.Contains(cluster, `href="cluster?id=`) {
+		t.Error("a cluster's page does not link to its picture")
+	}
+	for _, target := range []string{"/portal/resource?id=" + url.QueryEscape(clusterID("none")), "/portal/resource?id=..%2F..%2Fetc", "/portal/resource", "/portal/nowhere"} {
+		w := get(target)
+		if w.Code != 404 || !strings.Contains(w.Body.String(), "There is no resource") {
+			t.Errorf("%s: %d, want the portal's 404 page", target, w.Code)
+		}
 	}
 }

@@ -16,6 +16,7 @@ func jsonUnmarshal(raw []byte, v any) error {
 var pages = template.Must(template.New("").Funcs(template.FuncMap{
 	"clusterURL": func(id string) string { return "cluster?id=" + url.QueryEscape(id) },
 	"svgURL":     func(id string) string { return "topology.svg?id=" + url.QueryEscape(id) },
+	"resURL":     resourceURL,
 }).Parse(`
 {{define "head"}}<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{{.}} · localaks</title>
@@ -37,20 +38,41 @@ h2{font-size:16px;margin:18px 0 4px}
 .node{cursor:pointer}.node:focus{outline:none}.node.selected rect{stroke-width:3}
 .edge.lit{stroke:#0078d4;stroke-width:2.5}
 dl{display:grid;grid-template-columns:max-content auto;gap:4px 16px;font-size:13px}
+pre.json{background:#fff;border:1px solid #edebe9;padding:10px;font-size:12px;overflow:auto;max-height:60vh}
+h2 a{color:inherit}
 dt{color:#605e5c}
 </style></head><body><header><a href="./">localaks</a> · {{.}}</header><main>{{end}}
 
 {{define "index"}}{{template "head" "Resource groups"}}
 {{range .Groups}}
-<h2>{{.Name}}</h2>
-<div class="muted">{{.Location}} · subscription {{.Subscription}}{{if .ManagedBy}} · managed by {{.ManagedBy}}{{end}}</div>
+<h2><a href="{{resURL .ID}}">{{.Name}}</a></h2>
+<div class="muted">{{.Location}} · subscription {{.Subscription}}{{if .ManagedBy}} · managed by <a href="{{resURL .ManagedBy}}">{{.ManagedBy}}</a>{{end}}</div>
 <table><tr><th>Name</th><th>Type</th><th>Location</th><th>State</th></tr>
-{{range .Resources}}<tr><td>{{if .Cluster}}<a href="{{clusterURL .ID}}">{{.Name}}</a>{{else}}{{.Name}}{{end}}</td><td>{{.Type}}</td><td>{{.Location}}</td><td>{{.State}}</td></tr>
+{{range .Resources}}<tr><td><a href="{{resURL .ID}}">{{.Name}}</a>{{if .Cluster}} · <a href="{{clusterURL .ID}}">picture</a>{{end}}</td><td>{{.Type}}</td><td>{{.Location}}</td><td>{{.State}}</td></tr>
 {{else}}<tr><td colspan="4" class="muted">no resources</td></tr>{{end}}
 </table>
 {{if .Deployments}}<div class="muted">Deployments</div><table><tr><th>Name</th><th>State</th></tr>
 {{range .Deployments}}<tr><td>{{.Name}}</td><td>{{.State}}</td></tr>{{end}}</table>{{end}}
 {{else}}<p>No resource groups yet: <code>az group create</code>, then <code>az aks create</code>.</p>{{end}}
+</main></body></html>{{end}}
+
+{{define "notfound"}}{{template "head" "Not found"}}
+<p>There is no resource <code>{{.}}</code> here (it may have been deleted, or the address is not a resource ID).</p>
+<p><a href="./">All resource groups</a></p>
+</main></body></html>{{end}}
+
+{{define "resource"}}{{template "head" .Name}}
+<dl><dt>Name</dt><dd>{{.Name}}</dd><dt>Type</dt><dd>{{.Type}}</dd>{{if .Location}}<dt>Location</dt><dd>{{.Location}}</dd>{{end}}
+{{if .Group}}<dt>Resource group</dt><dd><a href="{{resURL .GroupID}}">{{.Group}}</a></dd>{{end}}
+{{if .ManagedBy}}<dt>Managed by</dt><dd><a href="{{resURL .ManagedBy}}">{{.ManagedBy}}</a></dd>{{end}}
+{{if .State}}<dt>State</dt><dd>{{.State}}</dd>{{end}}<dt>Resource ID</dt><dd><code>{{.ID}}</code></dd>
+{{if .Cluster}}<dt>Picture</dt><dd><a href="{{clusterURL .ID}}">the cluster and its node resource group</a></dd>{{end}}</dl>
+<h2>Tags</h2>{{if .Tags}}<table><tr><th>Name</th><th>Value</th></tr>{{range .Tags}}<tr><td>{{index . 0}}</td><td>{{index . 1}}</td></tr>{{end}}</table>{{else}}<div class="muted">none</div>{{end}}
+{{if .Children}}<h2>Child resources</h2><table><tr><th>Name</th><th>Type</th><th>State</th></tr>{{range .Children}}<tr><td><a href="{{resURL .ID}}">{{.Name}}</a></td><td>{{.Type}}</td><td>{{.State}}</td></tr>{{end}}</table>{{end}}
+<h2>Links to</h2>{{if .LinksTo}}<table><tr><th>Name</th><th>Type</th></tr>{{range .LinksTo}}<tr><td><a href="{{resURL .ID}}">{{.Name}}</a></td><td>{{.Type}}</td></tr>{{end}}</table>{{else}}<div class="muted">nothing</div>{{end}}
+<h2>Linked from</h2>{{if .LinkedFrom}}<table><tr><th>Name</th><th>Type</th></tr>{{range .LinkedFrom}}<tr><td><a href="{{resURL .ID}}">{{.Name}}</a></td><td>{{.Type}}</td></tr>{{end}}</table>{{else}}<div class="muted">nothing</div>{{end}}
+<h2>Activity log</h2>{{if .Activity}}<table><tr><th>Operation</th><th>Status</th><th>Started</th><th>Took</th><th>Error</th></tr>{{range .Activity}}<tr><td>{{.Kind}}</td><td>{{.Status}}</td><td>{{.Started}}</td><td>{{.Duration}}</td><td>{{.Error}}</td></tr>{{end}}</table>{{else}}<div class="muted">no long-running operations on it</div>{{end}}
+{{if .JSON}}<h2>JSON</h2><div class="muted">What ARM answers for <code>GET</code> of it at api-version <code id="api-version">{{.APIVersion}}</code> (status {{.JSONStatus}}).</div><pre class="json" id="json">{{.JSON}}</pre>{{end}}
 </main></body></html>{{end}}
 
 {{define "cluster"}}{{template "head" .Name}}

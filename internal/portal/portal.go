@@ -40,7 +40,9 @@ type Config struct {
 	// DataPath, when set, is what a running cluster's (by its resource
 	// UID) load balancers and gateways have carried.
 	DataPath func(uid string) *clusterspec.DataPath
-	Log      *slog.Logger
+	// ARM reads a resource as ARM answers it (resource pages' JSON view).
+	ARM ARMGet
+	Log *slog.Logger
 }
 
 // Portal serves the web view.
@@ -79,6 +81,8 @@ func (p *Portal) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.cluster(w, r)
 	case "events":
 		p.events(w, r)
+	case "resource":
+		p.resourcePage(w, r)
 	case "topology.svg":
 		g, ok := p.topology(w, r)
 		if !ok {
@@ -87,7 +91,7 @@ func (p *Portal) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "image/svg+xml")
 		w.Write(g.SVG()) //nolint:errcheck // client gone
 	default:
-		http.NotFound(w, r)
+		p.notFound(w, r.URL.Path)
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"net/url"
 	"os"
@@ -351,7 +352,8 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	issuers := oidcissuer.Handler(s.issuerKeys)
 	azureRBAC := &azurerbac.Handler{Store: s.store, Signer: signer, Log: cfg.Log}
 	graphAPI := graph.NewHandler(graph.Config{Directory: directory, Signer: signer, Tenants: dir, Open: cfg.Open, Log: cfg.Log})
-	pcfg := portal.Config{Store: s.store, Network: netp, Log: cfg.Log}
+	pcfg := portal.Config{Store: s.store, Network: netp, Log: cfg.Log,
+		ARM: portalARM(armServer, reg, signer, func() string { return s.url }, ident.TenantID, builtin.ID)}
 	if s.sup != nil {
 		pcfg.DataPath = s.sup.DataPath
 	}
@@ -703,6 +705,49 @@ func selfClient(url, caFile string, signer *entra.Signer) (*resources.Self, erro
 			IssuedAt: now.Unix(), NotBefore: now.Unix(), Expiry: now.Add(time.Hour).Unix(), AppID: c.AppID, ObjectID: c.ObjectID,
 			Subject: c.ObjectID, TenantID: c.TenantID, IDType: "app", Version: "1.0"})
 	}}, nil
+}
+
+// portalARM reads a resource for the portal's JSON view as ARM answers a
+// GET of it, in-process, as the built-in principal, at the type's newest
+// stable api-version.
+func portalARM(h http.Handler, reg *arm.Registry, signer *entra.Signer, base func() string, tenant, client string) portal.ARMGet {
+	oid := entra.ServicePrincipalObjectID(tenant, client)
+	return func(ctx context.Context, id string) (string, int, []byte) {
+		rid, err := resourceid.Parse(id)
+		if err != nil {
+			return "", http.StatusBadRequest, nil
+		}
+		version := ""
+		if rt := reg.Lookup(rid.Type()); rt != nil {
+			for _, v := range rt.APIVersions {
+				if len(v) == len("2006-01-02") { // a stable version, not a preview
+					version = v
+					break
+				}
+			}
+			if version == "" && len(rt.APIVersions) > 0 {
+				version = rt.APIVersions[0]
+			}
+		}
+		if version == "" {
+			version = "2021-04-01" // ARM's own types (resource groups, subscriptions)
+		}
+		now := time.Now().UTC()
+		tok, err := signer.Sign(&entra.Claims{Audience: arm.ARMAudiences[0], Issuer: base() + "/" + tenant + "/", IssuedAt: now.Unix(),
+			NotBefore: now.Unix(), Expiry: now.Add(time.Minute).Unix(), AppID: client, ObjectID: oid, Subject: oid, TenantID: tenant,
+			IDType: "app", Version: "1.0"})
+		if err != nil {
+			return version, http.StatusInternalServerError, nil
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base()+rid.String()+"?api-version="+version, http.NoBody)
+		if err != nil {
+			return "", http.StatusBadRequest, nil
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return version, rec.Code, rec.Body.Bytes()
+	}
 }
 
 // enforce is the ARM server's authorizer: the role assignments' check, or

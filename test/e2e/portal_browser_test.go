@@ -2,9 +2,13 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -136,5 +140,28 @@ func TestPortalInBrowser(t *testing.T) {
 	}
 	if selected := str("side panel", chromedp.Text(chromedp.CSS(`#panel h3`))); !strings.Contains(selected, label) {
 		t.Errorf("the side panel lost the selection: %q", selected)
+	}
+
+	// The cluster's own page: its JSON is what ARM answers.
+	do("the groups again", chromedp.Navigate(s.URL+"/portal/"), chromedp.WaitVisible(chromedp.CSS(`a[href^="resource?id="]`)))
+	do("the cluster's page", chromedp.Click(chromedp.CSS(`td a[href*="managedClusters"]`)), chromedp.WaitVisible(chromedp.CSS(`#json`)))
+	shoot("portal-resource.png")
+	shown := str("JSON view", chromedp.Text(chromedp.CSS(`#json`)))
+	version := str("api-version", chromedp.Text(chromedp.CSS(`#api-version`)))
+	req, _ := http.NewRequest("GET", s.URL+s.sub()+"/resourceGroups/web/providers/Microsoft.ContainerService/managedClusters/shop?api-version="+version, nil)
+	req.Header.Set("Authorization", "Bearer "+s.token("https://management.core.windows.net//.default"))
+	resp, err := s.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	direct, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var a, b any
+	if json.Unmarshal([]byte(shown), &a) != nil || json.Unmarshal(direct, &b) != nil || !reflect.DeepEqual(a, b) {
+		t.Errorf("the page's JSON is not ARM's GET at %s:\n%s\n%s", version, shown, direct)
+	}
+	do("a resource that is not there", chromedp.Navigate(s.URL+"/portal/resource?id=/subscriptions/nope"), chromedp.WaitVisible(chromedp.CSS(`main p`)))
+	if text := str("404 page", chromedp.Text(chromedp.CSS(`main p`))); !strings.Contains(text, "There is no resource") {
+		t.Errorf("the 404 page says %q", text)
 	}
 }
