@@ -24,13 +24,13 @@ type ARMGet func(ctx context.Context, id string) (apiVersion string, status int,
 // resourcePage is what a resource's page shows.
 type resourcePage struct {
 	ID, Name, Type, Location, Group, GroupID, ManagedBy, State string
-	Tags                                                      [][2]string
-	JSON                                                      string
-	JSONStatus                                                int
-	APIVersion                                                string
-	Children, LinksTo, LinkedFrom                             []resource
-	Activity                                                  []activity
-	Cluster                                                   bool
+	Tags                                                       [][2]string
+	JSON                                                       string
+	JSONStatus                                                 int
+	APIVersion                                                 string
+	Children, LinksTo, LinkedFrom                              []resource
+	Activity                                                   []activity
+	Cluster                                                    bool
 }
 
 // activity is one operation on a resource, as its activity log lists it.
