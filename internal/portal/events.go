@@ -31,7 +31,7 @@ type livePicture struct {
 	SVG     string `json:"svg"`
 	State   string `json:"state"`
 	Version string `json:"version"`
-	Power   string `json:"power,omitempty"`
+	Power   string `json:"power"`
 	// counting: the data path's counts are in it (they move without a
 	// write, so the stream draws again now and then).
 	counting bool
@@ -102,8 +102,6 @@ func (p *Portal) picture(ctx context.Context, id string) (livePicture, bool) {
 	}
 	c := g.Cluster
 	pic := livePicture{SVG: string(g.SVG()), State: c.Props.ProvisioningState, Version: c.Props.CurrentKubernetesVersion, counting: g.Live}
-	if c.Props.PowerState != nil {
-		pic.Power = c.Props.PowerState.Code
-	}
+	pic.Power = power(c)
 	return pic, true
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -118,6 +119,35 @@ func TestResourcePage(t *testing.T) {
 		w := get(target)
 		if w.Code != 404 || !strings.Contains(w.Body.String(), "There is no resource") {
 			t.Errorf("%s: %d, want the portal's 404 page", target, w.Code)
+		}
+	}
+}
+
+// A large pool: its first instances get boxes, the rest one box that
+// counts them; the picture stays small.
+func TestLargePool(t *testing.T) {
+	e := newEnv(t)
+	e.create("big", `{"dnsPrefix":"big","agentPoolProfiles":[{"name":"nodepool1","count":40,"mode":"System"}]}`)
+	g := e.topology("big")
+	nodes, more := 0, []*Node{}
+	for _, n := range g.Nodes {
+		switch n.Kind {
+		case "node":
+			nodes++
+		case "more":
+			more = append(more, n)
+		}
+	}
+	if nodes != maxInstances-1 || len(more) != 1 || more[0].Label != fmt.Sprintf("+ %d more instances", 40-(maxInstances-1)) {
+		t.Fatalf("%d instance boxes and %v", nodes, more)
+	}
+	// The first instances, in number order.
+	if n := g.Node(strings.Replace(more[0].ID, "/virtualMachines", "/virtualMachines/0", 1)); n == nil {
+		t.Error("instance 0 is not drawn")
+	}
+	for _, edge := range g.Edges {
+		if g.Node(edge.From) == nil || g.Node(edge.To) == nil {
+			t.Errorf("edge %s → %s has an end that is not drawn", edge.From, edge.To)
 		}
 	}
 }

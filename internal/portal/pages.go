@@ -76,7 +76,7 @@ dt{color:#605e5c}
 </main></body></html>{{end}}
 
 {{define "cluster"}}{{template "head" .Name}}
-<dl><dt>Cluster</dt><dd>{{.ID}}</dd><dt>State</dt><dd id="state">{{.State}}</dd><dt>Kubernetes</dt><dd id="version">{{.Version}}</dd>
+<dl><dt>Cluster</dt><dd>{{.ID}}</dd><dt>State</dt><dd id="state">{{.State}}</dd><dt>Power</dt><dd id="power">{{.Power}}{{if eq .Power "Stopped"}} — the control plane and nodes are stopped (<code>az aks start</code>); the picture shows what stays in Azure{{end}}</dd><dt>Kubernetes</dt><dd id="version">{{.Version}}</dd>
 <dt>Network plugin</dt><dd>{{.Network}}</dd><dt>API server</dt><dd>{{.FQDN}}</dd><dt>Node resource group</dt><dd>{{.NodeRG}}</dd></dl>
 <h2>{{.NodeRG}}</h2>
 <div class="muted">Traffic from the left: public IPs → load balancer frontends and gateways → rules → node pools → nodes → their subnet.{{if .Live}} Live: what each rule and gateway carried and refused, and per node what it took and the health probes it passes.{{end}}{{if .Follow}} <span id="follow" data-updates="0">The picture follows changes as they are written.</span>{{end}} <a href="{{svgURL .ID}}">SVG</a></div>
@@ -121,6 +121,7 @@ dt{color:#605e5c}
       var d=JSON.parse(e.data); pic.innerHTML=d.svg; svg=document.getElementById('topology'); apply(); bind();
       if(selected){var n=nodeByID(selected); if(n)select(n);}
       document.getElementById('state').textContent=d.state; document.getElementById('version').textContent=d.version;
+      document.getElementById('power').textContent=d.power+(d.power==='Stopped'?' — the control plane and nodes are stopped (az aks start); the picture shows what stays in Azure':'');
       follow.dataset.updates=String(Number(follow.dataset.updates)+1);
     });
     es.addEventListener('gone',function(){es.close();follow.textContent='The cluster is gone.';});

@@ -153,7 +153,7 @@ func (p *Portal) cluster(w http.ResponseWriter, r *http.Request) {
 		"Name": c.Record.Name, "ID": c.Record.ID, "Location": c.Record.Location, "Version": c.Props.CurrentKubernetesVersion,
 		"State": c.Props.ProvisioningState, "NodeRG": c.Props.NodeResourceGroup, "FQDN": c.Props.FQDN, "Network": model,
 		"SVG":  template.HTML(g.SVG()), //nolint:gosec // built by SVG with every text escaped
-		"Live": g.Live, "Follow": p.follows(),
+		"Live": g.Live, "Follow": p.follows(), "Power": power(c),
 	})
 }
 
@@ -190,6 +190,14 @@ func (p *Portal) graph(ctx context.Context, id string) (*Graph, error) {
 		}
 	}
 	return g, nil
+}
+
+// power is a cluster's power state ("Running", "Stopped").
+func power(c *aks.Cluster) string {
+	if c.Props.PowerState == nil {
+		return ""
+	}
+	return c.Props.PowerState.Code
 }
 
 func provisioningState(r *store.Resource) string {

@@ -29,6 +29,7 @@ var colours = map[string][2]string{
 	"outbound": {"#f5f5f5", "#8a8886"},
 	"vmss":     {"#f3eefa", "#5c2d91"},
 	"node":     {"#faf0fa", "#8764b8"},
+	"more":     {"#faf0fa", "#8764b8"},
 	"subnet":   {"#e6f7f7", "#038387"},
 	"nsg":      {"#fdeeee", "#a4262c"},
 	"routes":   {"#f5f5f5", "#605e5c"},

@@ -15,6 +15,11 @@ import (
 	"github.com/localaks/localaks/internal/store"
 )
 
+// maxInstances is how many boxes a scale set's instances get at most: a
+// larger pool shows its first ones and one box for the rest, so a
+// thousand-node cluster still draws a picture one can read (and fast).
+const maxInstances = 8
+
 // Columns of the topology picture, left (the Internet) to right (the
 // virtual network).
 const (
@@ -158,8 +163,48 @@ func Topology(tx store.Tx, net *network.Provider, clusterID string) (*Graph, err
 		g.add(&Node{ID: s.ID, Kind: "vmss", Label: s.Name, Detail: detail, State: inFlight(state), Column: colScaleSets})
 	}
 	insts := of(compute.InstanceType)
-	sort.Slice(insts, func(i, j int) bool { return insts[i].ID < insts[j].ID })
+	// By scale set, then instance number.
+	sort.Slice(insts, func(i, j int) bool {
+		a, b := resourceid.MustParse(insts[i].ID), resourceid.MustParse(insts[j].ID)
+		if pa, pb := strings.ToLower(a.Parent().String()), strings.ToLower(b.Parent().String()); pa != pb {
+			return pa < pb
+		}
+		return len(a.Name()) < len(b.Name()) || len(a.Name()) == len(b.Name()) && a.Name() < b.Name()
+	})
+	total := map[string]int{}
 	for _, r := range insts {
+		total[strings.ToLower(resourceid.MustParse(r.ID).Parent().String())]++
+	}
+	shown := map[string]int{}
+	more := map[string]*Node{}
+	moreCount := map[*Node]int{}
+	moreLinked := map[string]bool{}
+	for _, r := range insts {
+		vmss := resourceid.MustParse(r.ID).Parent().String()
+		key := strings.ToLower(vmss)
+		subnet := nicSubnet[strings.ToLower(r.ID)]
+		if err := addSubnet(tx, g, subnet); err != nil {
+			return nil, err
+		}
+		if total[key] > maxInstances && shown[key] >= maxInstances-1 {
+			// A large pool: its other instances are one box.
+			m := more[key]
+			if m == nil {
+				m = &Node{ID: vmss + "/virtualMachines", Kind: "more", Column: colNodes}
+				more[key] = m
+				g.add(m)
+				g.link(vmss, m.ID)
+			}
+			moreCount[m]++
+			m.Label = fmt.Sprintf("+ %d more instances", moreCount[m])
+			m.Detail = "of " + resourceid.MustParse(vmss).Name()
+			if l := strings.ToLower(m.ID + "→" + subnet); !moreLinked[l] {
+				moreLinked[l] = true
+				g.link(m.ID, subnet)
+			}
+			continue
+		}
+		shown[key]++
 		var ip compute.InstanceProperties
 		if err := json.Unmarshal(r.Properties, &ip); err != nil {
 			return nil, err
@@ -173,11 +218,7 @@ func Topology(tx store.Tx, net *network.Provider, clusterID string) (*Graph, err
 			detail += " · " + mode
 		}
 		g.add(&Node{ID: r.ID, Kind: "node", Label: ip.OSProfile.ComputerName, Detail: detail, State: inFlight(provisioningState(r)), Column: colNodes})
-		g.link(resourceid.MustParse(r.ID).Parent().String(), r.ID)
-		subnet := nicSubnet[strings.ToLower(r.ID)]
-		if err := addSubnet(tx, g, subnet); err != nil {
-			return nil, err
-		}
+		g.link(vmss, r.ID)
 		g.link(r.ID, subnet)
 	}
 
