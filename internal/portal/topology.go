@@ -120,19 +120,28 @@ func Topology(tx store.Tx, net *network.Provider, clusterID string) (*Graph, err
 		}
 	}
 
-	// Node pools and their instances, each in its NIC's subnet.
-	nicSubnet := map[string]string{}
+	// Node pools and their instances, each in its NIC's subnet (read only
+	// for the instances drawn: a large pool's others share one box).
+	nics := map[string]*store.Resource{}
 	for _, n := range of(network.VMSSNICType) {
+		nics[strings.ToLower(instanceOf(n.ID))] = n
+	}
+	subnetOf := func(instance string) (string, error) {
+		n := nics[strings.ToLower(instance)]
+		if n == nil {
+			return "", nil
+		}
 		configs, err := arm.ChildrenOf(n, "ipConfigurations", "")
 		if err != nil {
-			return nil, err
+			return "", err
 		}
 		for _, cfg := range configs {
 			var ip network.IPConfigurationProperties
 			if json.Unmarshal(cfg.Properties, &ip) == nil && ip.Primary && ip.Subnet != nil {
-				nicSubnet[strings.ToLower(instanceOf(n.ID))] = ip.Subnet.ID
+				return ip.Subnet.ID, nil
 			}
 		}
+		return "", nil
 	}
 	for _, s := range of(compute.ScaleSetType) {
 		var sku struct {
@@ -178,31 +187,38 @@ func Topology(tx store.Tx, net *network.Provider, clusterID string) (*Graph, err
 	shown := map[string]int{}
 	more := map[string]*Node{}
 	moreCount := map[*Node]int{}
-	moreLinked := map[string]bool{}
 	for _, r := range insts {
 		vmss := resourceid.MustParse(r.ID).Parent().String()
 		key := strings.ToLower(vmss)
-		subnet := nicSubnet[strings.ToLower(r.ID)]
-		if err := addSubnet(tx, g, subnet); err != nil {
-			return nil, err
-		}
 		if total[key] > maxInstances && shown[key] >= maxInstances-1 {
-			// A large pool: its other instances are one box.
+			// A large pool: its other instances are one box, in the
+			// subnet of the first of them (a pool's are in one).
 			m := more[key]
 			if m == nil {
 				m = &Node{ID: vmss + "/virtualMachines", Kind: "more", Column: colNodes}
 				more[key] = m
 				g.add(m)
 				g.link(vmss, m.ID)
+				subnet, err := subnetOf(r.ID)
+				if err != nil {
+					return nil, err
+				}
+				if err := addSubnet(tx, g, subnet); err != nil {
+					return nil, err
+				}
+				g.link(m.ID, subnet)
 			}
 			moreCount[m]++
 			m.Label = fmt.Sprintf("+ %d more instances", moreCount[m])
 			m.Detail = "of " + resourceid.MustParse(vmss).Name()
-			if l := strings.ToLower(m.ID + "→" + subnet); !moreLinked[l] {
-				moreLinked[l] = true
-				g.link(m.ID, subnet)
-			}
 			continue
+		}
+		subnet, err := subnetOf(r.ID)
+		if err != nil {
+			return nil, err
+		}
+		if err := addSubnet(tx, g, subnet); err != nil {
+			return nil, err
 		}
 		shown[key]++
 		var ip compute.InstanceProperties

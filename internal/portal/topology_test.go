@@ -35,14 +35,14 @@ const sub = "00000000-0000-0000-0000-000000000001"
 // env is a store with the providers AKS's reconciler writes through, as in
 // internal/aks's tests: clusters are created the way a PUT creates them.
 type env struct {
-	t   *testing.T
+	t   testing.TB
 	st  store.Store
 	net *network.Provider
 	rec *aks.Reconciler
 	val *aks.Rules
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "t.db"))
 	if err != nil {
