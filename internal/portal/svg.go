@@ -6,6 +6,8 @@ import (
 	"html"
 	"sort"
 	"strings"
+
+	"github.com/localaks/localaks/internal/resourceid"
 )
 
 // Layout of the picture, in SVG user units.
@@ -18,6 +20,9 @@ const (
 	rowGap   = 14
 	marginX  = 20
 	topY     = 56
+	// bandH is the band above the columns that shows the cluster's own
+	// resource group, the managed cluster in it and its control plane.
+	bandH = 102
 )
 
 // colours of the boxes by kind: fill and stroke.
@@ -51,6 +56,8 @@ type curve struct {
 // picture is the graph laid out: one column per layer, boxes stacked in
 // each in the graph's order, and a curve for every edge.
 type picture struct {
+	// top is where the columns' boxes start.
+	top           int
 	width, height int
 	boxes         []box
 	curves        []curve
@@ -108,19 +115,22 @@ func (g *Graph) layout() picture {
 	}
 	type pos struct{ x, y int }
 	at := map[string]pos{}
-	var p picture
-	bottom := topY
+	p := picture{top: topY}
+	if g.Cluster != nil {
+		p.top += bandH
+	}
+	bottom := p.top
 	for c, col := range cols {
 		for _, n := range col {
 			x := marginX + c*(boxW+colGap)
-			yy := topY + int(y[n]-low+0.5)
+			yy := p.top + int(y[n]-low+0.5)
 			at[strings.ToLower(n.ID)] = pos{x, yy}
 			p.boxes = append(p.boxes, box{node: n, x: x, y: yy})
 			bottom = max(bottom, yy+boxH)
 		}
 	}
 	if len(p.boxes) == 0 {
-		bottom = topY + boxH
+		bottom = p.top + boxH
 	}
 	// (room on the right for edges within the last column)
 	p.width = 2*marginX + columns*boxW + columns*colGap
@@ -159,8 +169,11 @@ func (g *Graph) SVG() []byte {
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" id="topology" width="%d" height="%d" viewBox="0 0 %d %d" style="max-width:100%%;height:auto" font-family="Segoe UI, Helvetica, Arial, sans-serif">`+"\n",
 		p.width, p.height, p.width, p.height)
 	b.WriteString(`<rect width="100%" height="100%" fill="#ffffff"/>` + "\n")
+	if g.Cluster != nil {
+		g.drawGroups(&b, p)
+	}
 	for i, title := range columnTitles {
-		fmt.Fprintf(&b, `<text x="%d" y="32" font-size="14" font-weight="600" fill="#323130">%s</text>`+"\n", marginX+i*(boxW+colGap), html.EscapeString(title))
+		fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="14" font-weight="600" fill="#323130">%s</text>`+"\n", marginX+i*(boxW+colGap), p.top-24, html.EscapeString(title))
 	}
 	for _, c := range p.curves {
 		fmt.Fprintf(&b, `<path class="edge" data-from="%s" data-to="%s" d="M%d,%d C%d,%d %d,%d %d,%d" fill="none" stroke="#a19f9d" stroke-width="1.5"/>`+"\n",
@@ -192,9 +205,13 @@ func (g *Graph) SVG() []byte {
 		}
 		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="%d" rx="4" fill="%s" stroke="%s"%s/>`, bx.x, bx.y, boxW, boxH, c[0], c[1], dash)
 		if n.State != "" {
-			fmt.Fprintf(&b, `<text class="state" x="%d" y="%d" font-size="10" text-anchor="end" fill="%s">%s</text>`, bx.x+boxW-6, bx.y+13, c[1], html.EscapeString(n.State))
+			fmt.Fprintf(&b, `<text class="state" x="%d" y="%d" font-size="10" text-anchor="end" fill="%s">%s</text>`, bx.x+boxW-6, bx.y+16, c[1], html.EscapeString(n.State))
 		}
-		fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="12" font-weight="600" fill="#201f1e">%s</text>`, bx.x+8, bx.y+17, html.EscapeString(clip(n.Label, 28)))
+		labelRunes := 28
+		if n.State != "" {
+			labelRunes = 28 - len([]rune(n.State))*3/4 - 1 // room for the state on the right
+		}
+		fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="12" font-weight="600" fill="#201f1e">%s</text>`, bx.x+8, bx.y+17, html.EscapeString(clip(n.Label, labelRunes)))
 		fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="11" fill="#605e5c">%s</text>`, bx.x+8, bx.y+33, html.EscapeString(clip(n.Detail, 34)))
 		if n.Live != "" {
 			fmt.Fprintf(&b, `<text class="live" x="%d" y="%d" font-size="11" fill="#107c10">%s</text>`, bx.x+8, bx.y+33+liveLine, html.EscapeString(clip(n.Live, 34)))
@@ -234,6 +251,45 @@ func spread(want []float64, pitch float64) []float64 {
 		}
 	}
 	return out
+}
+
+// drawGroups draws the two resource groups AKS uses: the user's, with the
+// managed cluster (its control plane) in it, and the node resource group
+// it manages, around the columns.
+func (g *Graph) drawGroups(b *bytes.Buffer, p picture) {
+	c := g.Cluster
+	id := resourceid.MustParse(c.Record.ID)
+	power, issuer := "", ""
+	if c.Props.PowerState != nil {
+		power = " · " + c.Props.PowerState.Code
+	}
+	if c.Props.OIDCIssuerProfile != nil && c.Props.OIDCIssuerProfile.IssuerURL != "" {
+		issuer = "OIDC issuer " + c.Props.OIDCIssuerProfile.IssuerURL
+	}
+	groupW := 2*boxW + colGap + 20
+	fmt.Fprintf(b, `<rect class="group" x="%d" y="8" width="%d" height="%d" rx="6" fill="#f3f9fd" stroke="#0078d4"/>`+"\n", marginX-10, groupW, bandH-24)
+	fmt.Fprintf(b, `<text x="%d" y="26" font-size="12" fill="#0078d4">%s</text>`+"\n", marginX, html.EscapeString("Resource group "+id.ResourceGroupName()))
+	label := c.Record.Name + " · managed cluster"
+	detail := "Kubernetes " + c.Props.CurrentKubernetesVersion + power + " · " + c.Props.ProvisioningState
+	title := label + "\n" + detail + "\nAPI server " + c.Props.FQDN
+	if issuer != "" {
+		title += "\n" + issuer
+	}
+	w := 2*boxW + colGap
+	fmt.Fprintf(b, `<g class="node" tabindex="0" data-kind="cluster" data-id="%s" data-label="%s" data-detail="%s" data-live="%s" data-state=""><title>%s</title>`,
+		html.EscapeString(c.Record.ID), html.EscapeString(label), html.EscapeString(detail+" · API "+c.Props.FQDN), html.EscapeString(issuer),
+		html.EscapeString(title+"\n"+c.Record.ID))
+	fmt.Fprintf(b, `<rect x="%d" y="34" width="%d" height="%d" rx="4" fill="#ffffff" stroke="#0078d4"/>`, marginX, w, bandH-56)
+	fmt.Fprintf(b, `<text x="%d" y="51" font-size="12" font-weight="600" fill="#201f1e">%s</text>`, marginX+8, html.EscapeString(clip(label, 64)))
+	fmt.Fprintf(b, `<text x="%d" y="67" font-size="11" fill="#605e5c">%s</text></g>`+"\n", marginX+8, html.EscapeString(clip(detail+" · API "+c.Props.FQDN, 76)))
+	// The node resource group, around the columns, managed by the cluster.
+	frameY := p.top - 50
+	fmt.Fprintf(b, `<rect class="group" x="%d" y="%d" width="%d" height="%d" rx="6" fill="none" stroke="#8a8886" stroke-dasharray="6 4"/>`+"\n",
+		marginX-10, frameY, p.width-2*marginX+20, p.height-frameY-6)
+	fmt.Fprintf(b, `<text x="%d" y="%d" font-size="12" fill="#605e5c">%s</text>`+"\n", marginX+groupW+10, frameY-8,
+		html.EscapeString("Resource group "+c.Props.NodeResourceGroup+" — the node resource group, managedBy "+c.Record.Name))
+	fmt.Fprintf(b, `<path class="managed-by" d="M%d,%d L%d,%d" stroke="#0078d4" stroke-width="1.5" stroke-dasharray="3 3"/>`+"\n",
+		marginX+w/2, bandH-22+8, marginX+w/2, frameY)
 }
 
 // clip shortens s to n runes with an ellipsis.

@@ -271,8 +271,12 @@ var guid = regexp.MustCompile(`(?i)[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
 // normalize numbers the random GUIDs (the managed outbound IPs' names) in
 // order of appearance, so that the same GUID reads the same everywhere;
 // the test subscription stays.
+// fqdnHash is the random part of a cluster's API server name.
+var fqdnHash = regexp.MustCompile(`-[0-9a-f]{8}\.(hcp|portal)\.`)
+
 func normalize(s string) string {
 	seen := map[string]string{}
+	s = fqdnHash.ReplaceAllString(s, "-<hash>.$1.")
 	return guid.ReplaceAllStringFunc(s, func(g string) string {
 		g = strings.ToLower(g)
 		if g == sub {
