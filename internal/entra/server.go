@@ -373,10 +373,20 @@ func (s *Server) issuerBase(r *http.Request) string {
 	return baseURL(r)
 }
 
-// addGroups puts the principal's groups in tokens for the AKS server
-// application (Entra-integrated clusters map them); it reports false
-// after writing an error.
+// addGroups puts in the token the app roles the audience's application
+// gives the principal ("roles"), and its groups in tokens for the AKS
+// server application (Entra-integrated clusters map them); it reports
+// false after writing an error.
 func (s *Server) addGroups(w http.ResponseWriter, r *http.Request, claims *Claims) bool {
+	if ar, ok := s.cfg.Principals.(AppRoles); ok && s.cfg.Principals != nil {
+		roles, err := ar.Roles(r.Context(), claims.TenantID, claims.ObjectID, claims.Audience)
+		if err != nil {
+			s.cfg.Logger.Error("roles claim", "err", err)
+			writeOAuthError(w, http.StatusInternalServerError, "temporarily_unavailable", 90033, "The directory could not be read.")
+			return false
+		}
+		claims.Roles = roles
+	}
 	if !strings.EqualFold(strings.TrimPrefix(strings.TrimSuffix(claims.Audience, "/"), "api://"), AKSServerAppID) || s.cfg.Principals == nil {
 		return true
 	}

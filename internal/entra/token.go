@@ -36,6 +36,9 @@ type Claims struct {
 	// Groups are the principal's group object IDs, in tokens for
 	// applications that ask for them (AKSServerAppID).
 	Groups []string `json:"groups,omitempty"`
+	// Roles are the app roles the audience's application gives the
+	// principal.
+	Roles []string `json:"roles,omitempty"`
 
 	// Users' tokens (delegated: idtyp "user") name the user and the
 	// delegated scope; ID tokens carry preferred_username too.

@@ -31,6 +31,15 @@ type Users interface {
 	PublicClient(ctx context.Context, tenantID, clientID string) (known, public bool, err error)
 }
 
+// AppRoles tells the app roles an application gives a principal: the
+// values of the "roles" claim of tokens for that application.
+type AppRoles interface {
+	// Roles are the values of the app roles that the application
+	// addressed by audience gives the principal (directly or through its
+	// groups); none when the audience is no application of the tenant.
+	Roles(ctx context.Context, tenantID, objectID, audience string) ([]string, error)
+}
+
 // User is a user as the token service sees it.
 type User struct {
 	ObjectID, UserPrincipalName, DisplayName string

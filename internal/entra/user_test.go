@@ -182,3 +182,38 @@ func TestUserRealm(t *testing.T) {
 		}
 	}
 }
+
+// fakePrincipals signs in one client and gives it roles on one API.
+type fakePrincipals struct{}
+
+func (fakePrincipals) SignIn(_ context.Context, _, clientID, secret string) (string, error) {
+	if clientID != "worker" || secret != "s" {
+		return "", ErrBadSecret
+	}
+	return "0d0d0d0d-0000-0000-0000-0000000000aa", nil
+}
+func (fakePrincipals) Register(context.Context, string, string, string) error   { return nil }
+func (fakePrincipals) Groups(context.Context, string, string) ([]string, error) { return nil, nil }
+func (fakePrincipals) Roles(_ context.Context, _, oid, aud string) ([]string, error) {
+	if aud == "api://orders" && oid == "0d0d0d0d-0000-0000-0000-0000000000aa" {
+		return []string{"Orders.Read"}, nil
+	}
+	return nil, nil
+}
+
+// Tokens carry the app roles the audience's application gives the client.
+func TestRolesClaim(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	s := NewServer(Config{Signer: newTestSigner(t), Directory: fakeDirectory{}, Principals: fakePrincipals{}, Now: func() time.Time { return now }})
+	for aud, want := range map[string]string{"api://orders": "Orders.Read", "https://management.core.windows.net/": ""} {
+		r := postToken(t, s, "/"+testTenant+"/oauth2/v2.0/token", url.Values{"grant_type": {"client_credentials"}, "client_id": {"worker"},
+			"client_secret": {"s"}, "scope": {aud + "/.default"}})
+		if r.status != 200 {
+			t.Fatalf("%s: %d %v", aud, r.status, r.body)
+		}
+		c, err := s.cfg.Signer.Validate(r.body["access_token"].(string), now)
+		if err != nil || strings.Join(c.Roles, ",") != want {
+			t.Errorf("%s: roles %v (%v), want %q", aud, c.Roles, err, want)
+		}
+	}
+}

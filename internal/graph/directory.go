@@ -58,6 +58,9 @@ type record struct {
 	// Members and Owners are object IDs (groups; owners also of apps).
 	Members []string `json:"members,omitempty"`
 	Owners  []string `json:"owners,omitempty"`
+	// AppRoleAssignments are the app roles of a (resource) service
+	// principal's application given to principals.
+	AppRoleAssignments []appRoleAssignment `json:"appRoleAssignments,omitempty"`
 	// Admin marks a principal that holds the directory's administrator
 	// role (may manage every object through Graph).
 	Admin bool `json:"admin,omitempty"`

@@ -358,6 +358,9 @@ func (h *Handler) read(tx store.Tx, req *request) (int, any, error) {
 		if err != nil {
 			return 0, nil, err
 		}
+		if segs[2] == "appRoleAssignments" || segs[2] == "appRoleAssignedTo" && o.Collection == ServicePrincipals {
+			return h.appRoleAssignmentsOf(tx, req, o, segs[2])
+		}
 		var ids []string
 		switch segs[2] {
 		case "members":
@@ -577,6 +580,11 @@ func (h *Handler) write(tx store.Tx, req *request) (int, any, error) {
 			return 0, nil, err
 		}
 		switch segs[2] {
+		case "appRoleAssignments", "appRoleAssignedTo":
+			if segs[2] == "appRoleAssignedTo" && o.Collection != ServicePrincipals || segs[0] == "directoryObjects" {
+				return 0, nil, noSegment(segs[2])
+			}
+			return h.assignAppRole(tx, req, o, segs[2])
 		case "addPassword":
 			return h.addPassword(tx, req, o)
 		case "removePassword":
@@ -604,6 +612,12 @@ func (h *Handler) write(tx store.Tx, req *request) (int, any, error) {
 			}
 			return http.StatusOK, map[string]any{"@odata.context": req.context("Collection(Edm.String)"), "value": groups}, nil
 		}
+	case len(segs) == 4 && isCollection(segs[0]) && m == http.MethodDelete && (segs[2] == "appRoleAssignments" || segs[2] == "appRoleAssignedTo" && segs[0] == ServicePrincipals):
+		o, err := resolve(tx, req.tenant, segs[0], segs[1])
+		if err != nil {
+			return 0, nil, err
+		}
+		return h.unassignAppRole(tx, req, o, segs[2], segs[3])
 	case len(segs) == 4 && isCollection(segs[0]) && segs[3] == "$ref" && m == http.MethodPost && (segs[2] == "members" || segs[2] == "owners"):
 		o, err := resolve(tx, req.tenant, segs[0], segs[1])
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -178,5 +179,71 @@ func TestGraphFilterAndSecrets(t *testing.T) {
 	}
 	if code, _ := e.do(e.admin, "GET", "/servicePrincipals/"+sp["id"].(string), nil); code != 404 {
 		t.Errorf("service principal after its application's deletion: %d", code)
+	}
+}
+
+// App roles: an API's application defines them, its service principal
+// assigns them (appRoleAssignedTo, or appRoleAssignments from the
+// principal's side), a group's members get its roles, and the roles claim
+// lists what a principal has (Directory.Roles); refusals write nothing.
+func TestAppRoles(t *testing.T) {
+	e := newEnv(t)
+	const readerRole, writerRole = "11111111-0000-4000-8000-000000000001", "11111111-0000-4000-8000-000000000002"
+	_, api := e.do(e.admin, "POST", "/applications", map[string]any{"displayName": "orders-api", "identifierUris": []any{"api://orders"},
+		"appRoles": []any{
+			map[string]any{"id": readerRole, "value": "Orders.Read", "allowedMemberTypes": []any{"Application", "User"}, "isEnabled": true, "displayName": "read"},
+			map[string]any{"id": writerRole, "value": "Orders.Write", "allowedMemberTypes": []any{"Application"}, "isEnabled": true, "displayName": "write"}}})
+	_, apiSP := e.do(e.admin, "POST", "/servicePrincipals", map[string]any{"appId": api["appId"]})
+	_, clientApp := e.do(e.admin, "POST", "/applications", map[string]any{"displayName": "worker"})
+	_, client := e.do(e.admin, "POST", "/servicePrincipals", map[string]any{"appId": clientApp["appId"]})
+	_, group := e.do(e.admin, "POST", "/groups", map[string]any{"displayName": "g", "mailNickname": "g", "securityEnabled": true, "mailEnabled": false})
+	e.do(e.admin, "POST", "/groups/"+group["id"].(string)+"/members/$ref", map[string]any{"@odata.id": "https://localhost:7443/graph/v1.0/directoryObjects/" + client["id"].(string)})
+	resource, principal := apiSP["id"].(string), client["id"].(string)
+
+	code, a := e.do(e.admin, "POST", "/servicePrincipals/"+resource+"/appRoleAssignedTo",
+		map[string]any{"principalId": principal, "resourceId": resource, "appRoleId": writerRole})
+	if code != 201 || a["principalType"] != "ServicePrincipal" || a["resourceDisplayName"] != "orders-api" {
+		t.Fatalf("assignment: %d %v", code, a)
+	}
+	if code, _ := e.do(e.admin, "POST", "/groups/"+group["id"].(string)+"/appRoleAssignments",
+		map[string]any{"principalId": group["id"], "resourceId": resource, "appRoleId": readerRole}); code != 201 {
+		t.Fatalf("group assignment: %d", code)
+	}
+	for _, c := range []struct {
+		body map[string]any
+		want string
+	}{
+		{map[string]any{"principalId": principal, "resourceId": resource, "appRoleId": "22222222-0000-4000-8000-000000000000"}, "Permission being assigned was not found"},
+		{map[string]any{"principalId": principal, "resourceId": resource, "appRoleId": writerRole}, "already exists"},
+		{map[string]any{"principalId": "33333333-0000-4000-8000-000000000000", "resourceId": resource, "appRoleId": writerRole}, "Request_ResourceNotFound"},
+	} {
+		if code, out := e.do(e.admin, "POST", "/servicePrincipals/"+resource+"/appRoleAssignedTo", c.body); code < 400 || !strings.Contains(errCode(out), c.want) {
+			t.Errorf("%v: %d %s, want %q", c.body, code, errCode(out), c.want)
+		}
+	}
+	roles := func(aud string) []string {
+		t.Helper()
+		r, err := e.d.Roles(context.Background(), tid, principal, aud)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(r)
+		return r
+	}
+	if got := roles("api://orders"); !slices.Equal(got, []string{"Orders.Read", "Orders.Write"}) {
+		t.Errorf("roles for the API: %v", got)
+	}
+	if got := roles("https://management.core.windows.net/"); len(got) != 0 {
+		t.Errorf("roles for another audience: %v", got)
+	}
+	_, listed := e.do(e.admin, "GET", "/servicePrincipals/"+principal+"/appRoleAssignments", nil)
+	if v := listed["value"].([]any); len(v) != 1 {
+		t.Fatalf("the worker's assignments: %v", listed)
+	}
+	if code, _ := e.do(e.admin, "DELETE", "/servicePrincipals/"+resource+"/appRoleAssignedTo/"+a["id"].(string), nil); code != 204 {
+		t.Fatalf("delete: %d", code)
+	}
+	if got := roles(api["appId"].(string)); !slices.Equal(got, []string{"Orders.Read"}) {
+		t.Errorf("roles after the delete: %v", got)
 	}
 }

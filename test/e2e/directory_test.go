@@ -2,12 +2,15 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/authorization/armauthorization/v2"
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 )
 
@@ -200,4 +203,42 @@ func TestAzUserSignIn(t *testing.T) {
 	}
 	mustAz(t, az(t, env, "login", "-u", dana, "-p", "An0ther!password", "-o", "none"))
 	mustAz(t, az(t, env, "account", "get-access-token", "--resource", "https://storage.azure.com", "-o", "none"))
+}
+
+// TestAppRolesClaim: an API's app role, assigned through Graph to a
+// service principal, is in the roles claim of that principal's tokens for
+// the API — and not in its tokens for ARM.
+func TestAppRolesClaim(t *testing.T) {
+	t.Parallel()
+	s := startServe(t, "", "--control-planes=false")
+	const role = "5c3a0000-0000-4000-8000-0000000000a1"
+	api := s.graphCall(t, "POST", "/applications", map[string]any{"displayName": "orders-api", "identifierUris": []any{"api://orders"},
+		"appRoles": []any{map[string]any{"id": role, "value": "Orders.Read", "allowedMemberTypes": []any{"Application"}, "isEnabled": true,
+			"displayName": "Read orders", "description": "Read orders"}}}, 201)
+	apiSP := s.graphCall(t, "POST", "/servicePrincipals", map[string]any{"appId": api["appId"]}, 201)["id"].(string)
+	app, secret, oid := s.newServicePrincipal(t, "worker")
+	s.graphCall(t, "POST", "/servicePrincipals/"+apiSP+"/appRoleAssignedTo", map[string]any{"principalId": oid, "resourceId": apiSP, "appRoleId": role}, 201)
+	for scope, want := range map[string]string{"api://orders/.default": "Orders.Read", "https://management.core.windows.net//.default": ""} {
+		resp, err := s.http.PostForm(s.URL+"/"+s.Client.TenantID+"/oauth2/v2.0/token", url.Values{"grant_type": {"client_credentials"},
+			"client_id": {app}, "client_secret": {secret}, "scope": {scope}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tok struct {
+			AccessToken string `json:"access_token"`
+		}
+		json.NewDecoder(resp.Body).Decode(&tok) //nolint:errcheck // checked below
+		resp.Body.Close()
+		var claims jwt.MapClaims
+		if _, _, err := jwt.NewParser().ParseUnverified(tok.AccessToken, &claims); err != nil {
+			t.Fatalf("%s: %v", scope, err)
+		}
+		got := ""
+		if roles, ok := claims["roles"].([]any); ok && len(roles) == 1 {
+			got, _ = roles[0].(string)
+		}
+		if got != want {
+			t.Errorf("%s: roles %v, want %q", scope, claims["roles"], want)
+		}
+	}
 }
