@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/localaks/localaks/internal/arm"
 	"github.com/localaks/localaks/internal/logging"
 	"github.com/localaks/localaks/internal/store"
 )
@@ -149,5 +150,34 @@ func TestLargePool(t *testing.T) {
 		if g.Node(edge.From) == nil || g.Node(edge.To) == nil {
 			t.Errorf("edge %s → %s has an end that is not drawn", edge.From, edge.To)
 		}
+	}
+}
+
+// An application gateway's routing rules (AGIC's Ingress rules) are
+// drawn with their listener and pool, and linked to the node pool whose
+// pods are the pool's members.
+func TestGatewayRules(t *testing.T) {
+	gw := &store.Resource{ID: "/subscriptions/s/resourceGroups/mc/providers/Microsoft.Network/applicationGateways/gw"}
+	child := func(name, props string) arm.Child { return arm.Child{Name: name, Properties: json.RawMessage(props)} }
+	g := &Graph{byID: map[string]*Node{}}
+	vmss := "/subscriptions/s/resourceGroups/mc/providers/Microsoft.Compute/virtualMachineScaleSets/pool1"
+	g.add(&Node{ID: gw.ID, Kind: "gateway", Column: colFrontends})
+	g.add(&Node{ID: vmss, Kind: "vmss", Column: colScaleSets})
+	g.addGatewayRules(gw,
+		[]arm.Child{child("port80", `{"port":80}`)},
+		[]arm.Child{child("fl-1", `{"protocol":"Http","hostName":"shop.example.com","frontendPort":{"id":"`+gw.ID+`/frontendPorts/port80"}}`)},
+		[]arm.Child{child("pool-default-web-80-bp-8080", `{"backendAddresses":[{"ipAddress":"10.244.1.7"}]}`)},
+		[]arm.Child{child("rr-1", `{"httpListener":{"id":"`+gw.ID+`/httpListeners/fl-1"},"backendAddressPool":{"id":"`+gw.ID+`/backendAddressPools/pool-default-web-80-bp-8080"}}`)},
+		nil, []instanceHost{{vmss: vmss, ip: "10.224.0.5", podCIDR: "10.244.1.0/24"}})
+	rule := g.Node(gw.ID + "/requestRoutingRules/rr-1")
+	if rule == nil || rule.Detail != "Http :80 shop.example.com → pool-default-web-80-bp-8080 (1)" {
+		t.Fatalf("rule: %+v", rule)
+	}
+	want := map[string]bool{strings.ToLower(gw.ID) + "→" + strings.ToLower(rule.ID): true, strings.ToLower(rule.ID) + "→" + strings.ToLower(vmss): true}
+	for _, e := range g.Edges {
+		delete(want, e.From+"→"+e.To)
+	}
+	if len(want) != 0 {
+		t.Errorf("missing edges: %v", want)
 	}
 }

@@ -8,7 +8,7 @@ import (
 // kindRank orders boxes of a column before the layout moves them: what
 // Azure puts first in a group comes first.
 var kindRank = map[string]int{
-	"pip": 0, "frontend": 1, "gateway": 2, "rule": 3, "outbound": 4, "vmss": 5, "node": 6, "more": 7,
+	"pip": 0, "frontend": 1, "gateway": 2, "rule": 3, "gwrule": 3, "outbound": 4, "vmss": 5, "node": 6, "more": 7,
 	"subnet": 8, "nsg": 9, "routes": 10,
 }
 

@@ -31,6 +31,7 @@ var colours = map[string][2]string{
 	"frontend": {"#eef6ee", "#107c10"},
 	"gateway":  {"#eef6ee", "#107c10"},
 	"rule":     {"#fff8e6", "#c19c00"},
+	"gwrule":   {"#fff8e6", "#c19c00"},
 	"outbound": {"#f5f5f5", "#8a8886"},
 	"vmss":     {"#f3eefa", "#5c2d91"},
 	"node":     {"#faf0fa", "#8764b8"},

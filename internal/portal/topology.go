@@ -3,8 +3,10 @@ package portal
 import (
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/localaks/localaks/internal/aks"
 	"github.com/localaks/localaks/internal/arm"
@@ -184,6 +186,19 @@ func Topology(tx store.Tx, net *network.Provider, clusterID string) (*Graph, err
 	for _, r := range insts {
 		total[strings.ToLower(resourceid.MustParse(r.ID).Parent().String())]++
 	}
+	// Which scale set an address (a node's, or a pod's in its range)
+	// belongs to: a gateway's pool members are pods or nodes (read only if
+	// there is a gateway).
+	hosts := sync.OnceValue(func() []instanceHost {
+		var out []instanceHost
+		for _, r := range insts {
+			var ip compute.InstanceProperties
+			if json.Unmarshal(r.Properties, &ip) == nil {
+				out = append(out, instanceHost{vmss: resourceid.MustParse(r.ID).Parent().String(), ip: ip.Localaks.PrivateIP, podCIDR: ip.Localaks.PodCIDR})
+			}
+		}
+		return out
+	})
 	shown := map[string]int{}
 	more := map[string]*Node{}
 	moreCount := map[*Node]int{}
@@ -318,8 +333,11 @@ func Topology(tx store.Tx, net *network.Provider, clusterID string) (*Graph, err
 			} `json:"sku"`
 			GatewayIPConfigurations  []arm.Child `json:"gatewayIPConfigurations"`
 			FrontendIPConfigurations []arm.Child `json:"frontendIPConfigurations"`
+			FrontendPorts            []arm.Child `json:"frontendPorts"`
 			HTTPListeners            []arm.Child `json:"httpListeners"`
 			BackendAddressPools      []arm.Child `json:"backendAddressPools"`
+			RequestRoutingRules      []arm.Child `json:"requestRoutingRules"`
+			URLPathMaps              []arm.Child `json:"urlPathMaps"`
 		}
 		if err := json.Unmarshal(gw.Properties, &gp); err != nil {
 			return nil, err
@@ -342,6 +360,7 @@ func Topology(tx store.Tx, net *network.Provider, clusterID string) (*Graph, err
 				g.link(gw.ID, ip.Subnet.ID)
 			}
 		}
+		g.addGatewayRules(gw, gp.FrontendPorts, gp.HTTPListeners, gp.BackendAddressPools, gp.RequestRoutingRules, gp.URLPathMaps, hosts())
 	}
 	for _, r := range of(network.PublicIPType) {
 		var pp network.PublicIPProperties
@@ -368,6 +387,109 @@ func Topology(tx store.Tx, net *network.Provider, clusterID string) (*Graph, err
 	}
 	g.Edges = edges
 	return g, nil
+}
+
+// instanceHost is an instance's addresses: its own and its pods' range.
+type instanceHost struct{ vmss, ip, podCIDR string }
+
+// scaleSetOfAddress is the scale set whose instance has the address, or
+// the pod range that holds it ("" if none).
+func scaleSetOfAddress(hosts []instanceHost, address string) string {
+	ip, err := netip.ParseAddr(address)
+	if err != nil {
+		return ""
+	}
+	for _, h := range hosts {
+		if h.ip == address {
+			return h.vmss
+		}
+		if p, err := netip.ParsePrefix(h.podCIDR); err == nil && p.Contains(ip) {
+			return h.vmss
+		}
+	}
+	return ""
+}
+
+// addGatewayRules draws an application gateway's routing rules (the
+// Ingress rules AGIC writes): each with its listener's port and host and
+// the pool it sends to, linked from the gateway and to the node pools
+// whose nodes (or pods) are the pool's members.
+func (g *Graph) addGatewayRules(gw *store.Resource, ports, listeners, pools, rules, pathMaps []arm.Child, hosts []instanceHost) {
+	byID := func(list []arm.Child, field string) map[string]arm.Child {
+		m := map[string]arm.Child{}
+		for _, c := range list {
+			m[strings.ToLower(gw.ID+"/"+field+"/"+c.Name)] = c
+		}
+		return m
+	}
+	portOf, listenerOf, poolOf, mapOf := byID(ports, "frontendPorts"), byID(listeners, "httpListeners"), byID(pools, "backendAddressPools"), byID(pathMaps, "urlPathMaps")
+	for _, rule := range rules {
+		var rp struct {
+			HTTPListener       *network.SubResource `json:"httpListener"`
+			BackendAddressPool *network.SubResource `json:"backendAddressPool"`
+			URLPathMap         *network.SubResource `json:"urlPathMap"`
+		}
+		if json.Unmarshal(rule.Properties, &rp) != nil {
+			continue
+		}
+		listen := ""
+		if rp.HTTPListener != nil {
+			var lp struct {
+				Protocol     string               `json:"protocol"`
+				HostName     string               `json:"hostName"`
+				FrontendPort *network.SubResource `json:"frontendPort"`
+			}
+			if l, ok := listenerOf[strings.ToLower(rp.HTTPListener.ID)]; ok && json.Unmarshal(l.Properties, &lp) == nil {
+				listen = lp.Protocol
+				if lp.FrontendPort != nil {
+					var pp struct {
+						Port int `json:"port"`
+					}
+					if p, ok := portOf[strings.ToLower(lp.FrontendPort.ID)]; ok && json.Unmarshal(p.Properties, &pp) == nil {
+						listen += fmt.Sprintf(" :%d", pp.Port)
+					}
+				}
+				if lp.HostName != "" {
+					listen += " " + lp.HostName
+				}
+			}
+		}
+		pool := rp.BackendAddressPool
+		if pool == nil && rp.URLPathMap != nil {
+			var mp struct {
+				DefaultBackendAddressPool *network.SubResource `json:"defaultBackendAddressPool"`
+			}
+			if m, ok := mapOf[strings.ToLower(rp.URLPathMap.ID)]; ok && json.Unmarshal(m.Properties, &mp) == nil {
+				pool = mp.DefaultBackendAddressPool
+			}
+		}
+		rid := gw.ID + "/requestRoutingRules/" + rule.Name
+		detail := strings.TrimSpace(listen)
+		var addresses []string
+		if pool != nil {
+			detail += " → " + pool.ID[strings.LastIndex(pool.ID, "/")+1:]
+			var bp struct {
+				BackendAddresses []struct {
+					IPAddress string `json:"ipAddress"`
+				} `json:"backendAddresses"`
+			}
+			if p, ok := poolOf[strings.ToLower(pool.ID)]; ok && json.Unmarshal(p.Properties, &bp) == nil {
+				for _, a := range bp.BackendAddresses {
+					addresses = append(addresses, a.IPAddress)
+				}
+			}
+			detail += fmt.Sprintf(" (%d)", len(addresses))
+		}
+		g.add(&Node{ID: rid, Kind: "gwrule", Label: rule.Name, Detail: detail, Column: colRules})
+		g.link(gw.ID, rid)
+		seen := map[string]bool{}
+		for _, a := range addresses {
+			if vmss := scaleSetOfAddress(hosts, a); vmss != "" && !seen[strings.ToLower(vmss)] {
+				seen[strings.ToLower(vmss)] = true
+				g.link(rid, vmss)
+			}
+		}
+	}
 }
 
 // addSubnet draws a subnet outside the node resource group (a user's
