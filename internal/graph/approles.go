@@ -46,7 +46,7 @@ func appRoles(tx store.Tx, tenant string, sp *Object) (map[string]string, error)
 	return out, nil
 }
 
-func assignmentDoc(tenant string, resource *Object, a appRoleAssignment, principal *Object) map[string]any {
+func assignmentDoc(resource *Object, a appRoleAssignment, principal *Object) map[string]any {
 	name := ""
 	if principal != nil {
 		name = principal.str("displayName")
@@ -97,29 +97,42 @@ func (h *Handler) assignAppRole(tx store.Tx, req *request, o *Object, segment st
 	if err := put(tx, req.tenant, resource); err != nil {
 		return 0, nil, err
 	}
-	doc := assignmentDoc(req.tenant, resource, a, principal)
+	doc := assignmentDoc(resource, a, principal)
 	doc["@odata.context"] = req.context(segment + "/$entity")
 	return http.StatusCreated, doc, nil
+}
+
+// holders are the service principals whose records may hold the
+// assignments a request is about: the resource itself (appRoleAssignedTo),
+// or every one (a principal's appRoleAssignments live with the resources).
+func holders(tx store.Tx, req *request, o *Object, segment string) ([]*Object, error) {
+	if segment == "appRoleAssignedTo" {
+		return []*Object{o}, nil
+	}
+	return list(tx, req.tenant, ServicePrincipals)
+}
+
+// concerns tells whether an assignment is one the request's object has on
+// that side: any of a resource's, or those to the principal.
+func concerns(a appRoleAssignment, o *Object, segment string) bool {
+	return segment == "appRoleAssignedTo" || strings.EqualFold(a.PrincipalID, o.ID)
 }
 
 // appRoleAssignmentsOf lists a resource's assignments (appRoleAssignedTo)
 // or a principal's (appRoleAssignments).
 func (h *Handler) appRoleAssignmentsOf(tx store.Tx, req *request, o *Object, segment string) (int, any, error) {
 	var docs []map[string]any
-	sps := []*Object{o}
-	if segment == "appRoleAssignments" {
-		var err error
-		if sps, err = list(tx, req.tenant, ServicePrincipals); err != nil {
-			return 0, nil, err
-		}
+	sps, err := holders(tx, req, o, segment)
+	if err != nil {
+		return 0, nil, err
 	}
 	for _, sp := range sps {
 		for _, a := range sp.rec.AppRoleAssignments {
-			if segment == "appRoleAssignments" && !strings.EqualFold(a.PrincipalID, o.ID) {
+			if !concerns(a, o, segment) {
 				continue
 			}
 			p, _ := find(tx, req.tenant, a.PrincipalID)
-			docs = append(docs, assignmentDoc(req.tenant, sp, a, p))
+			docs = append(docs, assignmentDoc(sp, a, p))
 		}
 	}
 	if docs == nil {
@@ -130,17 +143,14 @@ func (h *Handler) appRoleAssignmentsOf(tx store.Tx, req *request, o *Object, seg
 
 // unassignAppRole deletes an assignment by ID, from either side.
 func (h *Handler) unassignAppRole(tx store.Tx, req *request, o *Object, segment, id string) (int, any, error) {
-	sps := []*Object{o}
-	if segment == "appRoleAssignments" {
-		var err error
-		if sps, err = list(tx, req.tenant, ServicePrincipals); err != nil {
-			return 0, nil, err
-		}
+	sps, err := holders(tx, req, o, segment)
+	if err != nil {
+		return 0, nil, err
 	}
 	for _, sp := range sps {
 		n := len(sp.rec.AppRoleAssignments)
 		sp.rec.AppRoleAssignments = slices.DeleteFunc(sp.rec.AppRoleAssignments, func(a appRoleAssignment) bool {
-			return strings.EqualFold(a.ID, id) && (segment == "appRoleAssignedTo" || strings.EqualFold(a.PrincipalID, o.ID))
+			return strings.EqualFold(a.ID, id) && concerns(a, o, segment)
 		})
 		if len(sp.rec.AppRoleAssignments) != n {
 			return http.StatusNoContent, nil, put(tx, req.tenant, sp)
