@@ -93,6 +93,12 @@ func (c *Controller) served(ing *networkingv1.Ingress) bool {
 	if c.watchNS != "" && ing.Namespace != c.watchNS {
 		return false
 	}
+	return Serves(ing)
+}
+
+// Serves tells whether an Ingress is AGIC's: its class is the add-on's
+// (or it has the legacy class annotation).
+func Serves(ing *networkingv1.Ingress) bool {
 	if ing.Spec.IngressClassName != nil {
 		return *ing.Spec.IngressClassName == ClassName
 	}
@@ -218,6 +224,30 @@ func (c *Controller) publish(ctx context.Context, ingresses []*networkingv1.Ingr
 // rulesOf translates an Ingress into gateway rules, reading its Services'
 // ports and endpoints and its TLS secrets.
 func (c *Controller) rulesOf(ing *networkingv1.Ingress, certs map[string]agicconfig.Certificate) []agicconfig.Rule {
+	for _, t := range ing.Spec.TLS {
+		if t.SecretName != "" {
+			c.addCertificate(ing.Namespace, t.SecretName, certs)
+		}
+	}
+	rules, paths := ingressRules(ing)
+	for i := range rules {
+		for _, p := range paths[i] {
+			if p.Backend.Service == nil {
+				continue
+			}
+			b := c.backend(ing, p.Backend.Service)
+			if b == nil {
+				continue
+			}
+			rules[i].Paths = append(rules[i].Paths, agicconfig.Path{Path: gatewayPath(p), Backend: b})
+		}
+	}
+	return rules
+}
+
+// ingressRules are an Ingress's rules as AGIC reads them (host, TLS,
+// redirect, frontend), without their backends, and each rule's paths.
+func ingressRules(ing *networkingv1.Ingress) ([]agicconfig.Rule, [][]networkingv1.HTTPIngressPath) {
 	a := ing.Annotations
 	tlsFor := map[string]string{}
 	for _, t := range ing.Spec.TLS {
@@ -228,37 +258,36 @@ func (c *Controller) rulesOf(ing *networkingv1.Ingress, certs map[string]agiccon
 		for _, h := range hosts {
 			tlsFor[h] = t.SecretName
 		}
-		if t.SecretName != "" {
-			c.addCertificate(ing.Namespace, t.SecretName, certs)
-		}
 	}
-	var out []agicconfig.Rule
 	defaultBackend := ing.Spec.DefaultBackend
 	specRules := ing.Spec.Rules
 	if len(specRules) == 0 && defaultBackend != nil {
 		specRules = []networkingv1.IngressRule{{}}
 	}
+	var rules []agicconfig.Rule
+	var paths [][]networkingv1.HTTPIngressPath
 	for i, r := range specRules {
-		rule := agicconfig.Rule{Namespace: ing.Namespace, Ingress: ing.Name, Index: i, Host: r.Host,
-			TLSSecret: tlsFor[r.Host], SSLRedirect: a[annotationPfx+"ssl-redirect"] == "true", PrivateIP: a[privateIPAnnKey] == "true"}
-		var paths []networkingv1.HTTPIngressPath
+		rules = append(rules, agicconfig.Rule{Namespace: ing.Namespace, Ingress: ing.Name, Index: i, Host: r.Host,
+			TLSSecret: tlsFor[r.Host], SSLRedirect: a[annotationPfx+"ssl-redirect"] == "true", PrivateIP: a[privateIPAnnKey] == "true"})
+		var ps []networkingv1.HTTPIngressPath
 		if r.HTTP != nil {
-			paths = r.HTTP.Paths
+			ps = r.HTTP.Paths
 		}
-		if len(paths) == 0 && defaultBackend != nil {
-			paths = []networkingv1.HTTPIngressPath{{Path: "/", Backend: *defaultBackend}}
+		if len(ps) == 0 && defaultBackend != nil {
+			ps = []networkingv1.HTTPIngressPath{{Path: "/", Backend: *defaultBackend}}
 		}
-		for _, p := range paths {
-			if p.Backend.Service == nil {
-				continue
-			}
-			b := c.backend(ing, p.Backend.Service)
-			if b == nil {
-				continue
-			}
-			rule.Paths = append(rule.Paths, agicconfig.Path{Path: gatewayPath(p), Backend: b})
-		}
-		out = append(out, rule)
+		paths = append(paths, ps)
+	}
+	return rules, paths
+}
+
+// Listeners are the names of the gateway listeners AGIC serves an
+// Ingress's rules on.
+func Listeners(ing *networkingv1.Ingress) []string {
+	rules, _ := ingressRules(ing)
+	var out []string
+	for _, r := range rules {
+		out = append(out, agicconfig.RuleListeners(r)...)
 	}
 	return out
 }

@@ -114,6 +114,19 @@ func ListenerName(port int32, host string, private bool) string {
 	return Name("fl-" + newListenerID(port, host, private).hash())
 }
 
+// RuleListeners are the names of the listeners a rule is served on: 443
+// with a TLS secret (and 80 too when it redirects to it), otherwise 80.
+func RuleListeners(r Rule) []string {
+	if r.TLSSecret == "" {
+		return []string{ListenerName(80, r.Host, r.PrivateIP)}
+	}
+	out := []string{ListenerName(443, r.Host, r.PrivateIP)}
+	if r.SSLRedirect {
+		out = append(out, ListenerName(80, r.Host, r.PrivateIP))
+	}
+	return out
+}
+
 func newListenerID(port int32, host string, private bool) listenerID {
 	l := listenerID{FrontendPort: port, FrontendType: "public"}
 	if private {

@@ -35,6 +35,10 @@ type livePicture struct {
 	// counting: the data path's counts are in it (they move without a
 	// write, so the stream draws again now and then).
 	counting bool
+	// changed is the store's change channel taken before it was read.
+	changed <-chan struct{}
+	// kubeRetry: the cluster's API server could not be read; try again.
+	kubeRetry bool
 }
 
 // events streams a cluster's picture as server-sent events: one at once,
@@ -42,17 +46,24 @@ type livePicture struct {
 // while the picture stays the same), and an "error" event if the cluster
 // goes.
 func (p *Portal) events(w http.ResponseWriter, r *http.Request) {
-	watcher, ok := p.cfg.Store.(store.Watcher)
+	_, ok := p.cfg.Store.(store.Watcher)
 	flusher, canFlush := w.(http.Flusher)
 	if !ok || !canFlush {
 		http.Error(w, "this portal cannot follow changes", http.StatusNotImplemented)
 		return
 	}
 	id := r.URL.Query().Get("id")
-	if _, ok := p.picture(r.Context(), id); !ok {
+	pic, view, ok := p.picture(r.Context(), id)
+	if !ok {
 		http.Error(w, "no managed cluster "+id, http.StatusNotFound)
 		return
 	}
+	// The connection holds the cluster's Kubernetes watches while it lasts.
+	defer func() {
+		if view != nil {
+			view.release()
+		}
+	}()
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("X-Accel-Buffering", "no")
@@ -60,14 +71,6 @@ func (p *Portal) events(w http.ResponseWriter, r *http.Request) {
 	flusher.Flush()
 	var last [32]byte
 	for {
-		// Take the channel before reading, so no write is missed between.
-		changed := watcher.Changed()
-		pic, ok := p.picture(r.Context(), id)
-		if !ok {
-			w.Write([]byte("event: gone\ndata: {}\n\n")) //nolint:errcheck // the client may have gone too
-			flusher.Flush()
-			return
-		}
 		data, _ := json.Marshal(pic)
 		if sum := sha256.Sum256(data); sum != last {
 			last = sum
@@ -80,28 +83,53 @@ func (p *Portal) events(w http.ResponseWriter, r *http.Request) {
 		if pic.counting {
 			tick = time.After(liveEvery)
 		}
+		if pic.kubeRetry {
+			tick = time.After(kubeRetry)
+		}
+		var kubeChanged <-chan struct{}
+		if view != nil {
+			kubeChanged = view.changes()
+			if at := view.retry(); !at.IsZero() {
+				tick = time.After(time.Until(at))
+			}
+		}
 		select {
 		case <-r.Context().Done():
 			return
-		case <-changed:
-			select {
-			case <-r.Context().Done():
-				return
-			case <-time.After(settle):
-			}
+		case <-pic.changed:
+		case <-kubeChanged:
 		case <-tick:
+		}
+		select {
+		case <-r.Context().Done():
+			return
+		case <-time.After(settle):
+		}
+		held := view
+		pic, view, ok = p.picture(r.Context(), id)
+		if held != nil {
+			held.release()
+		}
+		if !ok {
+			w.Write([]byte("event: gone\ndata: {}\n\n")) //nolint:errcheck // the client may have gone too
+			flusher.Flush()
+			return
 		}
 	}
 }
 
-// picture draws the cluster now (ok false: it is gone or unreadable).
-func (p *Portal) picture(ctx context.Context, id string) (livePicture, bool) {
-	g, err := p.graph(ctx, id)
+// picture draws the cluster now (ok false: it is gone or unreadable),
+// with the store's change channel taken before reading (so no write is
+// missed) and the Kubernetes view it read, held.
+func (p *Portal) picture(ctx context.Context, id string) (livePicture, *kubeView, bool) {
+	changed := p.cfg.Store.(store.Watcher).Changed()
+	g, view, err := p.graph(ctx, id)
 	if err != nil {
-		return livePicture{}, false
+		return livePicture{}, nil, false
 	}
 	c := g.Cluster
-	pic := livePicture{SVG: string(g.SVG()), State: c.Props.ProvisioningState, Version: c.Props.CurrentKubernetesVersion, counting: g.Live}
+	pic := livePicture{SVG: string(g.SVG()), State: c.Props.ProvisioningState, Version: c.Props.CurrentKubernetesVersion,
+		counting: g.Live, changed: changed, kubeRetry: g.kubeRetry}
 	pic.Power = power(c)
-	return pic, true
+	return pic, view, true
 }

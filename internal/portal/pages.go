@@ -37,6 +37,7 @@ h2{font-size:16px;margin:18px 0 4px}
 #panel h3{font-size:14px;margin:0 0 6px;word-break:break-word}
 .node{cursor:pointer}.node:focus{outline:none}.node.selected rect{stroke-width:3}
 .edge.lit{stroke:#0078d4;stroke-width:2.5}
+#panel .kube{color:#326ce5}#panel ul{padding-left:18px;margin:4px 0}
 dl{display:grid;grid-template-columns:max-content auto;gap:4px 16px;font-size:13px}
 pre.json{background:#fff;border:1px solid #edebe9;padding:10px;font-size:12px;overflow:auto;max-height:60vh}
 h2 a{color:inherit}
@@ -79,7 +80,7 @@ dt{color:#605e5c}
 <dl><dt>Cluster</dt><dd>{{.ID}}</dd><dt>State</dt><dd id="state">{{.State}}</dd><dt>Power</dt><dd id="power">{{.Power}}{{if eq .Power "Stopped"}} — the control plane and nodes are stopped (<code>az aks start</code>); the picture shows what stays in Azure{{end}}</dd><dt>Kubernetes</dt><dd id="version">{{.Version}}</dd>
 <dt>Network plugin</dt><dd>{{.Network}}</dd><dt>API server</dt><dd>{{.FQDN}}</dd><dt>Node resource group</dt><dd>{{.NodeRG}}</dd></dl>
 <h2>{{.NodeRG}}</h2>
-<div class="muted">Traffic from the left: public IPs → load balancer frontends and gateways → rules → node pools → nodes → their subnet.{{if .Live}} Live: what each rule and gateway carried and refused, and per node what it took and the health probes it passes.{{end}}{{if .Follow}} <span id="follow" data-updates="0">The picture follows changes as they are written.</span>{{end}} <a href="{{svgURL .ID}}">SVG</a></div>
+<div class="muted">Traffic from the left: public IPs → load balancer frontends and gateways → rules → node pools → nodes → their subnet.{{if .Kube}} In blue, read from the cluster's API server: the Services and Ingresses each box serves, and each node's pods.{{end}}{{if .Live}} Live: what each rule and gateway carried and refused, and per node what it took and the health probes it passes.{{end}}{{if .Follow}} <span id="follow" data-updates="0">The picture follows changes as they are written.</span>{{end}} <a href="{{svgURL .ID}}">SVG</a></div>
 <div class="toolbar"><button id="zoom-in" title="Zoom in">+</button><button id="zoom-out" title="Zoom out">−</button><button id="zoom-fit" title="Fit the window">Fit</button></div>
 <div class="view"><div class="picture" id="picture">{{.SVG}}</div>
 <aside id="panel"><div class="muted">Select a box to see it whole: name, detail, resource ID, and its connections.</div></aside></div>
@@ -102,8 +103,10 @@ dt{color:#605e5c}
       var other=p.dataset.from===id?p.dataset.to:(p.dataset.to===id?p.dataset.from:null);
       if(other!==null){p.classList.add('lit');links.push(other);}
     });
-    panel.replaceChildren(text('h3',g.dataset.label), text('div',g.dataset.detail), text('div',g.dataset.live,'live'),
-      text('div',g.dataset.kind,'muted'), text('code',g.dataset.id));
+    panel.replaceChildren(text('h3',g.dataset.label), text('div',g.dataset.detail), text('div',g.dataset.kube||'','kube'),
+      text('div',g.dataset.live,'live'), text('div',g.dataset.kind,'muted'), text('code',g.dataset.id));
+    if(g.dataset.pods){panel.appendChild(text('div','Pods','muted'));var pl=document.createElement('ul');pl.id='pods';
+      g.dataset.pods.split('\n').forEach(function(p){pl.appendChild(text('li',p));});panel.appendChild(pl);}
     if(links.length){panel.appendChild(text('div','Connected to','muted'));var ul=document.createElement('ul');
       links.forEach(function(l){var n=nodeByID(l);ul.appendChild(text('li',n?n.dataset.label:l));});panel.appendChild(ul);}
   }

@@ -42,16 +42,26 @@ type Config struct {
 	DataPath func(uid string) *clusterspec.DataPath
 	// ARM reads a resource as ARM answers it (resource pages' JSON view).
 	ARM ARMGet
-	Log *slog.Logger
+	// Kube, when set, reaches a running cluster's API server: the picture
+	// then names the pods, Services and Ingresses behind its boxes.
+	Kube KubeConfig
+	Log  *slog.Logger
 }
 
 // Portal serves the web view.
 type Portal struct {
-	cfg Config
+	cfg  Config
+	kube *kubeViews
 }
 
 // New returns the portal.
-func New(cfg Config) *Portal { return &Portal{cfg: cfg} }
+func New(cfg Config) *Portal {
+	p := &Portal{cfg: cfg}
+	if cfg.Kube != nil {
+		p.kube = &kubeViews{connect: cfg.Kube, views: map[string]*kubeView{}}
+	}
+	return p
+}
 
 type group struct {
 	ID, Name, Subscription, Location, ManagedBy string
@@ -153,15 +163,19 @@ func (p *Portal) cluster(w http.ResponseWriter, r *http.Request) {
 		"Name": c.Record.Name, "ID": c.Record.ID, "Location": c.Record.Location, "Version": c.Props.CurrentKubernetesVersion,
 		"State": c.Props.ProvisioningState, "NodeRG": c.Props.NodeResourceGroup, "FQDN": c.Props.FQDN, "Network": model,
 		"SVG":  template.HTML(g.SVG()), //nolint:gosec // built by SVG with every text escaped
-		"Live": g.Live, "Follow": p.follows(), "Power": power(c),
+		"Live": g.Live, "Follow": p.follows(), "Power": power(c), "Kube": p.kube != nil,
 	})
 }
 
 // topology builds the graph of the cluster named by ?id=, with what its
-// data path has carried, answering 404 when there is none.
+// data path has carried and its Kubernetes objects, answering 404 when
+// there is none.
 func (p *Portal) topology(w http.ResponseWriter, r *http.Request) (*Graph, bool) {
 	id := r.URL.Query().Get("id")
-	g, err := p.graph(r.Context(), id)
+	g, view, err := p.graph(r.Context(), id)
+	if view != nil {
+		view.release()
+	}
 	if errors.Is(err, store.ErrNotFound) || (err != nil && id == "") {
 		http.Error(w, "no managed cluster "+id, http.StatusNotFound)
 		return nil, false
@@ -173,8 +187,10 @@ func (p *Portal) topology(w http.ResponseWriter, r *http.Request) (*Graph, bool)
 	return g, true
 }
 
-// graph builds a cluster's graph with what its data path has carried.
-func (p *Portal) graph(ctx context.Context, id string) (*Graph, error) {
+// graph builds a cluster's graph with what its data path has carried and,
+// when its control plane runs, its Kubernetes objects: the view they were
+// read from is returned held (nil if none), for the caller to release.
+func (p *Portal) graph(ctx context.Context, id string) (*Graph, *kubeView, error) {
 	var g *Graph
 	err := p.cfg.Store.View(ctx, func(tx store.Tx) error {
 		var err error
@@ -182,14 +198,24 @@ func (p *Portal) graph(ctx context.Context, id string) (*Graph, error) {
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if p.cfg.DataPath != nil {
 		if dp := p.cfg.DataPath(g.Cluster.Props.ResourceUID); dp != nil {
 			g.Annotate(dp)
 		}
 	}
-	return g, nil
+	if p.kube == nil {
+		return g, nil, nil
+	}
+	view, status, retry := p.kube.acquire(g.Cluster)
+	if view == nil {
+		g.Bridge(kubeObjects{Status: status})
+		g.kubeRetry = retry
+		return g, nil, nil
+	}
+	g.Bridge(view.objects(ctx, kubeWait))
+	return g, view, nil
 }
 
 // power is a cluster's power state ("Running", "Stopped").

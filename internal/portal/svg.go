@@ -69,10 +69,7 @@ type picture struct {
 // column's order and spacing allow (least squares, by merging the boxes
 // that would overlap into blocks), in passes over the columns.
 func (g *Graph) layout() picture {
-	boxH := boxH
-	if g.Live {
-		boxH += liveLine
-	}
+	boxH := g.boxHeight()
 	cols := g.arrange()
 	pitch := float64(boxH + rowGap)
 	nb := map[*Node][]*Node{}
@@ -157,14 +154,24 @@ func (g *Graph) layout() picture {
 	return p
 }
 
+// boxHeight is the height of every box: two lines, and a line each for
+// Kubernetes objects and live counts when the picture has them.
+func (g *Graph) boxHeight() int {
+	h := boxH
+	if g.Kube {
+		h += liveLine
+	}
+	if g.Live {
+		h += liveLine
+	}
+	return h
+}
+
 // SVG draws the graph as layout places it. Every box carries its resource
 // ID as a tooltip.
 func (g *Graph) SVG() []byte {
 	p := g.layout()
-	boxH := boxH
-	if g.Live {
-		boxH += liveLine
-	}
+	boxH := g.boxHeight()
 	var b bytes.Buffer
 	// Scaled to the window's width (the page's zoom enlarges it).
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" id="topology" width="%d" height="%d" viewBox="0 0 %d %d" style="max-width:100%%;height:auto" font-family="Segoe UI, Helvetica, Arial, sans-serif">`+"\n",
@@ -192,12 +199,22 @@ func (g *Graph) SVG() []byte {
 		if n.State != "" {
 			title += "\n" + n.State
 		}
+		if n.Kube != "" {
+			title += "\n" + n.Kube
+		}
 		if n.Live != "" {
 			title += "\n" + n.Live
 		}
-		fmt.Fprintf(&b, `<g class="node" tabindex="0" data-kind="%s" data-id="%s" data-label="%s" data-detail="%s" data-live="%s" data-state="%s"><title>%s</title>`,
+		kube := ""
+		if n.Kube != "" {
+			kube = ` data-kube="` + html.EscapeString(n.Kube) + `"`
+		}
+		if len(n.Pods) > 0 {
+			kube += ` data-pods="` + html.EscapeString(strings.Join(n.Pods, "\n")) + `"`
+		}
+		fmt.Fprintf(&b, `<g class="node" tabindex="0" data-kind="%s" data-id="%s" data-label="%s" data-detail="%s" data-live="%s" data-state="%s"%s><title>%s</title>`,
 			n.Kind, html.EscapeString(n.ID), html.EscapeString(n.Label), html.EscapeString(n.Detail), html.EscapeString(n.Live), html.EscapeString(n.State),
-			html.EscapeString(title+"\n"+n.ID))
+			kube, html.EscapeString(title+"\n"+n.ID))
 		dash := ""
 		if n.State != "" {
 			// An operation in flight (or failed): a dashed border and its
@@ -214,8 +231,15 @@ func (g *Graph) SVG() []byte {
 		}
 		fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="12" font-weight="600" fill="#201f1e">%s</text>`, bx.x+8, bx.y+17, html.EscapeString(clip(n.Label, labelRunes)))
 		fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="11" fill="#605e5c">%s</text>`, bx.x+8, bx.y+33, html.EscapeString(clip(n.Detail, 34)))
+		line := bx.y + 33
+		if g.Kube {
+			line += liveLine
+			if n.Kube != "" {
+				fmt.Fprintf(&b, `<text class="kube" x="%d" y="%d" font-size="11" fill="#326ce5">%s</text>`, bx.x+8, line, html.EscapeString(clip(n.Kube, 34)))
+			}
+		}
 		if n.Live != "" {
-			fmt.Fprintf(&b, `<text class="live" x="%d" y="%d" font-size="11" fill="#107c10">%s</text>`, bx.x+8, bx.y+33+liveLine, html.EscapeString(clip(n.Live, 34)))
+			fmt.Fprintf(&b, `<text class="live" x="%d" y="%d" font-size="11" fill="#107c10">%s</text>`, bx.x+8, line+liveLine, html.EscapeString(clip(n.Live, 34)))
 		}
 		b.WriteString("</g>\n")
 	}
@@ -283,6 +307,14 @@ func (g *Graph) drawGroups(b *bytes.Buffer, p picture) {
 	fmt.Fprintf(b, `<rect x="%d" y="34" width="%d" height="%d" rx="4" fill="#ffffff" stroke="#0078d4"/>`, marginX, w, bandH-56)
 	fmt.Fprintf(b, `<text x="%d" y="51" font-size="12" font-weight="600" fill="#201f1e">%s</text>`, marginX+8, html.EscapeString(clip(label, 64)))
 	fmt.Fprintf(b, `<text x="%d" y="67" font-size="11" fill="#605e5c">%s</text></g>`+"\n", marginX+8, html.EscapeString(clip(detail+" · API "+c.Props.FQDN, 76)))
+	// What the cluster's API server says, or why it says nothing.
+	kube, colour := g.KubeSummary, "#326ce5"
+	if g.KubeStatus != "" {
+		kube, colour = "Kubernetes: "+g.KubeStatus, "#605e5c"
+	}
+	if kube != "" {
+		fmt.Fprintf(b, `<text id="kube-status" x="%d" y="51" font-size="12" fill="%s">%s</text>`+"\n", marginX+groupW+10, colour, html.EscapeString(clip(kube, 110)))
+	}
 	// The node resource group, around the columns, managed by the cluster.
 	frameY := p.top - 50
 	fmt.Fprintf(b, `<rect class="group" x="%d" y="%d" width="%d" height="%d" rx="6" fill="none" stroke="#8a8886" stroke-dasharray="6 4"/>`+"\n",

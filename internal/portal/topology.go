@@ -48,6 +48,19 @@ type Node struct {
 	// empty when it is settled.
 	State  string
 	Column int
+	// Kube names the Kubernetes objects it serves or holds (Bridge):
+	// the Services and Ingresses of a frontend or rule, a node's pods.
+	Kube string
+	// Pods are a node's pods, for the side panel.
+	Pods []string
+
+	// What Bridge matches on: a load-balancing rule's frontend port and
+	// protocol, a routing rule's listener, a scale set's computer-name
+	// prefix.
+	port     int32
+	proto    string
+	listener string
+	prefix   string
 }
 
 // Edge joins two nodes by ID.
@@ -61,7 +74,23 @@ type Graph struct {
 	Edges   []Edge
 	// Live is set once the data path's counts are in the picture.
 	Live bool
-	byID map[string]*Node
+	// Kube is set once the cluster's Kubernetes objects are in the
+	// picture; KubeStatus says why they are not, KubeSummary counts them.
+	Kube                    bool
+	KubeStatus, KubeSummary string
+	// kubeRetry: the API server could not be read, and may be later.
+	kubeRetry bool
+	byID                    map[string]*Node
+	// addrs are the boxes that hold an address: public IPs, the frontends
+	// and gateways they are on, internal frontends.
+	addrs map[string][]*Node
+}
+
+// holds records that a box holds (or is reached at) an address.
+func (g *Graph) holds(address, id string) {
+	if n := g.Node(id); n != nil && address != "" {
+		g.addrs[address] = append(g.addrs[address], n)
+	}
 }
 
 func (g *Graph) add(n *Node) {
@@ -93,7 +122,7 @@ func Topology(tx store.Tx, net *network.Provider, clusterID string) (*Graph, err
 	for _, p := range pools {
 		poolByName[strings.ToLower(p.Record.Name)] = p
 	}
-	g := &Graph{Cluster: c, byID: map[string]*Node{}}
+	g := &Graph{Cluster: c, byID: map[string]*Node{}, addrs: map[string][]*Node{}}
 	id := resourceid.MustParse(c.Record.ID)
 	nrg := c.Props.NodeResourceGroup
 	recs, err := tx.List(store.Query{Subscription: id.SubscriptionID(), ResourceGroup: nrg})
@@ -150,6 +179,16 @@ func Topology(tx store.Tx, net *network.Provider, clusterID string) (*Graph, err
 			Name     string `json:"name"`
 			Capacity int    `json:"capacity"`
 		}
+		var sp struct {
+			VirtualMachineProfile struct {
+				OSProfile struct {
+					ComputerNamePrefix string `json:"computerNamePrefix"`
+				} `json:"osProfile"`
+			} `json:"virtualMachineProfile"`
+		}
+		if err := json.Unmarshal(s.Properties, &sp); err != nil {
+			return nil, fmt.Errorf("decode %s: %w", s.ID, err)
+		}
 		if len(s.SKU) > 0 {
 			if err := json.Unmarshal(s.SKU, &sku); err != nil {
 				return nil, fmt.Errorf("decode sku of %s: %w", s.ID, err)
@@ -171,7 +210,8 @@ func Topology(tx store.Tx, net *network.Provider, clusterID string) (*Graph, err
 		} else if pool != "" {
 			detail = "pool " + pool + " · " + detail
 		}
-		g.add(&Node{ID: s.ID, Kind: "vmss", Label: s.Name, Detail: detail, State: inFlight(state), Column: colScaleSets})
+		g.add(&Node{ID: s.ID, Kind: "vmss", Label: s.Name, Detail: detail, State: inFlight(state), Column: colScaleSets,
+			prefix: sp.VirtualMachineProfile.OSProfile.ComputerNamePrefix})
 	}
 	insts := of(compute.InstanceType)
 	// By scale set, then instance number.
@@ -271,6 +311,7 @@ func Topology(tx store.Tx, net *network.Provider, clusterID string) (*Graph, err
 			}
 			fid := lb.ID + "/frontendIPConfigurations/" + fe.Name
 			g.add(&Node{ID: fid, Kind: "frontend", Label: lb.Name + " · " + fe.Name, Detail: fp.PrivateIPAddress, Column: colFrontends})
+			g.holds(fp.PrivateIPAddress, fid)
 			if fp.PublicIPAddress != nil {
 				pipTarget[strings.ToLower(fp.PublicIPAddress.ID)] = fid
 			}
@@ -303,7 +344,7 @@ func Topology(tx store.Tx, net *network.Provider, clusterID string) (*Graph, err
 				if kind == "rule" {
 					detail = fmt.Sprintf("%s %d → %d", rp.Protocol, rp.FrontendPort, rp.BackendPort)
 				}
-				g.add(&Node{ID: rid, Kind: kind, Label: rule.Name, Detail: detail, Column: colRules})
+				g.add(&Node{ID: rid, Kind: kind, Label: rule.Name, Detail: detail, Column: colRules, port: int32(rp.FrontendPort), proto: rp.Protocol})
 				fes := rp.FrontendIPConfigurations
 				if rp.FrontendIPConfiguration != nil {
 					fes = append(fes, *rp.FrontendIPConfiguration)
@@ -346,11 +387,16 @@ func Topology(tx store.Tx, net *network.Provider, clusterID string) (*Graph, err
 			Detail: fmt.Sprintf("%s · %d listeners · %d pools", gp.SKU.Name, len(gp.HTTPListeners), len(gp.BackendAddressPools))})
 		for _, fe := range gp.FrontendIPConfigurations {
 			var fp struct {
-				PublicIPAddress *network.SubResource `json:"publicIPAddress"`
+				PublicIPAddress  *network.SubResource `json:"publicIPAddress"`
+				PrivateIPAddress string               `json:"privateIPAddress"`
 			}
-			if json.Unmarshal(fe.Properties, &fp) == nil && fp.PublicIPAddress != nil {
+			if json.Unmarshal(fe.Properties, &fp) != nil {
+				continue
+			}
+			if fp.PublicIPAddress != nil {
 				pipTarget[strings.ToLower(fp.PublicIPAddress.ID)] = gw.ID
 			}
+			g.holds(fp.PrivateIPAddress, gw.ID)
 		}
 		for _, ipc := range gp.GatewayIPConfigurations {
 			var ip struct {
@@ -376,6 +422,8 @@ func Topology(tx store.Tx, net *network.Provider, clusterID string) (*Graph, err
 		}
 		g.add(&Node{ID: r.ID, Kind: "pip", Label: r.Name, Detail: detail, State: inFlight(provisioningState(r)), Column: colAddresses})
 		g.link(r.ID, pipTarget[strings.ToLower(r.ID)])
+		g.holds(pp.IPAddress, r.ID)
+		g.holds(pp.IPAddress, pipTarget[strings.ToLower(r.ID)])
 	}
 	// Keep only edges whose ends are drawn (a user's IP in another group
 	// is not).
@@ -432,8 +480,9 @@ func (g *Graph) addGatewayRules(gw *store.Resource, ports, listeners, pools, rul
 		if json.Unmarshal(rule.Properties, &rp) != nil {
 			continue
 		}
-		listen := ""
+		listen, listener := "", ""
 		if rp.HTTPListener != nil {
+			listener = strings.ToLower(rp.HTTPListener.ID[strings.LastIndex(rp.HTTPListener.ID, "/")+1:])
 			var lp struct {
 				Protocol     string               `json:"protocol"`
 				HostName     string               `json:"hostName"`
@@ -480,7 +529,7 @@ func (g *Graph) addGatewayRules(gw *store.Resource, ports, listeners, pools, rul
 			}
 			detail += fmt.Sprintf(" (%d)", len(addresses))
 		}
-		g.add(&Node{ID: rid, Kind: "gwrule", Label: rule.Name, Detail: detail, Column: colRules})
+		g.add(&Node{ID: rid, Kind: "gwrule", Label: rule.Name, Detail: detail, Column: colRules, listener: listener})
 		g.link(gw.ID, rid)
 		seen := map[string]bool{}
 		for _, a := range addresses {

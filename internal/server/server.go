@@ -27,6 +27,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/localaks/localaks/internal/acr"
 	"github.com/localaks/localaks/internal/aks"
@@ -356,6 +358,18 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		ARM: portalARM(armServer, reg, signer, func() string { return s.url }, ident.TenantID, builtin.ID)}
 	if s.sup != nil {
 		pcfg.DataPath = s.sup.DataPath
+		// The portal lists and watches with the cluster's own client
+		// credential (it only reads).
+		pcfg.Kube = func(c *aks.Cluster) (*rest.Config, error) {
+			if s.sup.Version(c.Props.ResourceUID) == "" {
+				return nil, portal.ErrNotRunning
+			}
+			kc, err := csp.Kubeconfig(c, supervisor.RoleAdmin)
+			if err != nil {
+				return nil, err
+			}
+			return clientcmd.RESTConfigFromKubeConfig(kc)
+		}
 	}
 	web := portal.New(pcfg)
 	s.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

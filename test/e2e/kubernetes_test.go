@@ -328,6 +328,10 @@ func TestAzKubernetesCluster(t *testing.T) {
 	if r := kubectl(t, kc, "get", "ns", "--request-timeout", "5s"); r.code == 0 {
 		t.Error("the API server answers while the cluster is stopped")
 	}
+	// The portal's picture says so (without waiting on the API server).
+	if pic := s.portalPicture(t, s.sub()+"/resourceGroups/k/providers/Microsoft.ContainerService/managedClusters/c1"); pic.Kube != "Kubernetes: the control plane is stopped: no Kubernetes objects to show" {
+		t.Errorf("the portal's picture of a stopped cluster says %q", pic.Kube)
+	}
 	mustAz(t, s.localaksAz("aks", "start", "-g", "k", "-n", "c1"))
 	if v := mustKubectl(t, kc, "get", "configmap", "keep", "-o", "jsonpath={.data.a}"); v != "b" {
 		t.Errorf("configmap after stop/start: %q", v)

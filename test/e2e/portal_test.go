@@ -1,22 +1,44 @@
 package e2e
 
 import (
+	"bufio"
 	"bytes"
+	"context"
+	"encoding/json"
 	"encoding/xml"
 	"image/png"
 	"io"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
-// portalEdges reads a cluster's topology picture from the portal (without
-// a token, as a browser does) and returns its edges as "from→to" resource
-// IDs in lower case.
-func (s *serve) portalEdges(t *testing.T, clusterID string) map[string]bool {
+// portalPicture is a cluster's topology picture as the portal draws it.
+type portalPicture struct {
+	// Edges are "from→to" resource IDs in lower case.
+	Edges map[string]bool
+	// Boxes by resource ID in lower case.
+	Boxes map[string]portalBox
+	// Kube is the picture's line about the cluster's Kubernetes objects.
+	Kube string
+}
+
+// portalBox is one box of the picture.
+type portalBox struct {
+	Kind string `xml:"data-kind,attr"`
+	ID   string `xml:"data-id,attr"`
+	Kube string `xml:"data-kube,attr"`
+	Pods string `xml:"data-pods,attr"`
+}
+
+// portalPicture reads a cluster's topology picture from the portal
+// (without a token, as a browser does).
+func (s *serve) portalPicture(t *testing.T, clusterID string) portalPicture {
 	t.Helper()
 	resp, err := s.http.Get(s.URL + "/portal/topology.svg?id=" + url.QueryEscape(clusterID))
 	if err != nil {
@@ -24,20 +46,95 @@ func (s *serve) portalEdges(t *testing.T, clusterID string) map[string]bool {
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
+	pic, err := parsePortalSVG(raw)
+	if resp.StatusCode != 200 || err != nil {
+		t.Fatalf("topology: %d %v %s", resp.StatusCode, err, raw)
+	}
+	return pic
+}
+
+// portalUntil follows a cluster's picture as its page does (the portal's
+// event stream) until cond holds, and returns that picture.
+func (s *serve) portalUntil(t *testing.T, clusterID string, timeout time.Duration, cond func(portalPicture) bool) portalPicture {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/portal/events?id="+url.QueryEscape(clusterID), nil)
+	resp, err := s.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("portal events: %s", resp.Status)
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(nil, 64<<20)
+	var last portalPicture
+	event := ""
+	for sc.Scan() {
+		line := sc.Text()
+		if e, ok := strings.CutPrefix(line, "event: "); ok {
+			event = e
+			continue
+		}
+		data, ok := strings.CutPrefix(line, "data: ")
+		if !ok || event != "picture" {
+			continue
+		}
+		var ev struct {
+			SVG string `json:"svg"`
+		}
+		if err := json.Unmarshal([]byte(data), &ev); err != nil {
+			t.Fatalf("portal event: %v", err)
+		}
+		if last, err = parsePortalSVG([]byte(ev.SVG)); err != nil {
+			t.Fatalf("portal event's picture: %v", err)
+		}
+		if cond(last) {
+			return last
+		}
+	}
+	t.Fatalf("the portal's picture did not get there in %v (%v); the last one: kube %q, boxes %+v", timeout, sc.Err(), last.Kube, last.Boxes)
+	return last
+}
+
+// parsePortalSVG reads the picture's edges, boxes and Kubernetes line.
+func parsePortalSVG(raw []byte) (portalPicture, error) {
 	var doc struct {
 		Paths []struct {
 			From string `xml:"data-from,attr"`
 			To   string `xml:"data-to,attr"`
 		} `xml:"path"`
+		Boxes []portalBox `xml:"g"`
+		Texts []struct {
+			ID   string `xml:"id,attr"`
+			Text string `xml:",chardata"`
+		} `xml:"text"`
 	}
-	if resp.StatusCode != 200 || xml.Unmarshal(raw, &doc) != nil {
-		t.Fatalf("topology: %d %s", resp.StatusCode, raw)
+	if err := xml.Unmarshal(raw, &doc); err != nil {
+		return portalPicture{}, err
 	}
-	edges := map[string]bool{}
+	pic := portalPicture{Edges: map[string]bool{}, Boxes: map[string]portalBox{}}
 	for _, p := range doc.Paths {
-		edges[p.From+"→"+p.To] = true
+		pic.Edges[p.From+"→"+p.To] = true
 	}
-	return edges
+	for _, b := range doc.Boxes {
+		pic.Boxes[strings.ToLower(b.ID)] = b
+	}
+	for _, x := range doc.Texts {
+		if x.ID == "kube-status" {
+			pic.Kube = x.Text
+		}
+	}
+	return pic, nil
+}
+
+// portalEdges is the picture's edges as "from→to" resource IDs in lower
+// case.
+func (s *serve) portalEdges(t *testing.T, clusterID string) map[string]bool {
+	t.Helper()
+	return s.portalPicture(t, clusterID).Edges
 }
 
 // screenshotPortal renders a cluster's portal page in headless Chromium and

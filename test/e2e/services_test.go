@@ -275,6 +275,27 @@ spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 82, targetPort: 
 	if !edges[pipID+"→"+feID] || !edges[feID+"→"+ruleID] || !toPool {
 		t.Errorf("portal picture lacks the Service's path (%v %v %v): %v", edges[pipID+"→"+feID], edges[feID+"→"+ruleID], toPool, edges)
 	}
+	// The picture names the Service on what it became (read through the
+	// API server) and the pods on their nodes.
+	mustKubectl(t, kc, "rollout", "status", "deployment/web", "--timeout=60s")
+	webPods := pods(t, kc, "-l", "app=web")
+	s.portalUntil(t, clusterID, 60*time.Second, func(p portalPicture) bool {
+		for _, id := range []string{pipID, feID, ruleID} {
+			if !strings.Contains(p.Boxes[id].Kube, "Service default/web") {
+				return false
+			}
+		}
+		for _, pod := range webPods {
+			found := false
+			for _, b := range p.Boxes {
+				found = found || b.Kind == "node" && strings.Contains(b.Pods, "default/"+pod.Metadata.Name+" · Running · "+pod.Status.PodIP)
+			}
+			if !found {
+				return false
+			}
+		}
+		return strings.HasPrefix(p.Kube, "Kubernetes: ") && strings.Contains(p.Kube, "LoadBalancer Services")
+	})
 	s.screenshotPortal(t, clusterID)
 
 	// A restart of serve loses nothing: the Service keeps its address and
@@ -447,6 +468,16 @@ func TestAzIngressApplicationGateway(t *testing.T) {
 	mustKubectl(t, kc, "rollout", "status", "deployment/web", "--timeout=60s")
 	mustKubectl(t, kc, "create", "ingress", "shop", "--class=azure-application-gateway", "--rule=/api/*=api:80", "--rule=/web/*=web:80")
 	mustKubectl(t, kc, "wait", "--for=jsonpath={.status.loadBalancer.ingress[0].ip}="+pipIP, "ingress/shop", "--timeout=60s")
+	// The portal names the Ingress on the gateway and on its routing rule.
+	clusterID := s.sub() + "/resourceGroups/ag/providers/Microsoft.ContainerService/managedClusters/c1"
+	s.portalUntil(t, clusterID, 60*time.Second, func(p portalPicture) bool {
+		gwOK, ruleOK := false, false
+		for _, b := range p.Boxes {
+			gwOK = gwOK || b.Kind == "gateway" && strings.Contains(b.Kube, "Ingress default/shop")
+			ruleOK = ruleOK || b.Kind == "gwrule" && strings.Contains(b.Kube, "Ingress default/shop")
+		}
+		return gwOK && ruleOK
+	})
 
 	podIPs := func(app string) []string {
 		var out []string
