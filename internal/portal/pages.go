@@ -121,7 +121,16 @@ dt{color:#605e5c}
   if(follow&&window.EventSource){
     var es=new EventSource('events?id='+encodeURIComponent({{.ID}}));
     es.addEventListener('picture',function(e){
-      var d=JSON.parse(e.data); pic.innerHTML=d.svg; svg=document.getElementById('topology'); apply(); bind();
+      var d=JSON.parse(e.data), was={};
+      svg.querySelectorAll('.node rect').forEach(function(r){was[r.parentNode.dataset.id]=[+r.getAttribute('x'),+r.getAttribute('y')];});
+      pic.innerHTML=d.svg; svg=document.getElementById('topology'); apply(); bind();
+      // Boxes that moved glide to their new place; new ones fade in.
+      if(svg.animate)svg.querySelectorAll('.node rect').forEach(function(r){
+        var g=r.parentNode, p=was[g.dataset.id];
+        if(!p){g.animate([{opacity:0},{opacity:1}],{duration:400});return;}
+        var dx=p[0]-r.getAttribute('x'), dy=p[1]-r.getAttribute('y');
+        if(dx||dy)g.animate([{transform:'translate('+dx+'px,'+dy+'px)'},{transform:'none'}],{duration:400,easing:'ease-out'});
+      });
       if(selected){var n=nodeByID(selected); if(n)select(n);}
       document.getElementById('state').textContent=d.state; document.getElementById('version').textContent=d.version;
       document.getElementById('power').textContent=d.power+(d.power==='Stopped'?' — the control plane and nodes are stopped (az aks start); the picture shows what stays in Azure':'');

@@ -468,3 +468,101 @@ func TestAnnotate(t *testing.T) {
 		t.Errorf("the picture has no live counts:\n%s", svg)
 	}
 }
+
+// TestLayoutStable: as a cluster grows (a pool scales out, a Service is
+// exposed, a pool is added), the boxes already drawn keep their columns
+// and their order in them: new boxes push others along, never across.
+func TestLayoutStable(t *testing.T) {
+	e := newEnv(t)
+	e.create("c1", `{"dnsPrefix":"c1","agentPoolProfiles":[{"name":"nodepool1","count":2,"mode":"System"}]}`)
+	e.exposeService("MC_rg1_c1_eastus", "default/web", "a1", 80)
+	id := clusterID("c1")
+	order := func() map[string][2]int { // box → (x, rank in its column)
+		p := e.topology("c1").layout()
+		boxes := slices.Clone(p.boxes)
+		slices.SortStableFunc(boxes, func(a, b box) int { return a.y - b.y })
+		rank := map[int]int{}
+		out := map[string][2]int{}
+		for _, b := range boxes {
+			out[strings.ToLower(b.node.ID)] = [2]int{b.x, rank[b.x]}
+			rank[b.x]++
+		}
+		return out
+	}
+	scale := func(pool string, n int) {
+		e.update(func(tx store.Tx) error {
+			r, err := tx.Get(id + "/agentPools/" + pool)
+			if err != nil {
+				return err
+			}
+			p, err := aks.DecodePool(r)
+			if err != nil {
+				return err
+			}
+			*p.Props.Count = n
+			if err := p.Encode(); err != nil {
+				return err
+			}
+			return tx.Put(p.Record)
+		})
+		if err := e.rec.Reconcile(context.Background(), id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	steps := []struct {
+		name string
+		do   func()
+	}{
+		{"scale out", func() { scale("nodepool1", 4) }},
+		{"expose a Service", func() { e.exposeService("MC_rg1_c1_eastus", "default/api", "a2", 8080) }},
+		{"scale out again", func() { scale("nodepool1", 6) }},
+		{"add a pool", func() {
+			// As nodepool1, named user1 (what a PUT of a pool stores).
+			e.update(func(tx store.Tx) error {
+				r, err := tx.Get(id + "/agentPools/nodepool1")
+				if err != nil {
+					return err
+				}
+				p, err := aks.DecodePool(r)
+				if err != nil {
+					return err
+				}
+				p.Record.ID, p.Record.Name, p.Props.Mode, *p.Props.Count = id+"/agentPools/user1", "user1", "User", 2
+				if err := p.Encode(); err != nil {
+					return err
+				}
+				return tx.Put(p.Record)
+			})
+			if err := e.rec.Reconcile(context.Background(), id); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"scale the new pool", func() { scale("user1", 3) }},
+	}
+	before := order()
+	for _, st := range steps {
+		st.do()
+		after := order()
+		if len(after) <= len(before) {
+			t.Fatalf("%s: %d boxes, had %d", st.name, len(after), len(before))
+		}
+		// Common boxes: same column, same relative order.
+		var common []string
+		for id := range before {
+			if _, ok := after[id]; ok {
+				common = append(common, id)
+			}
+		}
+		for _, a := range common {
+			if before[a][0] != after[a][0] {
+				t.Errorf("%s: %s moved from column x=%d to x=%d", st.name, a, before[a][0], after[a][0])
+			}
+			for _, b := range common {
+				if before[a][0] == before[b][0] && before[a][1] < before[b][1] && after[a][1] > after[b][1] {
+					t.Errorf("%s: %s and %s swapped places", st.name, a, b)
+				}
+			}
+		}
+		before = after
+	}
+}
