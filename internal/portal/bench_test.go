@@ -17,7 +17,7 @@ func BenchmarkClusterPage(b *testing.B) {
 			e := newEnv(b)
 			name := fmt.Sprintf("c%d", n)
 			e.create(name, fmt.Sprintf(`{"dnsPrefix":%q,"networkProfile":{"podCidr":"10.128.0.0/12"},"agentPoolProfiles":[{"name":"nodepool1","count":%d,"mode":"System"}]}`, name, n))
-			p := New(Config{Store: e.st, Network: e.net, Log: logging.Discard()})
+			p := New(Config{Store: e.st, Log: logging.Discard()})
 			target := "/portal/cluster?id=" + clusterID(name)
 			for b.Loop() {
 				w := httptest.NewRecorder()

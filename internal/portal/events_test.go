@@ -22,7 +22,7 @@ import (
 func TestEvents(t *testing.T) {
 	e := newEnv(t)
 	name := topologyCases[0].build(e)
-	srv := httptest.NewServer(New(Config{Store: e.st, Network: e.net, Log: logging.Discard()}))
+	srv := httptest.NewServer(New(Config{Store: e.st, Log: logging.Discard()}))
 	defer srv.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -88,7 +88,7 @@ func TestResourcePage(t *testing.T) {
 	e := newEnv(t)
 	name := topologyCases[0].build(e)
 	var asked string
-	p := New(Config{Store: e.st, Network: e.net, Log: logging.Discard(), ARM: func(_ context.Context, id string) (string, int, []byte) {
+	p := New(Config{Store: e.st, Log: logging.Discard(), ARM: func(_ context.Context, id string) (string, int, []byte) {
 		asked = id
 		return "2024-01-01", 200, []byte(`{"id":"` + id + `","name":"from-arm"}`)
 	}})

@@ -20,7 +20,6 @@ import (
 
 	"github.com/localaks/localaks/internal/aks"
 	"github.com/localaks/localaks/internal/clusterspec"
-	"github.com/localaks/localaks/internal/provider/network"
 	"github.com/localaks/localaks/internal/resourceid"
 	"github.com/localaks/localaks/internal/store"
 )
@@ -35,8 +34,7 @@ const (
 
 // Config configures the portal.
 type Config struct {
-	Store   store.Store
-	Network *network.Provider
+	Store store.Store
 	// DataPath, when set, is what a running cluster's (by its resource
 	// UID) load balancers and gateways have carried.
 	DataPath func(uid string) *clusterspec.DataPath
@@ -194,7 +192,7 @@ func (p *Portal) graph(ctx context.Context, id string) (*Graph, *kubeView, error
 	var g *Graph
 	err := p.cfg.Store.View(ctx, func(tx store.Tx) error {
 		var err error
-		g, err = Topology(tx, p.cfg.Network, id)
+		g, err = Topology(tx, id)
 		return err
 	})
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -113,7 +114,7 @@ func (g *Graph) link(from, to string) {
 func (g *Graph) Node(id string) *Node { return g.byID[strings.ToLower(id)] }
 
 // Topology builds the picture of a cluster from the store.
-func Topology(tx store.Tx, net *network.Provider, clusterID string) (*Graph, error) {
+func Topology(tx store.Tx, clusterID string) (*Graph, error) {
 	c, pools, err := aks.Load(tx, clusterID)
 	if err != nil {
 		return nil, err
@@ -153,27 +154,34 @@ func Topology(tx store.Tx, net *network.Provider, clusterID string) (*Graph, err
 
 	// Node pools and their instances, each in its NIC's subnet (read only
 	// for the instances drawn: a large pool's others share one box).
-	nics := map[string]*store.Resource{}
+	// One pass over the instances' NICs: each one's subnet, and which
+	// scale sets each load balancer backend pool holds (the pools the
+	// NICs' IP configurations join).
+	subnets := map[string]string{}           // instance → subnet
+	poolSets := map[string]map[string]bool{} // backend pool → scale sets
 	for _, n := range of(network.VMSSNICType) {
-		nics[strings.ToLower(instanceOf(n.ID))] = n
-	}
-	subnetOf := func(instance string) (string, error) {
-		n := nics[strings.ToLower(instance)]
-		if n == nil {
-			return "", nil
-		}
 		configs, err := arm.ChildrenOf(n, "ipConfigurations", "")
 		if err != nil {
-			return "", err
+			return nil, err
 		}
 		for _, cfg := range configs {
 			var ip network.IPConfigurationProperties
-			if json.Unmarshal(cfg.Properties, &ip) == nil && ip.Primary && ip.Subnet != nil {
-				return ip.Subnet.ID, nil
+			if err := json.Unmarshal(cfg.Properties, &ip); err != nil {
+				return nil, fmt.Errorf("decode %s: %w", cfg.ID, err)
+			}
+			if ip.Primary && ip.Subnet != nil {
+				subnets[strings.ToLower(instanceOf(n.ID))] = ip.Subnet.ID
+			}
+			for _, pool := range ip.LoadBalancerBackendAddressPools {
+				k := strings.ToLower(pool.ID)
+				if poolSets[k] == nil {
+					poolSets[k] = map[string]bool{}
+				}
+				poolSets[k][strings.ToLower(scaleSetOf(cfg.ID))] = true
 			}
 		}
-		return "", nil
 	}
+	subnetOf := func(instance string) string { return subnets[strings.ToLower(instance)] }
 	for _, s := range of(compute.ScaleSetType) {
 		var sku struct {
 			Name     string `json:"name"`
@@ -215,12 +223,25 @@ func Topology(tx store.Tx, net *network.Provider, clusterID string) (*Graph, err
 	}
 	insts := of(compute.InstanceType)
 	// By scale set, then instance number.
-	sort.Slice(insts, func(i, j int) bool {
-		a, b := resourceid.MustParse(insts[i].ID), resourceid.MustParse(insts[j].ID)
-		if pa, pb := strings.ToLower(a.Parent().String()), strings.ToLower(b.Parent().String()); pa != pb {
-			return pa < pb
+	type instKey struct {
+		vmss string
+		n    int
+	}
+	keys := make(map[*store.Resource]instKey, len(insts))
+	for _, r := range insts {
+		id := resourceid.MustParse(r.ID)
+		n, err := strconv.Atoi(id.Name())
+		if err != nil {
+			n = -1
 		}
-		return len(a.Name()) < len(b.Name()) || len(a.Name()) == len(b.Name()) && a.Name() < b.Name()
+		keys[r] = instKey{strings.ToLower(id.Parent().String()), n}
+	}
+	sort.Slice(insts, func(i, j int) bool {
+		a, b := keys[insts[i]], keys[insts[j]]
+		if a.vmss != b.vmss {
+			return a.vmss < b.vmss
+		}
+		return a.n < b.n || a.n == b.n && insts[i].ID < insts[j].ID
 	})
 	total := map[string]int{}
 	for _, r := range insts {
@@ -254,10 +275,7 @@ func Topology(tx store.Tx, net *network.Provider, clusterID string) (*Graph, err
 				more[key] = m
 				g.add(m)
 				g.link(vmss, m.ID)
-				subnet, err := subnetOf(r.ID)
-				if err != nil {
-					return nil, err
-				}
+				subnet := subnetOf(r.ID)
 				if err := addSubnet(tx, g, subnet); err != nil {
 					return nil, err
 				}
@@ -268,10 +286,7 @@ func Topology(tx store.Tx, net *network.Provider, clusterID string) (*Graph, err
 			m.Detail = "of " + resourceid.MustParse(vmss).Name()
 			continue
 		}
-		subnet, err := subnetOf(r.ID)
-		if err != nil {
-			return nil, err
-		}
+		subnet := subnetOf(r.ID)
 		if err := addSubnet(tx, g, subnet); err != nil {
 			return nil, err
 		}
@@ -298,10 +313,6 @@ func Topology(tx store.Tx, net *network.Provider, clusterID string) (*Graph, err
 	for _, lb := range of(network.LoadBalancerType) {
 		var lp network.LoadBalancerProperties
 		if err := json.Unmarshal(lb.Properties, &lp); err != nil {
-			return nil, err
-		}
-		members, err := net.PoolMembers(tx, lb)
-		if err != nil {
 			return nil, err
 		}
 		for _, fe := range lp.FrontendIPConfigurations {
@@ -355,13 +366,14 @@ func Topology(tx store.Tx, net *network.Provider, clusterID string) (*Graph, err
 				if rp.BackendAddressPool == nil {
 					continue
 				}
-				seen := map[string]bool{}
-				for _, m := range members[strings.ToLower(rp.BackendAddressPool.ID)] {
-					vmss := scaleSetOf(m.ID)
-					if !seen[strings.ToLower(vmss)] {
-						seen[strings.ToLower(vmss)] = true
-						g.link(rid, vmss)
-					}
+				sets := poolSets[strings.ToLower(rp.BackendAddressPool.ID)]
+				ordered := make([]string, 0, len(sets))
+				for vmss := range sets {
+					ordered = append(ordered, vmss)
+				}
+				sort.Strings(ordered)
+				for _, vmss := range ordered {
+					g.link(rid, vmss)
 				}
 			}
 		}

@@ -150,7 +150,7 @@ func (e *env) topology(name string) *Graph {
 	var g *Graph
 	err := e.st.View(context.Background(), func(tx store.Tx) error {
 		var err error
-		g, err = Topology(tx, e.net, clusterID(name))
+		g, err = Topology(tx, clusterID(name))
 		return err
 	})
 	if err != nil {
@@ -412,7 +412,7 @@ func TestAddOnce(t *testing.T) {
 func TestServeHTTP(t *testing.T) {
 	e := newEnv(t)
 	name := topologyCases[0].build(e)
-	p := New(Config{Store: e.st, Network: e.net, Log: logging.Discard()})
+	p := New(Config{Store: e.st, Log: logging.Discard()})
 	get := func(method, target string) *httptest.ResponseRecorder {
 		w := httptest.NewRecorder()
 		p.ServeHTTP(w, httptest.NewRequest(method, target, nil))

@@ -354,7 +354,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	issuers := oidcissuer.Handler(s.issuerKeys)
 	azureRBAC := &azurerbac.Handler{Store: s.store, Signer: signer, Log: cfg.Log}
 	graphAPI := graph.NewHandler(graph.Config{Directory: directory, Signer: signer, Tenants: dir, Open: cfg.Open, Log: cfg.Log})
-	pcfg := portal.Config{Store: s.store, Network: netp, Log: cfg.Log,
+	pcfg := portal.Config{Store: s.store, Log: cfg.Log,
 		ARM: portalARM(armServer, reg, signer, func() string { return s.url }, ident.TenantID, builtin.ID)}
 	if s.sup != nil {
 		pcfg.DataPath = s.sup.DataPath
