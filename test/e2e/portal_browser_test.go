@@ -30,15 +30,20 @@ const boxesJS = `Array.from(document.querySelectorAll('#topology .node rect')).m
 // resource groups to a cluster's page, whose picture fits a 1400-pixel
 // window without any box over another, draws the same after a reload,
 // tells a box's whole name in its side panel, and follows an az aks scale
-// without a reload. LOCALAKS_SCREENSHOTS=dir keeps screenshots there (the
-// README's come from it).
+// without a reload, then a kubectl expose: the Service's frontend and rule,
+// named after it, and each node's pods in its side panel (read through the
+// cluster's API server). LOCALAKS_SCREENSHOTS=dir keeps screenshots there
+// (the README's come from it).
 func TestPortalInBrowser(t *testing.T) {
 	needAz(t)
 	needCommand(t, "chromium", "LOCALAKS_E2E_REQUIRE_CHROMIUM", "chromium")
 	t.Parallel()
-	s := startServe(t, "", "--control-planes=false")
+	s := startServe(t, "")
 	mustAz(t, s.localaksAz("group", "create", "-n", "web", "-l", "eastus", "-o", "none"))
 	mustAz(t, s.aksCreate(t, "-g", "web", "-n", "shop", "--node-count", "2"))
+	kc := s.credentials(t, "web", "shop")
+	mustKubectl(t, kc, "create", "deployment", "store", "--image=nginx", "--replicas=2")
+	mustKubectl(t, kc, "rollout", "status", "deployment/store", "--timeout=60s")
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath("chromium"), chromedp.NoSandbox,
 		chromedp.Flag("ignore-certificate-errors", true), chromedp.WindowSize(1400, 900))
@@ -114,8 +119,6 @@ func TestPortalInBrowser(t *testing.T) {
 			}
 		}
 	}
-	shoot("portal-cluster.png")
-
 	do("reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`#topology .node`)))
 	if after := boxes(); fmt.Sprint(before) != fmt.Sprint(after) {
 		t.Errorf("the picture moved on reload:\n%v\n%v", before, after)
@@ -141,6 +144,32 @@ func TestPortalInBrowser(t *testing.T) {
 	if selected := str("side panel", chromedp.Text(chromedp.CSS(`#panel h3`))); !strings.Contains(selected, label) {
 		t.Errorf("the side panel lost the selection: %q", selected)
 	}
+
+	// kubectl expose: the Service's frontend and rule appear, named after
+	// it, without a reload; a node's side panel lists its pods.
+	mustKubectl(t, kc, "expose", "deployment", "store", "--port=80", "--type=LoadBalancer")
+	if _, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](`document.querySelectorAll('#topology .node[data-kind="rule"][data-kube="Service default/store"]').length === 1 &&
+		document.querySelectorAll('#topology .node[data-kind="frontend"][data-kube="Service default/store"]').length === 1`,
+		chromedp.WithPollingTimeout(time.Minute))); err != nil {
+		t.Fatalf("the Service's frontend and rule on the page: %v", err)
+	}
+	storePods := pods(t, kc, "-l", "app=store")
+	do("select a node with a store pod", chromedp.Click(chromedp.CSS(`#topology .node[data-kind="node"][data-pods*="default/`+storePods[0].Metadata.Name+` "]`)))
+	if listed := str("pods in the side panel", chromedp.Text(chromedp.CSS(`#pods`))); !strings.Contains(listed, "default/"+storePods[0].Metadata.Name+" · Running · "+storePods[0].Status.PodIP) {
+		t.Errorf("the node's side panel lists %q", listed)
+	}
+	if kube := str("the Kubernetes line", chromedp.Evaluate[string](`document.getElementById('kube-status').textContent`)); !strings.HasPrefix(kube, "Kubernetes: ") || !strings.Contains(kube, "1 LoadBalancer Service") {
+		t.Errorf("the picture's Kubernetes line: %q", kube)
+	}
+	after := boxes()
+	for i, a := range after {
+		for _, b := range after[i+1:] {
+			if a.X < b.X+b.Width && b.X < a.X+a.Width && a.Y < b.Y+b.Height && b.Y < a.Y+a.Height {
+				t.Errorf("after the Service: %s overlaps %s", a.ID, b.ID)
+			}
+		}
+	}
+	shoot("portal-cluster.png")
 
 	// The cluster's own page: its JSON is what ARM answers.
 	do("the groups again", chromedp.Navigate(s.URL+"/portal/"), chromedp.WaitVisible(chromedp.CSS(`a[href^="resource?id="]`)))
