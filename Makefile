@@ -35,7 +35,7 @@ fmt:
 bench: build
 	$(GO) run ./test/bench arm
 	$(GO) test -run '^$$' -bench BenchmarkPermits -benchtime 20000x ./internal/provider/authorization/
-	$(GO) test -run '^$$' -bench BenchmarkClusterPage -benchtime 20x ./internal/portal/
+	$(GO) test -run '^$$' -bench 'BenchmarkClusterPage|BenchmarkBridge' -benchtime 20x ./internal/portal/
 	$(GO) run ./test/bench aks
 	$(GO) run ./test/bench registry
 	$(GO) run ./test/bench realnodes --localaks $(BIN)
