@@ -330,6 +330,14 @@ func Topology(tx store.Tx, clusterID string) (*Graph, error) {
 				g.link(fid, fp.Subnet.ID)
 			}
 		}
+		// Each health probe as a rule's detail shows it.
+		probes := map[string]string{}
+		for _, pr := range lp.Probes {
+			var pp network.ProbeProperties
+			if json.Unmarshal(pr.Properties, &pp) == nil {
+				probes[strings.ToLower(lb.ID+"/probes/"+pr.Name)] = fmt.Sprintf("probe %s :%d%s", pp.Protocol, pp.Port, pp.RequestPath)
+			}
+		}
 		// Load-balancing rules above outbound rules, in a fixed order: the
 		// order of the boxes is their place in the picture.
 		rules := []struct {
@@ -346,6 +354,7 @@ func Topology(tx store.Tx, clusterID string) (*Graph, error) {
 					Protocol                 string                `json:"protocol"`
 					FrontendPort             int                   `json:"frontendPort"`
 					BackendPort              int                   `json:"backendPort"`
+					Probe                    *network.SubResource  `json:"probe"`
 				}
 				if err := json.Unmarshal(rule.Properties, &rp); err != nil {
 					return nil, err
@@ -354,6 +363,9 @@ func Topology(tx store.Tx, clusterID string) (*Graph, error) {
 				detail := "outbound (SNAT)"
 				if kind == "rule" {
 					detail = fmt.Sprintf("%s %d → %d", rp.Protocol, rp.FrontendPort, rp.BackendPort)
+					if rp.Probe != nil && probes[strings.ToLower(rp.Probe.ID)] != "" {
+						detail += " · " + probes[strings.ToLower(rp.Probe.ID)]
+					}
 				}
 				g.add(&Node{ID: rid, Kind: kind, Label: rule.Name, Detail: detail, Column: colRules, port: int32(rp.FrontendPort), proto: rp.Protocol})
 				fes := rp.FrontendIPConfigurations
