@@ -65,8 +65,13 @@ func ResetServicePrincipal(sp ServicePrincipalProfile) (ClusterAction, error) {
 
 // ResetAADProfile is refused: the legacy Azure AD integration it resets is
 // retired.
-func ResetAADProfile() error {
-	return badRequest("BadRequest", "", "Resetting the AAD profile (legacy Azure AD integration) is deprecated and not supported; use managed Azure AD (aadProfile.managed).")
+func ResetAADProfile(c *Cluster) error {
+	if entraSpec(c) == nil {
+		return badRequest("BadRequest", "aadProfile",
+			"Managed cluster %s has no Azure AD integration to reset: resetAADProfile applies to legacy Azure AD integration only, which is deprecated; enable AKS-managed Azure AD with aadProfile.managed (az aks update --enable-aad).", c.Record.Name)
+	}
+	return badRequest("BadRequest", "aadProfile",
+		"Managed cluster %s uses AKS-managed Azure AD: resetAADProfile applies to legacy Azure AD integration only, which is deprecated. Change the tenant or admin groups in aadProfile with a PUT of the cluster (az aks update --aad-tenant-id, --aad-admin-group-object-ids).", c.Record.Name)
 }
 
 // BeginClusterAction checks action against the cluster and marks the

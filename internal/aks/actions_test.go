@@ -2,6 +2,7 @@ package aks
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -133,8 +134,16 @@ func TestResetServicePrincipal(t *testing.T) {
 		_, err := ResetServicePrincipal(sp)
 		checkError(t, err, incomplete)
 	}
-	checkError(t, ResetAADProfile(), aksError(400, "BadRequest", "",
-		"Resetting the AAD profile (legacy Azure AD integration) is deprecated and not supported; use managed Azure AD (aadProfile.managed)."))
+	// resetAADProfile resets the retired legacy integration: refused, saying
+	// what the cluster has instead.
+	plain := &Cluster{Record: &store.Resource{Name: "c1"}}
+	checkError(t, ResetAADProfile(plain), aksError(400, "BadRequest", "aadProfile",
+		"Managed cluster c1 has no Azure AD integration to reset: resetAADProfile applies to legacy Azure AD integration only, which is deprecated; enable AKS-managed Azure AD with aadProfile.managed (az aks update --enable-aad)."))
+	managed := &Cluster{Record: &store.Resource{Name: "c1"}}
+	managed.Props.AADProfile = json.RawMessage(`{"managed":true,"tenantID":"t"}`)
+	if err := ResetAADProfile(managed); err == nil || !strings.Contains(err.Error(), "uses AKS-managed Azure AD") {
+		t.Errorf("managed AAD: %v", err)
+	}
 }
 
 func TestBeginClusterActionMissing(t *testing.T) {

@@ -114,6 +114,9 @@ func (v *Rules) prepareCreate(tx store.Tx, req *arm.Request, id resourceid.ID, i
 		c.Props.CurrentKubernetesVersion = v
 	}
 	for _, pool := range pools {
+		if err := fromSnapshot(tx, pool); err != nil {
+			return nil, nil, err
+		}
 		v.DefaultPool(c, pool, true)
 	}
 	c.defaultAutoScalerProfile(anyAutoscaled(pools))

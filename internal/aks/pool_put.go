@@ -41,7 +41,7 @@ func (v *Rules) PutPool(tx store.Tx, req *arm.Request, poolID resourceid.ID, pro
 	created := target == nil
 	var state string
 	if created {
-		if target, err = v.newPool(c, pools, poolID.Name(), props); err != nil {
+		if target, err = v.newPool(tx, c, pools, poolID.Name(), props); err != nil {
 			return nil, c, false, err
 		}
 		pools = append(pools, target)
@@ -65,7 +65,7 @@ func (v *Rules) PutPool(tx store.Tx, req *arm.Request, poolID resourceid.ID, pro
 }
 
 // newPool builds a pool added to an existing cluster.
-func (v *Rules) newPool(c *Cluster, pools []*Pool, name string, props json.RawMessage) (*Pool, error) {
+func (v *Rules) newPool(tx store.Tx, c *Cluster, pools []*Pool, name string, props json.RawMessage) (*Pool, error) {
 	if err := ValidatePoolName(name, osTypeOf(props)); err != nil {
 		return nil, err
 	}
@@ -77,6 +77,9 @@ func (v *Rules) newPool(c *Cluster, pools []*Pool, name string, props json.RawMe
 		return nil, arm.ErrInvalidRequestContent(err.Error())
 	}
 	p.Record = &store.Resource{ID: c.Record.ID + "/agentPools/" + name, Type: PoolType, Name: name}
+	if err := fromSnapshot(tx, p); err != nil {
+		return nil, err
+	}
 	v.DefaultPool(c, p, false)
 	if err := v.ValidatePool(c, p); err != nil {
 		return nil, err

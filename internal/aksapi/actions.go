@@ -69,8 +69,12 @@ func (p *Provider) resetServicePrincipal(ctx context.Context, req *arm.Request) 
 	return p.clusterOp(ctx, req, kindClusterReconcile, action)
 }
 
-func (p *Provider) resetAADProfile(context.Context, *arm.Request) (*arm.Response, error) {
-	return nil, aks.ResetAADProfile()
+func (p *Provider) resetAADProfile(ctx context.Context, req *arm.Request) (*arm.Response, error) {
+	c, err := p.viewCluster(ctx, req.Route.ID)
+	if err != nil {
+		return nil, err
+	}
+	return nil, aks.ResetAADProfile(c)
 }
 
 // abortCluster cancels the cluster's running operation (204); with none
@@ -232,30 +236,59 @@ func (p *Provider) viewCluster(ctx context.Context, id resourceid.ID) (*aks.Clus
 // give, so localaks says so rather than inventing one.
 func (p *Provider) listCredential(role string) arm.HandlerFunc {
 	return func(ctx context.Context, req *arm.Request) (*arm.Response, error) {
-		c, err := p.viewCluster(ctx, req.Route.ID)
+		_, kc, err := p.kubeconfig(ctx, req.Route.ID, role)
 		if err != nil {
 			return nil, err
-		}
-		if err := aks.CheckCredential(c, role); err != nil {
-			return nil, err
-		}
-		if p.Kubeconfig == nil {
-			return nil, aks.ErrNoControlPlane(c, ", so there is no kubeconfig for "+role)
-		}
-		kc, err := p.Kubeconfig(c, role)
-		if tenant := aks.EntraTenant(c); err == nil && tenant != "" && role != "clusterAdmin" {
-			// Entra ID clusters' users sign in with kubelogin.
-			kc, err = supervisor.EntraKubeconfig(kc, tenant)
-		}
-		if err != nil {
-			p.log.Warn("kubeconfig", "cluster", c.Record.ID, "err", err)
-			return nil, aks.Error(http.StatusConflict, "ControlPlaneNotReady", "",
-				"The control plane of managed cluster %s is not provisioned yet (provisioning state %s); try again when the cluster has been created.", c.Record.Name, c.Props.ProvisioningState)
 		}
 		return &arm.Response{Status: http.StatusOK, Body: map[string]any{
 			"kubeconfigs": []map[string]string{{"name": role, "value": base64.StdEncoding.EncodeToString(kc)}},
 		}}, nil
 	}
+}
+
+// kubeconfig is a cluster's kubeconfig for a credential role, refused as
+// AKS refuses it (local accounts disabled, no control plane yet).
+func (p *Provider) kubeconfig(ctx context.Context, clusterID resourceid.ID, role string) (*aks.Cluster, []byte, error) {
+	c, err := p.viewCluster(ctx, clusterID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := aks.CheckCredential(c, role); err != nil {
+		return nil, nil, err
+	}
+	if p.Kubeconfig == nil {
+		return nil, nil, aks.ErrNoControlPlane(c, ", so there is no kubeconfig for "+role)
+	}
+	kc, err := p.Kubeconfig(c, role)
+	if tenant := aks.EntraTenant(c); err == nil && tenant != "" && role != "clusterAdmin" {
+		// Entra ID clusters' users sign in with kubelogin.
+		kc, err = supervisor.EntraKubeconfig(kc, tenant)
+	}
+	if err != nil {
+		p.log.Warn("kubeconfig", "cluster", c.Record.ID, "err", err)
+		return nil, nil, aks.Error(http.StatusConflict, "ControlPlaneNotReady", "",
+			"The control plane of managed cluster %s is not provisioned yet (provisioning state %s); try again when the cluster has been created.", c.Record.Name, c.Props.ProvisioningState)
+	}
+	return c, kc, nil
+}
+
+// accessProfile serves the deprecated GetAccessProfile (POST
+// accessProfiles/{clusterUser|clusterAdmin}/listCredential): the role's
+// kubeconfig in a tracked-resource envelope.
+func (p *Provider) accessProfile(ctx context.Context, req *arm.Request) (*arm.Response, error) {
+	role := req.Route.ID.Name()
+	if role != "clusterUser" && role != "clusterAdmin" {
+		return nil, aks.Error(http.StatusNotFound, "NotFound", "roleName",
+			"Access profile '%s' was not found: the access profiles are clusterUser and clusterAdmin.", role)
+	}
+	c, kc, err := p.kubeconfig(ctx, req.Route.ID.Parent(), role)
+	if err != nil {
+		return nil, err
+	}
+	return &arm.Response{Status: http.StatusOK, Body: map[string]any{
+		"id": req.Route.ID.String(), "name": role, "type": Namespace + "/managedClusters/accessProfiles", "location": c.Record.Location,
+		"properties": map[string]string{"kubeConfig": base64.StdEncoding.EncodeToString(kc)},
+	}}, nil
 }
 
 // runInput is a runCommand operation's input.

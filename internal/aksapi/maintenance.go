@@ -6,7 +6,6 @@ import (
 
 	"github.com/localaks/localaks/internal/aks"
 	"github.com/localaks/localaks/internal/arm"
-	"github.com/localaks/localaks/internal/resourceid"
 	"github.com/localaks/localaks/internal/store"
 )
 
@@ -15,10 +14,7 @@ import (
 // rules (aks.ValidateMaintenance) and the cluster's 404s.
 func (p *Provider) registerMaintenance(reg *arm.Registry, rt *arm.ResourceType) {
 	t := &arm.Tracked{ResourceType: rt, Store: p.store,
-		Parent: func(tx store.Tx, cluster resourceid.ID) error {
-			_, _, err := aks.Get(tx, cluster)
-			return err
-		},
+		Parent: p.clusterParent,
 		Prepare: func(_ context.Context, _ store.Tx, _ *arm.Request, r, _ *store.Resource) error {
 			if len(r.Properties) == 0 {
 				r.Properties = json.RawMessage(`{}`)

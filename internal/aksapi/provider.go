@@ -69,6 +69,7 @@ func Register(cfg Config) *Provider {
 		"listClusterMonitoringUserCredential": p.listCredential("clusterMonitoringUser"),
 		"runCommand":                          p.runCommand,
 	}
+	p.clusters.ReadActions = map[string]arm.HandlerFunc{"outboundNetworkDependenciesEndpoints": p.outboundDependencies}
 	p.clusters.Teardown = func(ctx context.Context, r *store.Resource) error { return p.rec.Teardown(ctx, r.ID) }
 	reg.Register(p.clusters)
 
@@ -102,6 +103,17 @@ func Register(cfg Config) *Provider {
 
 	mc := rt("managedClusters/maintenanceConfigurations", aks.APIVersions)
 	p.registerMaintenance(reg, mc)
+	p.registerSnapshots(reg, rt("snapshots", aks.APIVersions))
+	bindings := rt("managedClusters/trustedAccessRoleBindings", aks.APIVersions)
+	roles := rt("locations/trustedAccessRoles", aks.APIVersions)
+	roles.Hidden = true
+	p.registerTrustedAccess(reg, roles, bindings)
+	revisions, upgrades := rt("locations/meshRevisionProfiles", aks.APIVersions), rt("managedClusters/meshUpgradeProfiles", aks.APIVersions)
+	revisions.Hidden, upgrades.Hidden = true, true
+	p.registerMesh(reg, revisions, upgrades)
+	access := rt("managedClusters/accessProfiles", aks.APIVersions)
+	access.Hidden, access.Actions = true, map[string]arm.HandlerFunc{"listCredential": p.accessProfile}
+	reg.Register(access)
 
 	kv := rt("locations/kubernetesVersions", aks.APIVersions)
 	kv.List = p.kubernetesVersions
