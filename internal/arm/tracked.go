@@ -66,6 +66,13 @@ func (t *Tracked) completed(tx store.Tx, id resourceid.ID, location string, resu
 	if t.Operations == nil {
 		return nil, nil
 	}
+	// A nested resource without a location of its own is in its parent's
+	// (the operation's URL names it).
+	for p := id.Parent(); location == "" && p.Type() != "" && !strings.EqualFold(p.Type(), "Microsoft.Resources/resourceGroups"); p = p.Parent() {
+		if r, err := tx.Get(p.String()); err == nil {
+			location = r.Location
+		}
+	}
 	return t.Operations.Completed(tx, id.SubscriptionID(), t.Namespace, regions.Normalize(location), id.String(), result)
 }
 

@@ -1,0 +1,185 @@
+package e2e
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/containerservice/armcontainerservice/v6"
+)
+
+// TestAzNodePoolSnapshots: az aks nodepool snapshot create takes a pool's
+// version, node image, OS and VM size; a pool added with --snapshot-id
+// gets them; a snapshot of a pool that is not there is refused; show,
+// list, delete.
+func TestAzNodePoolSnapshots(t *testing.T) {
+	t.Parallel()
+	needAz(t)
+	s := startServe(t, "", "--control-planes=false")
+	mustAz(t, s.localaksAz("group", "create", "-n", "snap", "-l", "eastus", "-o", "none"))
+	mustAz(t, s.aksCreate(t, "-g", "snap", "-n", "c1", "--node-count", "1"))
+	var pool struct {
+		ID, CurrentOrchestratorVersion, NodeImageVersion, VMSize, OSSku string
+	}
+	mustAz(t, s.localaksAz("aks", "nodepool", "show", "-g", "snap", "--cluster-name", "c1", "-n", "nodepool1")).json(t, &pool)
+
+	type snapshot struct {
+		ID, Name, Type, Location, KubernetesVersion, NodeImageVersion, OSSku, OSType, VMSize, SnapshotType string
+		CreationData                                                                                       struct{ SourceResourceID string }
+	}
+	var snap snapshot
+	mustAz(t, s.localaksAz("aks", "nodepool", "snapshot", "create", "-g", "snap", "-n", "s1", "--nodepool-id", pool.ID, "-l", "eastus")).json(t, &snap)
+	if snap.Type != "Microsoft.ContainerService/Snapshots" && snap.Type != "Microsoft.ContainerService/snapshots" || snap.KubernetesVersion != pool.CurrentOrchestratorVersion ||
+		snap.NodeImageVersion != pool.NodeImageVersion || snap.VMSize != pool.VMSize || snap.OSSku != pool.OSSku || snap.OSType != "Linux" ||
+		snap.SnapshotType != "NodePool" || !strings.EqualFold(snap.CreationData.SourceResourceID, pool.ID) {
+		t.Errorf("snapshot = %+v, pool %+v", snap, pool)
+	}
+	var listed []snapshot
+	mustAz(t, s.localaksAz("aks", "nodepool", "snapshot", "list", "-g", "snap")).json(t, &listed)
+	if len(listed) != 1 || listed[0].ID != snap.ID {
+		t.Errorf("list = %+v", listed)
+	}
+
+	// A pool from the snapshot.
+	var added struct {
+		CurrentOrchestratorVersion, NodeImageVersion string
+		CreationData                                 struct{ SourceResourceID string }
+	}
+	mustAz(t, s.localaksAz("aks", "nodepool", "add", "-g", "snap", "--cluster-name", "c1", "-n", "fromsnap", "--node-count", "1", "--snapshot-id", snap.ID)).json(t, &added)
+	if added.CurrentOrchestratorVersion != snap.KubernetesVersion || added.NodeImageVersion != snap.NodeImageVersion ||
+		!strings.EqualFold(added.CreationData.SourceResourceID, snap.ID) {
+		t.Errorf("pool from snapshot = %+v", added)
+	}
+
+	// A pool that is not there.
+	r := s.localaksAz("aks", "nodepool", "snapshot", "create", "-g", "snap", "-n", "s2", "--nodepool-id", pool.ID+"x", "-l", "eastus")
+	if r.code == 0 || !strings.Contains(r.stderr, "NotFound") {
+		t.Errorf("snapshot of a missing pool: exit %d, %s", r.code, r.stderr)
+	}
+	mustAz(t, s.localaksAz("aks", "nodepool", "snapshot", "delete", "-g", "snap", "-n", "s1", "--yes"))
+	mustAz(t, s.localaksAz("aks", "nodepool", "snapshot", "list", "-g", "snap")).json(t, &listed)
+	if len(listed) != 0 {
+		t.Errorf("after delete: %+v", listed)
+	}
+}
+
+// TestSDKAKSSmallerAPIs drives, with armcontainerservice, trusted access
+// (roles per location, bindings with AKS's checks), the Istio revision and
+// upgrade profiles, outbound network dependencies, the deprecated access
+// profile and resetAADProfile.
+func TestSDKAKSSmallerAPIs(t *testing.T) {
+	t.Parallel()
+	needAz(t)
+	s := startServe(t, "", "--control-planes=false")
+	mustAz(t, s.localaksAz("group", "create", "-n", "api", "-l", "eastus", "-o", "none"))
+	mustAz(t, s.aksCreate(t, "-g", "api", "-n", "c1", "--node-count", "1"))
+	ctx := context.Background()
+	cred := s.credential(t, s.Client.TenantID)
+	_, opts := s.sdkOptions("https://management.core.windows.net/")
+	sub := s.Client.SubscriptionID
+	code := func(err error) (int, string, string) {
+		var re *azcore.ResponseError
+		if !errors.As(err, &re) {
+			return 0, "", ""
+		}
+		return re.StatusCode, re.ErrorCode, err.Error()
+	}
+
+	// Trusted access.
+	roles, _ := armcontainerservice.NewTrustedAccessRolesClient(sub, cred, opts)
+	page, err := roles.NewListPager("eastus", nil).NextPage(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reader := false
+	for _, r := range page.Value {
+		reader = reader || *r.SourceResourceType == "Microsoft.MachineLearningServices/workspaces" && *r.Name == "reader" && len(r.Rules) == 1
+	}
+	if !reader {
+		t.Errorf("roles: %d, no ML reader with its rule", len(page.Value))
+	}
+	bindings, _ := armcontainerservice.NewTrustedAccessRoleBindingsClient(sub, cred, opts)
+	ws := "/subscriptions/" + sub + "/resourceGroups/api/providers/Microsoft.MachineLearningServices/workspaces/ml"
+	bind := func(name, source string, roles ...string) (*armcontainerservice.TrustedAccessRoleBinding, error) {
+		p, err := bindings.BeginCreateOrUpdate(ctx, "api", "c1", name, armcontainerservice.TrustedAccessRoleBinding{
+			Properties: &armcontainerservice.TrustedAccessRoleBindingProperties{SourceResourceID: to.Ptr(source), Roles: to.SliceOfPtrs(roles...)}}, nil)
+		if err != nil {
+			return nil, err
+		}
+		res, err := p.PollUntilDone(ctx, poll)
+		return &res.TrustedAccessRoleBinding, err
+	}
+	b, err := bind("ml-reader", ws, "Microsoft.MachineLearningServices/workspaces/reader")
+	if err != nil || *b.Properties.ProvisioningState != armcontainerservice.TrustedAccessRoleBindingProvisioningStateSucceeded {
+		t.Fatalf("binding: %v %+v", err, b)
+	}
+	for _, bad := range []struct {
+		name, source, role, code string
+	}{
+		{"wrongrole", ws, "Microsoft.MachineLearningServices/workspaces/owner", "InvalidParameter"},
+		{"unprefixed", ws, "reader", "InvalidParameter"},
+		{"storage", "/subscriptions/" + sub + "/resourceGroups/api/providers/Microsoft.Storage/storageAccounts/st", "Microsoft.Storage/storageAccounts/reader", "InvalidParameter"},
+		{"name_with_underscore", ws, "Microsoft.MachineLearningServices/workspaces/reader", "InvalidParameter"},
+	} {
+		_, err := bind(bad.name, bad.source, bad.role)
+		if status, c, _ := code(err); status != 400 || c != bad.code {
+			t.Errorf("binding %s: %v", bad.name, err)
+		}
+	}
+	list, err := bindings.NewListPager("api", "c1", nil).NextPage(ctx)
+	if err != nil || len(list.Value) != 1 || *list.Value[0].Name != "ml-reader" {
+		t.Errorf("bindings: %v %+v", err, list.Value)
+	}
+	del, err := bindings.BeginDelete(ctx, "api", "c1", "ml-reader", nil)
+	if err == nil {
+		_, err = del.PollUntilDone(ctx, poll)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bindings.Get(ctx, "api", "c1", "ml-reader", nil); func() int { s, _, _ := code(err); return s }() != 404 {
+		t.Errorf("after delete: %v", err)
+	}
+
+	// Mesh profiles: revisions per location; no upgrade profile without a
+	// mesh.
+	mcs, _ := armcontainerservice.NewManagedClustersClient(sub, cred, opts)
+	rev, err := mcs.GetMeshRevisionProfile(ctx, "eastus", "istio", nil)
+	if err != nil || len(rev.Properties.MeshRevisions) == 0 || len(rev.Properties.MeshRevisions[0].CompatibleWith) != 1 {
+		t.Errorf("mesh revisions: %v %+v", err, rev)
+	}
+	if _, err := mcs.GetMeshUpgradeProfile(ctx, "api", "c1", "istio", nil); func() int { s, _, _ := code(err); return s }() != 404 {
+		t.Errorf("mesh upgrade profile of a cluster without a mesh: %v", err)
+	}
+
+	// Outbound dependencies name the API server.
+	c, err := mcs.Get(ctx, "api", "c1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deps, err := mcs.NewListOutboundNetworkDependenciesEndpointsPager("api", "c1", nil).NextPage(ctx)
+	apiserver := false
+	for _, d := range deps.Value {
+		apiserver = apiserver || *d.Category == "apiserver" && *d.Endpoints[0].DomainName == *c.Properties.Fqdn
+	}
+	if err != nil || !apiserver {
+		t.Errorf("outbound dependencies: %v %d categories, no apiserver %s", err, len(deps.Value), *c.Properties.Fqdn)
+	}
+
+	// The deprecated access profile carries the user kubeconfig.
+	ap, err := mcs.GetAccessProfile(ctx, "api", "c1", "clusterUser", nil)
+	if err != nil || !strings.Contains(string(ap.Properties.KubeConfig), "clusterUser_api_c1") {
+		kc, _ := base64.StdEncoding.DecodeString(string(ap.Properties.KubeConfig))
+		t.Errorf("access profile: %v %s", err, kc)
+	}
+
+	// resetAADProfile is refused for a cluster without legacy AAD.
+	_, err = mcs.BeginResetAADProfile(ctx, "api", "c1", armcontainerservice.ManagedClusterAADProfile{TenantID: to.Ptr(s.Client.TenantID)}, nil)
+	if status, c, msg := code(err); status != 400 || c != "BadRequest" || !strings.Contains(msg, "no Azure AD integration to reset") {
+		t.Errorf("resetAADProfile: %v", err)
+	}
+}
