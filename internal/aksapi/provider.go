@@ -103,14 +103,19 @@ func Register(cfg Config) *Provider {
 
 	mc := rt("managedClusters/maintenanceConfigurations", aks.APIVersions)
 	p.registerMaintenance(reg, mc)
-	p.registerSnapshots(reg, rt("snapshots", aks.APIVersions))
-	bindings := rt("managedClusters/trustedAccessRoleBindings", aks.APIVersions)
-	roles := rt("locations/trustedAccessRoles", aks.APIVersions)
+	// Types newer than the API: unknown at the versions before their
+	// first (operations.json's stableSince and previewSince).
+	p.registerSnapshots(reg, rt("snapshots", versionsSince("2021-08-01", "2021-11-01-preview")))
+	trusted := versionsSince("2023-09-01", "2022-04-02-preview")
+	bindings := rt("managedClusters/trustedAccessRoleBindings", trusted)
+	roles := rt("locations/trustedAccessRoles", trusted)
 	roles.Hidden = true
 	p.registerTrustedAccess(reg, roles, bindings)
-	revisions, upgrades := rt("locations/meshRevisionProfiles", aks.APIVersions), rt("managedClusters/meshUpgradeProfiles", aks.APIVersions)
+	mesh := versionsSince("2023-08-01", "2023-06-02-preview")
+	revisions, upgrades := rt("locations/meshRevisionProfiles", mesh), rt("managedClusters/meshUpgradeProfiles", mesh)
 	revisions.Hidden, upgrades.Hidden = true, true
 	p.registerMesh(reg, revisions, upgrades)
+	p.registerIdentityBindings(reg, rt("managedClusters/identityBindings", versionsSince("2026-04-01", "2025-06-02-preview")))
 	access := rt("managedClusters/accessProfiles", aks.APIVersions)
 	access.Hidden, access.Actions = true, map[string]arm.HandlerFunc{"listCredential": p.accessProfile}
 	reg.Register(access)

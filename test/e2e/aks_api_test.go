@@ -177,6 +177,40 @@ func TestSDKAKSSmallerAPIs(t *testing.T) {
 		t.Errorf("access profile: %v %s", err, kc)
 	}
 
+	// Identity bindings (2026-04-01 on; through az rest, which no az
+	// command wraps yet): the identity's IDs and the cluster issuer's URL;
+	// another identity under the same name is refused; unknown before
+	// their first api-version.
+	mustAz(t, s.localaksAz("identity", "create", "-g", "api", "-n", "wlid", "-o", "none"))
+	var uami struct{ ID, ClientID, PrincipalID string }
+	mustAz(t, s.localaksAz("identity", "show", "-g", "api", "-n", "wlid")).json(t, &uami)
+	bindingURL := s.URL + s.sub() + "/resourceGroups/api/providers/Microsoft.ContainerService/managedClusters/c1/identityBindings/wlid?api-version=2026-10-01"
+	putBinding := func(identity string) azResult {
+		return s.localaksAz("rest", "--method", "put", "--url", bindingURL, "--body", `{"properties":{"managedIdentity":{"resourceId":"`+identity+`"}}}`)
+	}
+	var ib struct {
+		Properties struct {
+			ManagedIdentity struct{ ResourceID, ClientID, ObjectID, TenantID string }
+			OIDCIssuer      struct{ OIDCIssuerURL string }
+			ProvisioningState string
+		}
+	}
+	mustAz(t, putBinding(uami.ID)).json(t, &ib)
+	issuer := strings.TrimSpace(mustAz(t, s.localaksAz("aks", "show", "-g", "api", "-n", "c1", "--query", "oidcIssuerProfile.issuerUrl", "-o", "tsv")).stdout)
+	if mi := ib.Properties.ManagedIdentity; mi.ClientID != uami.ClientID || mi.ObjectID != uami.PrincipalID || mi.TenantID != s.Client.TenantID ||
+		ib.Properties.OIDCIssuer.OIDCIssuerURL != issuer || ib.Properties.ProvisioningState != "Succeeded" {
+		t.Errorf("identity binding = %+v (identity %+v, issuer %s)", ib, uami, issuer)
+	}
+	mustAz(t, s.localaksAz("identity", "create", "-g", "api", "-n", "other", "-o", "none"))
+	other := strings.Replace(uami.ID, "/wlid", "/other", 1)
+	if r := putBinding(other); r.code == 0 || !strings.Contains(r.stderr, "PropertyChangeNotAllowed") {
+		t.Errorf("binding moved to another identity: exit %d %s", r.code, r.stderr)
+	}
+	if r := s.localaksAz("rest", "--method", "get", "--url", strings.Replace(bindingURL, "2026-10-01", "2026-03-01", 1)); r.code == 0 || !strings.Contains(r.stderr, "InvalidResourceType") {
+		t.Errorf("identity bindings at 2026-03-01 (before they were published): exit %d %s", r.code, r.stderr)
+	}
+	mustAz(t, s.localaksAz("rest", "--method", "delete", "--url", bindingURL))
+
 	// resetAADProfile is refused for a cluster without legacy AAD.
 	_, err = mcs.BeginResetAADProfile(ctx, "api", "c1", armcontainerservice.ManagedClusterAADProfile{TenantID: to.Ptr(s.Client.TenantID)}, nil)
 	if status, c, msg := code(err); status != 400 || c != "BadRequest" || !strings.Contains(msg, "no Azure AD integration to reset") {
