@@ -190,8 +190,8 @@ func TestSDKAKSSmallerAPIs(t *testing.T) {
 	}
 	var ib struct {
 		Properties struct {
-			ManagedIdentity struct{ ResourceID, ClientID, ObjectID, TenantID string }
-			OIDCIssuer      struct{ OIDCIssuerURL string }
+			ManagedIdentity   struct{ ResourceID, ClientID, ObjectID, TenantID string }
+			OIDCIssuer        struct{ OIDCIssuerURL string }
 			ProvisioningState string
 		}
 	}
