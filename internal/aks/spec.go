@@ -129,7 +129,7 @@ func (r *Reconciler) BuildSpec(tx store.Tx, clusterID string, drain []string) (*
 		}
 	}
 	s.DrainTimeoutSeconds = timeout * 60
-	s.Cloud = r.cloudConfig(c, pools)
+	s.Cloud = r.cloudConfig(tx, c, pools)
 	s.Autoscaler = c.autoscaler(pools)
 	if len(s.RealNodes()) > 0 {
 		if s.Fabric, err = r.fabric(tx, c, instances); err != nil {
@@ -191,8 +191,12 @@ func (r *Reconciler) fabric(tx store.Tx, c *Cluster, instances []string) (cluste
 	return f, nil
 }
 
-// cloudConfig is the cluster's azure.json.
-func (r *Reconciler) cloudConfig(c *Cluster, pools []*Pool) clusterspec.Cloud {
+// cloudConfig is the cluster's azure.json. A service-principal cluster's
+// cloud controller signs in as that principal, with its secret (as AKS's
+// does: a secret that stops working stops the cloud controller until
+// resetServicePrincipalProfile); a managed-identity cluster's signs in
+// with credentials localaks keeps for it, as its identity.
+func (r *Reconciler) cloudConfig(tx store.Tx, c *Cluster, pools []*Pool) clusterspec.Cloud {
 	id := resourceid.MustParse(c.Record.ID)
 	// The subscription's tenant: a user-assigned identity or a service
 	// principal carries none of its own.
@@ -203,8 +207,14 @@ func (r *Reconciler) cloudConfig(c *Cluster, pools []*Pool) clusterspec.Cloud {
 		}
 	}
 	st := c.Props.Localaks
+	clientID, secret := st.CloudClientID, st.CloudSecret
+	if sp := c.Props.ServicePrincipalProfile; sp != nil && sp.ClientID != "" && !strings.EqualFold(sp.ClientID, "msi") && sp.Secret != "" && len(c.Record.Identity) == 0 {
+		if _, ok, err := graph.ServicePrincipalByAppID(tx, tenant, sp.ClientID); err == nil && ok {
+			clientID, secret = sp.ClientID, sp.Secret
+		}
+	}
 	cc := clusterspec.Cloud{
-		TenantID: tenant, SubscriptionID: id.SubscriptionID(), AADClientID: st.CloudClientID, AADClientSecret: st.CloudSecret,
+		TenantID: tenant, SubscriptionID: id.SubscriptionID(), AADClientID: clientID, AADClientSecret: secret,
 		KubeletClientSecret: st.KubeletSecret,
 		ResourceGroup:       c.Props.NodeResourceGroup, Location: c.Record.Location, LoadBalancerSKU: "standard",
 	}

@@ -9,6 +9,8 @@ package supervisor
 
 import (
 	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
 	"context"
 	"encoding/json"
 	"errors"
@@ -141,8 +143,11 @@ func restartKey(s *clusterspec.Spec) string {
 	if s.Entra != nil {
 		entra = fmt.Sprint(s.Entra.TenantID, s.Entra.AzureRBAC)
 	}
+	// The cloud controller signs in once, at start: a new credential (a
+	// reset service principal) restarts it.
+	cred := sha256.Sum256([]byte(s.Cloud.AADClientID + "\x00" + s.Cloud.AADClientSecret))
 	return strings.Join([]string{s.EmulatedVersion(), fmt.Sprint(s.APIServerPort), s.AdvertiseAddress,
-		s.Network.ServiceCIDR, s.ServiceAccountIssuer, fmt.Sprint(s.EnableRBAC), s.FQDN, entra}, "|")
+		s.Network.ServiceCIDR, s.ServiceAccountIssuer, fmt.Sprint(s.EnableRBAC), s.FQDN, entra, hex.EncodeToString(cred[:])}, "|")
 }
 
 // Apply makes the cluster's control plane run spec and waits until it has

@@ -1,10 +1,15 @@
 package e2e
 
 import (
+	"context"
 	"regexp"
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/authorization/armauthorization/v2"
+	"github.com/google/uuid"
 )
 
 // aksCreate runs az aks create with SSH keys generated into a temp HOME.
@@ -314,7 +319,21 @@ func TestAzClusterIdentities(t *testing.T) {
 	if got := mc.IdentityProfile["kubeletidentity"].ResourceID; !strings.HasSuffix(got, "/userAssignedIdentities/ua-agentpool") {
 		t.Errorf("kubelet identity = %q, want AKS's ua-agentpool", got)
 	}
-	mustAz(t, s.aksCreate(t, "-g", "rg1", "-n", "sp", "--node-count", "1", "--service-principal", s.Client.ClientID, "--client-secret", s.Client.ClientSecret))
+	// A service principal of the directory, Contributor of the
+	// subscription: the cluster's cloud controller signs in as it.
+	var sp struct{ AppID, Password string }
+	mustAz(t, s.localaksAz("ad", "sp", "create-for-rbac", "-n", "aks-sp")).json(t, &sp)
+	// (az 2.45's role commands fail client-side: armauthorization assigns.)
+	spObject := strings.TrimSpace(mustAz(t, s.localaksAz("ad", "sp", "show", "--id", sp.AppID, "--query", "id", "-o", "tsv")).stdout)
+	cred := s.credential(t, s.Client.TenantID)
+	_, armOpts := s.sdkOptions("https://management.core.windows.net/")
+	assignments, _ := armauthorization.NewRoleAssignmentsClient(s.Client.SubscriptionID, cred, armOpts)
+	if _, err := assignments.Create(context.Background(), s.sub(), uuid.NewString(), armauthorization.RoleAssignmentCreateParameters{Properties: &armauthorization.RoleAssignmentProperties{
+		RoleDefinitionID: to.Ptr(s.sub() + "/providers/Microsoft.Authorization/roleDefinitions/b24988ac-6180-42a0-ab88-20f7382dd24c"),
+		PrincipalID:      to.Ptr(spObject), PrincipalType: to.Ptr(armauthorization.PrincipalTypeServicePrincipal)}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	mustAz(t, s.aksCreate(t, "-g", "rg1", "-n", "sp", "--node-count", "1", "--service-principal", sp.AppID, "--client-secret", sp.Password))
 	for _, name := range []string{"ua", "sp"} {
 		kc := s.credentials(t, "rg1", name)
 		mustKubectl(t, kc, "create", "deployment", "web", "--image=nginx")
@@ -322,5 +341,20 @@ func TestAzClusterIdentities(t *testing.T) {
 		if ip := waitServiceIP(t, kc, "web"); ip == "" {
 			t.Errorf("cluster %s: no address for a LoadBalancer Service", name)
 		}
+	}
+	// A new secret replaces the principal's old one; az aks
+	// update-credentials gives it to the cluster, whose cloud controller
+	// signs in with it for the next Service.
+	var reset struct{ Password string }
+	mustAz(t, s.localaksAz("ad", "app", "credential", "reset", "--id", sp.AppID)).json(t, &reset)
+	if reset.Password == "" || reset.Password == sp.Password {
+		t.Fatalf("credential reset: %+v", reset)
+	}
+	mustAz(t, s.localaksAz("aks", "update-credentials", "-g", "rg1", "-n", "sp", "--reset-service-principal",
+		"--service-principal", sp.AppID, "--client-secret", reset.Password, "-o", "none"))
+	kc := s.credentials(t, "rg1", "sp")
+	mustKubectl(t, kc, "expose", "deployment", "web", "--name=after-reset", "--type=LoadBalancer", "--port=8080", "--target-port=80")
+	if ip := waitServiceIP(t, kc, "after-reset"); ip == "" {
+		t.Error("no address for a Service after the service principal's reset")
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/localaks/localaks/internal/graph"
 	"github.com/localaks/localaks/internal/store"
 )
 
@@ -47,5 +48,37 @@ func TestPrepareIdentityBinding(t *testing.T) {
 		if ValidateIdentityBindingName(bad) == nil {
 			t.Errorf("name %q accepted", bad)
 		}
+	}
+}
+
+// TestCloudConfigServicePrincipal: a service-principal cluster's cloud
+// controller signs in as that principal when the directory has it (with
+// the cluster's secret for it), else with the credentials localaks keeps.
+func TestCloudConfigServicePrincipal(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.create("c", `{"dnsPrefix":"c","servicePrincipalProfile":{"clientId":"app-1","secret":"s1"},"agentPoolProfiles":[{"name":"np","count":1}]}`); err != nil {
+		t.Fatal(err)
+	}
+	e.rec.TenantOf = func(string) string { return "tenant" }
+	cloud := func() (string, string) {
+		var id, secret string
+		e.update(func(tx store.Tx) error {
+			s, err := e.rec.BuildSpec(tx, clusterRID("c").String(), nil)
+			if err != nil {
+				return err
+			}
+			id, secret = s.Cloud.AADClientID, s.Cloud.AADClientSecret
+			return nil
+		})
+		return id, secret
+	}
+	if id, _ := cloud(); id == "app-1" {
+		t.Errorf("an unknown principal's credentials in the cloud config: %q", id)
+	}
+	e.update(func(tx store.Tx) error {
+		return graph.New(e.st).EnsureServicePrincipal(tx, "tenant", "app-1", "00000000-0000-0000-0000-0000000000aa", "sp", "s1", false)
+	})
+	if id, secret := cloud(); id != "app-1" || secret != "s1" {
+		t.Errorf("the principal's cloud config: %q %q", id, secret)
 	}
 }
