@@ -116,6 +116,7 @@ func Register(cfg Config) *Provider {
 	revisions.Hidden, upgrades.Hidden = true, true
 	p.registerMesh(reg, revisions, upgrades)
 	p.registerIdentityBindings(reg, rt("managedClusters/identityBindings", versionsSince("2026-04-01", "2025-06-02-preview")))
+	p.registerNamespaces(reg, rt("managedClusters/managedNamespaces", versionsSince("2025-09-01", "2025-02-02-preview")))
 	access := rt("managedClusters/accessProfiles", aks.APIVersions)
 	access.Hidden, access.Actions = true, map[string]arm.HandlerFunc{"listCredential": p.accessProfile}
 	reg.Register(access)

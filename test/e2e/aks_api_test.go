@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -215,5 +216,99 @@ func TestSDKAKSSmallerAPIs(t *testing.T) {
 	_, err = mcs.BeginResetAADProfile(ctx, "api", "c1", armcontainerservice.ManagedClusterAADProfile{TenantID: to.Ptr(s.Client.TenantID)}, nil)
 	if status, c, msg := code(err); status != 400 || c != "BadRequest" || !strings.Contains(msg, "no Azure AD integration to reset") {
 		t.Errorf("resetAADProfile: %v", err)
+	}
+}
+
+// TestManagedNamespaces: a managed namespace (az rest; az 2.45 has no
+// command for them) becomes the cluster's namespace with its labels and
+// annotations, a ResourceQuota and a NetworkPolicy; its credential is the
+// user kubeconfig in that namespace; the system's namespaces are refused;
+// a namespace already in the cluster is adopted only as adoptionPolicy
+// says; deletion keeps or deletes the namespace as deletePolicy says.
+func TestManagedNamespaces(t *testing.T) {
+	t.Parallel()
+	needAz(t)
+	s := startServe(t, "")
+	kc := s.smallCluster(t, "mns")
+	base := s.sub() + "/resourceGroups/mns/providers/Microsoft.ContainerService/managedClusters/c1/managedNamespaces/"
+	const v = "?api-version=2025-10-01"
+	put := func(name, props string) (int, string) {
+		t.Helper()
+		status, h, body := s.request("PUT", base+name+v, `{"location":"eastus","properties":`+props+`}`)
+		if status != 200 && status != 201 {
+			return status, fmt.Sprint(body)
+		}
+		return status, s.waitOperation(h.Get("Azure-AsyncOperation"))
+	}
+	status, outcome := put("team-a", `{"labels":{"team":"a"},"annotations":{"owner":"platform"},
+		"defaultResourceQuota":{"cpuRequest":"1","memoryLimit":"2Gi"},"defaultNetworkPolicy":{"ingress":"DenyAll"}}`)
+	if status != 201 || outcome != "Succeeded" {
+		t.Fatalf("create: %d %s", status, outcome)
+	}
+	_, _, got := s.request("GET", base+"team-a"+v, "")
+	props := got["properties"].(map[string]any)
+	if props["provisioningState"] != "Succeeded" || props["adoptionPolicy"] != "Never" || props["deletePolicy"] != "Keep" ||
+		props["defaultNetworkPolicy"].(map[string]any)["egress"] != "AllowAll" {
+		t.Errorf("managed namespace = %v", got)
+	}
+	if l := mustKubectl(t, kc, "get", "ns", "team-a", "-o", `jsonpath={.metadata.labels.team} {.metadata.annotations.owner} {.metadata.labels.kubernetes\.azure\.com/managedByArm}`); l != "a platform true" {
+		t.Errorf("namespace labels and annotations: %q", l)
+	}
+	if q := mustKubectl(t, kc, "get", "resourcequota", "default", "-n", "team-a", "-o", `jsonpath={.spec.hard.requests\.cpu} {.spec.hard.limits\.memory}`); q != "1 2Gi" {
+		t.Errorf("resource quota: %q", q)
+	}
+	if p := mustKubectl(t, kc, "get", "networkpolicy", "default", "-n", "team-a", "-o", `jsonpath={.spec.policyTypes} {.spec.ingress} {.spec.egress}`); p != `["Ingress","Egress"]  [{}]` {
+		t.Errorf("network policy: %q", p)
+	}
+
+	// Its credential works in that namespace.
+	var creds struct{ Kubeconfigs []struct{ Name, Value string } }
+	mustAz(t, s.localaksAz("rest", "--method", "post", "--url", s.URL+base+"team-a/listCredential"+v)).json(t, &creds)
+	raw, _ := base64.StdEncoding.DecodeString(creds.Kubeconfigs[0].Value)
+	if !strings.Contains(string(raw), "namespace: team-a") {
+		t.Errorf("credential: %s", raw)
+	}
+
+	// The system's namespaces and bad names are refused.
+	for _, name := range []string{"kube-system", "Team"} {
+		if status, body := put(name, `{}`); status != 400 || !strings.Contains(body, "InvalidParameter") {
+			t.Errorf("%s: %d %s", name, status, body)
+		}
+	}
+
+	// A namespace already there: Never refuses it, Always adopts it.
+	mustKubectl(t, kc, "create", "namespace", "legacy")
+	if _, outcome := put("legacy", `{}`); outcome != "Failed" {
+		t.Errorf("adopting with Never: %s", outcome)
+	}
+	if _, outcome := put("legacy", `{"adoptionPolicy":"Always","labels":{"adopted":"yes"}}`); outcome != "Succeeded" {
+		t.Errorf("adopting with Always: %s", outcome)
+	}
+	if l := mustKubectl(t, kc, "get", "ns", "legacy", "-o", "jsonpath={.metadata.labels.adopted}"); l != "yes" {
+		t.Errorf("adopted namespace's label: %q", l)
+	}
+
+	// Keep leaves the namespace; Delete deletes it.
+	del := func(name string) {
+		t.Helper()
+		status, h, body := s.request("DELETE", base+name+v, "")
+		if status != 202 {
+			t.Fatalf("delete %s: %d %v", name, status, body)
+		}
+		if outcome := s.waitOperation(h.Get("Azure-AsyncOperation")); outcome != "Succeeded" {
+			t.Fatalf("delete %s: %s", name, outcome)
+		}
+	}
+	del("team-a")
+	if l := mustKubectl(t, kc, "get", "ns", "team-a", "-o", `jsonpath={.metadata.labels.team}`); l != "a" {
+		t.Errorf("kept namespace: %q", l)
+	}
+	if _, outcome := put("scratch", `{"deletePolicy":"Delete"}`); outcome != "Succeeded" {
+		t.Fatalf("scratch: %s", outcome)
+	}
+	del("scratch")
+	mustKubectl(t, kc, "wait", "--for=delete", "namespace/scratch", "--timeout=60s")
+	if status, _, _ := s.request("GET", base+"scratch"+v, ""); status != 404 {
+		t.Errorf("deleted managed namespace: %d", status)
 	}
 }

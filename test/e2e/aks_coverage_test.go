@@ -17,7 +17,7 @@ import (
 // accepts from the first that has it. Reads aim at resources that exist
 // (a cluster with an Istio mesh profile, its pool and machine, a
 // maintenance configuration, a snapshot, a trusted access binding, an
-// identity binding, a command's result) and must answer 200 (a command's result 200 or 202);
+// identity binding, a managed namespace, a command's result) and must answer 200 (a command's result 200 or 202);
 // writes and actions aim at a cluster that does not exist, so they cannot
 // change what is read, and must be routed (any answer but an unknown
 // type or api-version, an unrouted path, 405 or 501). Operations the data
@@ -92,6 +92,7 @@ func TestAKSAPICoverage(t *testing.T) {
 	must("PUT", cluster+"/trustedAccessRoleBindings/b1", map[string]any{"properties": map[string]any{
 		"sourceResourceId": s.sub() + "/resourceGroups/cov/providers/Microsoft.MachineLearningServices/workspaces/ml",
 		"roles":            []string{"Microsoft.MachineLearningServices/workspaces/reader"}}}, 200, 201)
+	must("PUT", cluster+"/managedNamespaces/ns1", map[string]any{"location": "eastus", "properties": map[string]any{}}, 201)
 	mustAz(t, s.localaksAz("identity", "create", "-g", "cov", "-n", "ibident", "-o", "none"))
 	must("PUT", cluster+"/identityBindings/ib1", map[string]any{"properties": map[string]any{"managedIdentity": map[string]string{
 		"resourceId": s.sub() + "/resourceGroups/cov/providers/Microsoft.ManagedIdentity/userAssignedIdentities/ibident"}}}, 200, 201)
