@@ -262,7 +262,9 @@ func TestManagedNamespaces(t *testing.T) {
 	}
 
 	// Its credential works in that namespace.
-	var creds struct{ Kubeconfigs []struct{ Name, Value string } }
+	var creds struct {
+		Kubeconfigs []struct{ Name, Value string }
+	}
 	mustAz(t, s.localaksAz("rest", "--method", "post", "--url", s.URL+base+"team-a/listCredential"+v)).json(t, &creds)
 	raw, _ := base64.StdEncoding.DecodeString(creds.Kubeconfigs[0].Value)
 	if !strings.Contains(string(raw), "namespace: team-a") {
