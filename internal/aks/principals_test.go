@@ -82,3 +82,25 @@ func TestCloudConfigServicePrincipal(t *testing.T) {
 		t.Errorf("the principal's cloud config: %q %q", id, secret)
 	}
 }
+
+// TestAuthorizedIPRanges: AKS's rules for the API server's authorized
+// ranges.
+func TestAuthorizedIPRanges(t *testing.T) {
+	on := true
+	for _, tc := range []struct {
+		ap   APIServerAccessProfile
+		want string
+	}{
+		{APIServerAccessProfile{AuthorizedIPRanges: []string{"20.1.2.3", "20.1.0.0/16"}}, ""},
+		{APIServerAccessProfile{AuthorizedIPRanges: []string{"0.0.0.0/32"}}, ""},
+		{APIServerAccessProfile{AuthorizedIPRanges: []string{"20.1.2.3/32"}, EnablePrivateCluster: &on}, "Private cluster cannot be enabled with AuthorizedIPRanges."},
+		{APIServerAccessProfile{AuthorizedIPRanges: []string{"0.0.0.0/32", "20.1.2.3"}}, "Setting apiServerAuthorizedIPRange to 0.0.0.0/32 is not allowed with other IP ranges"},
+		{APIServerAccessProfile{AuthorizedIPRanges: []string{"not-an-ip"}}, "is not an IPv4 address or CIDR"},
+		{APIServerAccessProfile{AuthorizedIPRanges: []string{"2001:db8::/32"}}, "is not an IPv4 address or CIDR"},
+	} {
+		err := validateAPIServerAccess(&tc.ap)
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "InvalidParameter")) {
+			t.Errorf("%v: %v, want %q", tc.ap.AuthorizedIPRanges, err, tc.want)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"strings"
 
 	"github.com/google/uuid"
@@ -33,6 +34,9 @@ func (v *Rules) ValidateCluster(tx store.Tx, c *Cluster, pools []*Pool) error {
 	}
 	if p.DNSPrefix != "" && p.FQDNSubdomain != "" {
 		return invalidParameter("fqdnSubdomain", "dnsPrefix and fqdnSubdomain can not both be set")
+	}
+	if err := validateAPIServerAccess(p.APIServerAccessProfile); err != nil {
+		return err
 	}
 	resolved, ok := Versions.Resolve(p.KubernetesVersion)
 	if !ok {
@@ -298,4 +302,34 @@ func (v *Rules) checkSubnetAccess(tx store.Tx, c *Cluster, pools []*Pool) error 
 	return Error(http.StatusForbidden, "LinkedAuthorizationFailed", "",
 		"The client '%s' with object id '%s' has permission to perform action 'Microsoft.Compute/virtualMachineScaleSets/write' on scope '%s'; however, it does not have permission to perform action(s) '%s' on the linked scope(s) '%s' (respectively) or the linked scope(s) are invalid.",
 		client, principal, nodeRG, strings.Join(acts, ","), strings.Join(denied, ","))
+}
+
+// validateAPIServerAccess applies AKS's rules to the API server's
+// authorized IP ranges: IPv4 addresses or CIDRs, 0.0.0.0/32 (no public
+// access) alone, and none on a private cluster.
+func validateAPIServerAccess(ap *APIServerAccessProfile) error {
+	if ap == nil || len(ap.AuthorizedIPRanges) == 0 {
+		return nil
+	}
+	const target = "apiServerAccessProfile.authorizedIPRanges"
+	if isTrue(ap.EnablePrivateCluster) {
+		return invalidParameter(target, "Private cluster cannot be enabled with AuthorizedIPRanges.")
+	}
+	for _, r := range ap.AuthorizedIPRanges {
+		if r == "0.0.0.0/32" && len(ap.AuthorizedIPRanges) > 1 {
+			return invalidParameter(target, "Setting apiServerAuthorizedIPRange to 0.0.0.0/32 is not allowed with other IP ranges. Refer to https://aka.ms/aks/auth-ip-ranges for more details")
+		}
+		p, err := netip.ParsePrefix(r)
+		if err != nil {
+			a, aerr := netip.ParseAddr(r)
+			if aerr != nil {
+				return invalidParameter(target, "Authorized IP range '%s' is not an IPv4 address or CIDR.", r)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		if !p.Addr().Is4() {
+			return invalidParameter(target, "Authorized IP range '%s' is not an IPv4 address or CIDR.", r)
+		}
+	}
+	return nil
 }
