@@ -120,23 +120,6 @@ func (p *Provider) outboundDependencies(ctx context.Context, req *arm.Request) (
 	return arm.OK(arm.List{Value: out}), nil
 }
 
-// versionsSince are the accepted api-versions from a type's first stable
-// and first preview version on (a type a version's spec does not have is
-// unknown at that version, as ARM answers).
-func versionsSince(stable, preview string) []string {
-	var out []string
-	for _, v := range aks.APIVersions {
-		first := stable
-		if strings.HasSuffix(v, "-preview") {
-			first = preview
-		}
-		if v >= first {
-			out = append(out, v)
-		}
-	}
-	return out
-}
-
 // registerIdentityBindings serves a cluster's identity bindings (written
 // as completed asynchronous operations).
 func (p *Provider) registerIdentityBindings(reg *arm.Registry, rt *arm.ResourceType) {

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/localaks/localaks/internal/aks"
+	"github.com/localaks/localaks/internal/apiversions"
 	"github.com/localaks/localaks/internal/arm"
 	"github.com/localaks/localaks/internal/regions"
 	"github.com/localaks/localaks/internal/store"
@@ -103,20 +104,18 @@ func Register(cfg Config) *Provider {
 
 	mc := rt("managedClusters/maintenanceConfigurations", aks.APIVersions)
 	p.registerMaintenance(reg, mc)
-	// Types newer than the API: unknown at the versions before their
-	// first (operations.json's stableSince and previewSince).
-	p.registerSnapshots(reg, rt("snapshots", versionsSince("2021-08-01", "2021-11-01-preview")))
-	trusted := versionsSince("2023-09-01", "2022-04-02-preview")
-	bindings := rt("managedClusters/trustedAccessRoleBindings", trusted)
-	roles := rt("locations/trustedAccessRoles", trusted)
+	// Types newer than the API are unknown at the versions before their
+	// first (package apiversions has their lists).
+	since := func(typ string) *arm.ResourceType { return rt(typ, apiversions.For(Namespace+"/"+typ)) }
+	p.registerSnapshots(reg, since("snapshots"))
+	bindings, roles := since("managedClusters/trustedAccessRoleBindings"), since("locations/trustedAccessRoles")
 	roles.Hidden = true
 	p.registerTrustedAccess(reg, roles, bindings)
-	mesh := versionsSince("2023-08-01", "2023-06-02-preview")
-	revisions, upgrades := rt("locations/meshRevisionProfiles", mesh), rt("managedClusters/meshUpgradeProfiles", mesh)
+	revisions, upgrades := since("locations/meshRevisionProfiles"), since("managedClusters/meshUpgradeProfiles")
 	revisions.Hidden, upgrades.Hidden = true, true
 	p.registerMesh(reg, revisions, upgrades)
-	p.registerIdentityBindings(reg, rt("managedClusters/identityBindings", versionsSince("2026-04-01", "2025-06-02-preview")))
-	p.registerNamespaces(reg, rt("managedClusters/managedNamespaces", versionsSince("2025-09-01", "2025-02-02-preview")))
+	p.registerIdentityBindings(reg, since("managedClusters/identityBindings"))
+	p.registerNamespaces(reg, since("managedClusters/managedNamespaces"))
 	access := rt("managedClusters/accessProfiles", aks.APIVersions)
 	access.Hidden, access.Actions = true, map[string]arm.HandlerFunc{"listCredential": p.accessProfile}
 	reg.Register(access)
