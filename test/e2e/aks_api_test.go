@@ -11,6 +11,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/containerservice/armcontainerservice/v6"
+
+	"github.com/localaks/localaks/internal/aks"
 )
 
 // TestAzNodePoolSnapshots: az aks nodepool snapshot create takes a pool's
@@ -54,6 +56,23 @@ func TestAzNodePoolSnapshots(t *testing.T) {
 	if added.CurrentOrchestratorVersion != snap.KubernetesVersion || added.NodeImageVersion != snap.NodeImageVersion ||
 		!strings.EqualFold(added.CreationData.SourceResourceID, snap.ID) {
 		t.Errorf("pool from snapshot = %+v", added)
+	}
+
+	// Another Kubernetes version than the snapshot's is refused.
+	other := ""
+	for _, m := range aks.Versions.Minors {
+		for _, v := range m.Patches {
+			if v != snap.KubernetesVersion && !m.Preview {
+				other = v
+			}
+		}
+	}
+	if other == "" {
+		t.Fatal("no other Kubernetes version to ask for")
+	}
+	if r := s.localaksAz("aks", "nodepool", "add", "-g", "snap", "--cluster-name", "c1", "-n", "othersnap", "--node-count", "1",
+		"--snapshot-id", snap.ID, "--kubernetes-version", other); r.code == 0 || !strings.Contains(r.stderr, "snapshot's Kubernetes version") {
+		t.Errorf("a pool from the snapshot at %s: exit %d %s", other, r.code, r.stderr)
 	}
 
 	// A pool that is not there.
