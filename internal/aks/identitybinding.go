@@ -15,10 +15,7 @@ import (
 // to a cluster, which its workloads can use through the cluster's OIDC
 // issuer.
 
-var (
-	identityBindingNameRule = regexp.MustCompile(`^[a-z][a-z0-9]{0,62}$`)
-	uamiIDRule              = regexp.MustCompile(`^/subscriptions/[a-zA-Z0-9-]+/resourceGroups/[a-zA-Z0-9-]+/providers/Microsoft.ManagedIdentity/userAssignedIdentities/[a-zA-Z0-9-]+$`)
-)
+var identityBindingNameRule = regexp.MustCompile(`^[a-z][a-z0-9]{0,62}$`)
 
 // ValidateIdentityBindingName applies the spec's name rule: a lowercase
 // letter, then up to 62 lowercase letters and digits.
@@ -59,7 +56,7 @@ func PrepareIdentityBinding(tx store.Tx, c *Cluster, raw, existing json.RawMessa
 		return nil, invalidParameter("properties.managedIdentity.resourceId", "The identity binding's managedIdentity.resourceId is required.")
 	}
 	rid := in.ManagedIdentity.ResourceID
-	if !uamiIDRule.MatchString(rid) {
+	if id, err := resourceid.Parse(rid); err != nil || !strings.EqualFold(id.Type(), "Microsoft.ManagedIdentity/userAssignedIdentities") {
 		return nil, invalidParameter("properties.managedIdentity.resourceId", "'%s' is not the resource ID of a user-assigned managed identity.", rid)
 	}
 	if existing != nil {

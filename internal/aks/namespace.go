@@ -78,20 +78,24 @@ func DecodeNamespace(r *store.Resource) (*NamespaceProperties, error) {
 	return &np, nil
 }
 
+// CheckNamespaceOperation refuses a managed namespace write while the
+// cluster is in an operation or stopped (its API server is needed).
+func CheckNamespaceOperation(c *Cluster) error {
+	if err := CheckTerminal(c, nil); err != nil {
+		return err
+	}
+	return stoppedRefusal(c, "managed namespace operations")
+}
+
 // PrepareNamespace checks and completes a managed namespace PUT of cluster
 // c (existing: the record before, nil on create) as operation opID: AKS's
 // defaults (ingress AllowSameNamespace, egress AllowAll, adoption Never,
 // delete Keep), its enums, quantities a quota can hold, the cluster's
-// location, and no operation already in flight on it.
+// location (required, as for every tracked resource), and no operation
+// already in flight on it.
 func PrepareNamespace(c *Cluster, r, existing *store.Resource, opID string) error {
-	if err := CheckTerminal(c, nil); err != nil {
+	if err := CheckNamespaceOperation(c); err != nil {
 		return err
-	}
-	if err := stoppedRefusal(c, "managed namespace operations"); err != nil {
-		return err
-	}
-	if r.Location == "" {
-		r.Location = c.Record.Location
 	}
 	if !strings.EqualFold(strings.ReplaceAll(r.Location, " ", ""), strings.ReplaceAll(c.Record.Location, " ", "")) {
 		return invalidParameter("location", "A managed namespace is in its cluster's location %s, not %s.", c.Record.Location, r.Location)

@@ -14,6 +14,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -187,6 +188,9 @@ func (p *Provider) deleteNamespace(ctx context.Context, req *arm.Request) (*arm.
 		if err != nil {
 			return err
 		}
+		if err := aks.CheckNamespaceOperation(c); err != nil {
+			return err
+		}
 		np, err := aks.DecodeNamespace(r)
 		if err != nil {
 			return err
@@ -245,9 +249,17 @@ func (p *Provider) namespaceCredential(ctx context.Context, req *arm.Request) (*
 	return arm.OK(map[string]any{"kubeconfigs": []map[string]string{{"name": "clusterUser", "value": base64.StdEncoding.EncodeToString(kc)}}}), nil
 }
 
-// kubeClient reaches a cluster's API server with its admin credential.
+// kubeClient reaches a cluster's API server with its own client
+// credential (AKS's, not a user's: it works with local accounts disabled).
 func (p *Provider) kubeClient(ctx context.Context, cluster resourceid.ID) (kubernetes.Interface, error) {
-	_, kc, err := p.kubeconfig(ctx, cluster, "clusterAdmin")
+	c, err := p.viewCluster(ctx, cluster)
+	if err != nil {
+		return nil, err
+	}
+	if p.Kubeconfig == nil {
+		return nil, aks.ErrNoControlPlane(c, ", so its namespaces cannot be managed")
+	}
+	kc, err := p.Kubeconfig(c, "clusterAdmin")
 	if err != nil {
 		return nil, err
 	}
@@ -272,10 +284,6 @@ func applyNamespace(ctx context.Context, r *store.Resource, np *aks.NamespacePro
 	cur, err := cs.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
-		if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels, Annotations: np.Annotations}},
-			metav1.CreateOptions{FieldManager: namespaceOwner}); err != nil {
-			return err
-		}
 	case err != nil:
 		return err
 	default:
@@ -300,18 +308,13 @@ func applyNamespace(ctx context.Context, r *store.Resource, np *aks.NamespacePro
 					"Namespace %s already exists in the cluster and adoption policy Never does not adopt it.", name)
 			}
 		}
-		next := cur.DeepCopy()
-		if next.Labels == nil {
-			next.Labels = map[string]string{}
-		}
-		if next.Annotations == nil {
-			next.Annotations = map[string]string{}
-		}
-		maps.Copy(next.Labels, labels)
-		maps.Copy(next.Annotations, np.Annotations)
-		if _, err := cs.CoreV1().Namespaces().Update(ctx, next, metav1.UpdateOptions{FieldManager: namespaceOwner}); err != nil {
-			return err
-		}
+	}
+	// Server-side apply: the labels and annotations the resource no longer
+	// has go (those of other managers stay).
+	force := true
+	if _, err := cs.CoreV1().Namespaces().Apply(ctx, corev1ac.Namespace(name).WithLabels(labels).WithAnnotations(np.Annotations),
+		metav1.ApplyOptions{FieldManager: namespaceOwner, Force: force}); err != nil {
+		return err
 	}
 	if err := applyQuota(ctx, cs, name, np.DefaultResourceQuota); err != nil {
 		return err

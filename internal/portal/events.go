@@ -39,6 +39,8 @@ type livePicture struct {
 	changed <-chan struct{}
 	// kubeRetry: the cluster's API server could not be read; try again.
 	kubeRetry bool
+	// kubeChanged closes at the next change of the Kubernetes objects read.
+	kubeChanged <-chan struct{}
 }
 
 // events streams a cluster's picture as server-sent events: one at once,
@@ -86,9 +88,8 @@ func (p *Portal) events(w http.ResponseWriter, r *http.Request) {
 		if pic.kubeRetry {
 			tick = time.After(kubeRetry)
 		}
-		var kubeChanged <-chan struct{}
+		kubeChanged := pic.kubeChanged
 		if view != nil {
-			kubeChanged = view.changes()
 			if at := view.retry(); !at.IsZero() {
 				tick = time.After(time.Until(at))
 			}
@@ -129,7 +130,7 @@ func (p *Portal) picture(ctx context.Context, id string) (livePicture, *kubeView
 	}
 	c := g.Cluster
 	pic := livePicture{SVG: string(g.SVG()), State: c.Props.ProvisioningState, Version: c.Props.CurrentKubernetesVersion,
-		counting: g.Live, changed: changed, kubeRetry: g.kubeRetry}
+		counting: g.Live, changed: changed, kubeRetry: g.kubeRetry, kubeChanged: g.kubeChanged}
 	pic.Power = power(c)
 	return pic, view, true
 }

@@ -43,8 +43,6 @@ const (
 	// kubeRetry is how long a failed watch is given before it is tried
 	// again.
 	kubeRetry = 5 * time.Second
-	// kubeTimeout bounds each request to the API server.
-	kubeTimeout = 5 * time.Second
 )
 
 // kubeObjects is what the picture shows of a cluster's Kubernetes objects,
@@ -108,30 +106,39 @@ func (kv *kubeViews) acquire(c *aks.Cluster) (v *kubeView, status string, retry 
 		v.stop()
 		v = nil
 	}
-	kv.mu.Unlock()
-	if v == nil {
-		// Started without the lock: the first answer may take kubeWait.
-		fresh, err := kv.start(uid, cfg)
-		if err != nil {
-			return nil, "the control plane does not answer: " + err.Error(), true
-		}
-		kv.mu.Lock()
-		if v = kv.views[uid]; v == nil {
-			v = fresh
-			kv.views[uid] = v
-		} else {
-			fresh.cancel() // another page started it meanwhile
-		}
+	if v != nil {
+		v.hold()
 		kv.mu.Unlock()
+		return v, "", false
 	}
+	kv.mu.Unlock()
+	// Started without the lock: the first answer may take kubeWait.
+	fresh, err := kv.start(uid, cfg)
+	if err != nil {
+		return nil, "the control plane does not answer: " + err.Error(), true
+	}
+	kv.mu.Lock()
+	defer kv.mu.Unlock()
+	if v = kv.views[uid]; v == nil {
+		v = fresh
+		kv.views[uid] = v
+	} else {
+		fresh.cancel() // another page started it meanwhile
+	}
+	v.hold()
+	return v, "", false
+}
+
+// hold takes a reference (the views' lock held, so that no linger timer
+// or drop stops the view in between).
+func (v *kubeView) hold() {
 	v.mu.Lock()
+	defer v.mu.Unlock()
 	v.refs++
 	if v.idle != nil {
 		v.idle.Stop()
 		v.idle = nil
 	}
-	v.mu.Unlock()
-	return v, "", false
 }
 
 // drop stops a cluster's watches now (it stopped).
@@ -180,8 +187,9 @@ func (v *kubeView) stop() {
 }
 
 func (kv *kubeViews) start(uid string, cfg *rest.Config) (*kubeView, error) {
+	// (No client timeout: it would cut the watches; the first request is
+	// bounded by its own context.)
 	cfg = rest.CopyConfig(cfg)
-	cfg.Timeout = kubeTimeout
 	cfg.UserAgent = "localaks-portal"
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {

@@ -212,6 +212,9 @@ func (p *Portal) graph(ctx context.Context, id string) (*Graph, *kubeView, error
 		g.kubeRetry = retry
 		return g, nil, nil
 	}
+	// The change channel is taken before reading, so no change between
+	// the read and the wait is missed.
+	g.kubeChanged = view.changes()
 	g.Bridge(view.objects(ctx, kubeWait))
 	return g, view, nil
 }

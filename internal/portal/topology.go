@@ -81,7 +81,9 @@ type Graph struct {
 	KubeStatus, KubeSummary string
 	// kubeRetry: the API server could not be read, and may be later.
 	kubeRetry bool
-	byID      map[string]*Node
+	// kubeChanged closes at the next change of the objects read.
+	kubeChanged <-chan struct{}
+	byID        map[string]*Node
 	// addrs are the boxes that hold an address: public IPs, the frontends
 	// and gateways they are on, internal frontends.
 	addrs map[string][]*Node

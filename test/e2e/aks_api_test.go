@@ -308,6 +308,13 @@ func TestManagedNamespaces(t *testing.T) {
 	if l := mustKubectl(t, kc, "get", "ns", "legacy", "-o", "jsonpath={.metadata.labels.adopted}"); l != "yes" {
 		t.Errorf("adopted namespace's label: %q", l)
 	}
+	// A label the resource no longer has leaves the namespace.
+	if _, outcome := put("legacy", `{"adoptionPolicy":"Always"}`); outcome != "Succeeded" {
+		t.Errorf("update: %s", outcome)
+	}
+	if l := mustKubectl(t, kc, "get", "ns", "legacy", "-o", "jsonpath={.metadata.labels.adopted}"); l != "" {
+		t.Errorf("a removed label is still on the namespace: %q", l)
+	}
 
 	// Keep leaves the namespace; Delete deletes it.
 	del := func(name string) {
